@@ -1,0 +1,92 @@
+"""The benchmark suite: datasets, a record of every measured row, and ``RESULTS.md``.
+
+Run with ``make bench``.  Each contender is timed by pytest-benchmark (several rounds, the
+median is reported); every row also records a quality number (inertia), so speed is never
+shown without quality.  When the session ends with benchmarks enabled, the rows are
+written to ``benchmarks/RESULTS.md`` with the machine, the library versions and the
+ratios against the peer measured in the same run.  With ``--benchmark-disable`` (the
+smoke run in ``make test``) every contender runs once and nothing is written.
+"""
+
+import os
+import platform
+from pathlib import Path
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_sample_image
+
+from .report import write_results
+
+RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
+
+
+def pytest_addoption(parser):
+    parser.addoption(
+        "--results",
+        default=str(RESULTS_PATH),
+        help="where to write the Markdown results table (default: benchmarks/RESULTS.md)",
+    )
+
+
+def tiled_china(n_rows):
+    """Pixels of scikit-learn's ``china.jpg`` tiled (or cut) to ``n_rows`` rows (d = 3)."""
+    pixels = load_sample_image("china.jpg").reshape(-1, 3)
+    return np.tile(pixels, (int(np.ceil(n_rows / pixels.shape[0])), 1))[:n_rows]
+
+
+@pytest.fixture(scope="session")
+def smoke(request):
+    """True in the smoke run (``--benchmark-disable``): every contender once, on small data."""
+    return bool(request.config.getoption("benchmark_disable"))
+
+
+class Recorder:
+    """Rows measured in this session, grouped into the tables of RESULTS.md."""
+
+    def __init__(self):
+        self.rows = []
+
+    def add(self, table, benchmark, **fields):
+        """Record the timing pytest-benchmark took of ``benchmark``, with ``fields``."""
+        stats = getattr(benchmark, "stats", None)
+        if stats is None:  # --benchmark-disable: the code ran once, untimed
+            return
+        self.add_seconds(table, benchmark, stats.stats.median, **fields)
+
+    def add_seconds(self, table, benchmark, seconds, **fields):
+        """Record a time measured by the benchmark itself (e.g. inside a child process)."""
+        if benchmark.disabled:
+            return
+        self.rows.append({"table": table, "median_s": seconds, **fields})
+
+
+@pytest.fixture(scope="session")
+def recorder(request):
+    recorder = Recorder()
+    yield recorder
+    if recorder.rows:
+        write_results(Path(request.config.getoption("--results")), recorder.rows, machine())
+
+
+def machine():
+    """A one-paragraph description of this machine and the libraries measured."""
+    from importlib.metadata import version
+
+    cpu = platform.processor() or platform.machine()
+    try:
+        with open("/proc/cpuinfo") as cpuinfo:
+            for line in cpuinfo:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    versions = ", ".join(
+        f"{name} {version(name)}"
+        for name in ("kmeans-scratch", "numpy", "numba", "scikit-learn", "threadpoolctl")
+    )
+    return (
+        f"{cpu}, {os.cpu_count()} logical cores, Python {platform.python_version()} "
+        f"on {platform.system()} {platform.release()}; {versions}"
+    )

@@ -1,0 +1,179 @@
+"""Lloyd's iteration: the classic batch K-Means algorithm.
+
+Given centers c_1..c_k and weighted samples (x_i, w_i), one iteration is
+
+1. assignment (E-step):  l_i = argmin_j ‖x_i − c_j‖²   (ties go to the lowest j);
+2. update (M-step):      c_j = Σ_{i: l_i = j} w_i x_i / Σ_{i: l_i = j} w_i.
+
+Each step can only lower the inertia Σ_i w_i ‖x_i − c_{l_i}‖², so the iteration converges
+to a local minimum.  It stops when no label changes (strict convergence) or when the
+total squared center shift Σ_j ‖c_j(new) − c_j(old)‖² falls to ``tol`` or below; in the
+latter case one more assignment makes ``labels`` agree with the returned centers.  A
+cluster that ends an assignment step empty is re-seeded with the sample farthest from its
+own center, exactly as scikit-learn does.
+
+The assignment and the sums of the update are one fused Numba kernel,
+:func:`assign_and_accumulate`: one pass over the data per iteration, no
+(n_samples, n_clusters) temporary.
+
+References
+----------
+S. P. Lloyd, "Least squares quantization in PCM", IEEE Transactions on Information
+Theory 28(2), 1982 (written 1957).
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import (
+    TILE_ROWS,
+    assign_labels,
+    block_bounds,
+    inertia_of_labels,
+    n_blocks_for,
+    nearest_centers_tile,
+    padded_centers,
+    sq_distances_to_assigned,
+    tile_buffers,
+)
+
+
+@njit(parallel=True, cache=True)
+def assign_and_accumulate(X, sample_weight, centers, labels, center_sums, cluster_weights):
+    """Assign every sample to its nearest center and sum the samples of each cluster.
+
+    Writes ``labels[i] = argmin_j ||x_i - c_j||²``, ``center_sums[j] = sum_{l_i=j} w_i x_i``
+    and ``cluster_weights[j] = sum_{l_i=j} w_i`` (both float64), and returns how many
+    labels changed.  Each block of rows has its own accumulators; they are merged in
+    block order, so the sums do not depend on the number of threads.
+    """
+    n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
+    n_blocks = n_blocks_for(n_samples, n_clusters * (n_features + 1) * 8)
+    block_sums = np.zeros((n_blocks, n_clusters, n_features))
+    block_weights = np.zeros((n_blocks, n_clusters))
+    block_changed = np.zeros(n_blocks, dtype=np.int64)
+    centers = padded_centers(centers)
+    for block in prange(n_blocks):
+        start, end = block_bounds(n_samples, n_blocks, block)
+        buffers = tile_buffers(n_features, X)
+        sums = block_sums[block]
+        weights = block_weights[block]
+        changed = 0
+        for tile_start in range(start, end, TILE_ROWS):
+            tile_end = min(tile_start + TILE_ROWS, end)
+            _, nearest = nearest_centers_tile(X, tile_start, tile_end, centers, buffers)
+            for p in range(tile_end - tile_start):
+                i = tile_start + p
+                label = nearest[p]
+                if label != labels[i]:
+                    changed += 1
+                    labels[i] = label
+                weight = np.float64(sample_weight[i])
+                weights[label] += weight
+                for f in range(n_features):
+                    sums[label, f] += X[i, f] * weight
+        block_changed[block] = changed
+    center_sums[:] = 0.0
+    cluster_weights[:] = 0.0
+    for block in range(n_blocks):
+        center_sums += block_sums[block]
+        cluster_weights += block_weights[block]
+    return block_changed.sum()
+
+
+def relocate_empty_clusters(X, sample_weight, centers_old, labels, center_sums, cluster_weights):
+    """Give every empty cluster one of the samples farthest from their own centers.
+
+    The ``n_empty`` samples with the largest ‖x_i − c_{l_i}‖² are
+    moved, the farthest to the first empty cluster, and the sums and weights are
+    corrected in place.  Nothing happens when every sample sits on its center (more
+    clusters than distinct samples).  Same choice and order as scikit-learn.
+    """
+    empty = np.flatnonzero(cluster_weights == 0)
+    if empty.size == 0:
+        return
+    distances = np.empty(X.shape[0], dtype=X.dtype)
+    sq_distances_to_assigned(X, centers_old, labels, distances)
+    if distances.max() == 0:
+        return
+    farthest = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
+    for new_cluster, far in zip(empty, farthest, strict=True):
+        weight = np.float64(sample_weight[far])
+        old_cluster = labels[far]
+        center_sums[old_cluster] -= X[far] * weight
+        center_sums[new_cluster] = X[far] * weight
+        cluster_weights[new_cluster] = weight
+        cluster_weights[old_cluster] -= weight
+
+
+def centers_from_sums(center_sums, cluster_weights, dtype):
+    """The M-step: c_j = s_j · (1 / W_j) for every cluster of positive weight W_j.
+
+    A cluster still empty after relocation (only possible with fewer distinct samples
+    than clusters) is put on the center of the heaviest cluster.
+    """
+    centers = np.empty(center_sums.shape, dtype=dtype)
+    filled = cluster_weights > 0
+    centers[filled] = center_sums[filled] * (1.0 / cluster_weights[filled])[:, None]
+    if not filled.all():
+        centers[~filled] = centers[np.argmax(cluster_weights)]
+    return centers
+
+
+def update_centers(X, sample_weight, centers_old, labels, center_sums, cluster_weights):
+    """Relocate empty clusters, then average: the new centers of one Lloyd iteration."""
+    relocate_empty_clusters(X, sample_weight, centers_old, labels, center_sums, cluster_weights)
+    return centers_from_sums(center_sums, cluster_weights, X.dtype)
+
+
+def squared_center_shift(centers_old, centers_new):
+    """Total squared shift Σ_j ‖c_j(new) − c_j(old)‖²."""
+    return float(((centers_new.astype(np.float64) - centers_old) ** 2).sum())
+
+
+def finish(X, sample_weight, centers, labels, strict_convergence):
+    """Inertia of the final centers, after a last assignment unless labels already stood still."""
+    if strict_convergence:
+        return inertia_of_labels(X, sample_weight, centers, labels)
+    return assign_labels(X, sample_weight, centers, labels)
+
+
+def kmeans_single_lloyd(X, sample_weight, centers_init, max_iter=300, verbose=False, tol=1e-4):
+    """One run of Lloyd's algorithm from ``centers_init``; inputs are already validated.
+
+    Returns ``(labels, inertia, centers, n_iter)`` with the same meaning as scikit-learn's
+    private ``_kmeans_single_lloyd``.
+    """
+    n_clusters, n_features = centers_init.shape
+    centers = np.array(centers_init, dtype=X.dtype, order="C")
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
+    center_sums = np.empty((n_clusters, n_features))
+    cluster_weights = np.empty(n_clusters)
+    strict_convergence = False
+    for iteration in range(max_iter):
+        n_changed = assign_and_accumulate(
+            X, sample_weight, centers, labels, center_sums, cluster_weights
+        )
+        if verbose:
+            inertia = inertia_of_labels(X, sample_weight, centers, labels)
+            print(f"Iteration {iteration}, inertia {inertia}.")
+        centers_new = update_centers(
+            X, sample_weight, centers, labels, center_sums, cluster_weights
+        )
+        shift = squared_center_shift(centers, centers_new)
+        centers = centers_new
+        if n_changed == 0:
+            if verbose:
+                print(f"Converged at iteration {iteration}: strict convergence.")
+            strict_convergence = True
+            break
+        if shift <= tol:
+            if verbose:
+                print(
+                    f"Converged at iteration {iteration}: center shift {shift} "
+                    f"within tolerance {tol}."
+                )
+            break
+    inertia = finish(X, sample_weight, centers, labels, strict_convergence)
+    return labels, inertia, centers, iteration + 1

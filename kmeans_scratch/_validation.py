@@ -1,0 +1,66 @@
+"""Checks at the edge of the public API: every bad value gets an error that names it."""
+
+import numbers
+
+import numpy as np
+
+
+def check_int(value, name, minimum):
+    """Return ``value`` if it is an integer (not a bool) of at least ``minimum``."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    return int(value)
+
+
+def check_non_negative_number(value, name):
+    """Return ``value`` if it is a finite real number of at least 0."""
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be a number >= 0, got {value!r}")
+    if not np.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def check_choice(value, name, choices):
+    """Return ``value`` if it is one of the strings in ``choices``."""
+    if not isinstance(value, str) or value not in choices:
+        options = ", ".join(repr(choice) for choice in choices)
+        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+    return value
+
+
+def check_n_samples(n_samples, n_clusters):
+    """K-Means needs at least one sample per cluster."""
+    if n_samples < n_clusters:
+        raise ValueError(f"n_samples={n_samples} should be >= n_clusters={n_clusters}.")
+
+
+def check_sample_weight(sample_weight, n_samples, dtype):
+    """Return the weights as a 1-D array of ``dtype``; ``None`` means all ones.
+
+    Weights must be finite and non-negative, and at least one must be positive: K-Means
+    with weights minimizes Σ_i w_i ‖x_i − c_{l_i}‖², which has
+    no meaning for a negative weight and no minimizer when every weight is zero.
+    """
+    if sample_weight is None:
+        return np.ones(n_samples, dtype=dtype)
+    if isinstance(sample_weight, numbers.Number) and not isinstance(sample_weight, bool):
+        sample_weight = np.full(n_samples, sample_weight, dtype=dtype)
+    try:
+        weights = np.asarray(sample_weight, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"sample_weight must be an array of numbers: {error}") from None
+    if weights.shape != (n_samples,):
+        raise ValueError(
+            f"sample_weight must have shape (n_samples,) = ({n_samples},), "
+            f"got shape {weights.shape}"
+        )
+    if not np.isfinite(weights).all():
+        raise ValueError("sample_weight contains NaN or infinity")
+    if (weights < 0).any():
+        raise ValueError(f"sample_weight must be non-negative, got a minimum of {weights.min()}")
+    if not weights.sum() > 0:
+        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
+    return weights

@@ -1,0 +1,55 @@
+"""Data for the tests: images that the dependencies ship, and well-separated blobs.
+
+No test reads ../shared or the network: scikit-learn ships ``china.jpg`` and
+``flower.jpg``, scikit-image ships ``astronaut`` and ``coffee``.
+"""
+
+import functools
+
+import numpy as np
+from skimage import data as skimage_data
+from sklearn.datasets import load_sample_image, make_blobs
+
+IMAGE_NAMES = ("china", "flower", "astronaut", "coffee")
+
+
+@functools.cache
+def image_array(name):
+    """The (H, W, 3) uint8 image ``name``."""
+    if name in ("china", "flower"):
+        return load_sample_image(f"{name}.jpg")
+    return getattr(skimage_data, name)()
+
+
+def image_pixels(name, dtype=np.float64):
+    """The pixels of image ``name`` as an (H*W, 3) array."""
+    return image_array(name).reshape(-1, 3).astype(dtype)
+
+
+def jittered_pixel_init(X, n_clusters, seed):
+    """Initial centers: distinct pixels moved by less than half a level on each channel.
+
+    Pixels are integers, so centers that are pixels put many other pixels at exactly
+    equal distances from two centers.  scikit-learn breaks such exact ties by the rounding
+    of its BLAS distance ``||c||² - 2 x·c``; this library computes ``||x - c||²`` directly
+    and gives the tie to the lower index.  The two runs then follow different paths.  A
+    fractional offset makes exact ties as unlikely as they are in real-valued data, so
+    the two implementations can be compared step for step.
+    """
+    rng = np.random.RandomState(seed)
+    rows = rng.choice(X.shape[0], n_clusters, replace=False)
+    offsets = rng.uniform(-0.5, 0.5, size=(n_clusters, X.shape[1]))
+    return (X[rows] + offsets).astype(X.dtype)
+
+
+def blobs(n_samples, n_features, n_clusters, seed, dtype=np.float64):
+    """Well-separated Gaussian blobs (unit spread, centers up to 40 apart per axis)."""
+    X, _ = make_blobs(
+        n_samples=n_samples,
+        n_features=n_features,
+        centers=n_clusters,
+        cluster_std=1.0,
+        center_box=(-20.0, 20.0),
+        random_state=seed,
+    )
+    return X.astype(dtype)

@@ -1,0 +1,191 @@
+"""The estimator API against scikit-learn: methods, attributes, parameters and warnings."""
+
+import io
+import warnings
+from contextlib import redirect_stdout
+
+import numpy as np
+import pytest
+from sklearn.base import clone
+from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.exceptions import ConvergenceWarning
+from sklearn.pipeline import make_pipeline
+from sklearn.preprocessing import StandardScaler
+
+from kmeans_scratch import KMeans
+
+from .helpers import blobs, image_pixels
+
+
+@pytest.fixture(scope="module")
+def fitted_pair():
+    X = blobs(3_000, 4, 6, seed=11)
+    init = X[:6] + 0.25
+    ours = KMeans(6, init=init, n_init=1).fit(X)
+    theirs = SklearnKMeans(6, init=init, n_init=1).fit(X)
+    return X, ours, theirs
+
+
+def test_predict_transform_score_match_sklearn(fitted_pair):
+    _, ours, theirs = fitted_pair
+    X_new = blobs(500, 4, 6, seed=12)
+    np.testing.assert_array_equal(ours.predict(X_new), theirs.predict(X_new))
+    np.testing.assert_allclose(ours.transform(X_new), theirs.transform(X_new), rtol=1e-7)
+    assert ours.score(X_new) == pytest.approx(theirs.score(X_new), rel=1e-9)
+    weights = np.linspace(0.1, 2.0, 500)
+    assert ours.score(X_new, sample_weight=weights) == pytest.approx(
+        theirs.score(X_new, sample_weight=weights), rel=1e-9
+    )
+
+
+def test_fit_predict_and_fit_transform_agree_with_fit(fitted_pair):
+    X, ours, _ = fitted_pair
+    np.testing.assert_array_equal(clone(ours).fit_predict(X), ours.labels_)
+    np.testing.assert_allclose(clone(ours).fit_transform(X), ours.transform(X))
+    np.testing.assert_array_equal(ours.predict(X), ours.labels_)
+
+
+def test_attributes(fitted_pair):
+    _, ours, theirs = fitted_pair
+    assert ours.n_features_in_ == 4
+    assert ours.labels_.dtype == theirs.labels_.dtype
+    assert isinstance(ours.inertia_, float)
+    assert isinstance(ours.n_iter_, int)
+    np.testing.assert_array_equal(ours.get_feature_names_out(), theirs.get_feature_names_out())
+
+
+def test_parameters_and_defaults_are_sklearns():
+    ours, theirs = KMeans().get_params(), SklearnKMeans().get_params()
+    assert ours == theirs
+
+
+def test_float32_stays_float32_and_integers_become_float64():
+    X = blobs(500, 3, 4, seed=1)
+    assert (
+        KMeans(4, n_init=1, random_state=0).fit(X.astype(np.float32)).cluster_centers_.dtype
+        == np.float32
+    )
+    fitted = KMeans(4, n_init=1, random_state=0).fit(np.round(X).astype(np.int64))
+    assert fitted.cluster_centers_.dtype == np.float64
+    assert fitted.transform(X.astype(np.float32)).dtype == np.float32
+
+
+@pytest.mark.parametrize("init", ["k-means++", "random"])
+def test_builtin_inits_give_sklearns_result_for_the_same_seed(init):
+    """Same seed, same draws: the whole fit equals scikit-learn's (default n_init rule too)."""
+    X = blobs(4_000, 3, 10, seed=5) + 0.1234  # real-valued, no exact ties
+    ours = KMeans(10, init=init, random_state=42).fit(X)
+    theirs = SklearnKMeans(10, init=init, random_state=42).fit(X)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-6)
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-6)
+
+
+def test_callable_init_gets_the_centered_data_like_sklearn():
+    X = blobs(2_000, 2, 5, seed=8)
+    seen = []
+
+    def init(data, n_clusters, random_state):
+        seen.append(data.mean(axis=0))
+        return data[random_state.choice(data.shape[0], n_clusters, replace=False)]
+
+    ours = KMeans(5, init=init, n_init=3, random_state=1).fit(X)
+    theirs = SklearnKMeans(5, init=init, n_init=3, random_state=1).fit(X)
+    assert len(seen) == 6
+    np.testing.assert_allclose(seen[0], 0.0, atol=1e-9)
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-9)
+
+
+def test_n_init_auto_rule():
+    X = blobs(1_000, 2, 3, seed=2)
+    out = io.StringIO()
+    with redirect_stdout(out):
+        KMeans(3, init="random", verbose=1, random_state=0).fit(X)
+    assert out.getvalue().count("Initialization complete") == 10
+    out = io.StringIO()
+    with redirect_stdout(out):
+        KMeans(3, verbose=1, random_state=0).fit(X)
+    assert out.getvalue().count("Initialization complete") == 1
+    assert "Iteration 0, inertia" in out.getvalue()
+
+
+def test_array_init_with_n_init_warns_and_runs_once():
+    X = blobs(500, 2, 3, seed=3)
+    with pytest.warns(RuntimeWarning, match="performing only one init"):
+        KMeans(3, init=X[:3], n_init=5).fit(X)
+
+
+def test_copy_x_false_restores_x_and_true_leaves_it_alone():
+    X = blobs(1_000, 3, 4, seed=4)
+    original = X.copy()
+    KMeans(4, copy_x=False, random_state=0).fit(X)
+    np.testing.assert_allclose(X, original, rtol=0, atol=1e-12)
+    KMeans(4, copy_x=True, random_state=0).fit(X)
+    np.testing.assert_allclose(X, original, rtol=0, atol=1e-12)
+
+
+def test_fewer_distinct_points_than_clusters_warns():
+    X = np.repeat(np.array([[0.0, 0.0], [1.0, 1.0], [5.0, 5.0]]), 10, axis=0)
+    with pytest.warns(ConvergenceWarning, match=r"Number of distinct clusters \(3\) found smaller"):
+        fitted = KMeans(5, random_state=0).fit(X)
+    assert fitted.inertia_ == 0.0
+
+
+def test_empty_clusters_are_relocated_like_sklearn():
+    """Two init centers far from all data start empty; both libraries move the same samples."""
+    X = blobs(2_000, 2, 4, seed=6) + 0.01
+    init = np.vstack([X[:4], [[1e3, 1e3], [-1e3, 1e3]]])
+    ours = KMeans(6, init=init, n_init=1).fit(X)
+    theirs = SklearnKMeans(6, init=init, n_init=1).fit(X)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-6)
+    assert len(np.unique(ours.labels_)) == 6
+
+
+def test_max_iter_and_tol_zero_run_every_iteration():
+    X = image_pixels("coffee")[::5]
+    fitted = KMeans(16, max_iter=7, tol=0, random_state=0).fit(X)
+    assert fitted.n_iter_ == 7
+
+
+def test_more_threads_same_bits():
+    """Blocks, not threads, fix the summation order: 1 and 2 threads give identical bits."""
+    import numba
+
+    X = image_pixels("china")
+    results = []
+    default_threads = numba.get_num_threads()
+    try:
+        for threads in (1, default_threads):
+            numba.set_num_threads(threads)
+            fitted = KMeans(32, random_state=0).fit(X)
+            results.append((fitted.cluster_centers_.copy(), fitted.inertia_, fitted.labels_.copy()))
+    finally:
+        numba.set_num_threads(default_threads)
+    np.testing.assert_array_equal(results[0][0], results[1][0])
+    assert results[0][1] == results[1][1]
+    np.testing.assert_array_equal(results[0][2], results[1][2])
+
+
+def test_works_in_a_pipeline_and_clones():
+    X = blobs(800, 5, 3, seed=9)
+    pipeline = make_pipeline(StandardScaler(), KMeans(3, random_state=0))
+    labels = pipeline.fit_predict(X)
+    assert labels.shape == (800,)
+    assert clone(KMeans(7, tol=1e-3)).get_params()["tol"] == 1e-3
+
+
+def test_single_cluster_and_single_feature():
+    X = np.array([[1.0], [2.0], [3.0], [10.0]])
+    fitted = KMeans(1, n_init=1).fit(X)
+    np.testing.assert_allclose(fitted.cluster_centers_, [[4.0]])
+    assert fitted.inertia_ == pytest.approx(9 + 4 + 1 + 36)
+    two = KMeans(2, init=np.array([[0.0], [9.0]]), n_init=1).fit(X)
+    np.testing.assert_allclose(two.cluster_centers_, [[2.0], [10.0]])
+
+
+def test_no_warning_on_a_normal_fit():
+    X = blobs(1_000, 3, 4, seed=10)
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        KMeans(4, random_state=0).fit(X)

@@ -1,0 +1,88 @@
+"""The Numba kernels on their own, against brute-force NumPy on awkward shapes."""
+
+import numpy as np
+import pytest
+
+from kmeans_scratch._common import (
+    TILE_ROWS,
+    assign_labels,
+    euclidean_distances_to_centers,
+    inertia_of_labels,
+    n_blocks_for,
+)
+from kmeans_scratch._lloyd import assign_and_accumulate
+
+
+def brute_force(X, weights, centers):
+    sq = ((X.astype(np.float64)[:, None, :] - centers.astype(np.float64)[None]) ** 2).sum(-1)
+    labels = sq.argmin(axis=1)
+    return labels, sq, float((sq.min(axis=1) * weights).sum())
+
+
+@pytest.mark.parametrize(
+    "n_samples, n_features, n_clusters",
+    [
+        (1, 1, 1),
+        (7, 2, 3),  # fewer rows than a tile, clusters not a multiple of 4
+        (TILE_ROWS + 1, 3, 5),  # one row spills into a second tile
+        (3 * TILE_ROWS - 1, 1, 9),  # a single feature
+        (70_000, 3, 17),  # many blocks
+        (5_000, 33, 4),
+    ],
+)
+def test_assign_and_accumulate_match_brute_force(n_samples, n_features, n_clusters, dtype):
+    rng = np.random.RandomState(n_samples + n_clusters)
+    X = rng.normal(size=(n_samples, n_features)).astype(dtype)
+    centers = rng.normal(size=(n_clusters, n_features)).astype(dtype)
+    weights = rng.uniform(0.5, 2.0, n_samples).astype(dtype)
+    expected_labels, sq, expected_inertia = brute_force(X, weights, centers)
+
+    labels = np.full(n_samples, -1, dtype=np.int32)
+    inertia = assign_labels(X, weights, centers, labels)
+    # Labels may differ only where two centers are equally near within rounding.
+    rows = np.arange(n_samples)
+    np.testing.assert_allclose(sq[rows, labels], sq[rows, expected_labels], rtol=1e-5)
+    assert (labels == expected_labels).mean() > 0.999
+    assert inertia == pytest.approx(expected_inertia, rel=1e-5)
+    assert inertia_of_labels(X, weights, centers, labels) == pytest.approx(inertia, rel=1e-6)
+
+    sums = np.empty((n_clusters, n_features))
+    cluster_weights = np.empty(n_clusters)
+    labels_again = np.full(n_samples, -1, dtype=np.int32)
+    n_changed = assign_and_accumulate(X, weights, centers, labels_again, sums, cluster_weights)
+    assert n_changed == n_samples
+    np.testing.assert_array_equal(labels_again, labels)
+    w64 = weights.astype(np.float64)
+    for j in range(n_clusters):
+        members = labels == j
+        np.testing.assert_allclose(cluster_weights[j], w64[members].sum(), rtol=1e-10)
+        np.testing.assert_allclose(
+            sums[j],
+            (X[members].astype(np.float64) * w64[members, None]).sum(0),
+            rtol=1e-9,
+            atol=1e-9,
+        )
+    assert assign_and_accumulate(X, weights, centers, labels_again, sums, cluster_weights) == 0
+
+
+def test_ties_go_to_the_lowest_center_index():
+    X = np.array([[0.0, 0.0], [2.0, 0.0]])
+    centers = np.array([[1.0, 1.0], [1.0, -1.0], [1.0, 1.0], [1.0, -1.0], [1.0, 1.0]])
+    labels = np.empty(2, dtype=np.int32)
+    assign_labels(X, np.ones(2), centers, labels)
+    np.testing.assert_array_equal(labels, [0, 0])
+
+
+def test_transform_kernel():
+    rng = np.random.RandomState(0)
+    X, centers = rng.normal(size=(300, 4)), rng.normal(size=(6, 4))
+    out = np.empty((300, 6))
+    euclidean_distances_to_centers(X, centers, out)
+    np.testing.assert_allclose(out, np.sqrt(brute_force(X, np.ones(300), centers)[1]), rtol=1e-12)
+
+
+def test_block_count_depends_on_problem_size_only():
+    assert n_blocks_for(10, 8) == 1
+    assert n_blocks_for(10**7, 8) == 256
+    assert n_blocks_for(10**7, 10**6) == 16  # accumulator budget
+    assert n_blocks_for(10**7, 10**9) == 1
