@@ -101,29 +101,37 @@ def padded_centers(centers):
 
 
 @njit(cache=True)
-def nearest_centers_tile(X, start, end, centers, buffers):
-    """Nearest center of each row ``start + p`` of ``X``: ``argmin_j ||x_{start+p} - c_j||²``.
+def gather_tile(X, rows, x_t):
+    """Copy the rows ``rows`` of ``X`` into the columns of ``x_t`` (n_features, TILE_ROWS)."""
+    for p in range(rows.shape[0]):
+        for f in range(X.shape[1]):
+            x_t[f, p] = X[rows[p], f]
 
-    ``centers`` comes from :func:`padded_centers`.  Returns ``(nearest_sq, nearest)``, two
-    views into ``buffers`` holding the squared distance and the label of each row; ties
-    go to the lowest center index, as in scikit-learn.
 
-    The tile is first transposed into ``x_t`` (n_features, TILE_ROWS), so every inner loop
-    runs over points and LLVM turns it into SIMD code (8 float32 points per AVX2
-    instruction).  Centers are taken four at a time: a pass over feature f adds
+@njit(cache=True)
+def nearest_centers_tile(x_t, n_rows, centers, buffers):
+    """The two nearest centers of each of the first ``n_rows`` points of a transposed tile.
+
+    ``x_t`` holds one point per column (see :func:`transpose_tile`); ``centers`` comes from
+    :func:`padded_centers`.  Returns ``(nearest_sq, nearest, second_sq)``, views into
+    ``buffers``: for each point p, ``nearest[p] = argmin_j ||x_p - c_j||²`` (ties to the
+    lowest j, as in scikit-learn), its squared distance, and the second smallest squared
+    distance (which Hamerly's bounds need).
+
+    Every inner loop runs over points, so LLVM turns it into SIMD code (8 float32 points
+    per AVX2 instruction).  Centers are taken four at a time: a pass over feature f adds
     ``(x_t[f, p] - c_jf)²`` to the four partial sums of every point p, and the pass over
-    the last feature completes the four distances and keeps, in order j..j+3, each one
-    that beats the best so far (a vector select, never a branch).  The running best is
-    read from one pair of buffers and written to the other, swapped after every group,
-    because a select that writes back to the address it read from is compiled into a
-    masked store, which is slow on many x86 cores.
+    the last feature completes the four distances and folds them, in order j..j+3, into
+    the running best and second best with vector selects, never a branch.  The running
+    values are read from one set of buffers and written to the other, swapped after every
+    group, because a select that writes back to the address it read from is compiled into
+    a masked store, which is slow on many x86 cores.
     """
-    x_t, partial, best_sq, best_label, next_sq, next_label = buffers
-    n_rows = end - start
+    partial, best_sq, best_label, second_sq, next_sq, next_label, next_second = buffers
     n_centers, n_features = centers.shape
     last = n_features - 1
-    transpose_tile(X, start, end, x_t)
     best_sq[:n_rows] = np.inf
+    second_sq[:n_rows] = np.inf
     best_label[:n_rows] = 0
     partial_0, partial_1, partial_2, partial_3 = partial[0], partial[1], partial[2], partial[3]
     for j in range(0, n_centers, CENTER_GROUP):
@@ -152,37 +160,79 @@ def nearest_centers_tile(X, start, end, centers, buffers):
         for p in range(n_rows):
             x = x_row[p]
             sq = best_sq[p]
+            second = second_sq[p]
             label = best_label[p]
             sq_j = partial_0[p] + (x - c_0) * (x - c_0)
             label = j if sq_j < sq else label
+            second = min(second, max(sq, sq_j))
             sq = min(sq_j, sq)
             sq_j = partial_1[p] + (x - c_1) * (x - c_1)
             label = j + 1 if sq_j < sq else label
+            second = min(second, max(sq, sq_j))
             sq = min(sq_j, sq)
             sq_j = partial_2[p] + (x - c_2) * (x - c_2)
             label = j + 2 if sq_j < sq else label
+            second = min(second, max(sq, sq_j))
             sq = min(sq_j, sq)
             sq_j = partial_3[p] + (x - c_3) * (x - c_3)
-            label = j + 3 if sq_j < sq else label
+            next_label[p] = j + 3 if sq_j < sq else label
+            next_second[p] = min(second, max(sq, sq_j))
             next_sq[p] = min(sq_j, sq)
-            next_label[p] = label
         best_sq, next_sq = next_sq, best_sq
         best_label, next_label = next_label, best_label
-    return best_sq[:n_rows], best_label[:n_rows]
+        second_sq, next_second = next_second, second_sq
+    return best_sq[:n_rows], best_label[:n_rows], second_sq[:n_rows]
 
 
 @njit(cache=True)
 def tile_buffers(n_features, dtype_source):
-    """Scratch arrays for :func:`nearest_centers_tile`, of the dtype of ``dtype_source``."""
+    """``(x_t, buffers)``: a transposed tile and the scratch of :func:`nearest_centers_tile`."""
     dtype = dtype_source.dtype
-    return (
-        np.empty((n_features, TILE_ROWS), dtype=dtype),
+    x_t = np.empty((n_features, TILE_ROWS), dtype=dtype)
+    buffers = (
         np.empty((CENTER_GROUP, TILE_ROWS), dtype=dtype),
         np.empty(TILE_ROWS, dtype=dtype),
         np.empty(TILE_ROWS, dtype=np.int32),
         np.empty(TILE_ROWS, dtype=dtype),
+        np.empty(TILE_ROWS, dtype=dtype),
         np.empty(TILE_ROWS, dtype=np.int32),
+        np.empty(TILE_ROWS, dtype=dtype),
     )
+    return x_t, buffers
+
+
+@njit(cache=True)
+def sq_distances_to_all(x, centers_t, out):
+    """``out[j] = ||x - c_j||²`` for every center, from the (n_features, n_clusters) transpose.
+
+    The loop over centers is innermost and contiguous, so it runs as SIMD code.  The sums
+    are formed in the dtype of ``out`` in the order f = 0, 1, ..., exactly as in
+    :func:`nearest_centers_tile`, so both give the same bits for the same point and center.
+    """
+    n_features, n_clusters = centers_t.shape
+    x_f = x[0]
+    for j in range(n_clusters):
+        diff = x_f - centers_t[0, j]
+        out[j] = diff * diff
+    for f in range(1, n_features):
+        x_f = x[f]
+        for j in range(n_clusters):
+            diff = x_f - centers_t[f, j]
+            out[j] += diff * diff
+
+
+@njit(cache=True)
+def sq_distance_exact_order(x, c):
+    """``||x - c||²`` summed in the dtype of ``x`` in the order of :func:`nearest_centers_tile`.
+
+    Hamerly's and Elkan's iterations compare these values where Lloyd's would compare the
+    tile kernel's, so equal inputs must give equal bits.
+    """
+    total = x.dtype.type(0)
+    for f in range(x.shape[0]):
+        diff = x[f] - c[f]
+        total += diff * diff
+    return total
 
 
 @njit(cache=True)
@@ -193,6 +243,54 @@ def sq_distance(a, b):
         diff = a[f] - b[f]
         total += diff * diff
     return total
+
+
+@njit(cache=True)
+def block_accumulators(n_samples, n_clusters, n_features):
+    """Blocks for an assign-and-sum kernel: ``(n_blocks, sums, weights, changed)``, zeroed."""
+    n_blocks = n_blocks_for(n_samples, 4 * n_clusters * (n_features + 1) * 8)
+    block_sums = np.zeros((n_blocks, n_clusters, n_features))
+    block_weights = np.zeros((n_blocks, n_clusters))
+    block_changed = np.zeros(n_blocks, dtype=np.int64)
+    return n_blocks, block_sums, block_weights, block_changed
+
+
+@njit(cache=True)
+def accumulate_rows(X, sample_weight, labels, start, end, sums, weights):
+    """Add rows ``start..end``: ``sums[j] += Σ w_i x_i`` and ``weights[j] += Σ w_i`` over l_i = j.
+
+    In float64.  Rows are dealt in turn to four partial accumulators, added up at the end
+    in a fixed order: consecutive rows usually share a label (neighboring pixels), and with
+    a single accumulator every addition would wait for the one before.
+    """
+    n_clusters, n_features = sums.shape
+    lanes = np.zeros((4, n_clusters, n_features + 1))
+    for i in range(start, end):
+        lane = (i - start) & 3
+        label = labels[i]
+        weight = np.float64(sample_weight[i])
+        lanes[lane, label, n_features] += weight
+        for f in range(n_features):
+            lanes[lane, label, f] += X[i, f] * weight
+    for j in range(n_clusters):
+        weights[j] += (
+            (lanes[0, j, n_features] + lanes[1, j, n_features]) + lanes[2, j, n_features]
+        ) + lanes[3, j, n_features]
+        for f in range(n_features):
+            sums[j, f] += ((lanes[0, j, f] + lanes[1, j, f]) + lanes[2, j, f]) + lanes[3, j, f]
+
+
+@njit(cache=True)
+def merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights):
+    """Sum the block accumulators in block order into the outputs; return the labels changed."""
+    center_sums[:] = 0.0
+    cluster_weights[:] = 0.0
+    changed = 0
+    for block in range(block_sums.shape[0]):
+        center_sums += block_sums[block]
+        cluster_weights += block_weights[block]
+        changed += block_changed[block]
+    return changed
 
 
 @njit(parallel=True, cache=True)
@@ -207,12 +305,13 @@ def assign_labels(X, sample_weight, centers, labels):
     block_inertia = np.zeros(n_blocks)
     for block in prange(n_blocks):
         start, end = block_bounds(n_samples, n_blocks, block)
-        buffers = tile_buffers(n_features, X)
+        x_t, buffers = tile_buffers(n_features, X)
         inertia = 0.0
         for tile_start in range(start, end, TILE_ROWS):
-            tile_end = min(tile_start + TILE_ROWS, end)
-            nearest_sq, nearest = nearest_centers_tile(X, tile_start, tile_end, centers, buffers)
-            for p in range(tile_end - tile_start):
+            n_rows = min(TILE_ROWS, end - tile_start)
+            transpose_tile(X, tile_start, tile_start + n_rows, x_t)
+            nearest_sq, nearest, _ = nearest_centers_tile(x_t, n_rows, centers, buffers)
+            for p in range(n_rows):
                 labels[tile_start + p] = nearest[p]
                 inertia += nearest_sq[p] * np.float64(sample_weight[tile_start + p])
         block_inertia[block] = inertia

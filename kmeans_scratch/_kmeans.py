@@ -25,7 +25,9 @@ from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
 from ._common import assign_labels, euclidean_distances_to_centers, is_same_clustering
-from ._lloyd import kmeans_single_lloyd
+from ._elkan import ElkanAssignment
+from ._hamerly import HamerlyAssignment
+from ._lloyd import LloydAssignment, run_iterations
 from ._seeding import greedy_kmeans_plusplus, random_choice_init
 from ._validation import (
     check_choice,
@@ -35,8 +37,9 @@ from ._validation import (
     check_sample_weight,
 )
 
-#: One run of each iteration, keyed by the ``algorithm`` parameter.
-ALGORITHMS = {"lloyd": kmeans_single_lloyd}
+#: The assignment step of each algorithm, keyed by the ``algorithm`` parameter.  All three
+#: are exact: from the same init they give the same labels, centers and iterations.
+ALGORITHMS = {"lloyd": LloydAssignment, "hamerly": HamerlyAssignment, "elkan": ElkanAssignment}
 INIT_METHODS = ("k-means++", "random")
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -117,8 +120,12 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         Seed of the initialization.
     copy_x : bool, default=True
         If False, ``X`` is centered in place during ``fit`` and restored afterwards.
-    algorithm : {"lloyd"}, default="lloyd"
-        The iteration.
+    algorithm : {"lloyd", "hamerly", "elkan"}, default="lloyd"
+        The iteration.  All three are exact and give the same result from the same init:
+        "lloyd" computes every distance in every iteration; "hamerly" keeps two bounds per
+        sample and skips most distances once the centers settle (fastest in low
+        dimensions, such as colors); "elkan" keeps one bound per sample and center
+        (n_samples × n_clusters × 8 bytes) and skips even more (see the README).
 
     Attributes
     ----------
@@ -249,15 +256,16 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if not isinstance(init, str) and not callable(init):
             init -= X_mean
 
-        run_single = ALGORITHMS[self.algorithm]
+        make_assignment = ALGORITHMS[self.algorithm]
         best_inertia = best_labels = best_centers = best_n_iter = None
         try:
             for _ in range(n_init):
                 centers_init = self._initial_centers(X, init, sample_weight, random_state)
                 if self.verbose:
                     print("Initialization complete")
-                labels, inertia, centers, n_iter = run_single(
-                    X, sample_weight, centers_init, self.max_iter, self.verbose, abs_tol
+                assignment = make_assignment(X, sample_weight, self.n_clusters)
+                labels, inertia, centers, n_iter = run_iterations(
+                    X, sample_weight, centers_init, self.max_iter, self.verbose, abs_tol, assignment
                 )
                 # A lower inertia that is the same partition is only rounding: keep the first.
                 if best_inertia is None or (

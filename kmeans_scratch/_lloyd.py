@@ -27,14 +27,17 @@ from numba import njit, prange
 
 from ._common import (
     TILE_ROWS,
+    accumulate_rows,
     assign_labels,
+    block_accumulators,
     block_bounds,
     inertia_of_labels,
-    n_blocks_for,
+    merge_blocks,
     nearest_centers_tile,
     padded_centers,
     sq_distances_to_assigned,
     tile_buffers,
+    transpose_tile,
 )
 
 
@@ -49,37 +52,27 @@ def assign_and_accumulate(X, sample_weight, centers, labels, center_sums, cluste
     """
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
-    n_blocks = n_blocks_for(n_samples, n_clusters * (n_features + 1) * 8)
-    block_sums = np.zeros((n_blocks, n_clusters, n_features))
-    block_weights = np.zeros((n_blocks, n_clusters))
-    block_changed = np.zeros(n_blocks, dtype=np.int64)
+    n_blocks, block_sums, block_weights, block_changed = block_accumulators(
+        n_samples, n_clusters, n_features
+    )
     centers = padded_centers(centers)
     for block in prange(n_blocks):
         start, end = block_bounds(n_samples, n_blocks, block)
-        buffers = tile_buffers(n_features, X)
-        sums = block_sums[block]
-        weights = block_weights[block]
+        x_t, buffers = tile_buffers(n_features, X)
         changed = 0
         for tile_start in range(start, end, TILE_ROWS):
-            tile_end = min(tile_start + TILE_ROWS, end)
-            _, nearest = nearest_centers_tile(X, tile_start, tile_end, centers, buffers)
-            for p in range(tile_end - tile_start):
-                i = tile_start + p
-                label = nearest[p]
-                if label != labels[i]:
+            n_rows = min(TILE_ROWS, end - tile_start)
+            transpose_tile(X, tile_start, tile_start + n_rows, x_t)
+            _, nearest, _ = nearest_centers_tile(x_t, n_rows, centers, buffers)
+            for p in range(n_rows):
+                if nearest[p] != labels[tile_start + p]:
                     changed += 1
-                    labels[i] = label
-                weight = np.float64(sample_weight[i])
-                weights[label] += weight
-                for f in range(n_features):
-                    sums[label, f] += X[i, f] * weight
+                    labels[tile_start + p] = nearest[p]
+        accumulate_rows(
+            X, sample_weight, labels, start, end, block_sums[block], block_weights[block]
+        )
         block_changed[block] = changed
-    center_sums[:] = 0.0
-    cluster_weights[:] = 0.0
-    for block in range(n_blocks):
-        center_sums += block_sums[block]
-        cluster_weights += block_weights[block]
-    return block_changed.sum()
+    return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
 
 def relocate_empty_clusters(X, sample_weight, centers_old, labels, center_sums, cluster_weights):
@@ -139,11 +132,33 @@ def finish(X, sample_weight, centers, labels, strict_convergence):
     return assign_labels(X, sample_weight, centers, labels)
 
 
-def kmeans_single_lloyd(X, sample_weight, centers_init, max_iter=300, verbose=False, tol=1e-4):
-    """One run of Lloyd's algorithm from ``centers_init``; inputs are already validated.
+class LloydAssignment:
+    """Lloyd's assignment step: every sample against every center, in every iteration.
+
+    Hamerly's and Elkan's algorithms replace only this step, with the same interface:
+    ``assign_and_accumulate`` labels the samples and sums each cluster, and
+    ``centers_moved`` is told how far the centers went, which is what their bounds need.
+    """
+
+    def __init__(self, X, sample_weight, n_clusters):
+        self.X = X
+        self.sample_weight = sample_weight
+
+    def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
+        return assign_and_accumulate(
+            self.X, self.sample_weight, centers, labels, center_sums, cluster_weights
+        )
+
+    def centers_moved(self, centers_old, centers_new):
+        pass
+
+
+def run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assignment):
+    """One run of batch K-Means from ``centers_init`` with the given assignment step.
 
     Returns ``(labels, inertia, centers, n_iter)`` with the same meaning as scikit-learn's
-    private ``_kmeans_single_lloyd``.
+    private ``_kmeans_single_lloyd``.  Every assignment step gives the same labels, so
+    every algorithm goes through the same centers and stops at the same iteration.
     """
     n_clusters, n_features = centers_init.shape
     centers = np.array(centers_init, dtype=X.dtype, order="C")
@@ -152,9 +167,7 @@ def kmeans_single_lloyd(X, sample_weight, centers_init, max_iter=300, verbose=Fa
     cluster_weights = np.empty(n_clusters)
     strict_convergence = False
     for iteration in range(max_iter):
-        n_changed = assign_and_accumulate(
-            X, sample_weight, centers, labels, center_sums, cluster_weights
-        )
+        n_changed = assignment.assign_and_accumulate(centers, labels, center_sums, cluster_weights)
         if verbose:
             inertia = inertia_of_labels(X, sample_weight, centers, labels)
             print(f"Iteration {iteration}, inertia {inertia}.")
@@ -162,6 +175,7 @@ def kmeans_single_lloyd(X, sample_weight, centers_init, max_iter=300, verbose=Fa
             X, sample_weight, centers, labels, center_sums, cluster_weights
         )
         shift = squared_center_shift(centers, centers_new)
+        assignment.centers_moved(centers, centers_new)
         centers = centers_new
         if n_changed == 0:
             if verbose:

@@ -1,0 +1,74 @@
+"""What Hamerly's and Elkan's iterations share: center geometry and a safety margin.
+
+Both algorithms keep, for each sample x with label a, an upper bound u ≥ ‖x − c_a‖ and lower
+bounds on the distance to the other centers, and skip the distance computations that the
+triangle inequality shows to be useless:
+
+- if a center moves by p, every distance to it changes by at most p, so after an update
+  u grows by p(a) and a lower bound for center j shrinks by p(j);
+- ‖x − c_j‖ ≥ ‖c_a − c_j‖ − ‖x − c_a‖, so if u ≤ ½ ‖c_a − c_j‖ center j cannot be closer
+  than c_a; and if u ≤ s(a) = ½ min_{j≠a} ‖c_a − c_j‖, no center can.
+
+**Exactness.** The skipped comparisons are those Lloyd's iteration would also decide for
+the current label, provided the decision is not within rounding.  A skip therefore needs
+``u < bound · SHRINK`` with ``SHRINK = 1 − 4 (d + 2) ε`` (ε the machine epsilon of the
+data's dtype): a strict inequality with a margin wider than the rounding of a squared
+distance in that dtype.  Samples that fail it are compared with every candidate center by
+the same floating-point arithmetic as Lloyd's kernel (ties to the lowest index), so the
+labels, hence the centers and the iteration count, are Lloyd's.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._common import sq_distance
+
+
+def shrink_factor(dtype, n_features):
+    """``1 − 4 (d + 2) ε``: how much a bound must win by before a comparison is skipped."""
+    return 1.0 - 4.0 * (n_features + 2) * float(np.finfo(dtype).eps)
+
+
+@njit(parallel=True, cache=True)
+def center_distances(centers):
+    """(k, k) Euclidean distances between centers, in float64 (+inf on the diagonal)."""
+    n_clusters = centers.shape[0]
+    distances = np.empty((n_clusters, n_clusters))
+    for a in prange(n_clusters):
+        for j in range(n_clusters):
+            distances[a, j] = np.sqrt(sq_distance(centers[a], centers[j])) if j != a else np.inf
+    return distances
+
+
+@njit(parallel=True, cache=True)
+def neighborhood_bounds(distances, movement, n_neighbors):
+    """For each center a: the largest move among its ``n_neighbors`` nearest centers N(a),
+    and R(a), the distance to the nearest center outside N(a) (+inf if there is none)."""
+    n_clusters = distances.shape[0]
+    n_nearest = min(n_neighbors, n_clusters - 1)
+    neighbor_move = np.zeros(n_clusters)
+    far_bound = np.full(n_clusters, np.inf)
+    for a in prange(n_clusters):
+        # The n_nearest + 1 smallest distances of row a, kept sorted by insertion.
+        kept = np.full(n_nearest + 1, np.inf)
+        kept_index = np.zeros(n_nearest + 1, dtype=np.int64)
+        for j in range(n_clusters):
+            d = distances[a, j]
+            if d < kept[n_nearest]:
+                slot = n_nearest
+                while slot > 0 and kept[slot - 1] > d:
+                    kept[slot] = kept[slot - 1]
+                    kept_index[slot] = kept_index[slot - 1]
+                    slot -= 1
+                kept[slot] = d
+                kept_index[slot] = j
+        for rank in range(n_nearest):
+            neighbor_move[a] = max(neighbor_move[a], movement[kept_index[rank]])
+        far_bound[a] = kept[n_nearest]  # +inf when every other center is a neighbor
+    return neighbor_move, far_bound
+
+
+def movements(centers_old, centers_new):
+    """``p(j) = ‖c_j(new) − c_j(old)‖`` in float64."""
+    diff = centers_new.astype(np.float64) - centers_old.astype(np.float64)
+    return np.sqrt((diff**2).sum(axis=1))

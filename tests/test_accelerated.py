@@ -1,0 +1,93 @@
+"""Hamerly and Elkan are exact: from the same init, Lloyd's labels, centers and iterations."""
+
+import numpy as np
+import pytest
+
+from kmeans_scratch import KMeans, _elkan
+from kmeans_scratch._bounds import center_distances, neighborhood_bounds
+
+from .helpers import blobs, image_pixels, jittered_pixel_init
+
+ACCELERATED = ["hamerly", "elkan"]
+
+
+def fit_all(X, n_clusters, init, sample_weight=None, **params):
+    return {
+        algorithm: KMeans(n_clusters, init=init, n_init=1, algorithm=algorithm, **params).fit(
+            X, sample_weight=sample_weight
+        )
+        for algorithm in ["lloyd", *ACCELERATED]
+    }
+
+
+def assert_same_as_lloyd(fits):
+    lloyd = fits["lloyd"]
+    for algorithm in ACCELERATED:
+        fitted = fits[algorithm]
+        np.testing.assert_array_equal(fitted.labels_, lloyd.labels_, err_msg=algorithm)
+        np.testing.assert_array_equal(fitted.cluster_centers_, lloyd.cluster_centers_, algorithm)
+        assert fitted.n_iter_ == lloyd.n_iter_, algorithm
+        assert fitted.inertia_ == lloyd.inertia_, algorithm
+
+
+@pytest.mark.parametrize("n_clusters", [1, 5, 64, 200])
+@pytest.mark.parametrize("image", ["china", "coffee"])
+def test_bit_for_bit_lloyd_on_pixels(image, n_clusters, dtype):
+    """Integer pixels and pixel inits: exact ties everywhere, still Lloyd's exact run."""
+    X = image_pixels(image, dtype)[::2]
+    init = X[np.random.RandomState(n_clusters).choice(X.shape[0], n_clusters, replace=False)]
+    assert_same_as_lloyd(fit_all(X, n_clusters, init))
+
+
+def test_bit_for_bit_lloyd_with_weights_and_tol_zero():
+    X = image_pixels("astronaut")
+    colors, counts = np.unique(X, axis=0, return_counts=True)
+    init = jittered_pixel_init(colors, 48, seed=4)
+    assert_same_as_lloyd(fit_all(colors, 48, init, sample_weight=counts, tol=0))
+
+
+@pytest.mark.parametrize("n_features", [2, 16, 64])
+def test_bit_for_bit_lloyd_in_higher_dimensions(n_features):
+    X = blobs(6_000, n_features, 20, seed=n_features)
+    init = X[:40] + 0.5
+    assert_same_as_lloyd(fit_all(X, 40, init))
+
+
+def test_empty_clusters_relocate_the_same_way():
+    X = blobs(3_000, 3, 5, seed=2)
+    init = np.vstack([X[:5], [[500.0, 500.0, 500.0], [-500.0, 0.0, 0.0]]])
+    fits = fit_all(X, 7, init)
+    assert_same_as_lloyd(fits)
+    assert len(np.unique(fits["hamerly"].labels_)) == 7
+
+
+def test_fewer_distinct_points_than_clusters():
+    X = np.repeat(np.eye(3), 20, axis=0)
+    init = np.vstack([np.eye(3), np.eye(3) * 0.9])
+    with pytest.warns(Warning, match="Number of distinct clusters"):
+        fits = fit_all(X, 6, init)
+    assert_same_as_lloyd(fits)
+
+
+def test_elkan_refuses_before_allocating_beyond_its_budget(monkeypatch):
+    monkeypatch.setattr(_elkan, "BOUNDS_BUDGET_BYTES", 1_000_000)
+    X = image_pixels("coffee")
+    with pytest.raises(ValueError, match=r"algorithm='elkan' needs .* Use algorithm='hamerly'"):
+        KMeans(16, algorithm="elkan", random_state=0).fit(X)
+    # The same problem within the budget runs.
+    KMeans(2, algorithm="elkan", random_state=0).fit(X[:1000])
+
+
+def test_neighborhood_bounds_match_brute_force():
+    rng = np.random.RandomState(0)
+    centers = rng.normal(size=(30, 3))
+    movement = rng.uniform(0, 1, 30)
+    distances = center_distances(centers)
+    for n_neighbors in (1, 5, 29, 40):
+        neighbor_move, far_bound = neighborhood_bounds(distances, movement, n_neighbors)
+        for a in range(30):
+            others = np.argsort(distances[a])[:29]  # every center but a, nearest first
+            near = others[: min(n_neighbors, 29)]
+            assert neighbor_move[a] == movement[near].max()
+            expected = distances[a, others[n_neighbors]] if n_neighbors < 29 else np.inf
+            assert far_bound[a] == expected
