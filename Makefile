@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint bench demo clean
+.PHONY: install test lint bench demo figures clean
 
 install: $(STAMP)
 
@@ -28,8 +28,17 @@ test: lint
 bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-columns=min,median,max,rounds -q
 
+# The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
 demo: $(STAMP)
-	$(BIN)/python examples/core_demo.py
+	$(BIN)/kmeans-compress
+
+# Regenerate the figures shown in the README.
+figures: $(STAMP)
+	$(BIN)/kmeans-compress --quiet --out-dir .figures-build
+	mkdir -p figures
+	cp .figures-build/china-grid.png .figures-build/china-size.png \
+	   .figures-build/china-quality.png .figures-build/china-scatter.png figures/
+	rm -rf .figures-build
 
 # Numba's cache does not notice when a kernel it inlined changed in another file.
 clean:

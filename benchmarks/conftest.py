@@ -16,6 +16,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_sample_image
 
+from .datasets import image_names, short_name
 from .report import write_results
 
 RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
@@ -27,6 +28,19 @@ def pytest_addoption(parser):
         default=str(RESULTS_PATH),
         help="where to write the Markdown results table (default: benchmarks/RESULTS.md)",
     )
+    parser.addoption(
+        "--images",
+        default=os.environ.get("KMEANS_BENCH_IMAGES"),
+        help="run the image rows on every image of this folder instead of the shipped "
+        "images (or set KMEANS_BENCH_IMAGES)",
+    )
+
+
+def pytest_generate_tests(metafunc):
+    """``image_name``: the shipped images, or those of ``--images DIR``."""
+    if "image_name" in metafunc.fixturenames:
+        names = image_names(metafunc.config.getoption("--images"))
+        metafunc.parametrize("image_name", names, ids=[short_name(n) for n in names])
 
 
 def tiled_china(n_rows):

@@ -11,6 +11,22 @@ TABLES = {
         "over scikit-learn's, measured side by side in this run; below 1 is faster. Inertia is "
         "reported by each library for its own result.",
     ),
+    "kmeans-peers": (
+        "K-Means peers: time and inertia",
+        "Each contender to convergence with its own defaults (`default`: its own seeding; ours "
+        "and scikit-learn from `random_state=0`), and once more from the same k-means++ centers "
+        "where the library takes initial centers (`same init`). One timed run per cell. "
+        "Inertia is recomputed for every contender by the same float64 code on the full data. "
+        "Ratios are against scikit-learn's Lloyd in the same mode: time below 1 is faster, "
+        "inertia below 1 is better.",
+    ),
+    "quantize-peers": (
+        "Color quantizers: time, quality and PNG size",
+        "Quantization to k colors (no dithering). Time is the quantization alone (median of 3). "
+        "Every contender's palette and indices are written by the same indexed-PNG encoder "
+        "(smallest bit depth, oxipng), so bytes compare palettes. Ratios (× liq) are against "
+        "libimagequant in the same run.",
+    ),
     "compile": (
         "Numba compile time",
         "Wall time of a first `KMeans(8).fit` on 1,000 points in a fresh Python process: "
@@ -21,6 +37,8 @@ TABLES = {
 
 
 def fmt_seconds(seconds):
+    if seconds < 0.01:
+        return f"{seconds * 1000:.1f} ms"
     return f"{seconds * 1000:.0f} ms" if seconds < 1 else f"{seconds:.2f} s"
 
 
@@ -49,7 +67,65 @@ def compile_table(rows):
     return lines, {}
 
 
-RENDERERS = {"lloyd-iterations": lloyd_table, "compile": compile_table}
+def grouped(rows, keys):
+    """Rows grouped by the tuple of ``keys``, in first-seen order."""
+    groups = {}
+    for row in rows:
+        groups.setdefault(tuple(row[key] for key in keys), []).append(row)
+    return groups
+
+
+def ratio(value, reference):
+    return f"{value / reference:.2f}" if reference else "–"
+
+
+def kmeans_peers_table(rows):
+    lines = []
+    for (dataset,), dataset_rows in grouped(rows, ["dataset"]).items():
+        first = dataset_rows[0]
+        lines += ["", f"**{dataset}** ({first['n_rows']:,} × {first['d']})", ""]
+        lines += [
+            "| k | contender | mode | time | × sklearn lloyd | inertia | ÷ sklearn lloyd |",
+            "|---:|---|---|---:|---:|---:|---:|",
+        ]
+        for (k, mode), cell in grouped(dataset_rows, ["k", "mode"]).items():
+            reference = next((r for r in cell if r["contender"] == "sklearn lloyd"), None)
+            for row in cell:
+                lines.append(
+                    f"| {k} | {row['contender']} | {mode} | {fmt_seconds(row['median_s'])} "
+                    f"| {ratio(row['median_s'], reference and reference['median_s'])} "
+                    f"| {row['inertia']:.6g} "
+                    f"| {ratio(row['inertia'], reference and reference['inertia'])} |"
+                )
+    return lines[1:], {}
+
+
+def quantize_peers_table(rows):
+    lines = []
+    for (image, size), image_rows in grouped(rows, ["image", "size"]).items():
+        lines += ["", f"**{image}** ({size})", ""]
+        lines += [
+            "| k | contender | time | × liq | PSNR dB | ΔE | PNG bytes | × liq |",
+            "|---:|---|---:|---:|---:|---:|---:|---:|",
+        ]
+        for (k,), cell in grouped(image_rows, ["k"]).items():
+            reference = next((r for r in cell if r["contender"] == "libimagequant"), None)
+            for row in cell:
+                lines.append(
+                    f"| {k} | {row['contender']} | {fmt_seconds(row['median_s'])} "
+                    f"| {ratio(row['median_s'], reference and reference['median_s'])} "
+                    f"| {row['psnr']:.2f} | {row['delta_e']:.2f} | {row['png_bytes']:,} "
+                    f"| {ratio(row['png_bytes'], reference and reference['png_bytes'])} |"
+                )
+    return lines[1:], {}
+
+
+RENDERERS = {
+    "lloyd-iterations": lloyd_table,
+    "kmeans-peers": kmeans_peers_table,
+    "quantize-peers": quantize_peers_table,
+    "compile": compile_table,
+}
 
 
 def write_results(path, rows, machine):

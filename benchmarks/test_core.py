@@ -27,7 +27,7 @@ def pixels(smoke):
 @pytest.mark.parametrize("library", list(LIBRARIES))
 @pytest.mark.parametrize("k", [16, 64, 256])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_lloyd_iterations(benchmark, recorder, pixels, dtype, k, library):
+def test_lloyd_iterations(benchmark, recorder, smoke, pixels, dtype, k, library):
     X = pixels.astype(dtype)
     init = X[np.random.RandomState(k).choice(X.shape[0], k, replace=False)]
     estimator = LIBRARIES[library](k, init=init, n_init=1, tol=0, max_iter=20)
@@ -35,7 +35,7 @@ def test_lloyd_iterations(benchmark, recorder, pixels, dtype, k, library):
         warnings.simplefilter("ignore")
         LIBRARIES[library](8, init=init[:8], n_init=1, max_iter=1).fit(X[:5000])  # warm up
     fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=3, iterations=1)
-    assert fitted.n_iter_ == 20
+    assert fitted.n_iter_ == 20 or smoke  # the 20,000 smoke pixels may converge sooner
     benchmark.extra_info["inertia"] = fitted.inertia_
     recorder.add(
         "lloyd-iterations",

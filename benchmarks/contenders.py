@@ -1,0 +1,178 @@
+"""Everything measured: K-Means implementations and color quantizers, behind one call each.
+
+A K-Means contender is ``fit(X, k, init) -> centers``: ``init`` is None (the library's
+own defaults, its own seeding, to its own convergence) or an array of initial centers
+(used where the library accepts one).  Every contender's quality is then measured the
+same way, by :func:`exact_inertia` of its centers on the same data.
+
+A quantizer contender is ``quantize(pixels, k) -> (palette, indices)``; the palette PNG
+of every contender is written by the same encoder, so file sizes compare the palettes,
+not the PNG writers.
+"""
+
+import warnings
+
+import numpy as np
+from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.cluster import MiniBatchKMeans
+
+from kmeans_scratch import KMeans
+from kmeans_scratch._common import assign_labels
+
+
+def exact_inertia(X, centers):
+    """Σ_i min_j ‖x_i − c_j‖² in float64, the same computation for every contender."""
+    X = np.ascontiguousarray(X, dtype=np.float64)
+    centers = np.ascontiguousarray(centers, dtype=np.float64)
+    labels = np.empty(X.shape[0], dtype=np.int32)
+    return assign_labels(X, np.ones(X.shape[0]), centers, labels)
+
+
+def ours(algorithm, dtype):
+    def fit(X, k, init):
+        X = X.astype(dtype)
+        params = {"n_init": 1, "init": init.astype(dtype)} if init is not None else {}
+        return KMeans(k, algorithm=algorithm, random_state=0, **params).fit(X).cluster_centers_
+
+    return fit
+
+
+def sklearn_kmeans(algorithm):
+    def fit(X, k, init):
+        params = {"n_init": 1, "init": init} if init is not None else {}
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            return (
+                SklearnKMeans(k, algorithm=algorithm, random_state=0, **params)
+                .fit(X)
+                .cluster_centers_
+            )
+
+    return fit
+
+
+def sklearn_minibatch(X, k, init):
+    params = {"n_init": 1, "init": init} if init is not None else {}
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        return MiniBatchKMeans(k, random_state=0, **params).fit(X).cluster_centers_
+
+
+def faiss_kmeans(X, k, init):
+    import faiss
+
+    X = np.ascontiguousarray(X, dtype=np.float32)
+    kmeans = faiss.Kmeans(X.shape[1], k, seed=1, verbose=False)
+    if init is None:
+        kmeans.train(X)
+    else:
+        kmeans.train(X, init_centroids=np.ascontiguousarray(init, dtype=np.float32))
+    return kmeans.centroids
+
+
+KMEANS_CONTENDERS = {
+    "ours lloyd f64": ours("lloyd", np.float64),
+    "ours hamerly f64": ours("hamerly", np.float64),
+    "ours elkan f64": ours("elkan", np.float64),
+    "ours lloyd f32": ours("lloyd", np.float32),
+    "ours hamerly f32": ours("hamerly", np.float32),
+    "ours elkan f32": ours("elkan", np.float32),
+    "sklearn lloyd": sklearn_kmeans("lloyd"),
+    "sklearn elkan": sklearn_kmeans("elkan"),
+    "sklearn minibatch": sklearn_minibatch,
+    "faiss": faiss_kmeans,
+}
+#: Contenders that accept initial centers (MiniBatchKMeans does too, but moves them on
+#: mini-batches, so "same init" would not mean the same run).
+SAME_INIT_CONTENDERS = [
+    "ours lloyd f64",
+    "ours hamerly f64",
+    "ours elkan f64",
+    "sklearn lloyd",
+    "sklearn elkan",
+    "faiss",
+]
+
+
+# --- color quantizers: pixels (H, W, 3) uint8 → palette (k', 3) uint8, indices (H, W) ---
+
+
+def _palette_from_centers(centers, labels, shape):
+    palette = np.clip(np.rint(centers), 0, 255).astype(np.uint8)
+    return palette, labels.reshape(shape[:2])
+
+
+def quantize_ours(pixels, k):
+    from kmeans_scratch.compression import compress
+
+    result = compress(pixels, k)
+    return result.palette, result.indices
+
+
+def quantize_sklearn_full(pixels, k):
+    X = pixels.reshape(-1, 3).astype(np.float64)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = SklearnKMeans(k, random_state=0).fit(X)
+    return _palette_from_centers(fitted.cluster_centers_, fitted.labels_, pixels.shape)
+
+
+def quantize_sklearn_example(pixels, k):
+    """scikit-learn's color-quantization example: fit on 1,000 random pixels, predict all."""
+    X = pixels.reshape(-1, 3).astype(np.float64)
+    sample = X[np.random.RandomState(0).permutation(X.shape[0])[:1000]]
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        fitted = SklearnKMeans(k, random_state=0).fit(sample)
+    return _palette_from_centers(fitted.cluster_centers_, fitted.predict(X), pixels.shape)
+
+
+def quantize_faiss(pixels, k):
+    import faiss
+
+    X = np.ascontiguousarray(pixels.reshape(-1, 3), dtype=np.float32)
+    kmeans = faiss.Kmeans(3, k, seed=1, verbose=False)
+    kmeans.train(X)
+    _, labels = kmeans.index.search(X, 1)
+    return _palette_from_centers(kmeans.centroids, labels.ravel(), pixels.shape)
+
+
+def _from_pil_palette(image, shape):
+    indices = np.asarray(image)
+    n_used = int(indices.max()) + 1
+    palette = np.array(image.getpalette()[: 3 * n_used], dtype=np.uint8).reshape(-1, 3)
+    return palette, indices.reshape(shape[:2])
+
+
+def pillow(method, kmeans=0):
+    def quantize(pixels, k):
+        from PIL import Image
+
+        image = Image.fromarray(pixels).quantize(k, method=method, kmeans=kmeans, dither=0)
+        return _from_pil_palette(image, pixels.shape)
+
+    return quantize
+
+
+def quantize_libimagequant(pixels, k):
+    import imagequant
+    from PIL import Image
+
+    image = imagequant.quantize_pil_image(
+        Image.fromarray(pixels).convert("RGBA"), dithering_level=0.0, max_colors=k
+    )
+    indices = np.asarray(image)
+    palette = np.array(image.getpalette(rawmode="RGB"), dtype=np.uint8).reshape(-1, 3)
+    return palette[: int(indices.max()) + 1], indices
+
+
+QUANTIZERS = {
+    "ours (compress)": quantize_ours,
+    "libimagequant": quantize_libimagequant,
+    "sklearn KMeans, all pixels": quantize_sklearn_full,
+    "sklearn example (1,000-pixel fit)": quantize_sklearn_example,
+    "faiss": quantize_faiss,
+    "Pillow median cut": pillow(0),
+    "Pillow fast octree": pillow(2),
+    "Pillow median cut + kmeans": pillow(0, kmeans=3),
+}

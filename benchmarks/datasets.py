@@ -1,0 +1,67 @@
+"""Benchmark data: pixels of the images the dependencies ship, a tiled million-pixel
+image, Gaussian blobs, and optionally every image of a folder (``--images DIR``)."""
+
+import functools
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+from skimage import data as skimage_data
+from sklearn.datasets import load_sample_image, make_blobs
+
+SHIPPED_IMAGES = ("china", "flower", "astronaut", "coffee")
+IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
+
+
+@functools.cache
+def shipped_image(name):
+    """(H, W, 3) uint8 of an image scikit-learn or scikit-image ships."""
+    if name in ("china", "flower"):
+        return load_sample_image(f"{name}.jpg")
+    return getattr(skimage_data, name)()
+
+
+def folder_images(folder):
+    """Sorted image paths in ``folder``."""
+    return sorted(p for p in Path(folder).iterdir() if p.suffix.lower() in IMAGE_SUFFIXES)
+
+
+@functools.cache
+def folder_image(path):
+    with Image.open(path) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+def image_names(images_dir):
+    """The images of the run: the shipped ones, or the folder's when one is given."""
+    if images_dir:
+        return [str(path) for path in folder_images(images_dir)]
+    return list(SHIPPED_IMAGES)
+
+
+def image(name):
+    return shipped_image(name) if name in SHIPPED_IMAGES else folder_image(name)
+
+
+def short_name(name):
+    return Path(name).stem if name not in SHIPPED_IMAGES else name
+
+
+def tiled_china(n_rows):
+    """Pixels of ``china.jpg`` tiled (or cut) to ``n_rows`` rows."""
+    pixels = shipped_image("china").reshape(-1, 3)
+    return np.tile(pixels, (int(np.ceil(n_rows / pixels.shape[0])), 1))[:n_rows]
+
+
+@functools.cache
+def blobs(n_features, n_samples=100_000, n_centers=100, seed=0):
+    """Gaussian blobs: ``n_centers`` centers in a box of side 20, unit spread."""
+    X, _ = make_blobs(
+        n_samples=n_samples,
+        n_features=n_features,
+        centers=n_centers,
+        center_box=(-10, 10),
+        cluster_std=1.0,
+        random_state=seed,
+    )
+    return X

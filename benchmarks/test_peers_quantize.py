@@ -1,0 +1,41 @@
+"""Issue 4's peer table: color quantizers on the same images: time, PSNR, ΔE, PNG bytes.
+
+Every contender's palette and indices go through the same indexed-PNG encoder (smallest
+bit depth, oxipng), so the byte counts compare palettes, not PNG writers.  Time is the
+quantization alone (no file writing), as libimagequant reports it.
+"""
+
+import numpy as np
+import pytest
+
+from kmeans_scratch.compression._io import encode
+from kmeans_scratch.compression._metrics import psnr_and_delta_e
+from kmeans_scratch.compression._palette import color_histogram
+
+from .contenders import QUANTIZERS
+from .datasets import image, short_name
+
+
+@pytest.mark.parametrize("quantizer", list(QUANTIZERS))
+@pytest.mark.parametrize("k", [16, 64, 256])
+def test_quantize(benchmark, recorder, smoke, image_name, k, quantizer):
+    pixels = image(image_name)
+    if smoke:
+        pixels = np.ascontiguousarray(pixels[::8, ::8])
+    quantize = QUANTIZERS[quantizer]
+    quantize(pixels[:32, :32], min(k, 16))  # warm up: load compiled kernels, libraries
+    rounds = 1 if smoke else 3
+    palette, indices = benchmark.pedantic(quantize, args=(pixels, k), rounds=rounds, iterations=1)
+    assert palette.shape[0] <= k and indices.shape == pixels.shape[:2]
+    psnr, delta_e = psnr_and_delta_e(color_histogram(pixels), palette, indices)
+    recorder.add(
+        "quantize-peers",
+        benchmark,
+        image=short_name(image_name),
+        size=f"{pixels.shape[1]}×{pixels.shape[0]}",
+        k=k,
+        contender=quantizer,
+        psnr=psnr,
+        delta_e=delta_e,
+        png_bytes=len(encode(palette, indices, "RGB", "png")),
+    )

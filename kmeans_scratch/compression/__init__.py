@@ -1,0 +1,132 @@
+"""Color quantization on top of :class:`kmeans_scratch.KMeans`: images in, palette files out.
+
+>>> from kmeans_scratch.compression import compress
+>>> result = compress("photo.jpg", 16)                 # doctest: +SKIP
+>>> result.save("photo-k16.png")                       # indexed PNG, 4 bits per pixel
+>>> result.report()["psnr"], result.report()["output_bytes"]
+
+:func:`compress` takes a path, a Pillow image or a uint8 array; :func:`sweep` runs the
+k-sweep experiment.  Uses only the public API of the core.
+"""
+
+import time
+
+from ._io import DEFAULT_MAX_PIXELS, FORMATS, ImageError, LoadedImage, load
+from ._palette import COLOR_SPACES
+from ._quantized import QuantizedImage, Quantizer, check_n_colors
+from ._sweep import DEFAULT_KS, smallest_k, sweep_rows, write_sweep
+
+__all__ = [
+    "COLOR_SPACES",
+    "DEFAULT_KS",
+    "FORMATS",
+    "ImageError",
+    "LoadedImage",
+    "QuantizedImage",
+    "compress",
+    "load",
+    "sweep",
+]
+
+QUALITY_TARGETS = {"target_psnr": "psnr", "target_ssim": "ssim"}
+
+
+def compress(
+    image,
+    n_colors=16,
+    *,
+    color_space="rgb",
+    dither=False,
+    random_state=0,
+    n_init="auto",
+    target_psnr=None,
+    target_ssim=None,
+    max_pixels=DEFAULT_MAX_PIXELS,
+    format="png",
+):
+    """Quantize ``image`` to at most ``n_colors`` colors.
+
+    Parameters
+    ----------
+    image : path, PIL.Image.Image or uint8 ndarray (H, W[, C])
+    n_colors : int or "auto"
+        Palette size (at most 256 for PNG and GIF).  "auto" picks the smallest k that
+        reaches ``target_psnr`` (dB) or ``target_ssim``.
+    color_space : {"rgb", "lab", "oklab"}
+        Where distances are measured; the palette is always sRGB.
+    dither : bool
+        Floyd–Steinberg error diffusion onto the palette.
+    random_state : int
+        Seed of the k-means++ initialization.
+    n_init : "auto" or int
+        K-Means runs from different seeds, the best kept: "auto" is 3 up to 64 colors
+        (cheap, and worth up to a quarter of a dB), 1 above.
+    max_pixels : int
+        Refuse larger images (decompression-bomb guard).
+    format : {"png", "gif", "webp"}
+        The format the palette size is checked against.
+
+    Returns
+    -------
+    QuantizedImage
+        With ``metrics`` (PSNR, SSIM, ΔE, colors used, timings) and ``report(format)``
+        (plus the file sizes).  ``metrics["target_reached"]`` says, for "auto", whether
+        256 colors were enough.
+    """
+    start = time.perf_counter()
+    fmt = str(format).lower()
+    if fmt not in FORMATS:
+        raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {format!r}")
+    targets = {
+        name: value
+        for name, value in (("target_psnr", target_psnr), ("target_ssim", target_ssim))
+        if value is not None
+    }
+    if n_colors == "auto":
+        if len(targets) != 1:
+            raise ValueError("n_colors='auto' needs exactly one of target_psnr or target_ssim")
+    else:
+        n_colors = check_n_colors(n_colors, fmt)
+        if targets:
+            raise ValueError("target_psnr / target_ssim go with n_colors='auto'")
+    quantizer = Quantizer(image, color_space, dither, random_state, max_pixels, n_init)
+    if n_colors == "auto":
+        ((name, target),) = targets.items()
+        result, reached = smallest_k(quantizer, QUALITY_TARGETS[name], target)
+        result.facts["target_reached"] = reached
+        if not reached:
+            result.facts["notes"].append(f"{name}={target} not reached with 256 colors")
+    else:
+        result = quantizer.quantize(n_colors)
+    result.facts["total_seconds"] = time.perf_counter() - start
+    return result
+
+
+def sweep(
+    image,
+    ks=DEFAULT_KS,
+    *,
+    out_dir=None,
+    stem=None,
+    format="png",
+    overwrite=False,
+    color_space="rgb",
+    dither=False,
+    random_state=0,
+    max_pixels=DEFAULT_MAX_PIXELS,
+):
+    """The k-sweep experiment: one report row per k.
+
+    With ``out_dir``, also writes each palette file, the figures (image grid, size and
+    quality against k, 3-D color scatter) and ``<stem>-report.csv`` / ``.md``.
+    Returns the list of rows (see :meth:`QuantizedImage.report`).
+    """
+    ks = tuple(check_n_colors(k, format) for k in ks)
+    quantizer = Quantizer(image, color_space, dither, random_state, max_pixels)
+    if out_dir is None:
+        return sweep_rows(quantizer, ks, format)
+    if stem is None:
+        path = quantizer.loaded.source_path
+        stem = path.stem if path is not None else "image"
+    rows, _ = write_sweep(quantizer, ks, out_dir, stem, format, overwrite=overwrite)
+    return rows

@@ -1,0 +1,261 @@
+"""Reading any image Pillow can decode, and writing palette files atomically.
+
+Reading turns every mode into 8-bit channels: RGB, RGBA, L (gray) or LA (gray + alpha);
+applies the EXIF orientation; keeps the ICC profile; takes the first frame of an animation;
+and refuses, before decoding, an image larger than the decompression-bomb limit.
+
+Writing encodes an indexed PNG (1, 2, 4 or 8 bits, tRNS for alpha, then losslessly
+recompressed by oxipng), a GIF, or a lossless WebP, into a temporary file in the target
+folder, and renames it into place: a reader never sees a partial file, and a failure
+leaves nothing behind.
+"""
+
+import io
+import os
+import tempfile
+import warnings
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import oxipng
+from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+
+#: Default decompression-bomb limit, in pixels (Pillow's own default is about 89 million).
+DEFAULT_MAX_PIXELS = 100_000_000
+
+FORMATS = ("png", "gif", "webp")
+PALETTE_FORMATS = ("png", "gif")
+MAX_PALETTE_COLORS = 256
+
+
+class ImageError(ValueError):
+    """An input that cannot be compressed: the message names the file and the reason."""
+
+
+@dataclass
+class LoadedImage:
+    """Decoded pixels (H, W, C) uint8, C ∈ {1, 2, 3, 4} for L, LA, RGB, RGBA."""
+
+    pixels: np.ndarray
+    mode: str
+    icc_profile: bytes | None = None
+    source_bytes: int | None = None
+    source_path: Path | None = None
+    notes: list = field(default_factory=list)
+
+
+def _mode_of(n_channels):
+    return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[n_channels]
+
+
+def from_array(array):
+    """A uint8 array (H, W), (H, W, 1..4) as a :class:`LoadedImage`."""
+    array = np.asarray(array)
+    if array.dtype != np.uint8:
+        raise TypeError(f"an image array must be uint8, got {array.dtype}")
+    if array.ndim == 2:
+        array = array[:, :, None]
+    if array.ndim != 3 or array.shape[2] not in (1, 2, 3, 4) or 0 in array.shape[:2]:
+        raise ValueError(f"an image array must be (H, W) or (H, W, 1..4), got {array.shape}")
+    return LoadedImage(np.ascontiguousarray(array), _mode_of(array.shape[2]))
+
+
+def from_pil(image, icc_profile=None, notes=None):
+    """A Pillow image, in any mode, as a :class:`LoadedImage` of 8-bit channels."""
+    notes = [] if notes is None else notes
+    icc_profile = icc_profile if icc_profile is not None else image.info.get("icc_profile")
+    mode = image.mode
+    if mode == "CMYK":
+        image, icc_profile = _cmyk_to_rgb(image, icc_profile)
+        notes.append("CMYK converted to RGB")
+    elif mode == "P":
+        has_alpha = "transparency" in image.info or image.palette.mode == "RGBA"
+        image = image.convert("RGBA" if has_alpha else "RGB")
+    elif mode == "PA":
+        image = image.convert("RGBA")
+    elif mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
+        # 16-bit gray to 8 bits: palette entries hold 8-bit values.
+        wide = np.asarray(image, dtype=np.float64)
+        image = Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8), "L")
+        notes.append("16-bit gray reduced to 8 bits")
+    elif mode == "F":
+        image = image.convert("L")
+    elif mode not in ("L", "LA", "RGB", "RGBA"):
+        image = image.convert("RGBA" if "A" in mode else ("L" if mode == "1" else "RGB"))
+    pixels = np.asarray(image, dtype=np.uint8)
+    if pixels.ndim == 2:
+        pixels = pixels[:, :, None]
+    if 0 in pixels.shape[:2]:
+        raise ImageError("the image has no pixels")
+    return LoadedImage(
+        np.ascontiguousarray(pixels), _mode_of(pixels.shape[2]), icc_profile, notes=notes
+    )
+
+
+def _cmyk_to_rgb(image, icc_profile):
+    """CMYK through its ICC profile to sRGB when it has one, else Pillow's formula."""
+    if icc_profile:
+        try:
+            source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+            converted = ImageCms.profileToProfile(
+                image, source, ImageCms.createProfile("sRGB"), outputMode="RGB"
+            )
+            return converted, None
+        except (ImageCms.PyCMSError, OSError):
+            pass
+    return image.convert("RGB"), None
+
+
+def load(path, max_pixels=DEFAULT_MAX_PIXELS):
+    """Decode the image file ``path``; raises :class:`ImageError` naming what is wrong."""
+    path = Path(path)
+    if not path.exists():
+        raise ImageError(f"{path}: no such file")
+    if path.is_dir():
+        raise ImageError(f"{path}: is a folder, not an image")
+    try:
+        source_bytes = path.stat().st_size
+        with _bomb_limit(max_pixels), Image.open(path) as image:
+            notes = []
+            n_frames = getattr(image, "n_frames", 1)
+            if n_frames > 1:
+                notes.append(f"first of {n_frames} frames")
+            image.load()
+            icc_profile = image.info.get("icc_profile")
+            oriented = ImageOps.exif_transpose(image)
+            loaded = from_pil(oriented, icc_profile, notes)
+    except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
+        raise ImageError(
+            f"{path}: {_pixels_in(error)} over the limit of {max_pixels:,} pixels "
+            "(a decompression bomb?); raise the limit with --max-pixels / max_pixels="
+        ) from None
+    except UnidentifiedImageError:
+        raise ImageError(f"{path}: not an image that Pillow can read") from None
+    except (OSError, SyntaxError, ValueError, EOFError) as error:
+        if isinstance(error, ImageError):
+            raise ImageError(f"{path}: {error}") from None
+        raise ImageError(f"{path}: truncated or corrupt image ({error})") from None
+    loaded.source_bytes = source_bytes
+    loaded.source_path = path
+    return loaded
+
+
+def _pixels_in(error):
+    """The 'N pixels' phrase of Pillow's decompression-bomb message."""
+    words = str(error).split()
+    for index, word in enumerate(words):
+        if word.startswith("pixels") and index > 0:
+            return f"{int(words[index - 1].strip('(')):,} pixels"
+    return "the image is"
+
+
+class _bomb_limit:
+    """Within the block, Pillow refuses images over ``max_pixels`` (warning → error)."""
+
+    def __init__(self, max_pixels):
+        self.max_pixels = max_pixels
+
+    def __enter__(self):
+        self.saved = Image.MAX_IMAGE_PIXELS
+        Image.MAX_IMAGE_PIXELS = self.max_pixels
+        self.catcher = warnings.catch_warnings()
+        self.catcher.__enter__()
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        return self
+
+    def __exit__(self, *exc):
+        self.catcher.__exit__(*exc)
+        Image.MAX_IMAGE_PIXELS = self.saved
+        return False
+
+
+def png_bit_depth(n_colors):
+    """The smallest PNG palette bit depth that holds ``n_colors`` entries: 1, 2, 4 or 8."""
+    for bits in (1, 2, 4, 8):
+        if n_colors <= 1 << bits:
+            return bits
+    raise ValueError(f"a palette holds at most 256 colors, got {n_colors}")
+
+
+def palette_image(palette, indices, mode):
+    """A Pillow "P" image for (k, C) ``palette`` and (H, W) ``indices``; alpha → tRNS."""
+    image = Image.fromarray(indices.astype(np.uint8), "P")
+    rgb = palette[:, :3] if palette.shape[1] >= 3 else np.repeat(palette[:, :1], 3, axis=1)
+    image.putpalette(rgb.astype(np.uint8).ravel().tolist())
+    if mode in ("LA", "RGBA"):
+        image.info["transparency"] = bytes(palette[:, -1].astype(np.uint8).tolist())
+    return image
+
+
+def encode(palette, indices, mode, fmt, icc_profile=None):
+    """The file bytes of a quantized image in format ``fmt`` ("png", "gif" or "webp")."""
+    if fmt in PALETTE_FORMATS and palette.shape[0] > MAX_PALETTE_COLORS:
+        raise ValueError(
+            f"{palette.shape[0]} colors cannot be a {fmt.upper()} palette (at most 256); "
+            "use --format webp or fewer colors"
+        )
+    buffer = io.BytesIO()
+    extra = {"icc_profile": icc_profile} if icc_profile else {}
+    if fmt == "png":
+        image = palette_image(palette, indices, mode)
+        if "transparency" in image.info:
+            extra["transparency"] = image.info["transparency"]
+        image.save(buffer, "PNG", bits=png_bit_depth(palette.shape[0]), **extra)
+        return oxipng.optimize_from_memory(
+            buffer.getvalue(),
+            level=4,
+            color_type_reduction=False,
+            grayscale_reduction=False,
+            strip=oxipng.StripChunks.safe(),
+        )
+    if fmt == "gif":
+        image = palette_image(palette, indices, mode)
+        if mode in ("LA", "RGBA"):  # GIF has one fully transparent index, no partial alpha
+            alpha = palette[:, -1]
+            transparent = int(np.argmin(alpha))
+            if alpha[transparent] < 128:
+                extra["transparency"] = transparent
+        image.save(buffer, "GIF", optimize=False, **extra)
+        return buffer.getvalue()
+    if fmt == "webp":
+        pixels = palette[indices]
+        image = Image.fromarray(pixels if pixels.shape[2] != 1 else pixels[:, :, 0], mode)
+        image.save(buffer, "WEBP", lossless=True, quality=100, method=6, **extra)
+        return buffer.getvalue()
+    raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
+
+
+def _current_umask():
+    mask = os.umask(0)
+    os.umask(mask)
+    return mask
+
+
+def atomic_write(path, data, overwrite=False):
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+
+    Raises FileExistsError if ``path`` exists and ``overwrite`` is false.  On any failure
+    the temporary file is removed and ``path`` is untouched.
+    """
+    path = Path(path)
+    if path.exists() and not overwrite:
+        raise FileExistsError(f"{path}: already exists (use --force / overwrite=True)")
+    if path.is_dir():
+        raise IsADirectoryError(f"{path}: is a folder")
+    folder = path.parent if str(path.parent) else Path(".")
+    if not folder.is_dir():
+        raise FileNotFoundError(f"{folder}: no such folder")
+    handle = tempfile.NamedTemporaryFile(
+        dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
+    )
+    try:
+        with handle:
+            handle.write(data)
+            handle.flush()
+            os.fsync(handle.fileno())
+        os.chmod(handle.name, 0o666 & ~_current_umask())  # as if created by open()
+        os.replace(handle.name, path)
+    except BaseException:
+        Path(handle.name).unlink(missing_ok=True)
+        raise

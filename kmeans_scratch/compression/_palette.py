@@ -1,0 +1,295 @@
+"""From pixels to a palette and an index per pixel.
+
+The fast path of a compression:
+
+1. **histogram**: each pixel's channels are packed into one integer key; ``np.unique`` of
+   the keys gives the distinct colors, how often each occurs, and for each pixel which
+   distinct color it is.  A photo of millions of pixels has some 10⁴–10⁵ distinct colors.
+2. **working space**: the distinct colors are converted to the space the distances are
+   measured in (sRGB, CIELAB or Oklab), with alpha as one more coordinate.
+3. **fit**: ``KMeans`` on the distinct colors weighted by their counts.  A weight is a count,
+   so this is exactly K-Means on every pixel (see the core's test 4), on a much smaller
+   problem.  Grayscale has a better answer: the optimal k-level quantizer of the 1-D
+   histogram, found by dynamic programming.
+4. **palette**: the centers converted back to 8-bit sRGB; each distinct color takes the
+   nearest palette entry, and each pixel its distinct color's entry by lookup, with no
+   distance computed per pixel.  Optional Floyd–Steinberg dithering instead spreads each
+   pixel's error onto its unprocessed neighbors.
+"""
+
+from dataclasses import dataclass
+
+import numpy as np
+from numba import njit
+from skimage.color import lab2rgb, rgb2lab
+
+from kmeans_scratch import KMeans
+
+COLOR_SPACES = ("rgb", "lab", "oklab")
+
+# Oklab (Björn Ottosson, 2020): linear sRGB → LMS → cube root → Lab.
+_OKLAB_M1 = np.array(
+    [
+        [0.4122214708, 0.5363325363, 0.0514459929],
+        [0.2119034982, 0.6806995451, 0.1073969566],
+        [0.0883024619, 0.2817188376, 0.6299787005],
+    ]
+)
+_OKLAB_M2 = np.array(
+    [
+        [0.2104542553, 0.7936177850, -0.0040720468],
+        [1.9779984951, -2.4285922050, 0.4505937099],
+        [0.0259040371, 0.7827717662, -0.8086757660],
+    ]
+)
+
+
+def srgb_to_linear(srgb):
+    """sRGB in [0, 1] → linear light (IEC 61966-2-1)."""
+    return np.where(srgb <= 0.04045, srgb / 12.92, ((srgb + 0.055) / 1.055) ** 2.4)
+
+
+def linear_to_srgb(linear):
+    """Linear light → sRGB in [0, 1]."""
+    linear = np.clip(linear, 0.0, 1.0)
+    return np.where(linear <= 0.0031308, linear * 12.92, 1.055 * linear ** (1 / 2.4) - 0.055)
+
+
+def rgb_to_oklab(rgb):
+    """8-bit sRGB (…, 3) → Oklab (L in [0, 1])."""
+    lms = srgb_to_linear(rgb / 255.0) @ _OKLAB_M1.T
+    return np.cbrt(lms) @ _OKLAB_M2.T
+
+
+def oklab_to_rgb(oklab):
+    """Oklab → sRGB in [0, 255] (float, clipped to the gamut)."""
+    lms = (oklab @ np.linalg.inv(_OKLAB_M2).T) ** 3
+    return linear_to_srgb(lms @ np.linalg.inv(_OKLAB_M1).T) * 255.0
+
+
+#: Per space: sRGB→space, space→sRGB, and the span of its lightness axis (alpha is scaled
+#: to that span so that an opacity step weighs like a lightness step).
+_SPACES = {
+    "rgb": (lambda rgb: rgb.astype(np.float64), lambda x: x, 255.0),
+    "lab": (lambda rgb: rgb2lab(rgb / 255.0), lambda lab: lab2rgb(lab) * 255.0, 100.0),
+    "oklab": (rgb_to_oklab, oklab_to_rgb, 1.0),
+}
+
+
+@dataclass
+class ColorHistogram:
+    """The distinct colors of an image: ``colors`` (m, C) uint8, ``counts`` (m,), and
+    ``inverse`` (H·W,) giving each pixel's row in ``colors``."""
+
+    colors: np.ndarray
+    counts: np.ndarray
+    inverse: np.ndarray
+
+
+def pack_keys(pixels):
+    """One integer per pixel of an (N, C) uint8 array: the channels as bytes of a uint32."""
+    keys = np.zeros(pixels.shape[0], dtype=np.uint32)
+    for channel in range(pixels.shape[1]):
+        keys = (keys << np.uint32(8)) | pixels[:, channel].astype(np.uint32)
+    return keys
+
+
+def unpack_keys(keys, n_channels):
+    """Inverse of :func:`pack_keys`."""
+    channels = [(keys >> np.uint32(8 * (n_channels - 1 - c))) & 0xFF for c in range(n_channels)]
+    return np.stack(channels, axis=1).astype(np.uint8)
+
+
+def color_histogram(pixels):
+    """Distinct colors, their counts and each pixel's distinct color, for (H, W, C) uint8."""
+    flat = pixels.reshape(-1, pixels.shape[-1])
+    keys, inverse, counts = np.unique(pack_keys(flat), return_inverse=True, return_counts=True)
+    return ColorHistogram(unpack_keys(keys, flat.shape[1]), counts, inverse.ravel())
+
+
+def to_working_space(colors, color_space):
+    """(m, C) uint8 colors → float64 coordinates for clustering.
+
+    C is 3 (RGB), 4 (RGBA), 1 (gray) or 2 (gray + alpha).  Gray is the sRGB gray level in
+    "rgb", or the lightness of that gray in "lab"/"oklab"; alpha is scaled to the span
+    of the lightness axis.
+    """
+    forward, _, span = _SPACES[color_space]
+    n_color = 3 if colors.shape[1] >= 3 else 1
+    rgb = colors[:, :3] if n_color == 3 else np.repeat(colors[:, :1], 3, axis=1)
+    coords = forward(rgb.astype(np.float64))
+    if n_color == 1:
+        coords = coords[:, :1]
+    if colors.shape[1] in (2, 4):
+        alpha = colors[:, -1:].astype(np.float64) / 255.0 * span
+        coords = np.hstack([coords, alpha])
+    return coords
+
+
+def from_working_space(coords, n_channels, color_space):
+    """Inverse of :func:`to_working_space`, rounded to uint8 (out-of-gamut colors clipped)."""
+    _, backward, span = _SPACES[color_space]
+    has_alpha = n_channels in (2, 4)
+    color = coords[:, :-1] if has_alpha else coords
+    if color.shape[1] == 3:
+        rgb = backward(color)
+    elif color_space == "rgb":
+        rgb = color
+    else:  # a lightness: back through the neutral color (L, 0, 0)
+        neutral = np.hstack([color, np.zeros((color.shape[0], 2))])
+        rgb = backward(neutral)[:, :1]
+    out = [rgb]
+    if has_alpha:
+        out.append(coords[:, -1:] / span * 255.0)
+    return np.clip(np.rint(np.hstack(out)), 0, 255).astype(np.uint8)
+
+
+@njit(cache=True)
+def optimal_1d_levels(values, weights, n_levels):
+    """Optimal weighted k-level quantizer of sorted distinct ``values`` by dynamic programming.
+
+    Minimizes Σ_i w_i (v_i − q(v_i))² over quantizers with ``n_levels`` levels.  In 1-D an
+    optimal cluster is a run of consecutive values, so with cost(a, b) the weighted SSE of
+    values a..b around their weighted mean (O(1) from prefix sums),
+
+        E[c][b] = min_{a ≤ b} E[c−1][a−1] + cost(a, b),
+
+    and backtracking the argmins gives the runs.  O(k·m²) for m ≤ 256 distinct values.
+    Returns the label of every value (0..n_levels−1, in increasing order of level).
+    """
+    m = values.shape[0]
+    prefix_w = np.zeros(m + 1)
+    prefix_wv = np.zeros(m + 1)
+    prefix_wvv = np.zeros(m + 1)
+    for i in range(m):
+        prefix_w[i + 1] = prefix_w[i] + weights[i]
+        prefix_wv[i + 1] = prefix_wv[i] + weights[i] * values[i]
+        prefix_wvv[i + 1] = prefix_wvv[i] + weights[i] * values[i] * values[i]
+
+    def cost(a, b):  # values a..b inclusive
+        w = prefix_w[b + 1] - prefix_w[a]
+        wv = prefix_wv[b + 1] - prefix_wv[a]
+        return max(prefix_wvv[b + 1] - prefix_wvv[a] - wv * wv / w, 0.0)
+
+    energy = np.full((n_levels, m), np.inf)
+    split = np.zeros((n_levels, m), dtype=np.int64)
+    for b in range(m):
+        energy[0, b] = cost(0, b)
+    for c in range(1, n_levels):
+        for b in range(c, m):
+            for a in range(c, b + 1):
+                candidate = energy[c - 1, a - 1] + cost(a, b)
+                if candidate < energy[c, b]:
+                    energy[c, b] = candidate
+                    split[c, b] = a
+    labels = np.empty(m, dtype=np.int64)
+    b = m - 1
+    for c in range(n_levels - 1, -1, -1):
+        a = split[c, b] if c > 0 else 0
+        labels[a : b + 1] = c
+        b = a - 1
+    return labels
+
+
+def weighted_means(coords, weights, labels, n_clusters):
+    """Weighted mean of the rows of each label."""
+    totals = np.zeros((n_clusters, coords.shape[1]))
+    np.add.at(totals, labels, coords * weights[:, None])
+    mass = np.bincount(labels, weights=weights, minlength=n_clusters)
+    return totals / mass[:, None]
+
+
+#: Up to this many colors, the palette is the best of several K-Means runs (each is cheap,
+#: and a single run's local optimum can be 0.25 dB off the best at small k).
+SEVERAL_RUNS_UP_TO = 64
+N_RUNS = 3
+
+
+def fit_palette(histogram, n_colors, color_space, random_state, n_init="auto"):
+    """The palette (k', C) uint8 and the palette index of every distinct color.
+
+    ``n_init`` K-Means runs from different k-means++ seeds are made and the one of lowest
+    inertia kept; "auto" is ``N_RUNS`` up to ``SEVERAL_RUNS_UP_TO`` colors, else 1.
+
+    ``k' ≤ n_colors``: entries that round to the same 8-bit color are merged and unused
+    entries dropped.  With no more distinct colors than ``n_colors``, the palette is the
+    distinct colors themselves (lossless).
+    """
+    colors, counts = histogram.colors, histogram.counts
+    n_channels = colors.shape[1]
+    if colors.shape[0] <= n_colors:
+        return colors.copy(), np.arange(colors.shape[0])
+    coords = to_working_space(colors, color_space)
+    weights = counts.astype(np.float64)
+    if n_channels == 1:
+        # Distinct grays come sorted, and lightness is monotone in gray: values are sorted.
+        labels = optimal_1d_levels(coords[:, 0], weights, n_colors)
+        centers = weighted_means(coords, weights, labels, n_colors)
+    else:
+        if n_init == "auto":
+            n_init = N_RUNS if n_colors <= SEVERAL_RUNS_UP_TO else 1
+        kmeans = KMeans(n_colors, n_init=n_init, random_state=random_state, algorithm="hamerly")
+        kmeans.fit(coords, sample_weight=weights)
+        centers, labels = kmeans.cluster_centers_, kmeans.labels_
+    return rounded_palette(centers, np.asarray(labels), n_channels, color_space)
+
+
+def rounded_palette(centers, labels, n_channels, color_space):
+    """The centers as 8-bit colors, merged where two round to the same color.
+
+    Returns the palette and each distinct color's entry (``labels`` renumbered).  Each
+    distinct color keeps the center K-Means gave it; rounding moves a center by at most
+    half a level per channel.
+    """
+    palette = from_working_space(centers, n_channels, color_space)
+    used = np.unique(labels)  # a center that no color chose is dropped
+    palette, merged = np.unique(palette[used], axis=0, return_inverse=True)
+    renumber = np.zeros(centers.shape[0], dtype=np.int64)
+    renumber[used] = merged.ravel()
+    return palette, renumber[labels]
+
+
+@njit(cache=True)
+def floyd_steinberg(image, palette):
+    """Indices of Floyd–Steinberg error diffusion of ``image`` (H, W, C) onto ``palette``.
+
+    Pixels are visited in rows, left to right; each takes the nearest palette entry to its
+    value plus the error it received, and passes its own error e on to its neighbors:
+    7/16 e to the right, 3/16 below left, 5/16 below, 1/16 below right.  Both arrays are
+    in the working space, float64.
+    """
+    height, width, n_channels = image.shape
+    work = image.copy()
+    indices = np.empty((height, width), dtype=np.int32)
+    for y in range(height):
+        for x in range(width):
+            best, best_sq = 0, np.inf
+            for j in range(palette.shape[0]):
+                sq = 0.0
+                for c in range(n_channels):
+                    diff = work[y, x, c] - palette[j, c]
+                    sq += diff * diff
+                if sq < best_sq:
+                    best, best_sq = j, sq
+            indices[y, x] = best
+            for c in range(n_channels):
+                error = work[y, x, c] - palette[best, c]
+                if x + 1 < width:
+                    work[y, x + 1, c] += error * (7 / 16)
+                if y + 1 < height:
+                    if x > 0:
+                        work[y + 1, x - 1, c] += error * (3 / 16)
+                    work[y + 1, x, c] += error * (5 / 16)
+                    if x + 1 < width:
+                        work[y + 1, x + 1, c] += error * (1 / 16)
+    return indices
+
+
+def pixel_indices(pixels, histogram, palette, labels, color_space, dither):
+    """The (H, W) palette index of every pixel: by lookup, or by dithering."""
+    height, width = pixels.shape[:2]
+    if not dither:
+        return labels[histogram.inverse].reshape(height, width)
+    coords = to_working_space(histogram.colors, color_space)[histogram.inverse]
+    image = coords.reshape(height, width, -1)
+    return floyd_steinberg(image, to_working_space(palette, color_space))

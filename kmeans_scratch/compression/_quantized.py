@@ -1,0 +1,192 @@
+"""One quantization: a palette, an index per pixel, and what it costs and saves."""
+
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+from PIL import Image
+
+from . import _io
+from ._metrics import psnr_and_delta_e, size_report, ssim
+from ._palette import COLOR_SPACES, color_histogram, fit_palette, pixel_indices
+
+
+@dataclass
+class QuantizedImage:
+    """An image reduced to a palette.
+
+    Attributes
+    ----------
+    palette : ndarray (k, C) uint8
+        The colors (C = 3 RGB, 4 RGBA, 1 gray, 2 gray + alpha).
+    indices : ndarray (H, W)
+        The palette entry of every pixel.
+    mode : str
+        "RGB", "RGBA", "L" or "LA".
+    metrics : dict
+        ``n_colors`` requested, ``colors_used``, ``psnr`` (dB), ``ssim``, ``delta_e``
+        (mean CIEDE2000), ``seconds`` to quantize, ``input_bytes``, and ``notes``.  The
+        quality numbers are computed on first access, not as part of the quantization.
+    """
+
+    palette: np.ndarray
+    indices: np.ndarray
+    mode: str
+    facts: dict
+    icc_profile: bytes | None = None
+    original: np.ndarray | None = field(default=None, repr=False)
+    histogram: object = field(default=None, repr=False)
+    _quality: dict = field(default_factory=dict, repr=False)
+    _encoded: dict = field(default_factory=dict, repr=False)
+
+    def quality(self, name):
+        """ "psnr", "ssim" or "delta_e", computed on first use (PSNR and ΔE together)."""
+        if name not in self._quality:
+            if name == "ssim":
+                self._quality["ssim"] = ssim(self.original, self.palette[self.indices])
+            else:
+                psnr, delta_e = psnr_and_delta_e(self.histogram, self.palette, self.indices)
+                self._quality.update(psnr=psnr, delta_e=delta_e)
+        return self._quality[name]
+
+    @property
+    def metrics(self):
+        return {**self.facts, **{name: self.quality(name) for name in ("psnr", "ssim", "delta_e")}}
+
+    def to_array(self):
+        """The quantized pixels: (H, W, C) uint8, or (H, W) for gray."""
+        pixels = self.palette[self.indices]
+        return pixels[:, :, 0] if pixels.shape[2] == 1 else pixels
+
+    def to_pil(self):
+        """A Pillow palette ("P") image, with the alpha of each entry as its transparency."""
+        return _io.palette_image(self.palette, self.indices, self.mode)
+
+    def encode(self, format="png"):
+        """The bytes of the file in ``format`` ("png", "gif", "webp"); computed once each."""
+        fmt = format.lower()
+        if fmt not in self._encoded:
+            self._encoded[fmt] = _io.encode(
+                self.palette, self.indices, self.mode, fmt, self.icc_profile
+            )
+        return self._encoded[fmt]
+
+    def report(self, format="png"):
+        """``metrics`` plus the sizes of the file in ``format``."""
+        n_pixels = self.indices.size
+        sizes = size_report(
+            n_pixels, self.palette.shape[1], self.metrics["input_bytes"], len(self.encode(format))
+        )
+        return {**self.metrics, "format": format, **sizes}
+
+    def save(self, path, format=None, overwrite=False):
+        """Write the file atomically; the format comes from the suffix unless given.
+
+        Returns the number of bytes written.  Refuses to replace an existing file unless
+        ``overwrite`` is true.
+        """
+        path = Path(path)
+        fmt = (format or path.suffix.lstrip(".") or "png").lower()
+        if fmt not in _io.FORMATS:
+            raise ValueError(f"{path}: unknown format {fmt!r}; use one of {', '.join(_io.FORMATS)}")
+        data = self.encode(fmt)
+        _io.atomic_write(path, data, overwrite=overwrite)
+        return len(data)
+
+
+def as_loaded(image, max_pixels=_io.DEFAULT_MAX_PIXELS):
+    """A path, a Pillow image or a uint8 array as a :class:`~._io.LoadedImage`."""
+    if isinstance(image, _io.LoadedImage):
+        return image
+    if isinstance(image, (str, Path)):
+        return _io.load(image, max_pixels=max_pixels)
+    if isinstance(image, Image.Image):
+        return _io.from_pil(image)
+    if isinstance(image, np.ndarray):
+        return _io.from_array(image)
+    raise TypeError(
+        f"image must be a path, a PIL.Image.Image or a uint8 numpy array, got {type(image)}"
+    )
+
+
+def check_n_colors(n_colors, fmt="png"):
+    """``n_colors`` must be a whole number ≥ 1, and ≤ 256 for palette formats."""
+    if isinstance(n_colors, bool) or not isinstance(n_colors, (int, np.integer)):
+        raise TypeError(f"n_colors must be a whole number >= 1 or 'auto', got {n_colors!r}")
+    if n_colors < 1:
+        raise ValueError(f"n_colors must be >= 1, got {n_colors}")
+    if fmt in _io.PALETTE_FORMATS and n_colors > _io.MAX_PALETTE_COLORS:
+        raise ValueError(
+            f"n_colors={n_colors}: a {fmt.upper()} palette holds at most 256 colors; "
+            "use format='webp' or fewer colors"
+        )
+    return int(n_colors)
+
+
+def check_color_space(color_space):
+    if color_space not in COLOR_SPACES:
+        raise ValueError(
+            f"color_space must be one of {', '.join(COLOR_SPACES)}; got {color_space!r}"
+        )
+    return color_space
+
+
+class Quantizer:
+    """An image decoded and histogrammed once, quantized to any number of colors."""
+
+    def __init__(
+        self,
+        image,
+        color_space="rgb",
+        dither=False,
+        random_state=0,
+        max_pixels=None,
+        n_init="auto",
+    ):
+        self.loaded = as_loaded(image, max_pixels or _io.DEFAULT_MAX_PIXELS)
+        self.color_space = check_color_space(color_space)
+        self.dither = bool(dither)
+        self.random_state = random_state
+        self.n_init = n_init
+        start = time.perf_counter()
+        self.histogram = color_histogram(self.loaded.pixels)
+        self.histogram_seconds = time.perf_counter() - start
+        self._cache = {}
+
+    def quantize(self, n_colors):
+        """The :class:`QuantizedImage` with at most ``n_colors`` colors (cached per k)."""
+        if n_colors in self._cache:
+            return self._cache[n_colors]
+        start = time.perf_counter()
+        pixels = self.loaded.pixels
+        palette, labels = fit_palette(self.histogram, n_colors, self.color_space, self.random_state)
+        indices = pixel_indices(
+            pixels, self.histogram, palette, labels, self.color_space, self.dither
+        )
+        indices = indices.astype(np.uint8 if palette.shape[0] <= 256 else np.uint16)
+        seconds = time.perf_counter() - start
+        facts = {
+            "n_colors": n_colors,
+            "colors_used": int(palette.shape[0]),
+            "color_space": self.color_space,
+            "dither": self.dither,
+            "seconds": seconds,
+            "histogram_seconds": self.histogram_seconds,
+            "width": int(pixels.shape[1]),
+            "height": int(pixels.shape[0]),
+            "distinct_colors": int(self.histogram.colors.shape[0]),
+            "input_bytes": self.loaded.source_bytes,
+            "notes": list(self.loaded.notes),
+        }
+        result = QuantizedImage(
+            palette,
+            indices,
+            self.loaded.mode,
+            facts,
+            self.loaded.icc_profile,
+            original=pixels,
+            histogram=self.histogram,
+        )
+        self._cache[n_colors] = result
+        return result

@@ -1,0 +1,350 @@
+"""``kmeans-compress``: palette images from the command line.
+
+    kmeans-compress                              # the k-sweep experiment on china.jpg
+    kmeans-compress photo.jpg -k 16              # photo-k16.png next to photo.jpg
+    kmeans-compress *.png -k 64 --out-dir small  # a folder of images, with a progress bar
+    kmeans-compress photo.jpg --sweep 2,4,8,16,32 --out-dir sweep
+    kmeans-compress photo.jpg --target-psnr 35   # the smallest k that reaches 35 dB
+
+Exit status: 0 when every file was done, 1 when a file failed (the others are still
+done), 2 for a usage error.  A failure prints one line naming the file and the reason;
+``--debug`` shows the traceback instead.
+"""
+
+import argparse
+import json
+import math
+import sys
+import traceback
+from importlib.resources import files
+from pathlib import Path
+
+from kmeans_scratch import __version__
+
+from . import FORMATS, compress
+from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, PALETTE_FORMATS, ImageError
+from ._palette import COLOR_SPACES
+from ._quantized import Quantizer
+from ._sweep import DEFAULT_KS, format_value, parse_ks, rows_to_table, write_sweep
+
+PROG = "kmeans-compress"
+DEMO_DIR = "kmeans-compress-demo"
+EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class UsageError(Exception):
+    """A mistake in the command line: exit status 2."""
+
+
+class OneLineParser(argparse.ArgumentParser):
+    """argparse, but a usage error is one line on stderr (and exit status 2)."""
+
+    def error(self, message):
+        raise UsageError(message)
+
+
+def positive_int(text):
+    try:
+        value = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
+    if value < 1:
+        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
+    return value
+
+
+def ks_list(text):
+    try:
+        return parse_ks(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
+def build_parser():
+    parser = OneLineParser(
+        prog=PROG,
+        description="Quantize images to a few colors with exact K-Means and write small "
+        "palette files (indexed PNG at the smallest bit depth, GIF or lossless WebP). "
+        f"With no IMAGE, runs the k-sweep experiment on china.jpg into ./{DEMO_DIR}/.",
+    )
+    parser.add_argument("images", nargs="*", metavar="IMAGE", help="image files to compress")
+    parser.add_argument(
+        "-k",
+        "--colors",
+        type=positive_int,
+        default=16,
+        metavar="K",
+        help="palette size (default 16; at most 256 for png and gif)",
+    )
+    where = parser.add_mutually_exclusive_group()
+    where.add_argument("-o", "--output", metavar="OUT", help="output file (one IMAGE only)")
+    where.add_argument(
+        "--out-dir", metavar="DIR", help="folder for the outputs (default: next to each input)"
+    )
+    parser.add_argument(
+        "--sweep",
+        type=ks_list,
+        metavar="K,K,...",
+        help="run the experiment for several k: files, figures, report",
+    )
+    target = parser.add_mutually_exclusive_group()
+    target.add_argument(
+        "--target-psnr", type=float, metavar="DB", help="use the smallest k whose PSNR reaches DB"
+    )
+    target.add_argument(
+        "--target-ssim", type=float, metavar="S", help="use the smallest k whose SSIM reaches S"
+    )
+    parser.add_argument(
+        "--color-space",
+        choices=COLOR_SPACES,
+        default="rgb",
+        help="where color distances are measured (default rgb)",
+    )
+    parser.add_argument("--dither", action="store_true", help="Floyd–Steinberg dithering")
+    parser.add_argument(
+        "--format", choices=FORMATS, help="output format (default: from -o's suffix, else png)"
+    )
+    parser.add_argument(
+        "--force",
+        action="store_true",
+        help="replace existing outputs (an input only if -o names it)",
+    )
+    parser.add_argument(
+        "--skip-if-larger",
+        action="store_true",
+        help="write nothing when the output would not be smaller than the input",
+    )
+    parser.add_argument(
+        "--max-pixels",
+        type=positive_int,
+        default=DEFAULT_MAX_PIXELS,
+        metavar="N",
+        help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,})",
+    )
+    parser.add_argument("--seed", type=int, default=0, help="seed of the k-means++ init")
+    parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
+    parser.add_argument("--debug", action="store_true", help="show tracebacks")
+    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    return parser
+
+
+def check_usage(args):
+    """Command-line mistakes that argparse cannot see."""
+    fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output else "png")
+    if fmt not in FORMATS:
+        raise UsageError(f"-o {args.output}: unknown format {fmt!r}; use --format")
+    args.format = fmt
+    if args.output and (len(args.images) != 1 or args.sweep):
+        raise UsageError("-o/--output takes exactly one IMAGE and no --sweep (use --out-dir)")
+    ks = args.sweep or (args.colors,)
+    if fmt in PALETTE_FORMATS and max(ks) > MAX_PALETTE_COLORS:
+        raise UsageError(
+            f"k={max(ks)}: a {fmt.upper()} palette holds at most 256 colors; "
+            "use --format webp or a smaller k"
+        )
+    if (args.target_psnr is not None or args.target_ssim is not None) and args.sweep:
+        raise UsageError("--target-psnr/--target-ssim do not go with --sweep")
+
+
+def output_path(args, source, k):
+    if args.output:
+        return Path(args.output)
+    folder = Path(args.out_dir) if args.out_dir else source.parent
+    return folder / f"{source.stem}-k{k}.{args.format}"
+
+
+def same_file(a, b):
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def compress_one(args, source):
+    """Compress one file as the arguments say; returns its report row."""
+    if args.target_psnr is not None or args.target_ssim is not None:
+        result = compress(
+            source,
+            "auto",
+            target_psnr=args.target_psnr,
+            target_ssim=args.target_ssim,
+            **common_options(args),
+        )
+    else:
+        result = compress(source, args.colors, **common_options(args))
+    k = result.metrics["n_colors"]
+    path = output_path(args, source, k)
+    if same_file(path, source) and not (args.force and args.output):
+        raise ImageError(
+            f"{source}: the output would replace the input (name it with -o and --force)"
+        )
+    row = {"input": str(source), **result.report(args.format)}
+    if args.skip_if_larger and row["input_bytes"] and row["output_bytes"] >= row["input_bytes"]:
+        row["output"] = None
+        row["notes"].append("skipped: the output would not be smaller than the input")
+        return row
+    if path.exists() and not args.force:
+        raise ImageError(f"{path}: already exists (use --force to replace it)")
+    path.parent.mkdir(parents=True, exist_ok=True)
+    result.save(path, args.format, overwrite=args.force)
+    row["output"] = str(path)
+    return row
+
+
+def common_options(args):
+    return {
+        "color_space": args.color_space,
+        "dither": args.dither,
+        "random_state": args.seed,
+        "max_pixels": args.max_pixels,
+        "format": args.format,
+    }
+
+
+def sweep_one(args, source, out_dir, stem, overwrite):
+    quantizer = Quantizer(source, args.color_space, args.dither, args.seed, args.max_pixels)
+    rows, _ = write_sweep(quantizer, args.sweep, out_dir, stem, args.format, overwrite=overwrite)
+    return rows
+
+
+def print_rows(rows, args, title=None):
+    if args.quiet or args.json:
+        return
+    if title:
+        print(title)
+    print(rows_to_table(rows))
+
+
+def print_file_table(rows):
+    header = [
+        "file",
+        "k",
+        "colors",
+        "in bytes",
+        "out bytes",
+        "ratio",
+        "bits/px",
+        "PSNR dB",
+        "SSIM",
+        "ΔE",
+        "output",
+    ]
+    keys = [
+        "n_colors",
+        "colors_used",
+        "input_bytes",
+        "output_bytes",
+        "ratio",
+        "bits_per_pixel",
+        "psnr",
+        "ssim",
+        "delta_e",
+    ]
+    body = [
+        [
+            Path(row["input"]).name,
+            *(format_value(key, row.get(key)) for key in keys),
+            row.get("output") or "(skipped)",
+        ]
+        for row in rows
+    ]
+    widths = [max(len(cell) for cell in column) for column in zip(header, *body, strict=True)]
+    for line in [header, *body]:
+        print(
+            "  ".join(
+                cell.ljust(w) if i in (0, 10) else cell.rjust(w)
+                for i, (cell, w) in enumerate(zip(line, widths, strict=True))
+            )
+        )
+
+
+def json_safe(value):
+    if isinstance(value, float) and not math.isfinite(value):
+        return str(value)
+    return value
+
+
+def run(argv):
+    args = build_parser().parse_args(argv)
+    check_usage(args)
+    if not args.images:
+        demo = files("sklearn.datasets").joinpath("images", "china.jpg")
+        args.sweep = args.sweep or DEFAULT_KS
+        out_dir = Path(args.out_dir or DEMO_DIR)
+        rows = sweep_one(args, Path(str(demo)), out_dir, "china", overwrite=True)
+        if args.json:
+            print(json.dumps([{k: json_safe(v) for k, v in r.items()} for r in rows], indent=1))
+        print_rows(rows, args, f"china.jpg: k sweep, files, figures and report in {out_dir}/")
+        return EXIT_OK
+
+    failures, rows = 0, []
+    progress = None
+    if len(args.images) > 1 and not (args.quiet or args.json):
+        from tqdm import tqdm
+
+        progress = tqdm(total=len(args.images), unit="image", file=sys.stderr, leave=False)
+    try:
+        for name in args.images:
+            source = Path(name)
+            try:
+                if args.sweep:
+                    out_dir = (
+                        Path(args.out_dir)
+                        if args.out_dir
+                        else source.parent / f"{source.stem}-sweep"
+                    )
+                    file_rows = sweep_one(args, source, out_dir, source.stem, args.force)
+                    print_rows(file_rows, args, f"{source}: k sweep in {out_dir}/")
+                    rows += [{"input": str(source), **row} for row in file_rows]
+                else:
+                    rows.append(compress_one(args, source))
+            except (ImageError, ValueError, TypeError, OSError, MemoryError) as error:
+                failures += 1
+                report_failure(args, source, error, progress)
+            if progress is not None:
+                progress.update()
+    finally:
+        if progress is not None:
+            progress.close()
+    if args.json:
+        print(json.dumps([{k: json_safe(v) for k, v in r.items()} for r in rows], indent=1))
+    elif not args.quiet and rows and not args.sweep:
+        print_file_table(rows)
+    return EXIT_FAILED if failures else EXIT_OK
+
+
+def report_failure(args, source, error, progress=None):
+    if args.debug:
+        traceback.print_exception(error)
+    message = str(error) if str(error) else type(error).__name__
+    if isinstance(error, MemoryError):
+        message = "not enough memory for this image"
+    if str(source) not in message:
+        message = f"{source}: {message}"
+    line = f"{PROG}: error: {message}"
+    if progress is not None:
+        progress.write(line, file=sys.stderr)  # above the bar, not through it
+    else:
+        print(line, file=sys.stderr)
+
+
+def main(argv=None):
+    argv = sys.argv[1:] if argv is None else argv
+    try:
+        return run(argv)
+    except UsageError as error:
+        print(f"{PROG}: error: {error} (see {PROG} --help)", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(f"{PROG}: interrupted", file=sys.stderr)
+        return 130
+    except Exception as error:  # the last line of defense: one line, never a traceback
+        if "--debug" in argv:
+            raise
+        print(f"{PROG}: error: {error}", file=sys.stderr)
+        return EXIT_FAILED
+
+
+if __name__ == "__main__":
+    sys.exit(main())

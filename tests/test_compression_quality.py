@@ -1,0 +1,157 @@
+"""The compressor against scikit-learn K-Means on every pixel of the same images."""
+
+import warnings
+
+import numpy as np
+import pytest
+from sklearn.cluster import KMeans as SklearnKMeans
+
+from kmeans_scratch.compression import compress
+from kmeans_scratch.compression._palette import (
+    color_histogram,
+    from_working_space,
+    optimal_1d_levels,
+    to_working_space,
+)
+
+from .helpers import IMAGE_NAMES, image_array
+
+
+def psnr(original, rebuilt):
+    mse = ((original.astype(np.float64) - rebuilt.astype(np.float64)) ** 2).mean()
+    return 10 * np.log10(255.0**2 / mse)
+
+
+@pytest.mark.parametrize("n_colors", [2, 4, 8, 16, 32, 64])
+@pytest.mark.parametrize("image", IMAGE_NAMES)
+def test_psnr_at_least_sklearn_on_all_pixels(image, n_colors):
+    """Fitting distinct colors weighted by counts loses nothing against all the pixels."""
+    pixels = image_array(image)
+    ours = compress(pixels, n_colors)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        theirs = SklearnKMeans(n_colors, random_state=0).fit(pixels.reshape(-1, 3).astype(float))
+    rebuilt = np.clip(np.rint(theirs.cluster_centers_), 0, 255)[theirs.labels_]
+    sklearn_psnr = psnr(pixels.reshape(-1, 3), rebuilt)
+    assert ours.metrics["psnr"] >= sklearn_psnr - 0.05
+    assert ours.metrics["psnr"] == pytest.approx(psnr(pixels, ours.to_array()), abs=1e-9)
+    assert ours.metrics["colors_used"] <= n_colors
+
+
+def test_metrics_from_the_histogram_equal_metrics_from_the_pixels():
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    pixels = image_array("coffee")
+    result = compress(pixels, 12, dither=True)  # dithering: a color maps to several entries
+    rebuilt = result.to_array()
+    assert result.metrics["psnr"] == pytest.approx(psnr(pixels, rebuilt), rel=1e-12)
+    delta = deltaE_ciede2000(rgb2lab(pixels / 255.0), rgb2lab(rebuilt / 255.0)).mean()
+    assert result.metrics["delta_e"] == pytest.approx(delta, rel=1e-9)
+
+
+@pytest.mark.parametrize("color_space", ["rgb", "lab", "oklab"])
+def test_color_spaces_round_trip_and_lab_lowers_delta_e(color_space):
+    colors = np.random.RandomState(0).randint(0, 256, size=(5000, 3)).astype(np.uint8)
+    back = from_working_space(to_working_space(colors, color_space), 3, color_space)
+    assert np.abs(back.astype(int) - colors).max() <= 1
+    alpha = np.hstack([colors, colors[:, :1]])
+    assert (
+        np.abs(
+            from_working_space(to_working_space(alpha, color_space), 4, color_space).astype(int)
+            - alpha
+        ).max()
+        <= 1
+    )
+
+
+def test_perceptual_spaces_trade_psnr_for_delta_e():
+    pixels = image_array("astronaut")
+    rgb = compress(pixels, 16)
+    lab = compress(pixels, 16, color_space="lab")
+    assert lab.metrics["delta_e"] < rgb.metrics["delta_e"]
+    assert rgb.metrics["psnr"] > lab.metrics["psnr"]
+
+
+def test_histogram_is_exact():
+    pixels = image_array("china")
+    histogram = color_histogram(pixels)
+    assert histogram.counts.sum() == pixels.shape[0] * pixels.shape[1]
+    np.testing.assert_array_equal(histogram.colors[histogram.inverse].reshape(pixels.shape), pixels)
+    assert len(np.unique(histogram.colors, axis=0)) == histogram.colors.shape[0]
+
+
+def brute_force_1d(values, weights, n_levels):
+    """Lowest weighted SSE over every way of cutting sorted values into n_levels runs."""
+    from itertools import combinations, pairwise
+
+    best = np.inf
+    for cuts in combinations(range(1, len(values)), n_levels - 1):
+        bounds = (0, *cuts, len(values))
+        sse = 0.0
+        for a, b in pairwise(bounds):
+            v, w = values[a:b], weights[a:b]
+            sse += (w * (v - np.average(v, weights=w)) ** 2).sum()
+        best = min(best, sse)
+    return best
+
+
+@pytest.mark.parametrize("seed", range(5))
+def test_grayscale_levels_are_optimal(seed):
+    rng = np.random.RandomState(seed)
+    values = np.sort(rng.choice(256, 11, replace=False)).astype(np.float64)
+    weights = rng.randint(1, 50, 11).astype(np.float64)
+    labels = optimal_1d_levels(values, weights, 4)
+    sse = 0.0
+    for level in range(4):
+        v, w = values[labels == level], weights[labels == level]
+        sse += (w * (v - np.average(v, weights=w)) ** 2).sum()
+    assert np.all(np.diff(labels) >= 0)
+    assert sse == pytest.approx(brute_force_1d(values, weights, 4), rel=1e-9)
+
+
+def test_grayscale_image_beats_kmeans_or_ties():
+    gray = (image_array("coffee").mean(axis=2)).astype(np.uint8)
+    result = compress(gray, 6)
+    assert result.to_array().shape == gray.shape
+    assert result.palette.shape == (6, 1)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        km = SklearnKMeans(6, random_state=0, n_init=3).fit(gray.reshape(-1, 1).astype(float))
+    rebuilt = np.clip(np.rint(km.cluster_centers_), 0, 255)[km.labels_].reshape(gray.shape)
+    assert result.metrics["psnr"] >= psnr(gray, rebuilt) - 1e-6
+
+
+def test_dither_keeps_the_palette_and_changes_the_indices():
+    pixels = image_array("flower")
+    plain = compress(pixels, 8)
+    dithered = compress(pixels, 8, dither=True)
+    np.testing.assert_array_equal(plain.palette, dithered.palette)
+    assert not np.array_equal(plain.indices, dithered.indices)
+    # error diffusion keeps local means: a blurred dithered image is closer to the original
+    from scipy.ndimage import uniform_filter
+
+    def blurred_error(result):
+        diff = result.to_array().astype(float) - pixels
+        return np.abs(uniform_filter(diff, size=(5, 5, 1))).mean()
+
+    assert blurred_error(dithered) < blurred_error(plain)
+
+
+def test_fewer_distinct_colors_than_k_is_lossless():
+    pixels = np.zeros((20, 30, 3), dtype=np.uint8)
+    pixels[:, 10:] = [200, 10, 10]
+    pixels[5:, 20:] = [0, 0, 255]
+    result = compress(pixels, 16)
+    assert result.metrics["colors_used"] == 3
+    np.testing.assert_array_equal(result.to_array(), pixels)
+    assert result.metrics["psnr"] == np.inf
+
+
+def test_auto_picks_the_smallest_k_that_reaches_the_target():
+    pixels = image_array("coffee")
+    result = compress(pixels, "auto", target_psnr=30)
+    k = result.metrics["n_colors"]
+    assert result.metrics["psnr"] >= 30 and result.metrics["target_reached"]
+    assert compress(pixels, k - 1).metrics["psnr"] < 30
+    unreachable = compress(pixels[:64, :64], "auto", target_ssim=1.5)
+    assert not unreachable.metrics["target_reached"]

@@ -1,0 +1,198 @@
+"""Palette files: what is written decodes to exactly what was computed, in the fewest bits."""
+
+import io
+import struct
+import zlib
+
+import numpy as np
+import pytest
+from PIL import Image, ImageCms
+
+from kmeans_scratch.compression import ImageError, compress, load
+from kmeans_scratch.compression._io import png_bit_depth
+
+from .helpers import image_array
+
+
+def png_header(data):
+    """(bit depth, color type) from a PNG's IHDR."""
+    assert data[:8] == b"\x89PNG\r\n\x1a\n"
+    return data[24], data[25]
+
+
+def png_chunks(data):
+    chunks, offset = [], 8
+    while offset < len(data):
+        (length,) = struct.unpack(">I", data[offset : offset + 4])
+        chunks.append(data[offset + 4 : offset + 8].decode("ascii"))
+        offset += 12 + length
+    return chunks
+
+
+def decode(data):
+    with Image.open(io.BytesIO(data)) as image:
+        image.load()
+        return image.copy()
+
+
+@pytest.mark.parametrize(
+    "n_colors, bits", [(1, 1), (2, 1), (3, 2), (4, 2), (5, 4), (16, 4), (17, 8), (256, 8)]
+)
+def test_png_bit_depth_is_the_smallest_and_decodes_exactly(n_colors, bits):
+    pixels = image_array("china")[::2, ::2]
+    result = compress(pixels, n_colors)
+    assert result.palette.shape[0] == n_colors  # the image has far more colors than k
+    data = result.encode("png")
+    assert png_header(data) == (bits, 3)  # color type 3: indexed
+    assert png_bit_depth(n_colors) == bits
+    decoded = decode(data)
+    assert decoded.mode == "P"
+    np.testing.assert_array_equal(np.asarray(decoded.convert("RGB")), result.to_array())
+
+
+def test_rgba_alpha_is_clustered_and_written_as_trns(tmp_path):
+    rng = np.random.RandomState(0)
+    rgba = np.zeros((60, 80, 4), dtype=np.uint8)
+    rgba[..., :3] = image_array("coffee")[:60, :80]
+    rgba[..., 3] = np.linspace(0, 255, 80, dtype=np.uint8)[None, :]
+    rgba[:10, :10, 3] = 0
+    rgba[..., 3] = np.clip(rgba[..., 3].astype(int) + rng.randint(-3, 4, (60, 80)), 0, 255)
+    result = compress(rgba, 32)
+    assert result.mode == "RGBA" and result.palette.shape[1] == 4
+    data = result.encode("png")
+    assert "tRNS" in png_chunks(data)
+    decoded = np.asarray(decode(data).convert("RGBA"))
+    np.testing.assert_array_equal(decoded, result.to_array())
+    assert np.abs(decoded[..., 3].astype(int) - rgba[..., 3]).mean() < 8
+
+
+def test_gray_and_gray_alpha_round_trip():
+    gray = image_array("astronaut").mean(axis=2).astype(np.uint8)
+    result = compress(gray, 5)
+    decoded = decode(result.encode("png"))
+    np.testing.assert_array_equal(np.asarray(decoded.convert("L")), result.to_array())
+    assert png_header(result.encode("png")) == (4, 3)
+    la = np.dstack([gray, np.where(gray > 100, 255, 0).astype(np.uint8)])
+    result = compress(la, 7)
+    assert result.mode == "LA" and result.palette.shape == (7, 2)
+    np.testing.assert_array_equal(
+        np.asarray(decode(result.encode("png")).convert("LA")), result.to_array()
+    )
+
+
+def test_gif_and_webp(tmp_path):
+    pixels = image_array("flower")
+    result = compress(pixels, 16)
+    gif = decode(result.encode("gif"))
+    np.testing.assert_array_equal(np.asarray(gif.convert("RGB")), result.to_array())
+    webp = decode(result.encode("webp"))
+    np.testing.assert_array_equal(np.asarray(webp.convert("RGB")), result.to_array())
+    many = compress(pixels, 400, format="webp")
+    assert many.metrics["colors_used"] == 400
+    np.testing.assert_array_equal(np.asarray(decode(many.encode("webp"))), many.to_array())
+    with pytest.raises(ValueError, match="at most 256 colors"):
+        compress(pixels, 400)
+    with pytest.raises(ValueError, match="cannot be a PNG palette"):
+        many.encode("png")
+
+
+def test_save_is_atomic_and_refuses_to_overwrite(tmp_path):
+    result = compress(image_array("coffee"), 8)
+    path = tmp_path / "out.png"
+    assert result.save(path) == path.stat().st_size
+    before = path.read_bytes()
+    with pytest.raises(FileExistsError):
+        result.save(path)
+    assert path.read_bytes() == before
+    result.save(path, overwrite=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["out.png"]  # no temporary left
+    with pytest.raises(ValueError, match="unknown format 'bmp'"):
+        result.save(tmp_path / "out.bmp")
+
+
+def write(tmp_path, name, image, **params):
+    path = tmp_path / name
+    image.save(path, **params)
+    return path
+
+
+def test_modes_p_cmyk_16bit_exif_icc_and_animation(tmp_path):
+    rgb = Image.fromarray(image_array("china")[:120, :160])
+    # P with transparency
+    palette_image = rgb.quantize(20)
+    palette_image.info["transparency"] = 3
+    path = write(tmp_path, "p.png", palette_image, transparency=3)
+    assert load(path).mode == "RGBA"
+    # CMYK JPEG
+    assert load(write(tmp_path, "cmyk.jpg", rgb.convert("CMYK"))).mode == "RGB"
+    # 16-bit gray
+    wide = (np.asarray(rgb.convert("L"), dtype=np.uint16) * 257).astype(np.uint16)
+    loaded = load(write(tmp_path, "g16.png", Image.fromarray(wide)))
+    assert loaded.mode == "L" and "16-bit gray reduced to 8 bits" in loaded.notes
+    np.testing.assert_array_equal(loaded.pixels[..., 0], np.asarray(rgb.convert("L")))
+    # EXIF orientation 6: stored landscape, shown portrait
+    exif = Image.Exif()
+    exif[0x0112] = 6
+    loaded = load(write(tmp_path, "rotated.jpg", rgb, exif=exif))
+    assert loaded.pixels.shape[:2] == (160, 120)
+    # ICC profile carried to the output
+    icc = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    path = write(tmp_path, "icc.png", rgb, icc_profile=icc)
+    data = compress(path, 8).encode("png")
+    assert "iCCP" in png_chunks(data)
+    assert decode(data).info.get("icc_profile") == icc
+    # animation: the first frame, and the report says so
+    frames = [rgb, rgb.transpose(Image.Transpose.FLIP_LEFT_RIGHT)]
+    path = tmp_path / "anim.gif"
+    frames[0].save(path, save_all=True, append_images=frames[1:])
+    assert "first of 2 frames" in compress(path, 4).metrics["notes"]
+
+
+def png_16bit_rgb(pixels):
+    """A 48-bit RGB PNG, written by hand (Pillow cannot write one)."""
+    height, width, _ = pixels.shape
+    raw = b"".join(b"\x00" + pixels[y].astype(">u2").tobytes() for y in range(height))
+
+    def chunk(kind, body):
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )
+
+
+def test_16bit_rgb_png(tmp_path):
+    eight = image_array("coffee")[:50, :70]
+    path = tmp_path / "rgb16.png"
+    path.write_bytes(png_16bit_rgb(eight.astype(np.uint16) * 257))
+    loaded = load(path)
+    assert loaded.mode == "RGB"
+    np.testing.assert_array_equal(loaded.pixels, eight)
+    assert compress(path, 8).metrics["colors_used"] == 8
+
+
+def test_bad_files_name_the_file(tmp_path):
+    (tmp_path / "empty.png").write_bytes(b"")
+    (tmp_path / "noise.jpg").write_bytes(np.random.RandomState(0).bytes(5000))
+    good = tmp_path / "good.png"
+    Image.fromarray(image_array("coffee")).save(good)
+    (tmp_path / "cut.png").write_bytes(good.read_bytes()[: good.stat().st_size // 2])
+    cases = {
+        "missing.png": "no such file",
+        "empty.png": "not an image",
+        "noise.jpg": "not an image",
+        "cut.png": "truncated or corrupt",
+        ".": "is a folder",
+    }
+    for name, reason in cases.items():
+        with pytest.raises(ImageError, match=reason) as caught:
+            load(tmp_path / name)
+        assert str(tmp_path / name) in str(caught.value) or name == "."
+    with pytest.raises(ImageError, match="over the limit of 1,000 pixels"):
+        load(good, max_pixels=1000)
