@@ -155,14 +155,16 @@ def pillow(method, kmeans=0):
 
 
 def quantize_libimagequant(pixels, k):
+    """libimagequant through its raw-bytes call (the PIL helper converts in Python)."""
     import imagequant
-    from PIL import Image
 
-    image = imagequant.quantize_pil_image(
-        Image.fromarray(pixels).convert("RGBA"), dithering_level=0.0, max_colors=k
+    height, width = pixels.shape[:2]
+    rgba = np.dstack([pixels, np.full((height, width), 255, dtype=np.uint8)])
+    index_bytes, palette = imagequant.quantize_raw_rgba_bytes(
+        rgba.tobytes(), width, height, dithering_level=0.0, max_colors=k
     )
-    indices = np.asarray(image)
-    palette = np.array(image.getpalette(rawmode="RGB"), dtype=np.uint8).reshape(-1, 3)
+    indices = np.frombuffer(index_bytes, dtype=np.uint8).reshape(height, width)
+    palette = np.array(palette, dtype=np.uint8).reshape(-1, 4)[:, :3]
     return palette[: int(indices.max()) + 1], indices
 
 

@@ -42,15 +42,18 @@ def same_init(X, k):
     return kmeans_plusplus(X, k, random_state=0)[0]
 
 
-@pytest.mark.parametrize("contender", list(KMEANS_CONTENDERS))
+IMAGE_RUNS = [(c, "default") for c in KMEANS_CONTENDERS] + [
+    (c, "same init") for c in SAME_INIT_CONTENDERS
+]
+
+
+@pytest.mark.parametrize("contender, mode", IMAGE_RUNS)
 @pytest.mark.parametrize("k", KS)
-def test_image_pixels(benchmark, recorder, smoke, image_name, k, contender):
+def test_image_pixels(benchmark, recorder, smoke, image_name, k, contender, mode):
     pixels = image(image_name)
     X = (pixels[::8, ::8] if smoke else pixels).reshape(-1, 3).astype(np.float64)
-    dataset = f"{short_name(image_name)} pixels"
-    measure(benchmark, recorder, dataset, X, k, contender, None)
-    if contender in SAME_INIT_CONTENDERS:
-        measure(benchmark, recorder, dataset, X, k, contender, same_init(X, k))
+    init = same_init(X, k) if mode == "same init" else None
+    measure(benchmark, recorder, f"{short_name(image_name)} pixels", X, k, contender, init)
 
 
 @pytest.mark.parametrize("contender", [c for c in KMEANS_CONTENDERS if c not in SKIPPED_ON_TILED])
