@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint bench demo figures clean
+.PHONY: install test lint bench bench-kodak demo figures clean
 
 install: $(STAMP)
 
@@ -29,6 +29,12 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-columns=min,median,max,rounds -q
 
 # The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
+# The quantizer table on every image of a folder: the 24 Kodak photos (KODAK=folder to change).
+KODAK ?= ../shared/images/kodak
+bench-kodak: $(STAMP)
+	$(BIN)/python -m pytest benchmarks/test_peers_quantize.py -q --images $(KODAK) \
+	    --results benchmarks/RESULTS-kodak.md
+
 demo: $(STAMP)
 	$(BIN)/kmeans-compress
 

@@ -245,23 +245,25 @@ def sq_distance(a, b):
     return total
 
 
-@njit(cache=True)
-def block_accumulators(n_samples, n_clusters, n_features):
-    """Blocks for an assign-and-sum kernel: ``(n_blocks, sums, weights, changed)``, zeroed."""
+def block_sums_for(n_samples, n_clusters, n_features):
+    """Per-block cluster sums ``(sums (B, k, d), weights (B, k))`` for an assignment step.
+
+    They are kept from one iteration to the next: a block in which no label changed has
+    the same sums as before (same rows, same labels, same order), so only blocks with a
+    change are summed again.  The result is the same bits as summing everything anew.
+    """
     n_blocks = n_blocks_for(n_samples, 4 * n_clusters * (n_features + 1) * 8)
-    block_sums = np.zeros((n_blocks, n_clusters, n_features))
-    block_weights = np.zeros((n_blocks, n_clusters))
-    block_changed = np.zeros(n_blocks, dtype=np.int64)
-    return n_blocks, block_sums, block_weights, block_changed
+    return np.zeros((n_blocks, n_clusters, n_features)), np.zeros((n_blocks, n_clusters))
 
 
 @njit(cache=True)
-def accumulate_rows(X, sample_weight, labels, start, end, sums, weights):
-    """Add rows ``start..end``: ``sums[j] += Σ w_i x_i`` and ``weights[j] += Σ w_i`` over l_i = j.
+def sum_rows(X, sample_weight, labels, start, end, sums, weights):
+    """Write the sums of rows ``start..end``: ``sums[j] = Σ w_i x_i``, ``weights[j] = Σ w_i``
+    over l_i = j, in float64.
 
-    In float64.  Rows are dealt in turn to four partial accumulators, added up at the end
-    in a fixed order: consecutive rows usually share a label (neighboring pixels), and with
-    a single accumulator every addition would wait for the one before.
+    Rows are dealt in turn to four partial accumulators, added up at the end in a fixed
+    order: consecutive rows usually share a label (neighboring pixels), and with a single
+    accumulator every addition would wait for the one before.
     """
     n_clusters, n_features = sums.shape
     lanes = np.zeros((4, n_clusters, n_features + 1))
@@ -273,11 +275,11 @@ def accumulate_rows(X, sample_weight, labels, start, end, sums, weights):
         for f in range(n_features):
             lanes[lane, label, f] += X[i, f] * weight
     for j in range(n_clusters):
-        weights[j] += (
+        weights[j] = (
             (lanes[0, j, n_features] + lanes[1, j, n_features]) + lanes[2, j, n_features]
         ) + lanes[3, j, n_features]
         for f in range(n_features):
-            sums[j, f] += ((lanes[0, j, f] + lanes[1, j, f]) + lanes[2, j, f]) + lanes[3, j, f]
+            sums[j, f] = ((lanes[0, j, f] + lanes[1, j, f]) + lanes[2, j, f]) + lanes[3, j, f]
 
 
 @njit(cache=True)

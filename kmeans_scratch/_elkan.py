@@ -34,12 +34,12 @@ from numba import njit, prange
 
 from ._bounds import center_distances, movements, shrink_factor
 from ._common import (
-    accumulate_rows,
-    block_accumulators,
     block_bounds,
+    block_sums_for,
     merge_blocks,
     sq_distance_exact_order,
     sq_distances_to_all,
+    sum_rows,
 )
 
 #: Largest memory Elkan's lower bounds may take (n_samples × n_clusters × 8 bytes): 2 GiB.
@@ -71,6 +71,8 @@ def elkan_assign_and_accumulate(
     upper,
     lower,
     shrink,
+    block_sums,
+    block_weights,
     center_sums,
     cluster_weights,
 ):
@@ -80,15 +82,14 @@ def elkan_assign_and_accumulate(
     is how far center j moved since the last call.  A sample with ``labels[i] < 0`` has no
     bounds yet: all its distances are computed.
     """
-    n_samples, n_features = X.shape
+    n_samples = X.shape[0]
     n_clusters = centers.shape[0]
     centers_t = np.ascontiguousarray(centers.T)
     half_separation = np.empty(n_clusters)
     for a in range(n_clusters):
         half_separation[a] = half_center_distances[a].min()
-    n_blocks, block_sums, block_weights, block_changed = block_accumulators(
-        n_samples, n_clusters, n_features
-    )
+    n_blocks = block_sums.shape[0]
+    block_changed = np.zeros(n_blocks, dtype=np.int64)
     for block in prange(n_blocks):
         start, end = block_bounds(n_samples, n_blocks, block)
         distances = np.empty(n_clusters, dtype=X.dtype)
@@ -132,9 +133,8 @@ def elkan_assign_and_accumulate(
             if best != label:
                 changed += 1
                 labels[i] = best
-        accumulate_rows(
-            X, sample_weight, labels, start, end, block_sums[block], block_weights[block]
-        )
+        if changed:
+            sum_rows(X, sample_weight, labels, start, end, block_sums[block], block_weights[block])
         block_changed[block] = changed
     return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
@@ -146,6 +146,7 @@ class ElkanAssignment:
         check_bounds_fit(X.shape[0], n_clusters)
         self.X = X
         self.sample_weight = sample_weight
+        self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
         self.upper = np.empty(X.shape[0])
         self.lower = np.empty((X.shape[0], n_clusters))
         self.shrink = shrink_factor(X.dtype, X.shape[1])
@@ -164,6 +165,8 @@ class ElkanAssignment:
             self.upper,
             self.lower,
             self.shrink,
+            self.block_sums,
+            self.block_weights,
             center_sums,
             cluster_weights,
         )

@@ -42,14 +42,14 @@ from numba import njit, prange
 from ._bounds import center_distances, movements, neighborhood_bounds, shrink_factor
 from ._common import (
     TILE_ROWS,
-    accumulate_rows,
-    block_accumulators,
     block_bounds,
+    block_sums_for,
     gather_tile,
     merge_blocks,
     nearest_centers_tile,
     padded_centers,
     sq_distance_exact_order,
+    sum_rows,
     tile_buffers,
 )
 
@@ -70,6 +70,8 @@ def hamerly_assign_and_accumulate(
     upper,
     lower,
     shrink,
+    block_sums,
+    block_weights,
     center_sums,
     cluster_weights,
 ):
@@ -84,11 +86,9 @@ def hamerly_assign_and_accumulate(
     nearest distance for the new lower bound.
     """
     n_samples, n_features = X.shape
-    n_clusters = centers.shape[0]
     largest_move = movement.max()
-    n_blocks, block_sums, block_weights, block_changed = block_accumulators(
-        n_samples, n_clusters, n_features
-    )
+    n_blocks = block_sums.shape[0]
+    block_changed = np.zeros(n_blocks, dtype=np.int64)
     padded = padded_centers(centers)
     for block in prange(n_blocks):
         start, end = block_bounds(n_samples, n_blocks, block)
@@ -122,9 +122,8 @@ def hamerly_assign_and_accumulate(
                     labels[i] = best[p]
                 upper[i] = np.sqrt(best_sq[p])
                 lower[i] = np.sqrt(second_sq[p])
-        accumulate_rows(
-            X, sample_weight, labels, start, end, block_sums[block], block_weights[block]
-        )
+        if changed:
+            sum_rows(X, sample_weight, labels, start, end, block_sums[block], block_weights[block])
         block_changed[block] = changed
     return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
@@ -135,6 +134,7 @@ class HamerlyAssignment:
     def __init__(self, X, sample_weight, n_clusters):
         self.X = X
         self.sample_weight = sample_weight
+        self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
         self.upper = np.empty(X.shape[0])
         self.lower = np.empty(X.shape[0])
         self.shrink = shrink_factor(X.dtype, X.shape[1])
@@ -157,6 +157,8 @@ class HamerlyAssignment:
             self.upper,
             self.lower,
             self.shrink,
+            self.block_sums,
+            self.block_weights,
             center_sums,
             cluster_weights,
         )

@@ -27,34 +27,35 @@ from numba import njit, prange
 
 from ._common import (
     TILE_ROWS,
-    accumulate_rows,
     assign_labels,
-    block_accumulators,
     block_bounds,
+    block_sums_for,
     inertia_of_labels,
     merge_blocks,
     nearest_centers_tile,
     padded_centers,
     sq_distances_to_assigned,
+    sum_rows,
     tile_buffers,
     transpose_tile,
 )
 
 
 @njit(parallel=True, cache=True)
-def assign_and_accumulate(X, sample_weight, centers, labels, center_sums, cluster_weights):
+def assign_and_accumulate(
+    X, sample_weight, centers, labels, block_sums, block_weights, center_sums, cluster_weights
+):
     """Assign every sample to its nearest center and sum the samples of each cluster.
 
     Writes ``labels[i] = argmin_j ||x_i - c_j||²``, ``center_sums[j] = sum_{l_i=j} w_i x_i``
     and ``cluster_weights[j] = sum_{l_i=j} w_i`` (both float64), and returns how many
-    labels changed.  Each block of rows has its own accumulators; they are merged in
-    block order, so the sums do not depend on the number of threads.
+    labels changed.  Each block of rows has its own sums (``block_sums``, kept from the last
+    call, see :func:`~kmeans_scratch._common.block_sums_for`); they are merged in block
+    order, so the result does not depend on the number of threads.
     """
     n_samples, n_features = X.shape
-    n_clusters = centers.shape[0]
-    n_blocks, block_sums, block_weights, block_changed = block_accumulators(
-        n_samples, n_clusters, n_features
-    )
+    n_blocks = block_sums.shape[0]
+    block_changed = np.zeros(n_blocks, dtype=np.int64)
     centers = padded_centers(centers)
     for block in prange(n_blocks):
         start, end = block_bounds(n_samples, n_blocks, block)
@@ -68,9 +69,8 @@ def assign_and_accumulate(X, sample_weight, centers, labels, center_sums, cluste
                 if nearest[p] != labels[tile_start + p]:
                     changed += 1
                     labels[tile_start + p] = nearest[p]
-        accumulate_rows(
-            X, sample_weight, labels, start, end, block_sums[block], block_weights[block]
-        )
+        if changed:
+            sum_rows(X, sample_weight, labels, start, end, block_sums[block], block_weights[block])
         block_changed[block] = changed
     return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
@@ -143,10 +143,18 @@ class LloydAssignment:
     def __init__(self, X, sample_weight, n_clusters):
         self.X = X
         self.sample_weight = sample_weight
+        self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
         return assign_and_accumulate(
-            self.X, self.sample_weight, centers, labels, center_sums, cluster_weights
+            self.X,
+            self.sample_weight,
+            centers,
+            labels,
+            self.block_sums,
+            self.block_weights,
+            center_sums,
+            cluster_weights,
         )
 
     def centers_moved(self, centers_old, centers_new):

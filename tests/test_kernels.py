@@ -6,6 +6,7 @@ import pytest
 from kmeans_scratch._common import (
     TILE_ROWS,
     assign_labels,
+    block_sums_for,
     euclidean_distances_to_centers,
     inertia_of_labels,
     n_blocks_for,
@@ -49,7 +50,10 @@ def test_assign_and_accumulate_match_brute_force(n_samples, n_features, n_cluste
     sums = np.empty((n_clusters, n_features))
     cluster_weights = np.empty(n_clusters)
     labels_again = np.full(n_samples, -1, dtype=np.int32)
-    n_changed = assign_and_accumulate(X, weights, centers, labels_again, sums, cluster_weights)
+    blocks = block_sums_for(n_samples, n_clusters, n_features)
+    n_changed = assign_and_accumulate(
+        X, weights, centers, labels_again, *blocks, sums, cluster_weights
+    )
     assert n_changed == n_samples
     np.testing.assert_array_equal(labels_again, labels)
     w64 = weights.astype(np.float64)
@@ -62,7 +66,37 @@ def test_assign_and_accumulate_match_brute_force(n_samples, n_features, n_cluste
             rtol=1e-9,
             atol=1e-9,
         )
-    assert assign_and_accumulate(X, weights, centers, labels_again, sums, cluster_weights) == 0
+    # Nothing changes on a second pass: every block keeps its sums, and they are the same.
+    sums_before, weights_before = sums.copy(), cluster_weights.copy()
+    assert (
+        assign_and_accumulate(X, weights, centers, labels_again, *blocks, sums, cluster_weights)
+        == 0
+    )
+    np.testing.assert_array_equal(sums, sums_before)
+    np.testing.assert_array_equal(cluster_weights, weights_before)
+
+
+def test_only_changed_blocks_are_summed_again_and_give_the_same_bits():
+    """Kept block sums equal fresh ones after labels change in some blocks only."""
+    rng = np.random.RandomState(3)
+    X = rng.normal(size=(20_000, 3))
+    weights = rng.uniform(0.5, 2.0, 20_000)
+    centers = rng.normal(size=(9, 3))
+    labels = np.full(20_000, -1, dtype=np.int32)
+    kept = block_sums_for(20_000, 9, 3)
+    sums, mass = np.empty((9, 3)), np.empty(9)
+    assign_and_accumulate(X, weights, centers, labels, *kept, sums, mass)
+    moved = centers.copy()
+    moved[0] += 0.05  # a small move: labels change near center 0 only
+    changed = assign_and_accumulate(X, weights, moved, labels, *kept, sums, mass)
+    assert 0 < changed < 2_000
+    fresh_labels = np.full(20_000, -1, dtype=np.int32)
+    fresh_sums, fresh_mass = np.empty((9, 3)), np.empty(9)
+    fresh = block_sums_for(20_000, 9, 3)
+    assign_and_accumulate(X, weights, moved, fresh_labels, *fresh, fresh_sums, fresh_mass)
+    np.testing.assert_array_equal(labels, fresh_labels)
+    np.testing.assert_array_equal(sums, fresh_sums)
+    np.testing.assert_array_equal(mass, fresh_mass)
 
 
 def test_ties_go_to_the_lowest_center_index():
