@@ -72,21 +72,6 @@ def transpose_tile(X, start, end, x_t):
 
 
 @njit(cache=True)
-def tile_sq_distances_to_point(x_t, n_rows, point, out):
-    """``out[p] = sum_f (x_t[f, p] - point_f)²`` for the first ``n_rows`` columns of a tile.
-
-    Built one feature at a time so that each loop is element-wise over points (SIMD).
-    """
-    out[:n_rows] = 0.0
-    for f in range(x_t.shape[0]):
-        c = point[f]
-        x_row = x_t[f]
-        for p in range(n_rows):
-            diff = x_row[p] - c
-            out[p] += diff * diff
-
-
-@njit(cache=True)
 def padded_centers(centers):
     """The centers, plus rows of +inf up to a multiple of ``CENTER_GROUP``.
 
