@@ -29,11 +29,13 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-columns=min,median,max,rounds -q
 
 # The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
-# The quantizer table on every image of a folder: the 24 Kodak photos (KODAK=folder to change).
+# The k = 256 quantizer rows (ours, libimagequant, scikit-learn on all pixels) on every image of
+# a folder: the 24 Kodak photos by default (KODAK=folder, KODAK_ROWS='' for every row).
 KODAK ?= ../shared/images/kodak
+KODAK_ROWS ?= 256 and (ours or libimagequant or pixels)
 bench-kodak: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/test_peers_quantize.py -q --images $(KODAK) \
-	    --results benchmarks/RESULTS-kodak.md
+	    -k "$(KODAK_ROWS)" --results benchmarks/RESULTS-kodak.md
 
 demo: $(STAMP)
 	$(BIN)/kmeans-compress
