@@ -48,6 +48,9 @@ def test_png_bit_depth_is_the_smallest_and_decodes_exactly(n_colors, bits):
     decoded = decode(data)
     assert decoded.mode == "P"
     np.testing.assert_array_equal(np.asarray(decoded.convert("RGB")), result.to_array())
+    in_memory = result.to_pil()
+    assert in_memory.mode == "P"
+    np.testing.assert_array_equal(np.asarray(in_memory.convert("RGB")), result.to_array())
 
 
 def test_rgba_alpha_is_clustered_and_written_as_trns(tmp_path):
