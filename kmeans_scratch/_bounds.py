@@ -21,7 +21,7 @@ labels, hence the centers and the iteration count, are Lloyd's.
 import numpy as np
 from numba import njit, prange
 
-from ._common import sq_distance
+from ._common import block_sums_for, sq_distance
 
 
 def shrink_factor(dtype, n_features):
@@ -72,3 +72,17 @@ def movements(centers_old, centers_new):
     """``p(j) = ‖c_j(new) − c_j(old)‖`` in float64."""
     diff = centers_new.astype(np.float64) - centers_old.astype(np.float64)
     return np.sqrt((diff**2).sum(axis=1))
+
+
+class BoundedAssignment:
+    """The state Hamerly's and Elkan's assignment steps keep from one iteration to the next:
+    the data, the per-block cluster sums, an upper bound per sample, the skip margin, and
+    how far each center moved last."""
+
+    def __init__(self, X, sample_weight, n_clusters):
+        self.X = X
+        self.sample_weight = sample_weight
+        self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
+        self.upper = np.empty(X.shape[0])
+        self.shrink = shrink_factor(X.dtype, X.shape[1])
+        self.movement = np.zeros(n_clusters)

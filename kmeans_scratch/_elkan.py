@@ -32,10 +32,9 @@ International Conference on Machine Learning (ICML), 2003, pp. 147-153.
 import numpy as np
 from numba import njit, prange
 
-from ._bounds import center_distances, movements, shrink_factor
+from ._bounds import BoundedAssignment, center_distances, movements
 from ._common import (
     block_bounds,
-    block_sums_for,
     merge_blocks,
     sq_distance_exact_order,
     sq_distances_to_all,
@@ -139,18 +138,13 @@ def elkan_assign_and_accumulate(
     return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
 
-class ElkanAssignment:
+class ElkanAssignment(BoundedAssignment):
     """Elkan's assignment step for :func:`kmeans_scratch._lloyd.run_iterations`."""
 
     def __init__(self, X, sample_weight, n_clusters):
         check_bounds_fit(X.shape[0], n_clusters)
-        self.X = X
-        self.sample_weight = sample_weight
-        self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
-        self.upper = np.empty(X.shape[0])
+        super().__init__(X, sample_weight, n_clusters)
         self.lower = np.empty((X.shape[0], n_clusters))
-        self.shrink = shrink_factor(X.dtype, X.shape[1])
-        self.movement = np.zeros(n_clusters)
         self.drift = np.zeros(n_clusters)
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):

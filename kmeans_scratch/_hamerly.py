@@ -39,11 +39,10 @@ Conference on Data Mining, pp. 130-140.
 import numpy as np
 from numba import njit, prange
 
-from ._bounds import center_distances, movements, neighborhood_bounds, shrink_factor
+from ._bounds import BoundedAssignment, center_distances, movements, neighborhood_bounds
 from ._common import (
     TILE_ROWS,
     block_bounds,
-    block_sums_for,
     gather_tile,
     merge_blocks,
     nearest_centers_tile,
@@ -128,17 +127,12 @@ def hamerly_assign_and_accumulate(
     return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
 
-class HamerlyAssignment:
+class HamerlyAssignment(BoundedAssignment):
     """Hamerly's assignment step for :func:`kmeans_scratch._lloyd.run_iterations`."""
 
     def __init__(self, X, sample_weight, n_clusters):
-        self.X = X
-        self.sample_weight = sample_weight
-        self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
-        self.upper = np.empty(X.shape[0])
+        super().__init__(X, sample_weight, n_clusters)
         self.lower = np.empty(X.shape[0])
-        self.shrink = shrink_factor(X.dtype, X.shape[1])
-        self.movement = np.zeros(n_clusters)
         self.neighbor_move = np.zeros(n_clusters)
         self.far_bound = np.full(n_clusters, np.inf)
         self.center_distances = None
