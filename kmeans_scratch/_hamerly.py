@@ -135,15 +135,15 @@ class HamerlyAssignment(BoundedAssignment):
         self.lower = np.empty(X.shape[0])
         self.neighbor_move = np.zeros(n_clusters)
         self.far_bound = np.full(n_clusters, np.inf)
-        self.center_distances = None
+        self.distances_between_centers = None
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
-        self.center_distances = center_distances(centers)
+        self.distances_between_centers = center_distances(centers)
         return hamerly_assign_and_accumulate(
             self.X,
             self.sample_weight,
             centers,
-            0.5 * self.center_distances.min(axis=1),
+            0.5 * self.distances_between_centers.min(axis=1),
             self.movement,
             self.neighbor_move,
             self.far_bound,
@@ -161,5 +161,5 @@ class HamerlyAssignment(BoundedAssignment):
         """Movements p(j), and per center the neighbors' largest move and R(a)."""
         self.movement = movements(centers_old, centers_new)
         self.neighbor_move, self.far_bound = neighborhood_bounds(
-            self.center_distances, self.movement, NEIGHBORS
+            self.distances_between_centers, self.movement, NEIGHBORS
         )

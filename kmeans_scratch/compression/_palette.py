@@ -11,10 +11,11 @@ The fast path of a compression:
    so this is exactly K-Means on every pixel (see the core's test 4), on a much smaller
    problem.  Grayscale has a better answer: the optimal k-level quantizer of the 1-D
    histogram, found by dynamic programming.
-4. **palette**: the centers converted back to 8-bit sRGB; each distinct color takes the
-   nearest palette entry, and each pixel its distinct color's entry by lookup, with no
-   distance computed per pixel.  Optional Floyd–Steinberg dithering instead spreads each
-   pixel's error onto its unprocessed neighbors.
+4. **palette**: the centers converted back to 8-bit sRGB (entries that round alike are
+   merged); each distinct color keeps the entry of its K-Means cluster, and each pixel its
+   distinct color's entry by lookup, with no distance computed per pixel.  Optional
+   Floyd–Steinberg dithering instead spreads each pixel's error onto its unprocessed
+   neighbors.
 """
 
 from dataclasses import dataclass
