@@ -41,31 +41,43 @@ def center_distances(centers):
 
 
 @njit(parallel=True, cache=True)
-def neighborhood_bounds(distances, movement, n_neighbors):
-    """For each center a: the largest move among its ``n_neighbors`` nearest centers N(a),
-    and R(a), the distance to the nearest center outside N(a) (+inf if there is none)."""
-    n_clusters = distances.shape[0]
+def center_neighborhoods(centers, n_neighbors):
+    """The geometry of the centers that Hamerly's bounds use, without a (k, k) matrix.
+
+    For each center a: ``half_separation[a]`` = s(a) = ½ min_{j≠a} ‖c_a − c_j‖, the ids of
+    its ``n_neighbors`` nearest other centers N(a) (nearest first), and ``far_bound[a]`` =
+    R(a), the distance to the nearest center outside N(a) (+inf if there is none).
+    """
+    n_clusters = centers.shape[0]
     n_nearest = min(n_neighbors, n_clusters - 1)
-    neighbor_move = np.zeros(n_clusters)
-    far_bound = np.full(n_clusters, np.inf)
+    half_separation = np.empty(n_clusters)
+    neighbors = np.empty((n_clusters, n_nearest), dtype=np.int64)
+    far_bound = np.empty(n_clusters)
     for a in prange(n_clusters):
-        # The n_nearest + 1 smallest distances of row a, kept sorted by insertion.
+        # The n_nearest + 1 smallest squared distances of row a, kept sorted by insertion.
         kept = np.full(n_nearest + 1, np.inf)
         kept_index = np.zeros(n_nearest + 1, dtype=np.int64)
         for j in range(n_clusters):
-            d = distances[a, j]
-            if d < kept[n_nearest]:
+            if j == a:
+                continue
+            sq = sq_distance(centers[a], centers[j])
+            if sq < kept[n_nearest]:
                 slot = n_nearest
-                while slot > 0 and kept[slot - 1] > d:
+                while slot > 0 and kept[slot - 1] > sq:
                     kept[slot] = kept[slot - 1]
                     kept_index[slot] = kept_index[slot - 1]
                     slot -= 1
-                kept[slot] = d
+                kept[slot] = sq
                 kept_index[slot] = j
-        for rank in range(n_nearest):
-            neighbor_move[a] = max(neighbor_move[a], movement[kept_index[rank]])
-        far_bound[a] = kept[n_nearest]  # +inf when every other center is a neighbor
-    return neighbor_move, far_bound
+        half_separation[a] = 0.5 * np.sqrt(kept[0])
+        neighbors[a] = kept_index[:n_nearest]
+        far_bound[a] = np.sqrt(kept[n_nearest])
+    return half_separation, neighbors, far_bound
+
+
+def largest_neighbor_moves(neighbors, movement):
+    """For each center a, max_{j ∈ N(a)} p(j) (0 when N(a) is empty)."""
+    return movement[neighbors].max(axis=1, initial=0.0)
 
 
 def movements(centers_old, centers_new):

@@ -39,7 +39,12 @@ Conference on Data Mining, pp. 130-140.
 import numpy as np
 from numba import njit, prange
 
-from ._bounds import BoundedAssignment, center_distances, movements, neighborhood_bounds
+from ._bounds import (
+    BoundedAssignment,
+    center_neighborhoods,
+    largest_neighbor_moves,
+    movements,
+)
 from ._common import (
     TILE_ROWS,
     block_bounds,
@@ -135,15 +140,15 @@ class HamerlyAssignment(BoundedAssignment):
         self.lower = np.empty(X.shape[0])
         self.neighbor_move = np.zeros(n_clusters)
         self.far_bound = np.full(n_clusters, np.inf)
-        self.distances_between_centers = None
+        self.neighbors = None
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
-        self.distances_between_centers = center_distances(centers)
-        return hamerly_assign_and_accumulate(
+        half_separation, self.neighbors, far_bound = center_neighborhoods(centers, NEIGHBORS)
+        n_changed = hamerly_assign_and_accumulate(
             self.X,
             self.sample_weight,
             centers,
-            0.5 * self.distances_between_centers.min(axis=1),
+            half_separation,
             self.movement,
             self.neighbor_move,
             self.far_bound,
@@ -156,10 +161,10 @@ class HamerlyAssignment(BoundedAssignment):
             center_sums,
             cluster_weights,
         )
+        self.far_bound = far_bound  # R(a) of these centers, for the bounds after their move
+        return n_changed
 
     def centers_moved(self, centers_old, centers_new):
-        """Movements p(j), and per center the neighbors' largest move and R(a)."""
+        """Movements p(j), and per center the largest move among its neighbors N(a)."""
         self.movement = movements(centers_old, centers_new)
-        self.neighbor_move, self.far_bound = neighborhood_bounds(
-            self.distances_between_centers, self.movement, NEIGHBORS
-        )
+        self.neighbor_move = largest_neighbor_moves(self.neighbors, self.movement)

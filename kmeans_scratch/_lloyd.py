@@ -27,7 +27,6 @@ from numba import njit, prange
 
 from ._common import (
     TILE_ROWS,
-    assign_labels,
     block_bounds,
     block_sums_for,
     inertia_of_labels,
@@ -125,13 +124,6 @@ def squared_center_shift(centers_old, centers_new):
     return float(((centers_new.astype(np.float64) - centers_old) ** 2).sum())
 
 
-def finish(X, sample_weight, centers, labels, strict_convergence):
-    """Inertia of the final centers, after a last assignment unless labels already stood still."""
-    if strict_convergence:
-        return inertia_of_labels(X, sample_weight, centers, labels)
-    return assign_labels(X, sample_weight, centers, labels)
-
-
 class LloydAssignment:
     """Lloyd's assignment step: every sample against every center, in every iteration.
 
@@ -197,5 +189,7 @@ def run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assig
                     f"within tolerance {tol}."
                 )
             break
-    inertia = finish(X, sample_weight, centers, labels, strict_convergence)
+    if not strict_convergence:  # the labels of the final centers: one more E-step
+        assignment.assign_and_accumulate(centers, labels, center_sums, cluster_weights)
+    inertia = inertia_of_labels(X, sample_weight, centers, labels)
     return labels, inertia, centers, iteration + 1

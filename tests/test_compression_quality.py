@@ -72,7 +72,22 @@ def test_perceptual_spaces_trade_psnr_for_delta_e():
     assert rgb.metrics["psnr"] > lab.metrics["psnr"]
 
 
-def test_histogram_is_exact():
+@pytest.mark.parametrize("n_channels", [1, 2, 3, 4])
+def test_histogram_is_numpy_unique_of_the_pixels(n_channels):
+    rng = np.random.RandomState(n_channels)
+    # Few values per channel, so that colors repeat, plus full-range bytes in every channel.
+    pixels = rng.choice([0, 1, 127, 128, 254, 255], size=(60, 50, n_channels)).astype(np.uint8)
+    pixels[:10] = rng.randint(0, 256, size=(10, 50, n_channels))
+    histogram = color_histogram(pixels)
+    colors, inverse, counts = np.unique(
+        pixels.reshape(-1, n_channels), axis=0, return_inverse=True, return_counts=True
+    )
+    np.testing.assert_array_equal(histogram.colors, colors)
+    np.testing.assert_array_equal(histogram.counts, counts)
+    np.testing.assert_array_equal(histogram.inverse, inverse.ravel())
+
+
+def test_histogram_of_a_photo_rebuilds_it():
     pixels = image_array("china")
     histogram = color_histogram(pixels)
     assert histogram.counts.sum() == pixels.shape[0] * pixels.shape[1]

@@ -2,7 +2,7 @@
 
 The fast path of a compression:
 
-1. **histogram**: each pixel's channels are packed into one integer key; ``np.unique`` of
+1. **histogram**: each pixel's channels are packed into one integer key; a radix sort of
    the keys gives the distinct colors, how often each occurs, and for each pixel which
    distinct color it is.  A photo of millions of pixels has some 10⁴–10⁵ distinct colors.
 2. **working space**: the distinct colors are converted to the space the distances are
@@ -87,25 +87,80 @@ class ColorHistogram:
     inverse: np.ndarray
 
 
-def pack_keys(pixels):
+@njit(cache=True)
+def pack_keys(flat):
     """One integer per pixel of an (N, C) uint8 array: the channels as bytes of a uint32."""
-    keys = np.zeros(pixels.shape[0], dtype=np.uint32)
-    for channel in range(pixels.shape[1]):
-        keys = (keys << np.uint32(8)) | pixels[:, channel].astype(np.uint32)
+    keys = np.empty(flat.shape[0], dtype=np.uint32)
+    for i in range(flat.shape[0]):
+        key = np.uint32(0)
+        for c in range(flat.shape[1]):
+            key = (key << np.uint32(8)) | np.uint32(flat[i, c])
+        keys[i] = key
     return keys
 
 
-def unpack_keys(keys, n_channels):
-    """Inverse of :func:`pack_keys`."""
-    channels = [(keys >> np.uint32(8 * (n_channels - 1 - c))) & 0xFF for c in range(n_channels)]
-    return np.stack(channels, axis=1).astype(np.uint8)
+@njit(cache=True)
+def radix_sorted(keys, n_bits):
+    """``(sorted keys, order)`` with ``keys[order] == sorted keys``, by a stable LSD radix sort.
+
+    The ``n_bits`` low bits are sorted in passes of at most 12 bits (4096 buckets, which
+    stay in cache); each pass counts the digits, turns the counts into start positions,
+    and scatters the keys there in their current order.  O(N · passes).
+    """
+    n = keys.shape[0]
+    n_passes = max(1, (n_bits + 11) // 12)
+    digit_bits = (n_bits + n_passes - 1) // n_passes
+    mask = np.uint32((1 << digit_bits) - 1)
+    order = np.arange(n).astype(np.int32)
+    keys_out, order_out = np.empty_like(keys), np.empty_like(order)
+    starts = np.empty(1 << digit_bits, dtype=np.int64)
+    for p in range(n_passes):
+        shift = np.uint32(p * digit_bits)
+        starts[:] = 0
+        for i in range(n):
+            starts[(keys[i] >> shift) & mask] += 1
+        total = 0
+        for digit in range(starts.shape[0]):
+            count = starts[digit]
+            starts[digit] = total
+            total += count
+        for i in range(n):
+            digit = (keys[i] >> shift) & mask
+            keys_out[starts[digit]] = keys[i]
+            order_out[starts[digit]] = order[i]
+            starts[digit] += 1
+        keys, keys_out = keys_out, keys
+        order, order_out = order_out, order
+    return keys, order
+
+
+@njit(cache=True)
+def distinct_keys(flat):
+    """Distinct colors of (N, C) uint8 pixels in increasing key order, their counts, and
+    each pixel's row among them (int32): what ``np.unique(keys, return_inverse=True,
+    return_counts=True)`` gives, from one radix sort."""
+    n, n_channels = flat.shape
+    sorted_keys, order = radix_sorted(pack_keys(flat), 8 * n_channels)
+    n_distinct = 1 if n else 0
+    for i in range(1, n):
+        n_distinct += sorted_keys[i] != sorted_keys[i - 1]
+    colors = np.empty((n_distinct, n_channels), dtype=np.uint8)
+    counts = np.zeros(n_distinct, dtype=np.int64)
+    inverse = np.empty(n, dtype=np.int32)
+    row = -1
+    for i in range(n):
+        if i == 0 or sorted_keys[i] != sorted_keys[i - 1]:
+            row += 1
+            colors[row] = flat[order[i]]
+        counts[row] += 1
+        inverse[order[i]] = row
+    return colors, counts, inverse
 
 
 def color_histogram(pixels):
     """Distinct colors, their counts and each pixel's distinct color, for (H, W, C) uint8."""
-    flat = pixels.reshape(-1, pixels.shape[-1])
-    keys, inverse, counts = np.unique(pack_keys(flat), return_inverse=True, return_counts=True)
-    return ColorHistogram(unpack_keys(keys, flat.shape[1]), counts, inverse.ravel())
+    flat = np.ascontiguousarray(pixels.reshape(-1, pixels.shape[-1]))
+    return ColorHistogram(*distinct_keys(flat))
 
 
 def to_working_space(colors, color_space):
