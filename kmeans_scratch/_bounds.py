@@ -41,38 +41,59 @@ def center_distances(centers):
 
 
 @njit(parallel=True, cache=True)
-def center_neighborhoods(centers, n_neighbors):
-    """The geometry of the centers that Hamerly's bounds use, without a (k, k) matrix.
-
-    For each center a: ``half_separation[a]`` = s(a) = ½ min_{j≠a} ‖c_a − c_j‖, the ids of
-    its ``n_neighbors`` nearest other centers N(a) (nearest first), and ``far_bound[a]`` =
-    R(a), the distance to the nearest center outside N(a) (+inf if there is none).
-    """
+def nearest_other_centers(centers, n_neighbors):
+    """(k, m) ids of each center's m = min(n_neighbors, k − 1) nearest other centers."""
     n_clusters = centers.shape[0]
     n_nearest = min(n_neighbors, n_clusters - 1)
-    half_separation = np.empty(n_clusters)
     neighbors = np.empty((n_clusters, n_nearest), dtype=np.int64)
-    far_bound = np.empty(n_clusters)
     for a in prange(n_clusters):
-        # The n_nearest + 1 smallest squared distances of row a, kept sorted by insertion.
-        kept = np.full(n_nearest + 1, np.inf)
-        kept_index = np.zeros(n_nearest + 1, dtype=np.int64)
+        # The n_nearest smallest squared distances of row a, kept sorted by insertion.
+        kept = np.full(n_nearest, np.inf)
+        kept_index = np.zeros(n_nearest, dtype=np.int64)
         for j in range(n_clusters):
-            if j == a:
+            if j == a or n_nearest == 0:
                 continue
             sq = sq_distance(centers[a], centers[j])
-            if sq < kept[n_nearest]:
-                slot = n_nearest
+            if sq < kept[n_nearest - 1]:
+                slot = n_nearest - 1
                 while slot > 0 and kept[slot - 1] > sq:
                     kept[slot] = kept[slot - 1]
                     kept_index[slot] = kept_index[slot - 1]
                     slot -= 1
                 kept[slot] = sq
                 kept_index[slot] = j
-        half_separation[a] = 0.5 * np.sqrt(kept[0])
-        neighbors[a] = kept_index[:n_nearest]
-        far_bound[a] = np.sqrt(kept[n_nearest])
-    return half_separation, neighbors, far_bound
+        neighbors[a] = kept_index
+    return neighbors
+
+
+@njit(parallel=True, cache=True)
+def center_geometry(centers, neighbors):
+    """The distances between centers that Hamerly's bounds use, without a (k, k) matrix.
+
+    For each center a, with N(a) the centers listed in ``neighbors[a]`` (any set of other
+    centers; the nearest ones make the best bounds): ``half_separation[a]`` = s(a) =
+    ½ min_{j≠a} ‖c_a − c_j‖, ``neighbor_distances[a, m]`` = ‖c_a − c_{neighbors[a, m]}‖,
+    and ``far_bound[a]`` = R(a) = min_{j∉N(a), j≠a} ‖c_a − c_j‖ (+inf if there is none).
+    """
+    n_clusters, n_features = centers.shape
+    centers_t = np.ascontiguousarray(centers.T).astype(np.float64)
+    half_separation = np.empty(n_clusters)
+    neighbor_distances = np.empty(neighbors.shape)
+    far_bound = np.empty(n_clusters)
+    for a in prange(n_clusters):
+        row = np.zeros(n_clusters)
+        for f in range(n_features):
+            c_f = centers_t[f]
+            c_af = centers_t[f, a]
+            for j in range(n_clusters):
+                row[j] += (c_f[j] - c_af) * (c_f[j] - c_af)
+        row[a] = np.inf
+        half_separation[a] = 0.5 * np.sqrt(row.min())
+        for m in range(neighbors.shape[1]):
+            neighbor_distances[a, m] = np.sqrt(row[neighbors[a, m]])
+            row[neighbors[a, m]] = np.inf
+        far_bound[a] = np.sqrt(row.min())
+    return half_separation, neighbor_distances, far_bound
 
 
 def largest_neighbor_moves(neighbors, movement):

@@ -10,24 +10,32 @@ distance is cheap and Elkan's O(n·k) bounds cost more to maintain than they sav
 
 Each iteration, for each sample: let m = max(s(a), l) with s(a) = ½ min_{j≠a} ‖c_a − c_j‖.
 If u < m, the label cannot change: nothing is computed.  Otherwise u is tightened to
-‖x − c_a‖ and tested again; only if it still fails are all k distances computed, giving the
-new label, u = the smallest distance and l = the second smallest.  When the centers move by
+‖x − c_a‖ and tested again; only if it still fails is the sample searched, giving the new
+label, u = the smallest distance and l = the second smallest.  When the centers move by
 p(j), u += p(a) and l must drop by what any other center could have gained.
 
-Hamerly's update is l −= max_{j≠a} p(j): one far-away center that jumps makes every bound
-in the data fall.  Here the update is local, and still a valid bound.  Let N(a) be the
-``NEIGHBORS`` centers nearest to c_a and R(a) = min_{j∉N(a), j≠a} ‖c_a − c_j‖ (distances
-before the move).  A neighbor j is still at least l − p(j) away; any other center j was
-at least ‖c_a − c_j‖ − ‖x − c_a‖ ≥ R(a) − u away, by the triangle inequality, so
+**Neighborhoods.**  Hamerly's update is l −= max_{j≠a} p(j): one far-away center that
+jumps makes every bound in the data fall.  Here each center a has a neighborhood N(a), its
+``NEIGHBORS`` nearest centers (chosen anew every ``NEIGHBORS_REFRESH`` iterations: any
+set gives valid bounds), and R(a) = min_{j∉N(a), j≠a} ‖c_a − c_j‖.  Before the move, a
+center j outside N(a) was at least l away and, by the triangle inequality, at least
+‖c_a − c_j‖ − ‖x − c_a‖ ≥ R(a) − u away; a neighbor j was at least l away; so after it
 
-    l ← min( l − max_{j∈N(a)} p(j),  R(a) − u − max_j p(j) ).
+    l ← min( l − max_{j∈N(a)} p(j),  max(l, R(a) − u) − max_j p(j) ),
 
-With NEIGHBORS ≥ k − 1 this is exactly Hamerly's update.  On image colors it halves the
-number of full searches at k = 256.
+which is never below Hamerly's l − max_j p(j), and equals it when N(a) holds every other
+center.
 
-The samples that need a full search are gathered into tiles and searched by Lloyd's SIMD
-kernel.  The per-cluster sums are recomputed in every pass by the same code, in the same
-order, as in Lloyd's kernel, so with the same labels the centers are bit-for-bit Lloyd's (see
+**Local search.**  A center j can only be closer to x than c_a if ‖c_a − c_j‖ < 2u.  So
+when u < ½ R(a), only c_a and the neighbors with ‖c_a − c_j‖ < 2u are compared (with a
+rounding margin, see ``_bounds``), and every skipped center j is at least ‖c_a − c_j‖ − u
+away, which bounds the new l.  On image colors at k = 256 about four fifths of the samples
+that fail their bounds are settled this way, with a handful of distances each.  The others
+(and every sample in the first iteration) are gathered into tiles and searched against all
+centers by Lloyd's SIMD kernel.
+
+The per-cluster sums are recomputed in every pass by the same code, in the same order, as
+in Lloyd's kernel, so with the same labels the centers are bit-for-bit Lloyd's (see
 ``_bounds`` for why the labels are the same).
 
 References
@@ -41,9 +49,10 @@ from numba import njit, prange
 
 from ._bounds import (
     BoundedAssignment,
-    center_neighborhoods,
+    center_geometry,
     largest_neighbor_moves,
     movements,
+    nearest_other_centers,
 )
 from ._common import (
     TILE_ROWS,
@@ -57,8 +66,39 @@ from ._common import (
     tile_buffers,
 )
 
-#: How many nearest centers of c_a share the local movement bound (see the module docstring).
+#: How many nearest centers of c_a make its neighborhood N(a) (see the module docstring).
 NEIGHBORS = 12
+#: The neighborhoods are chosen anew every this many iterations (any set of centers gives
+#: valid bounds; the nearest give the best, and they change slowly).
+NEIGHBORS_REFRESH = 4
+
+
+@njit(cache=True)
+def local_search(x, label, sq_label, u, centers, neighbors, neighbor_distances, far, shrink):
+    """Nearest center of x among c_a (a = ``label``, at squared distance ``sq_label``, u its
+    distance) and the neighbors c_j of c_a within reach; returns (nearest, its squared
+    distance, a lower bound on the distance to every other center).
+
+    A neighbor with u < ½ ‖c_a − c_j‖ · shrink is farther from x than c_a, by a margin wider
+    than rounding, and is skipped: x is at least ‖c_a − c_j‖ − u from it; so is any center
+    outside N(a), at least R(a) − u away (the caller checks u < ½ R(a) · shrink).  The
+    others are compared with the same arithmetic as Lloyd's kernel, ties to the lowest
+    index, so the result is Lloyd's argmin over all centers.
+    """
+    best, best_sq, second_sq = label, sq_label, np.inf
+    out_of_reach = far
+    for m in range(neighbors.shape[0]):
+        if u < 0.5 * neighbor_distances[m] * shrink:
+            out_of_reach = min(out_of_reach, neighbor_distances[m])
+            continue
+        j = neighbors[m]
+        sq = sq_distance_exact_order(x, centers[j])
+        if sq < best_sq or (sq == best_sq and j < best):
+            second_sq = best_sq
+            best, best_sq = j, sq
+        else:
+            second_sq = min(second_sq, sq)
+    return best, best_sq, min(np.sqrt(second_sq), out_of_reach - u)
 
 
 @njit(parallel=True, cache=True)
@@ -66,10 +106,8 @@ def hamerly_assign_and_accumulate(
     X,
     sample_weight,
     centers,
-    half_separation,
-    movement,
-    neighbor_move,
-    far_bound,
+    geometry,
+    moves,
     labels,
     upper,
     lower,
@@ -81,14 +119,20 @@ def hamerly_assign_and_accumulate(
 ):
     """Hamerly's assignment step fused with the per-cluster sums; returns the labels changed.
 
-    ``movement[j]`` is how far center j moved since the bounds were last valid, and for
-    each center a, ``neighbor_move[a]`` = max_{j∈N(a)} p(j) and ``far_bound[a]`` = R(a)
-    (see the module docstring).  A sample with ``labels[i] < 0`` has no bounds yet and gets
-    a full search.  Within a block, the
-    bounds are checked first and the samples that need a full search are collected; they
-    are then searched a tile at a time by Lloyd's SIMD kernel, which also gives the second
-    nearest distance for the new lower bound.
+    ``geometry`` is ``(half_separation, neighbors, neighbor_distances, far_bound)`` of the
+    current centers (see :func:`kmeans_scratch._bounds.center_geometry`), and ``moves`` is
+    ``(movement, neighbor_move, far_bound)`` of the last move: how far each center j moved
+    since the bounds were last valid, and for each center a, max_{j∈N(a)} p(j) and R(a)
+    before the move (see the module docstring).
+
+    A sample whose bounds fail after tightening u is searched among its center's
+    neighborhood when every center outside it is out of reach (u < ½ R(a) · shrink), else
+    collected, with the samples that have no bounds yet (``labels[i] < 0``), for a full
+    search by Lloyd's SIMD kernel a tile at a time, which also gives the second nearest
+    distance for the new lower bound.
     """
+    half_separation, neighbors, neighbor_distances, far_bound = geometry
+    movement, neighbor_move, far_bound_before = moves
     n_samples, n_features = X.shape
     largest_move = movement.max()
     n_blocks = block_sums.shape[0]
@@ -98,23 +142,42 @@ def hamerly_assign_and_accumulate(
         start, end = block_bounds(n_samples, n_blocks, block)
         to_search = np.empty(end - start, dtype=np.int64)
         n_search = 0
+        changed = 0
         for i in range(start, end):
             label = labels[i]
             if label >= 0:
                 lower[i] = min(
-                    lower[i] - neighbor_move[label], far_bound[label] - upper[i] - largest_move
+                    lower[i] - neighbor_move[label],
+                    max(lower[i], far_bound_before[label] - upper[i]) - largest_move,
                 )
                 upper[i] += movement[label]
                 bound = max(half_separation[label], lower[i]) * shrink
                 if upper[i] < bound:
                     continue
-                upper[i] = np.sqrt(sq_distance_exact_order(X[i], centers[label]))
+                sq_label = sq_distance_exact_order(X[i], centers[label])
+                upper[i] = np.sqrt(sq_label)
                 if upper[i] < bound:
+                    continue
+                if upper[i] < 0.5 * far_bound[label] * shrink:
+                    nearest, nearest_sq, lower[i] = local_search(
+                        X[i],
+                        label,
+                        sq_label,
+                        upper[i],
+                        centers,
+                        neighbors[label],
+                        neighbor_distances[label],
+                        far_bound[label],
+                        shrink,
+                    )
+                    upper[i] = np.sqrt(nearest_sq)
+                    if nearest != label:
+                        changed += 1
+                        labels[i] = nearest
                     continue
             to_search[n_search] = i
             n_search += 1
         x_t, buffers = tile_buffers(n_features, X)
-        changed = 0
         for tile_start in range(0, n_search, TILE_ROWS):
             rows = to_search[tile_start : min(tile_start + TILE_ROWS, n_search)]
             gather_tile(X, rows, x_t)
@@ -138,20 +201,25 @@ class HamerlyAssignment(BoundedAssignment):
     def __init__(self, X, sample_weight, n_clusters):
         super().__init__(X, sample_weight, n_clusters)
         self.lower = np.empty(X.shape[0])
-        self.neighbor_move = np.zeros(n_clusters)
-        self.far_bound = np.full(n_clusters, np.inf)
+        self.n_assignments = 0
         self.neighbors = None
+        self.geometry = None
+        self.moves = None
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
-        half_separation, self.neighbors, far_bound = center_neighborhoods(centers, NEIGHBORS)
-        n_changed = hamerly_assign_and_accumulate(
+        if self.n_assignments % NEIGHBORS_REFRESH == 0:
+            self.neighbors = nearest_other_centers(centers, NEIGHBORS)
+        self.n_assignments += 1
+        half_separation, neighbor_distances, far_bound = center_geometry(centers, self.neighbors)
+        self.geometry = (half_separation, self.neighbors, neighbor_distances, far_bound)
+        if self.moves is None:  # no bounds yet (every label is -1): the moves are not read
+            self.moves = (np.zeros(centers.shape[0]), np.zeros(centers.shape[0]), far_bound)
+        return hamerly_assign_and_accumulate(
             self.X,
             self.sample_weight,
             centers,
-            half_separation,
-            self.movement,
-            self.neighbor_move,
-            self.far_bound,
+            self.geometry,
+            self.moves,
             labels,
             self.upper,
             self.lower,
@@ -161,10 +229,10 @@ class HamerlyAssignment(BoundedAssignment):
             center_sums,
             cluster_weights,
         )
-        self.far_bound = far_bound  # R(a) of these centers, for the bounds after their move
-        return n_changed
 
     def centers_moved(self, centers_old, centers_new):
-        """Movements p(j), and per center the largest move among its neighbors N(a)."""
-        self.movement = movements(centers_old, centers_new)
-        self.neighbor_move = largest_neighbor_moves(self.neighbors, self.movement)
+        """Movements p(j), and per center the largest move among its neighbors N(a) and R(a),
+        both for the centers before the move."""
+        _, neighbors, _, far_bound = self.geometry
+        movement = movements(centers_old, centers_new)
+        self.moves = (movement, largest_neighbor_moves(neighbors, movement), far_bound)

@@ -4,7 +4,11 @@ import numpy as np
 import pytest
 
 from kmeans_scratch import KMeans, _elkan
-from kmeans_scratch._bounds import center_neighborhoods, largest_neighbor_moves
+from kmeans_scratch._bounds import (
+    center_geometry,
+    largest_neighbor_moves,
+    nearest_other_centers,
+)
 
 from .helpers import blobs, image_pixels, jittered_pixel_init
 
@@ -78,23 +82,33 @@ def test_elkan_refuses_before_allocating_beyond_its_budget(monkeypatch):
     KMeans(2, algorithm="elkan", random_state=0).fit(X[:1000])
 
 
-def test_center_neighborhoods_match_brute_force():
+def test_center_geometry_matches_brute_force():
     rng = np.random.RandomState(0)
     centers = rng.normal(size=(30, 3))
     movement = rng.uniform(0, 1, 30)
     distances = np.sqrt(((centers[:, None] - centers[None]) ** 2).sum(-1))
     np.fill_diagonal(distances, np.inf)
     for n_neighbors in (1, 5, 29, 40):
-        half_separation, neighbors, far_bound = center_neighborhoods(centers, n_neighbors)
+        neighbors = nearest_other_centers(centers, n_neighbors)
+        half_separation, neighbor_distances, far_bound = center_geometry(centers, neighbors)
         neighbor_move = largest_neighbor_moves(neighbors, movement)
         for a in range(30):
             others = np.argsort(distances[a])[:29]  # every center but a, nearest first
             near = others[: min(n_neighbors, 29)]
             np.testing.assert_array_equal(neighbors[a], near)
-            assert half_separation[a] == 0.5 * distances[a].min()
+            np.testing.assert_allclose(neighbor_distances[a], distances[a, near], rtol=1e-14)
+            np.testing.assert_allclose(half_separation[a], 0.5 * distances[a].min(), rtol=1e-14)
             assert neighbor_move[a] == movement[near].max()
             expected = distances[a, others[n_neighbors]] if n_neighbors < 29 else np.inf
-            assert far_bound[a] == expected
-    half_separation, neighbors, far_bound = center_neighborhoods(centers[:1], 12)
+            np.testing.assert_allclose(far_bound[a], expected, rtol=1e-14)
+    # Any set of centers is a valid neighborhood: R(a) is the nearest center outside it.
+    neighbors = np.array([[(a + 1) % 30, (a + 2) % 30] for a in range(30)])
+    _, _, far_bound = center_geometry(centers, neighbors)
+    for a in range(30):
+        outside = np.delete(distances[a], neighbors[a])
+        np.testing.assert_allclose(far_bound[a], outside.min(), rtol=1e-14)
+    neighbors = nearest_other_centers(centers[:1], 12)
+    half_separation, _, far_bound = center_geometry(centers[:1], neighbors)
+    assert neighbors.shape == (1, 0)
     assert half_separation[0] == far_bound[0] == np.inf
     assert largest_neighbor_moves(neighbors, movement[:1])[0] == 0.0
