@@ -37,6 +37,19 @@ def ours(algorithm, dtype):
     return fit
 
 
+def ours_distinct_colors(X, k, init):
+    """Ours as the image layer fits pixels: Hamerly on the distinct rows, weighted by how
+    often each occurs (exactly the K-Means problem on every row, much smaller).  For rows of
+    integer values in 0..255 (pixels), whose histogram the image layer builds."""
+    from kmeans_scratch.compression._palette import color_histogram
+
+    histogram = color_histogram(X.astype(np.uint8)[None])
+    fitted = KMeans(k, algorithm="hamerly", random_state=0).fit(
+        histogram.colors.astype(np.float64), sample_weight=histogram.counts.astype(np.float64)
+    )
+    return fitted.cluster_centers_
+
+
 def sklearn_kmeans(algorithm):
     def fit(X, k, init):
         params = {"n_init": 1, "init": init} if init is not None else {}
@@ -77,11 +90,14 @@ KMEANS_CONTENDERS = {
     "ours lloyd f32": ours("lloyd", np.float32),
     "ours hamerly f32": ours("hamerly", np.float32),
     "ours elkan f32": ours("elkan", np.float32),
+    "ours hamerly, distinct colors": ours_distinct_colors,
     "sklearn lloyd": sklearn_kmeans("lloyd"),
     "sklearn elkan": sklearn_kmeans("elkan"),
     "sklearn minibatch": sklearn_minibatch,
     "faiss": faiss_kmeans,
 }
+#: Contenders for pixel rows only (integer values in 0..255).
+PIXELS_ONLY = {"ours hamerly, distinct colors"}
 #: Contenders that accept initial centers (MiniBatchKMeans does too, but moves them on
 #: mini-batches, so "same init" would not mean the same run).
 SAME_INIT_CONTENDERS = [

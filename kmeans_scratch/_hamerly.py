@@ -42,6 +42,9 @@ References
 ----------
 G. Hamerly, "Making k-means even faster", Proceedings of the 2010 SIAM International
 Conference on Data Mining, pp. 130-140.
+J. Newling and F. Fleuret, "Fast k-means with accurate bounds", Proceedings of the 33rd
+International Conference on Machine Learning (ICML), 2016 (Exponion: searching only the
+centers within 2u of c_a).
 """
 
 import numpy as np

@@ -10,16 +10,22 @@ The greedy variant (used by scikit-learn, and here) draws ``n_local_trials`` can
 per step, 2 + ⌊ln k⌋ by default, and keeps the one that lowers the potential
 φ = Σ_i w_i D(x_i)² the most.
 
-Each step costs ``n_samples * n_local_trials`` distances.  The Numba kernel below does
-that work in one parallel pass over ``X`` per step, without storing the
-(n_local_trials, n_samples) distance matrix: it folds the previous winner into
-D² and scores the new candidates, keeping for each candidate its potential per
-block of samples.  The winner's block sums are what the next draw needs: it walks them,
-then scans one block, instead of building a cumulative sum over all samples.  (Passes
-over ``X`` are what costs: at a million pixels ``X`` no longer fits in cache.)
+Done directly, each step costs ``n_samples · (n_local_trials + 1)`` distances.  Here the
+samples are cut into tiles of ``TILE_ROWS`` consecutive rows, and each tile keeps its
+bounding box, its largest D² and its potential Σ w_i D(x_i)².  A point y (candidate or new
+center) can only come closer to a sample x than its center if ‖x − y‖² < D(x)², and
+‖x − y‖ is at least y's distance to the box, so a tile whose box is at least
+√(max D²) away from y is left as it is: its potential counts unchanged.  The test is
+exact in floating point (see :func:`tiles_reached`), so the scores are those of the
+full computation.  Tiles are small boxes when consecutive rows are close points, as in
+the color histogram of the image layer (Morton order): once a few dozen centers are
+chosen, most tiles are skipped.  The tiles that are reached are computed four
+candidates at a time over consecutive points (SIMD), one tile per thread.
 
-The random draws are the same NumPy calls in the same order as scikit-learn's, so the
-same ``random_state`` gives the same seeds up to floating-point ties.
+The draw walks the tiles' potentials, then scans one tile: the same index as
+``np.searchsorted(np.cumsum(w * D²), u · φ)``.  The random draws are the same NumPy calls
+in the same order as scikit-learn's, so the same ``random_state`` gives the same seeds up
+to floating-point ties.
 
 References
 ----------
@@ -30,7 +36,10 @@ Proceedings of the 18th ACM-SIAM Symposium on Discrete Algorithms (SODA), 2007.
 import numpy as np
 from numba import njit, prange
 
-from ._common import TILE_ROWS, block_bounds, n_blocks_for, ordered_sum, sq_distance
+from ._common import ordered_sum
+
+#: Rows per tile: small tiles are small boxes, which candidates reach less often.
+TILE_ROWS = 128
 
 
 @njit(cache=True)
@@ -72,92 +81,175 @@ def rows_sq_distances_4(X_t, start, n_rows, candidates, first, out):
                 out_3[p] += (x - c_3) * (x - c_3)
 
 
+@njit(cache=True)
+def tile_bounds(n_samples, tile):
+    """Rows ``[start, end)`` of a tile."""
+    return tile * TILE_ROWS, min((tile + 1) * TILE_ROWS, n_samples)
+
+
+#: The tiles are shared among this many parallel tasks (each allocates its scratch once).
+TILE_CHUNKS = 64
+
+
+@njit(cache=True)
+def chunk_tiles(n_tiles, chunk):
+    """Tiles ``[first, end)`` of one of the ``TILE_CHUNKS`` tasks."""
+    return (n_tiles * chunk) // TILE_CHUNKS, (n_tiles * (chunk + 1)) // TILE_CHUNKS
+
+
 @njit(parallel=True, cache=True)
-def score_candidates(X_t, sample_weight, closest_sq, newest_center, candidates, block_potentials):
-    """Fold the newest center into ``D²``, then score every candidate, in one pass over ``X``.
+def tile_boxes(X_t):
+    """``(low, high)``, each (n_features, n_tiles): the bounding box of each tile's points."""
+    n_features, n_samples = X_t.shape
+    n_tiles = -(-n_samples // TILE_ROWS)
+    low, high = np.empty((n_features, n_tiles)), np.empty((n_features, n_tiles))
+    for tile in prange(n_tiles):
+        start, end = tile_bounds(n_samples, tile)
+        for f in range(n_features):
+            low[f, tile] = X_t[f, start:end].min()
+            high[f, tile] = X_t[f, start:end].max()
+    return low, high
 
-    First ``closest_sq[i] = min(D(x_i)², ||x_i - newest_center||²)``; then, for every block
-    b and candidate c, ``block_potentials[b, c] = sum_{i in b} w_i min(D(x_i)², ||x_i - c||²)``:
-    the potential the candidate would leave, split by block.
 
-    ``X_t`` is the (n_features, n_samples) float64 transpose of the data, made once per
-    seeding, so every loop runs over consecutive points (SIMD).  ``candidates`` has a
-    multiple of four rows (padded with +inf, which scores like no candidate at all) and is
-    processed four at a time; each lane of ``lanes`` accumulates its own points, and the
-    lanes are summed per block in a fixed order.
+@njit(cache=True)
+def tiles_reached(points, low, high, tile_max_sq, first, end):
+    """(n_points, end − first) bool: whether each point can come closer than its center to
+    some sample of tile ``first + t``, i.e. whether its squared distance to the tile's
+    box is below the tile's largest D².
+
+    Each term of the box distance is taken from a face no farther than the sample's own
+    coordinate and rounding is monotone, so the box distance is at most the computed
+    ``||x − y||²`` of every sample x in the box (terms added in the same order): an
+    unreached tile is unchanged by the point, exactly.  The loops run over tiles (SIMD).
+    """
+    n_features, n_tiles = low.shape[0], end - first
+    reached = np.empty((points.shape[0], n_tiles), dtype=np.bool_)
+    box_sq = np.empty(n_tiles)
+    largest = tile_max_sq[first:end]
+    for c in range(points.shape[0]):
+        box_sq[:] = 0.0
+        for f in range(n_features):
+            y = points[c, f]
+            low_f, high_f = low[f, first:end], high[f, first:end]
+            for t in range(n_tiles):
+                below, above = low_f[t] - y, y - high_f[t]
+                gap = below if below > above else above
+                gap = gap if gap > 0.0 else 0.0
+                box_sq[t] += gap * gap
+        for t in range(n_tiles):
+            reached[c, t] = box_sq[t] < largest[t]
+    return reached
+
+
+@njit(parallel=True, cache=True)
+def add_center(X_t, sample_weight, center, boxes, closest_sq, tile_max_sq, tile_potential):
+    """``D(x)² ← min(D(x)², ||x − center||²)`` in every tile the center reaches, and each
+    such tile's largest D² and potential anew (summed in row order)."""
+    n_samples, n_tiles = X_t.shape[1], tile_max_sq.shape[0]
+    for chunk in prange(TILE_CHUNKS):
+        distances = np.empty(TILE_ROWS)
+        first_tile, end_tile = chunk_tiles(n_tiles, chunk)
+        reached = tiles_reached(center[None, :], *boxes, tile_max_sq, first_tile, end_tile)
+        for tile in range(first_tile, end_tile):
+            if not reached[0, tile - first_tile]:
+                continue
+            start, end = tile_bounds(n_samples, tile)
+            rows_sq_distances(X_t, start, end - start, center, distances)
+            largest, potential = 0.0, 0.0
+            for p in range(end - start):
+                sq = min(closest_sq[start + p], distances[p])
+                closest_sq[start + p] = sq
+                largest = max(largest, sq)
+                potential += np.float64(sample_weight[start + p]) * sq
+            tile_max_sq[tile], tile_potential[tile] = largest, potential
+
+
+@njit(parallel=True, cache=True)
+def score_candidates(
+    X_t, sample_weight, closest_sq, candidates, boxes, tile_max_sq, tile_potential
+):
+    """``scores[t, c] = Σ_{i in tile t} w_i min(D(x_i)², ||x_i − c||²)``: the potential each
+    candidate would leave, per tile.
+
+    A candidate that does not reach a tile leaves its potential as it is; those that do
+    are computed four at a time over the tile's consecutive rows.
     """
     n_samples = X_t.shape[1]
-    n_padded = candidates.shape[0]
-    n_blocks, n_candidates = block_potentials.shape
-    for block in prange(n_blocks):
-        start, end = block_bounds(n_samples, n_blocks, block)
+    n_candidates, n_features = candidates.shape
+    n_tiles = tile_max_sq.shape[0]
+    scores = np.empty((n_tiles, n_candidates))
+    for chunk in prange(TILE_CHUNKS):
         distances = np.empty((4, TILE_ROWS))
-        lanes = np.zeros((n_padded, TILE_ROWS))
-        for tile_start in range(start, end, TILE_ROWS):
-            n_rows = min(TILE_ROWS, end - tile_start)
-            closest = closest_sq[tile_start : tile_start + n_rows]
-            weights = sample_weight[tile_start : tile_start + n_rows]
-            newest = distances[0]
-            rows_sq_distances(X_t, tile_start, n_rows, newest_center, newest)
-            for p in range(n_rows):
-                closest[p] = min(closest[p], newest[p])
-            for first in range(0, n_padded, 4):
-                rows_sq_distances_4(X_t, tile_start, n_rows, candidates, first, distances)
-                lane_0, lane_1 = lanes[first], lanes[first + 1]
-                lane_2, lane_3 = lanes[first + 2], lanes[first + 3]
-                d_0, d_1, d_2, d_3 = distances[0], distances[1], distances[2], distances[3]
-                for p in range(n_rows):
-                    weight = np.float64(weights[p])
-                    lane_0[p] += weight * min(closest[p], d_0[p])
-                    lane_1[p] += weight * min(closest[p], d_1[p])
-                    lane_2[p] += weight * min(closest[p], d_2[p])
-                    lane_3[p] += weight * min(closest[p], d_3[p])
-        for c in range(n_candidates):
-            block_potentials[block, c] = ordered_sum(lanes[c])
-
-
-def padded_to_four(candidates):
-    """The candidates (float64) plus rows of +inf up to a multiple of four."""
-    padded = np.full((-(-candidates.shape[0] // 4) * 4, candidates.shape[1]), np.inf)
-    padded[: candidates.shape[0]] = candidates
-    return padded
+        group = np.empty((4, n_features))
+        members = np.empty(4, dtype=np.int64)
+        first_tile, end_tile = chunk_tiles(n_tiles, chunk)
+        reached = tiles_reached(candidates, *boxes, tile_max_sq, first_tile, end_tile)
+        for tile in range(first_tile, end_tile):
+            start, end = tile_bounds(n_samples, tile)
+            n_members = 0
+            for c in range(n_candidates + 1):
+                if c < n_candidates:
+                    if not reached[c, tile - first_tile]:
+                        scores[tile, c] = tile_potential[tile]
+                        continue
+                    group[n_members] = candidates[c]
+                    members[n_members] = c
+                    n_members += 1
+                if n_members == 4 or (c == n_candidates and n_members > 0):
+                    group[n_members:] = np.inf
+                    totals = sum_closer(
+                        X_t, sample_weight, closest_sq, start, end, group, distances
+                    )
+                    for m in range(n_members):
+                        scores[tile, members[m]] = totals[m]
+                    n_members = 0
+    return scores
 
 
 @njit(cache=True)
-def draw_candidates(X, sample_weight, closest_sq, newest_center, block_potential, targets, out):
-    """``out[t] = X[sample_by_potential(..., targets[t])]`` for every target; returns the ids."""
-    ids = np.empty(targets.shape[0], dtype=np.int64)
-    for t in range(targets.shape[0]):
-        ids[t] = sample_by_potential(
-            X, sample_weight, closest_sq, newest_center, block_potential, targets[t]
-        )
-        out[t] = X[ids[t]]
-    return ids
+def sum_closer(X_t, sample_weight, closest_sq, start, end, group, distances):
+    """``Σ_{i=start}^{end-1} w_i min(D(x_i)², ||x_i − y||²)`` for each of the four rows y of
+    ``group``, four independent sums over consecutive rows."""
+    rows_sq_distances_4(X_t, start, end - start, group, 0, distances)
+    total_0, total_1, total_2, total_3 = 0.0, 0.0, 0.0, 0.0
+    for p in range(end - start):
+        weight = np.float64(sample_weight[start + p])
+        closest = closest_sq[start + p]
+        total_0 += weight * min(closest, distances[0, p])
+        total_1 += weight * min(closest, distances[1, p])
+        total_2 += weight * min(closest, distances[2, p])
+        total_3 += weight * min(closest, distances[3, p])
+    return total_0, total_1, total_2, total_3
 
 
 @njit(cache=True)
-def sample_by_potential(X, sample_weight, closest_sq, newest_center, block_potential, target):
+def sample_by_potential(sample_weight, closest_sq, tile_potential, target):
     """Index of the first sample whose running sum of ``w_i D(x_i)²`` reaches ``target``.
 
-    ``D²`` is ``closest_sq`` with ``newest_center`` folded in (computed on the fly: the
-    arrays catch up in the next :func:`score_candidates` pass), and ``block_potential``
-    holds its sum per block.  Same index as ``np.searchsorted(np.cumsum(w * D²), target)``
-    clipped to the last sample, found by skipping whole blocks first.
+    Same index as ``np.searchsorted(np.cumsum(w * D²), target)`` clipped to the last
+    sample, found by skipping whole tiles first.
     """
-    n_samples = X.shape[0]
-    n_blocks = block_potential.shape[0]
+    n_samples = closest_sq.shape[0]
     running = 0.0
-    for block in range(n_blocks):
-        if running + block_potential[block] < target:
-            running += block_potential[block]
+    for tile in range(tile_potential.shape[0]):
+        if running + tile_potential[tile] < target:
+            running += tile_potential[tile]
             continue
-        start, end = block_bounds(n_samples, n_blocks, block)
+        start, end = tile_bounds(n_samples, tile)
         for i in range(start, end):
-            sq = min(closest_sq[i], sq_distance(X[i], newest_center))
-            running += sample_weight[i] * sq
+            running += sample_weight[i] * closest_sq[i]
             if running >= target:
                 return i
     return n_samples - 1
+
+
+@njit(cache=True)
+def draw_candidates(sample_weight, closest_sq, tile_potential, targets):
+    """:func:`sample_by_potential` for every target."""
+    ids = np.empty(targets.shape[0], dtype=np.int64)
+    for t in range(targets.shape[0]):
+        ids[t] = sample_by_potential(sample_weight, closest_sq, tile_potential, targets[t])
+    return ids
 
 
 def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=None):
@@ -166,50 +258,42 @@ def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_t
     ``X`` is a C-contiguous float array, ``sample_weight`` a non-negative array of the
     same dtype and ``random_state`` a ``numpy.random.RandomState``.
     """
-    n_samples, n_features = X.shape
+    n_samples = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
-    centers = np.empty((n_clusters, n_features), dtype=X.dtype)
     indices = np.full(n_clusters, -1, dtype=int)
+    indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
 
-    first = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
-    centers[0] = X[first]
-    indices[0] = first
-    closest_sq = np.full(n_samples, np.inf)
     X_t = np.ascontiguousarray(X.T, dtype=np.float64)
-    n_blocks = n_blocks_for(n_samples, n_local_trials * 8)
-    # Scoring the first center as the only candidate leaves D² and its block sums.
-    newest = centers[0].astype(np.float64)
-    first_potentials = np.empty((n_blocks, 1))
-    score_candidates(
-        X_t, sample_weight, closest_sq, newest, padded_to_four(newest[None, :]), first_potentials
-    )
-    block_potential = first_potentials[:, 0].copy()
-    block_potentials = np.empty((n_blocks, n_local_trials))
-    current_potential = block_potential.sum()
+    boxes = tile_boxes(X_t)
+    closest_sq = np.full(n_samples, np.inf)
+    tile_max_sq = np.full(boxes[0].shape[1], np.inf)  # the largest D² in each tile
+    tile_potential = np.zeros(boxes[0].shape[1])  # Σ w D² over each tile
+    tile_state = (boxes, tile_max_sq, tile_potential)
+    add_center(X_t, sample_weight, X_t[:, indices[0]].copy(), boxes, closest_sq, *tile_state[1:])
 
     # The same draws as one uniform(size=n_local_trials) call per center (MT19937 is a stream).
     uniforms = random_state.uniform(size=(n_clusters - 1, n_local_trials))
-    candidates = padded_to_four(np.empty((n_local_trials, n_features)))
     for c in range(1, n_clusters):
+        potential = ordered_sum(tile_potential)
         candidate_ids = draw_candidates(
-            X,
-            sample_weight,
-            closest_sq,
-            newest,
-            block_potential,
-            uniforms[c - 1] * current_potential,
-            candidates,
+            sample_weight, closest_sq, tile_potential, uniforms[c - 1] * potential
         )
-        score_candidates(X_t, sample_weight, closest_sq, newest, candidates, block_potentials)
-        potentials = block_potentials.sum(axis=0)
-        best = np.argmin(potentials)
-        current_potential = potentials[best]
-        block_potential = block_potentials[:, best].copy()
-        newest = candidates[best].copy()
-        centers[c] = X[candidate_ids[best]]
+        candidates = np.ascontiguousarray(X_t[:, candidate_ids].T)
+        scores = score_candidates(X_t, sample_weight, closest_sq, candidates, *tile_state)
+        best = np.argmin(column_sums(scores))
         indices[c] = candidate_ids[best]
-    return centers, indices
+        add_center(X_t, sample_weight, candidates[best], boxes, closest_sq, *tile_state[1:])
+    return X[indices], indices
+
+
+@njit(cache=True)
+def column_sums(scores):
+    """Σ_t scores[t, c] for every column c, in row order."""
+    totals = np.zeros(scores.shape[1])
+    for t in range(scores.shape[0]):
+        totals += scores[t]
+    return totals
 
 
 def random_choice_init(X, n_clusters, sample_weight, random_state):

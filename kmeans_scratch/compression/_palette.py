@@ -2,9 +2,10 @@
 
 The fast path of a compression:
 
-1. **histogram**: each pixel's channels are packed into one integer key; a radix sort of
-   the keys gives the distinct colors, how often each occurs, and for each pixel which
-   distinct color it is.  A photo of millions of pixels has some 10⁴–10⁵ distinct colors.
+1. **histogram**: each pixel's channels are packed into one integer key (their bits
+   interleaved: Morton order); a radix sort of the keys gives the distinct colors, how
+   often each occurs, and for each pixel which distinct color it is.  A photo of
+   millions of pixels has some 10⁴–10⁵ distinct colors.
 2. **working space**: the distinct colors are converted to the space the distances are
    measured in (sRGB, CIELAB or Oklab), with alpha as one more coordinate.
 3. **fit**: ``KMeans`` on the distinct colors weighted by their counts.  A weight is a count,
@@ -87,14 +88,37 @@ class ColorHistogram:
     inverse: np.ndarray
 
 
+def morton_spread(n_channels):
+    """(256,) uint32: the bits of each byte spread ``n_channels`` apart (bit b to b·C)."""
+    table = np.zeros(256, dtype=np.uint32)
+    for value in range(256):
+        for bit in range(8):
+            if value >> bit & 1:
+                table[value] |= 1 << (bit * n_channels)
+    return table
+
+
+#: ``MORTON_SPREAD[C - 1]`` is :func:`morton_spread` for C channels.
+MORTON_SPREAD = np.stack([morton_spread(n_channels) for n_channels in (1, 2, 3, 4)])
+
+
 @njit(cache=True)
 def pack_keys(flat):
-    """One integer per pixel of an (N, C) uint8 array: the channels as bytes of a uint32."""
+    """The Morton (Z-order) key of each pixel of an (N, C) uint8 array, as a uint32.
+
+    The channels' bits are interleaved, most significant first and channel 0 first at
+    each bit: sorted keys list the colors cell by cell of an octree over the color cube,
+    so rows that are close in the sorted order are close in color.  (The k-means++
+    kernel skips whole tiles of rows far from a candidate; this order makes tiles small
+    boxes.)  With one channel the key is the value itself.
+    """
+    n_channels = flat.shape[1]
+    spread = MORTON_SPREAD[n_channels - 1]
     keys = np.empty(flat.shape[0], dtype=np.uint32)
     for i in range(flat.shape[0]):
         key = np.uint32(0)
-        for c in range(flat.shape[1]):
-            key = (key << np.uint32(8)) | np.uint32(flat[i, c])
+        for c in range(n_channels):
+            key |= spread[flat[i, c]] << np.uint32(n_channels - 1 - c)
         keys[i] = key
     return keys
 
@@ -136,9 +160,8 @@ def radix_sorted(keys, n_bits):
 
 @njit(cache=True)
 def distinct_keys(flat):
-    """Distinct colors of (N, C) uint8 pixels in increasing key order, their counts, and
-    each pixel's row among them (int32): what ``np.unique(keys, return_inverse=True,
-    return_counts=True)`` gives, from one radix sort."""
+    """Distinct colors of (N, C) uint8 pixels in increasing Morton order, their counts,
+    and each pixel's row among them (int32), from one radix sort of the keys."""
     n, n_channels = flat.shape
     sorted_keys, order = radix_sorted(pack_keys(flat), 8 * n_channels)
     n_distinct = 1 if n else 0
