@@ -14,7 +14,6 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from sklearn.datasets import load_sample_image
 
 from .datasets import image_names, short_name
 from .report import write_results
@@ -43,10 +42,24 @@ def pytest_generate_tests(metafunc):
         metafunc.parametrize("image_name", names, ids=[short_name(n) for n in names])
 
 
-def tiled_china(n_rows):
-    """Pixels of scikit-learn's ``china.jpg`` tiled (or cut) to ``n_rows`` rows (d = 3)."""
-    pixels = load_sample_image("china.jpg").reshape(-1, 3)
-    return np.tile(pixels, (int(np.ceil(n_rows / pixels.shape[0])), 1))[:n_rows]
+@pytest.fixture(scope="session", autouse=True)
+def compiled_kernels():
+    """Compile (or load from Numba's cache) every kernel before anything is timed.
+
+    A kernel whose source changed since the cache was written is compiled on its first
+    call, which would otherwise be the first timed fit that uses it (compile time is
+    measured on its own, in ``test_core.py``).
+    """
+    from kmeans_scratch import KMeans
+    from kmeans_scratch.compression import compress
+
+    rng = np.random.RandomState(0)
+    for dtype in (np.float32, np.float64):
+        X = rng.uniform(0, 255, (3000, 3)).astype(dtype)
+        for algorithm in ("lloyd", "hamerly", "elkan"):
+            KMeans(16, algorithm=algorithm, n_init=1, random_state=0).fit(X)
+    for n_channels in (3, 4):
+        compress(rng.randint(0, 256, (60, 50, n_channels)).astype(np.uint8), 16)
 
 
 @pytest.fixture(scope="session")

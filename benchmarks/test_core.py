@@ -1,4 +1,5 @@
-"""Issue 2's speed target: our Lloyd iterations against scikit-learn's, same init, same work."""
+"""The core against scikit-learn, same work: Lloyd iterations from the same init, k-means++
+seeding with the same seed, and the cost of compiling the kernels."""
 
 import os
 import shutil
@@ -10,10 +11,12 @@ import warnings
 import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 
-from kmeans_scratch import KMeans
+from kmeans_scratch import KMeans, kmeans_plusplus
+from kmeans_scratch.compression._palette import color_histogram
 
-from .conftest import tiled_china
+from .datasets import tiled_china
 
 LIBRARIES = {"kmeans_scratch": KMeans, "scikit-learn": SklearnKMeans}
 
@@ -45,6 +48,38 @@ def test_lloyd_iterations(benchmark, recorder, smoke, pixels, dtype, k, library)
         k=k,
         n_rows=X.shape[0],
         inertia=fitted.inertia_,
+    )
+
+
+SEEDERS = {"kmeans_scratch": kmeans_plusplus, "scikit-learn": sklearn_kmeans_plusplus}
+
+
+def seeding_data(name, pixels):
+    """(X, sample_weight): the tiled pixels as rows, or their distinct colors with counts."""
+    if name == "pixels":
+        return pixels.astype(np.float64), None
+    histogram = color_histogram(pixels[None])  # distinct colors, in Morton order
+    return histogram.colors.astype(np.float64), histogram.counts.astype(np.float64)
+
+
+@pytest.mark.parametrize("library", list(SEEDERS))
+@pytest.mark.parametrize("k", [16, 64, 256])
+@pytest.mark.parametrize("data", ["pixels", "distinct colors"])
+def test_kmeans_plusplus(benchmark, recorder, pixels, data, k, library):
+    X, weights = seeding_data(data, pixels)
+    seed = SEEDERS[library]
+    _, indices = benchmark.pedantic(
+        seed, args=(X, k), kwargs={"sample_weight": weights, "random_state": 0}, rounds=3
+    )
+    other = "scikit-learn" if library == "kmeans_scratch" else "kmeans_scratch"
+    _, other_indices = SEEDERS[other](X, k, sample_weight=weights, random_state=0)
+    recorder.add(
+        "seeding",
+        benchmark,
+        library=library,
+        data=f"{data} ({X.shape[0]:,} rows)",
+        k=k,
+        same_seeds=bool(np.array_equal(indices, other_indices)),
     )
 
 

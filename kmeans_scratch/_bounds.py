@@ -40,40 +40,36 @@ def center_distances(centers):
     return distances
 
 
-@njit(parallel=True, cache=True)
-def nearest_other_centers(centers, n_neighbors):
-    """(k, m) ids of each center's m = min(n_neighbors, k − 1) nearest other centers."""
-    n_clusters = centers.shape[0]
-    n_nearest = min(n_neighbors, n_clusters - 1)
-    neighbors = np.empty((n_clusters, n_nearest), dtype=np.int64)
-    for a in prange(n_clusters):
-        # The n_nearest smallest squared distances of row a, kept sorted by insertion.
-        kept = np.full(n_nearest, np.inf)
-        kept_index = np.zeros(n_nearest, dtype=np.int64)
-        for j in range(n_clusters):
-            if j == a or n_nearest == 0:
-                continue
-            sq = sq_distance(centers[a], centers[j])
-            if sq < kept[n_nearest - 1]:
-                slot = n_nearest - 1
-                while slot > 0 and kept[slot - 1] > sq:
-                    kept[slot] = kept[slot - 1]
-                    kept_index[slot] = kept_index[slot - 1]
-                    slot -= 1
-                kept[slot] = sq
-                kept_index[slot] = j
-        neighbors[a] = kept_index
-    return neighbors
+@njit(cache=True)
+def nearest_in_row(row, out):
+    """``out`` ← the indices of the ``len(out)`` smallest values of ``row``, smallest first
+    (ties to the lowest index), by insertion into a sorted list."""
+    n_kept = out.shape[0]
+    if n_kept == 0:
+        return
+    kept = np.full(n_kept, np.inf)
+    for j in range(row.shape[0]):
+        value = row[j]
+        if value < kept[n_kept - 1]:
+            slot = n_kept - 1
+            while slot > 0 and kept[slot - 1] > value:
+                kept[slot] = kept[slot - 1]
+                out[slot] = out[slot - 1]
+                slot -= 1
+            kept[slot] = value
+            out[slot] = j
 
 
 @njit(parallel=True, cache=True)
-def center_geometry(centers, neighbors):
+def center_geometry(centers, neighbors, choose_neighbors):
     """The distances between centers that Hamerly's bounds use, without a (k, k) matrix.
 
     For each center a, with N(a) the centers listed in ``neighbors[a]`` (any set of other
-    centers; the nearest ones make the best bounds): ``half_separation[a]`` = s(a) =
+    centers; the nearest make the best bounds): ``half_separation[a]`` = s(a) =
     ½ min_{j≠a} ‖c_a − c_j‖, ``neighbor_distances[a, m]`` = ‖c_a − c_{neighbors[a, m]}‖,
     and ``far_bound[a]`` = R(a) = min_{j∉N(a), j≠a} ‖c_a − c_j‖ (+inf if there is none).
+    With ``choose_neighbors``, ``neighbors[a]`` is first set to the ids of the
+    ``neighbors.shape[1]`` (at most k − 1) nearest other centers, nearest first.
     """
     n_clusters, n_features = centers.shape
     centers_t = np.ascontiguousarray(centers.T).astype(np.float64)
@@ -81,13 +77,15 @@ def center_geometry(centers, neighbors):
     neighbor_distances = np.empty(neighbors.shape)
     far_bound = np.empty(n_clusters)
     for a in prange(n_clusters):
-        row = np.zeros(n_clusters)
+        row = np.zeros(n_clusters)  # squared distances from c_a
         for f in range(n_features):
             c_f = centers_t[f]
             c_af = centers_t[f, a]
             for j in range(n_clusters):
                 row[j] += (c_f[j] - c_af) * (c_f[j] - c_af)
         row[a] = np.inf
+        if choose_neighbors:
+            nearest_in_row(row, neighbors[a])
         half_separation[a] = 0.5 * np.sqrt(row.min())
         for m in range(neighbors.shape[1]):
             neighbor_distances[a, m] = np.sqrt(row[neighbors[a, m]])
@@ -109,8 +107,7 @@ def movements(centers_old, centers_new):
 
 class BoundedAssignment:
     """The state Hamerly's and Elkan's assignment steps keep from one iteration to the next:
-    the data, the per-block cluster sums, an upper bound per sample, the skip margin, and
-    how far each center moved last."""
+    the data, the per-block cluster sums, an upper bound per sample and the skip margin."""
 
     def __init__(self, X, sample_weight, n_clusters):
         self.X = X
@@ -118,4 +115,3 @@ class BoundedAssignment:
         self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
         self.upper = np.empty(X.shape[0])
         self.shrink = shrink_factor(X.dtype, X.shape[1])
-        self.movement = np.zeros(n_clusters)

@@ -145,6 +145,7 @@ class ElkanAssignment(BoundedAssignment):
         check_bounds_fit(X.shape[0], n_clusters)
         super().__init__(X, sample_weight, n_clusters)
         self.lower = np.empty((X.shape[0], n_clusters))
+        self.movement = np.zeros(n_clusters)  # how far each center moved last
         self.drift = np.zeros(n_clusters)
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):

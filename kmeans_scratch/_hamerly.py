@@ -50,13 +50,7 @@ centers within 2u of c_a).
 import numpy as np
 from numba import njit, prange
 
-from ._bounds import (
-    BoundedAssignment,
-    center_geometry,
-    largest_neighbor_moves,
-    movements,
-    nearest_other_centers,
-)
+from ._bounds import BoundedAssignment, center_geometry, largest_neighbor_moves, movements
 from ._common import (
     TILE_ROWS,
     block_bounds,
@@ -205,18 +199,19 @@ class HamerlyAssignment(BoundedAssignment):
         super().__init__(X, sample_weight, n_clusters)
         self.lower = np.empty(X.shape[0])
         self.n_assignments = 0
-        self.neighbors = None
+        self.neighbors = np.zeros((n_clusters, min(NEIGHBORS, n_clusters - 1)), dtype=np.int64)
         self.geometry = None
-        self.moves = None
+        # (p(j), max_{N(a)} p, R(a)) of the last move; not read before the first move,
+        # since until then every sample has label -1 and gets a full search.
+        self.moves = (np.zeros(n_clusters), np.zeros(n_clusters), np.full(n_clusters, np.inf))
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
-        if self.n_assignments % NEIGHBORS_REFRESH == 0:
-            self.neighbors = nearest_other_centers(centers, NEIGHBORS)
+        choose_neighbors = self.n_assignments % NEIGHBORS_REFRESH == 0
         self.n_assignments += 1
-        half_separation, neighbor_distances, far_bound = center_geometry(centers, self.neighbors)
+        half_separation, neighbor_distances, far_bound = center_geometry(
+            centers, self.neighbors, choose_neighbors
+        )
         self.geometry = (half_separation, self.neighbors, neighbor_distances, far_bound)
-        if self.moves is None:  # no bounds yet (every label is -1): the moves are not read
-            self.moves = (np.zeros(centers.shape[0]), np.zeros(centers.shape[0]), far_bound)
         return hamerly_assign_and_accumulate(
             self.X,
             self.sample_weight,

@@ -7,8 +7,9 @@ Given centers c_1..c_k and weighted samples (x_i, w_i), one iteration is
 
 Each step can only lower the inertia Σ_i w_i ‖x_i − c_{l_i}‖², so the iteration converges
 to a local minimum.  It stops when no label changes (strict convergence) or when the
-total squared center shift Σ_j ‖c_j(new) − c_j(old)‖² falls to ``tol`` or below; in the
-latter case one more assignment makes ``labels`` agree with the returned centers.  A
+total squared center shift Σ_j ‖c_j(new) − c_j(old)‖² falls to ``tol`` or below (or after
+``max_iter`` iterations); in these cases one more assignment makes ``labels`` agree with the
+returned centers, and the inertia is that of these labels, summed in float64.  A
 cluster that ends an assignment step empty is re-seeded with the sample farthest from its
 own center, exactly as scikit-learn does.
 

@@ -11,7 +11,7 @@ per step, 2 + ⌊ln k⌋ by default, and keeps the one that lowers the potential
 φ = Σ_i w_i D(x_i)² the most.
 
 Done directly, each step costs ``n_samples · (n_local_trials + 1)`` distances.  Here the
-samples are cut into tiles of ``TILE_ROWS`` consecutive rows, and each tile keeps its
+samples are cut into tiles of ``SEEDING_TILE_ROWS`` consecutive rows, and each tile keeps its
 bounding box, its largest D² and its potential Σ w_i D(x_i)².  A point y (candidate or new
 center) can only come closer to a sample x than its center if ‖x − y‖² < D(x)², and
 ‖x − y‖ is at least y's distance to the box, so a tile whose box is at least
@@ -39,7 +39,7 @@ from numba import njit, prange
 from ._common import ordered_sum
 
 #: Rows per tile: small tiles are small boxes, which candidates reach less often.
-TILE_ROWS = 128
+SEEDING_TILE_ROWS = 128
 
 
 @njit(cache=True)
@@ -57,14 +57,13 @@ def rows_sq_distances(X_t, start, n_rows, center, out):
 
 
 @njit(cache=True)
-def rows_sq_distances_4(X_t, start, n_rows, candidates, first, out):
-    """:func:`rows_sq_distances` for the four candidates ``first..first+3`` in one pass per
-    feature (each point is loaded once for four candidates), into ``out[0..3]``."""
+def rows_sq_distances_4(X_t, start, n_rows, points, out):
+    """:func:`rows_sq_distances` for the four rows of ``points`` in one pass per feature
+    (each sample is loaded once for four points), into ``out[0..3]``."""
     out_0, out_1, out_2, out_3 = out[0], out[1], out[2], out[3]
     for f in range(X_t.shape[0]):
         x_row = X_t[f, start : start + n_rows]
-        c_0, c_1 = candidates[first, f], candidates[first + 1, f]
-        c_2, c_3 = candidates[first + 2, f], candidates[first + 3, f]
+        c_0, c_1, c_2, c_3 = points[0, f], points[1, f], points[2, f], points[3, f]
         if f == 0:
             for p in range(n_rows):
                 x = x_row[p]
@@ -84,7 +83,7 @@ def rows_sq_distances_4(X_t, start, n_rows, candidates, first, out):
 @njit(cache=True)
 def tile_bounds(n_samples, tile):
     """Rows ``[start, end)`` of a tile."""
-    return tile * TILE_ROWS, min((tile + 1) * TILE_ROWS, n_samples)
+    return tile * SEEDING_TILE_ROWS, min((tile + 1) * SEEDING_TILE_ROWS, n_samples)
 
 
 #: The tiles are shared among this many parallel tasks (each allocates its scratch once).
@@ -101,7 +100,7 @@ def chunk_tiles(n_tiles, chunk):
 def tile_boxes(X_t):
     """``(low, high)``, each (n_features, n_tiles): the bounding box of each tile's points."""
     n_features, n_samples = X_t.shape
-    n_tiles = -(-n_samples // TILE_ROWS)
+    n_tiles = -(-n_samples // SEEDING_TILE_ROWS)
     low, high = np.empty((n_features, n_tiles)), np.empty((n_features, n_tiles))
     for tile in prange(n_tiles):
         start, end = tile_bounds(n_samples, tile)
@@ -147,7 +146,7 @@ def add_center(X_t, sample_weight, center, boxes, closest_sq, tile_max_sq, tile_
     such tile's largest D² and potential anew (summed in row order)."""
     n_samples, n_tiles = X_t.shape[1], tile_max_sq.shape[0]
     for chunk in prange(TILE_CHUNKS):
-        distances = np.empty(TILE_ROWS)
+        distances = np.empty(SEEDING_TILE_ROWS)
         first_tile, end_tile = chunk_tiles(n_tiles, chunk)
         reached = tiles_reached(center[None, :], *boxes, tile_max_sq, first_tile, end_tile)
         for tile in range(first_tile, end_tile):
@@ -166,7 +165,7 @@ def add_center(X_t, sample_weight, center, boxes, closest_sq, tile_max_sq, tile_
 
 @njit(parallel=True, cache=True)
 def score_candidates(
-    X_t, sample_weight, closest_sq, candidates, boxes, tile_max_sq, tile_potential
+    X_t, sample_weight, candidates, boxes, closest_sq, tile_max_sq, tile_potential
 ):
     """``scores[t, c] = Σ_{i in tile t} w_i min(D(x_i)², ||x_i − c||²)``: the potential each
     candidate would leave, per tile.
@@ -179,7 +178,7 @@ def score_candidates(
     n_tiles = tile_max_sq.shape[0]
     scores = np.empty((n_tiles, n_candidates))
     for chunk in prange(TILE_CHUNKS):
-        distances = np.empty((4, TILE_ROWS))
+        distances = np.empty((4, SEEDING_TILE_ROWS))
         group = np.empty((4, n_features))
         members = np.empty(4, dtype=np.int64)
         first_tile, end_tile = chunk_tiles(n_tiles, chunk)
@@ -210,7 +209,7 @@ def score_candidates(
 def sum_closer(X_t, sample_weight, closest_sq, start, end, group, distances):
     """``Σ_{i=start}^{end-1} w_i min(D(x_i)², ||x_i − y||²)`` for each of the four rows y of
     ``group``, four independent sums over consecutive rows."""
-    rows_sq_distances_4(X_t, start, end - start, group, 0, distances)
+    rows_sq_distances_4(X_t, start, end - start, group, distances)
     total_0, total_1, total_2, total_3 = 0.0, 0.0, 0.0, 0.0
     for p in range(end - start):
         weight = np.float64(sample_weight[start + p])
@@ -269,8 +268,8 @@ def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_t
     closest_sq = np.full(n_samples, np.inf)
     tile_max_sq = np.full(boxes[0].shape[1], np.inf)  # the largest D² in each tile
     tile_potential = np.zeros(boxes[0].shape[1])  # Σ w D² over each tile
-    tile_state = (boxes, tile_max_sq, tile_potential)
-    add_center(X_t, sample_weight, X_t[:, indices[0]].copy(), boxes, closest_sq, *tile_state[1:])
+    tiles = (boxes, closest_sq, tile_max_sq, tile_potential)
+    add_center(X_t, sample_weight, X_t[:, indices[0]].copy(), *tiles)
 
     # The same draws as one uniform(size=n_local_trials) call per center (MT19937 is a stream).
     uniforms = random_state.uniform(size=(n_clusters - 1, n_local_trials))
@@ -280,10 +279,9 @@ def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_t
             sample_weight, closest_sq, tile_potential, uniforms[c - 1] * potential
         )
         candidates = np.ascontiguousarray(X_t[:, candidate_ids].T)
-        scores = score_candidates(X_t, sample_weight, closest_sq, candidates, *tile_state)
-        best = np.argmin(column_sums(scores))
+        best = np.argmin(column_sums(score_candidates(X_t, sample_weight, candidates, *tiles)))
         indices[c] = candidate_ids[best]
-        add_center(X_t, sample_weight, candidates[best], boxes, closest_sq, *tile_state[1:])
+        add_center(X_t, sample_weight, candidates[best], *tiles)
     return X[indices], indices
 
 

@@ -125,7 +125,8 @@ def pack_keys(flat):
 
 @njit(cache=True)
 def radix_sorted(keys, n_bits):
-    """``(sorted keys, order)`` with ``keys[order] == sorted keys``, by a stable LSD radix sort.
+    """``(sorted keys, order)`` with ``keys[order] == sorted keys``, by a stable LSD radix sort
+    (``keys`` itself serves as scratch and is overwritten).
 
     The ``n_bits`` low bits are sorted in passes of at most 12 bits (4096 buckets, which
     stay in cache); each pass counts the digits, turns the counts into start positions,
@@ -135,7 +136,7 @@ def radix_sorted(keys, n_bits):
     n_passes = max(1, (n_bits + 11) // 12)
     digit_bits = (n_bits + n_passes - 1) // n_passes
     mask = np.uint32((1 << digit_bits) - 1)
-    order = np.arange(n).astype(np.int32)
+    order = np.arange(n, dtype=np.int32)
     keys_out, order_out = np.empty_like(keys), np.empty_like(order)
     starts = np.empty(1 << digit_bits, dtype=np.int64)
     for p in range(n_passes):
@@ -180,9 +181,15 @@ def distinct_keys(flat):
     return colors, counts, inverse
 
 
+#: Pixel rows are numbered in int32 (half the memory of int64 for every per-pixel index).
+MAX_PIXELS = 2**31 - 1
+
+
 def color_histogram(pixels):
     """Distinct colors, their counts and each pixel's distinct color, for (H, W, C) uint8."""
     flat = np.ascontiguousarray(pixels.reshape(-1, pixels.shape[-1]))
+    if flat.shape[0] > MAX_PIXELS:
+        raise ValueError(f"{flat.shape[0]} pixels is more than the {MAX_PIXELS} supported")
     return ColorHistogram(*distinct_keys(flat))
 
 
