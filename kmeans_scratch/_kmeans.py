@@ -29,6 +29,7 @@ from ._elkan import ElkanAssignment
 from ._hamerly import HamerlyAssignment
 from ._lloyd import LloydAssignment, run_iterations
 from ._seeding import greedy_kmeans_plusplus, random_choice_init
+from ._threads import parallel_entry
 from ._validation import (
     check_choice,
     check_int,
@@ -60,6 +61,7 @@ def tolerance(X, tol, sample_weight=None):
     return float(np.mean(variances) * tol)
 
 
+@parallel_entry
 def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_local_trials=None):
     """Choose ``n_clusters`` initial centers from ``X`` by greedy k-means++.
 
@@ -220,6 +222,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             centers = init
         return centers
 
+    @parallel_entry
     def fit(self, X, y=None, sample_weight=None):
         """Compute K-Means clustering.
 
@@ -307,6 +310,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         X = self._validate_X(X, reset=False)
         return X, np.ascontiguousarray(self.cluster_centers_, dtype=X.dtype)
 
+    @parallel_entry
     def predict(self, X):
         """Index of the closest center for each sample of ``X``."""
         X, centers = self._check_test_data(X)
@@ -318,6 +322,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """Fit, then return ``labels_``."""
         return self.fit(X, sample_weight=sample_weight).labels_
 
+    @parallel_entry
     def transform(self, X):
         """Euclidean distance of each sample to each center: shape (n_samples, n_clusters)."""
         X, centers = self._check_test_data(X)
@@ -329,6 +334,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """Fit, then return ``transform(X)``."""
         return self.fit(X, sample_weight=sample_weight).transform(X)
 
+    @parallel_entry
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the inertia of ``X`` with respect to the fitted centers."""
         X, centers = self._check_test_data(X)
