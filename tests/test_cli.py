@@ -2,8 +2,10 @@
 
 import json
 import os
+import signal
 import subprocess
 import sys
+import time
 
 import numpy as np
 import pytest
@@ -189,3 +191,39 @@ def test_real_process_no_arguments_demo_and_version(tmp_path):
     )
     assert bad.returncode == 1
     assert bad.stderr.strip() == f"kmeans-compress: error: {tmp_path / 'nope.png'}: no such file"
+
+
+@pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
+def test_signal_stops_a_batch_and_leaves_only_complete_files(tmp_path, signal_number, status):
+    """A signal in the middle of a batch: exit 130/143, a one-line summary, every output
+    written is a complete PNG, and the file in progress leaves nothing behind."""
+    inputs = tmp_path / "in"
+    inputs.mkdir()
+    photo = image_array("astronaut")
+    for i in range(60):
+        Image.fromarray(np.roll(photo, i, axis=1)).save(inputs / f"photo-{i:02}.png")
+    out = tmp_path / "out"
+    out.mkdir()
+    command = [sys.executable, "-m", "kmeans_scratch.compression.cli", "-k", "64", "--quiet"]
+    process = subprocess.Popen(
+        [*command, "--out-dir", str(out), *sorted(map(str, inputs.iterdir()))],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={**os.environ, "PYTHONWARNINGS": "ignore"},
+    )
+    deadline = time.monotonic() + 120
+    while not any(out.glob("*.png")) and time.monotonic() < deadline:
+        time.sleep(0.05)
+    process.send_signal(signal_number)
+    _, err = process.communicate(timeout=120)
+    assert process.returncode == status, err
+    written = sorted(out.iterdir())
+    assert 1 <= len(written) < 60  # stopped after the first file, before the last
+    for path in written:
+        assert path.suffix == ".png"  # no temporary file left behind
+        with Image.open(path) as image:
+            image.load()  # complete: decodes to the end
+    name = signal.Signals(signal_number).name
+    assert err.strip().splitlines()[-1].startswith(f"kmeans-compress: stopped by {name} after ")
+    assert "Traceback" not in err

@@ -7,13 +7,15 @@
     kmeans-compress photo.jpg --target-psnr 35   # the smallest k that reaches 35 dB
 
 Exit status: 0 when every file was done, 1 when a file failed (the others are still
-done), 2 for a usage error.  A failure prints one line naming the file and the reason;
-``--debug`` shows the traceback instead.
+done), 2 for a usage error, 130 or 143 when SIGINT or SIGTERM stops it (the files already
+written are complete, the one in progress leaves nothing).  A failure prints one line
+naming the file and the reason; ``--debug`` shows the traceback instead.
 """
 
 import argparse
 import json
 import math
+import signal
 import sys
 import traceback
 from importlib.resources import files
@@ -30,6 +32,30 @@ from ._sweep import DEFAULT_KS, format_value, parse_ks, rows_to_table, write_swe
 PROG = "kmeans-compress"
 DEMO_DIR = "kmeans-compress-demo"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+
+
+class Stopped(BaseException):
+    """SIGINT or SIGTERM arrived: the batch stops after what is already written."""
+
+    def __init__(self, signal_number, done=0, total=0):
+        super().__init__(signal_number)
+        self.signal_number, self.done, self.total = signal_number, done, total
+
+    @property
+    def exit_status(self):
+        return 128 + self.signal_number  # 130 for SIGINT, 143 for SIGTERM, as shells do
+
+    def summary(self):
+        name = signal.Signals(self.signal_number).name
+        done = f" after {self.done} of {self.total} files" if self.total else ""
+        return (
+            f"{PROG}: stopped by {name}{done}; the files written are complete, the one in "
+            "progress was not written"
+        )
+
+
+def stop_on_signal(signal_number, frame):
+    raise Stopped(signal_number)
 
 
 class UsageError(Exception):
@@ -284,6 +310,7 @@ def run(argv):
         from tqdm import tqdm
 
         progress = tqdm(total=len(args.images), unit="image", file=sys.stderr, leave=False)
+    done = 0
     try:
         for name in args.images:
             source = Path(name)
@@ -302,8 +329,12 @@ def run(argv):
             except (ImageError, ValueError, TypeError, OSError, MemoryError) as error:
                 failures += 1
                 report_failure(args, source, error, progress)
+            done += 1
             if progress is not None:
                 progress.update()
+    except Stopped as stop:
+        stop.done, stop.total = done, len(args.images)
+        raise
     finally:
         if progress is not None:
             progress.close()
@@ -330,20 +361,30 @@ def report_failure(args, source, error, progress=None):
 
 
 def main(argv=None):
+    """The command: its exit status (0 done, 1 a file failed, 2 usage, 128 + signal)."""
     argv = sys.argv[1:] if argv is None else argv
+    handlers = {}
+    try:
+        for signal_number in (signal.SIGINT, signal.SIGTERM):
+            handlers[signal_number] = signal.signal(signal_number, stop_on_signal)
+    except ValueError:  # not the main thread: signals stay as they are
+        pass
     try:
         return run(argv)
     except UsageError as error:
         print(f"{PROG}: error: {error} (see {PROG} --help)", file=sys.stderr)
         return EXIT_USAGE
-    except KeyboardInterrupt:
-        print(f"{PROG}: interrupted", file=sys.stderr)
-        return 130
+    except Stopped as stop:
+        print(stop.summary(), file=sys.stderr)
+        return stop.exit_status
     except Exception as error:  # the last line of defense: one line, never a traceback
         if "--debug" in argv:
             raise
         print(f"{PROG}: error: {error}", file=sys.stderr)
         return EXIT_FAILED
+    finally:
+        for signal_number, handler in handlers.items():
+            signal.signal(signal_number, handler)
 
 
 if __name__ == "__main__":
