@@ -227,3 +227,26 @@ def test_signal_stops_a_batch_and_leaves_only_complete_files(tmp_path, signal_nu
     name = signal.Signals(signal_number).name
     assert err.strip().splitlines()[-1].startswith(f"kmeans-compress: stopped by {name} after ")
     assert "Traceback" not in err
+
+
+def test_two_processes_writing_into_one_folder(tmp_path, photos):
+    """Two commands at once into the same folder: every output complete and the same as
+    when each command runs alone."""
+    command = [sys.executable, "-m", "kmeans_scratch.compression.cli", "--quiet"]
+    env = {**os.environ, "PYTHONWARNINGS": "ignore"}
+    together, alone = tmp_path / "together", tmp_path / "alone"
+    together.mkdir()
+    alone.mkdir()
+    runs = [[*command, "-k", str(k), *map(str, photos)] for k in (16, 32)]
+    processes = [
+        subprocess.Popen([*run, "--out-dir", str(together)], env=env, stderr=subprocess.PIPE)
+        for run in runs
+    ]
+    for process in processes:
+        _, err = process.communicate(timeout=300)
+        assert process.returncode == 0, err
+    for run in runs:
+        done = subprocess.run([*run, "--out-dir", str(alone)], env=env, capture_output=True)
+        assert done.returncode == 0, done.stderr
+    assert len(folder_state(together)) == 2 * len(photos)
+    assert folder_state(together) == folder_state(alone)
