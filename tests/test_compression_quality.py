@@ -182,3 +182,21 @@ def test_auto_picks_the_smallest_k_that_reaches_the_target():
     assert compress(pixels, k - 1).metrics["psnr"] < 30
     unreachable = compress(pixels[:64, :64], "auto", target_ssim=1.5)
     assert not unreachable.metrics["target_reached"]
+
+
+def test_n_init_reaches_the_fit():
+    """Regression: compress(n_init=...) was dropped on the way to the fit ("auto" ran)."""
+    from kmeans_scratch import KMeans
+    from kmeans_scratch.compression._palette import rounded_palette
+
+    pixels = image_array("china")[::4, ::4]
+    histogram = color_histogram(pixels)
+    palettes = {}
+    for n_init in (1, 3):
+        kmeans = KMeans(16, n_init=n_init, random_state=0, algorithm="hamerly").fit(
+            histogram.colors.astype(np.float64), sample_weight=histogram.counts.astype(float)
+        )
+        palettes[n_init] = compress(pixels, 16, n_init=n_init).palette
+        expected, _ = rounded_palette(kmeans.cluster_centers_, kmeans.labels_, 3, "rgb")
+        np.testing.assert_array_equal(palettes[n_init], expected)
+    assert not np.array_equal(palettes[1], palettes[3])  # the runs differ: the test can fail

@@ -22,7 +22,7 @@ The fast path of a compression:
 from dataclasses import dataclass
 
 import numpy as np
-from numba import njit
+from numba import njit, prange
 from skimage.color import lab2rgb, rgb2lab
 
 from kmeans_scratch import KMeans
@@ -102,6 +102,16 @@ def morton_spread(n_channels):
 MORTON_SPREAD = np.stack([morton_spread(n_channels) for n_channels in (1, 2, 3, 4)])
 
 
+@njit(cache=True, inline="always")
+def morton_key(flat, i, spread):
+    """The Morton key of pixel ``i`` of (N, C) uint8 ``flat`` (see :func:`pack_keys`)."""
+    n_channels = flat.shape[1]
+    key = np.uint32(0)
+    for c in range(n_channels):
+        key |= spread[flat[i, c]] << np.uint32(n_channels - 1 - c)
+    return key
+
+
 @njit(cache=True)
 def pack_keys(flat):
     """The Morton (Z-order) key of each pixel of an (N, C) uint8 array, as a uint32.
@@ -112,15 +122,61 @@ def pack_keys(flat):
     kernel skips whole tiles of rows far from a candidate; this order makes tiles small
     boxes.)  With one channel the key is the value itself.
     """
-    n_channels = flat.shape[1]
-    spread = MORTON_SPREAD[n_channels - 1]
+    spread = MORTON_SPREAD[flat.shape[1] - 1]
     keys = np.empty(flat.shape[0], dtype=np.uint32)
     for i in range(flat.shape[0]):
-        key = np.uint32(0)
-        for c in range(n_channels):
-            key |= spread[flat[i, c]] << np.uint32(n_channels - 1 - c)
-        keys[i] = key
+        keys[i] = morton_key(flat, i, spread)
     return keys
+
+
+@njit(cache=True)
+def color_of_key(key, n_channels):
+    """The (C,) uint8 color whose Morton key is ``key`` (the bits de-interleaved)."""
+    color = np.zeros(n_channels, dtype=np.uint8)
+    for bit in range(8):
+        for c in range(n_channels):
+            if key >> np.uint32(bit * n_channels + n_channels - 1 - c) & np.uint32(1):
+                color[c] |= np.uint8(1 << bit)
+    return color
+
+
+@njit(cache=True)
+def distinct_keys_by_table(flat):
+    """:func:`distinct_keys` by a table with one slot per possible key (2^(8C) int32).
+
+    One pass counts each key; a scan of the table in key order numbers the keys that
+    occur (the rows, in Morton order) and overwrites each count by its row; a second
+    pass looks up each pixel's row.  No sort and no per-pixel scratch: for C ≤ 3 and
+    millions of pixels it is faster and smaller than the radix sort.
+    """
+    n, n_channels = flat.shape
+    spread = MORTON_SPREAD[n_channels - 1]
+    table = np.zeros(1 << (8 * n_channels), dtype=np.int32)
+    for i in range(n):
+        table[morton_key(flat, i, spread)] += 1
+    n_distinct = 0
+    for key in range(table.shape[0]):
+        n_distinct += table[key] != 0
+    colors = np.empty((n_distinct, n_channels), dtype=np.uint8)
+    counts = np.empty(n_distinct, dtype=np.int64)
+    row = 0
+    for key in range(table.shape[0]):
+        if table[key] != 0:
+            counts[row] = table[key]
+            colors[row] = color_of_key(np.uint32(key), n_channels)
+            table[key] = row
+            row += 1
+    return colors, counts, rows_of_pixels(flat, table)
+
+
+@njit(cache=True, parallel=True)
+def rows_of_pixels(flat, table):
+    """Each pixel's entry of ``table`` (indexed by Morton key), in parallel."""
+    spread = MORTON_SPREAD[flat.shape[1] - 1]
+    inverse = np.empty(flat.shape[0], dtype=np.int32)
+    for i in prange(flat.shape[0]):
+        inverse[i] = table[morton_key(flat, i, spread)]
+    return inverse
 
 
 @njit(cache=True)
@@ -185,11 +241,20 @@ def distinct_keys(flat):
 MAX_PIXELS = 2**31 - 1
 
 
+#: The key table is used when it has at most this many slots per pixel: gray and gray +
+#: alpha always (256 and 65,536 slots), RGB from 4 megapixels (16.8 million slots, 64 MiB),
+#: RGBA never (2³² slots).  Otherwise the keys are radix sorted.
+TABLE_SLOTS_PER_PIXEL = 4
+
+
 def color_histogram(pixels):
     """Distinct colors, their counts and each pixel's distinct color, for (H, W, C) uint8."""
     flat = np.ascontiguousarray(pixels.reshape(-1, pixels.shape[-1]))
     if flat.shape[0] > MAX_PIXELS:
         raise ValueError(f"{flat.shape[0]} pixels is more than the {MAX_PIXELS} supported")
+    n_slots = 1 << (8 * flat.shape[1])
+    if flat.shape[1] <= 3 and n_slots <= TABLE_SLOTS_PER_PIXEL * max(flat.shape[0], 65536):
+        return ColorHistogram(*distinct_keys_by_table(flat))
     return ColorHistogram(*distinct_keys(flat))
 
 
@@ -336,46 +401,66 @@ def rounded_palette(centers, labels, n_channels, color_space):
 
 
 @njit(cache=True)
-def floyd_steinberg(image, palette):
-    """Indices of Floyd–Steinberg error diffusion of ``image`` (H, W, C) onto ``palette``.
+def floyd_steinberg(color_coords, inverse, height, width, palette):
+    """Indices of Floyd–Steinberg error diffusion of an image onto ``palette``.
 
-    Pixels are visited in rows, left to right; each takes the nearest palette entry to its
-    value plus the error it received, and passes its own error e on to its neighbors:
-    7/16 e to the right, 3/16 below left, 5/16 below, 1/16 below right.  Both arrays are
-    in the working space, float64.
+    Pixel i has the working-space coordinates ``color_coords[inverse[i]]`` (its distinct
+    color's); pixels are visited in rows, left to right.  Each takes the palette entry
+    nearest to its value plus the error it received, and passes its own error e on to
+    its neighbors: 7/16 e to the right, 3/16 below left, 5/16 below, 1/16 below right.
+    Only two rows of received error are kept (this row's and the next's), so the memory
+    is O(width), not a float copy of the image.
     """
-    height, width, n_channels = image.shape
-    work = image.copy()
+    n_channels = color_coords.shape[1]
     indices = np.empty((height, width), dtype=np.int32)
+    received = np.zeros((width, n_channels))
+    next_row = np.zeros((width, n_channels))
+    value = np.empty(n_channels)
     for y in range(height):
         for x in range(width):
+            row = inverse[y * width + x]
+            for c in range(n_channels):
+                value[c] = color_coords[row, c] + received[x, c]
             best, best_sq = 0, np.inf
             for j in range(palette.shape[0]):
                 sq = 0.0
                 for c in range(n_channels):
-                    diff = work[y, x, c] - palette[j, c]
+                    diff = value[c] - palette[j, c]
                     sq += diff * diff
                 if sq < best_sq:
                     best, best_sq = j, sq
             indices[y, x] = best
             for c in range(n_channels):
-                error = work[y, x, c] - palette[best, c]
+                error = value[c] - palette[best, c]
                 if x + 1 < width:
-                    work[y, x + 1, c] += error * (7 / 16)
-                if y + 1 < height:
-                    if x > 0:
-                        work[y + 1, x - 1, c] += error * (3 / 16)
-                    work[y + 1, x, c] += error * (5 / 16)
-                    if x + 1 < width:
-                        work[y + 1, x + 1, c] += error * (1 / 16)
+                    received[x + 1, c] += error * (7 / 16)
+                if x > 0:
+                    next_row[x - 1, c] += error * (3 / 16)
+                next_row[x, c] += error * (5 / 16)
+                if x + 1 < width:
+                    next_row[x + 1, c] += error * (1 / 16)
+        received, next_row = next_row, received
+        next_row[:] = 0.0
     return indices
 
 
+def index_dtype(n_entries):
+    """The smallest unsigned integer type that numbers ``n_entries`` palette entries."""
+    return np.uint8 if n_entries <= 256 else np.uint16
+
+
 def pixel_indices(pixels, histogram, palette, labels, color_space, dither):
-    """The (H, W) palette index of every pixel: by lookup, or by dithering."""
+    """The (H, W) palette index of every pixel (uint8, or uint16 past 256 entries): by
+    lookup of its distinct color's entry, or by dithering."""
     height, width = pixels.shape[:2]
+    dtype = index_dtype(palette.shape[0])
     if not dither:
-        return labels[histogram.inverse].reshape(height, width)
-    coords = to_working_space(histogram.colors, color_space)[histogram.inverse]
-    image = coords.reshape(height, width, -1)
-    return floyd_steinberg(image, to_working_space(palette, color_space))
+        return labels.astype(dtype)[histogram.inverse].reshape(height, width)
+    indices = floyd_steinberg(
+        to_working_space(histogram.colors, color_space),
+        histogram.inverse,
+        height,
+        width,
+        to_working_space(palette, color_space),
+    )
+    return indices.astype(dtype)

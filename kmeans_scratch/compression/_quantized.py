@@ -44,7 +44,7 @@ class QuantizedImage:
         """ "psnr", "ssim" or "delta_e", computed on first use (PSNR and ΔE together)."""
         if name not in self._quality:
             if name == "ssim":
-                self._quality["ssim"] = ssim(self.original, self.palette[self.indices])
+                self._quality["ssim"] = ssim(self.original, self.palette, self.indices)
             else:
                 psnr, delta_e = psnr_and_delta_e(self.histogram, self.palette, self.indices)
                 self._quality.update(psnr=psnr, delta_e=delta_e)
@@ -160,11 +160,12 @@ class Quantizer:
             return self._cache[n_colors]
         start = time.perf_counter()
         pixels = self.loaded.pixels
-        palette, labels = fit_palette(self.histogram, n_colors, self.color_space, self.random_state)
+        palette, labels = fit_palette(
+            self.histogram, n_colors, self.color_space, self.random_state, self.n_init
+        )
         indices = pixel_indices(
             pixels, self.histogram, palette, labels, self.color_space, self.dither
         )
-        indices = indices.astype(np.uint8 if palette.shape[0] <= 256 else np.uint16)
         seconds = time.perf_counter() - start
         facts = {
             "n_colors": n_colors,

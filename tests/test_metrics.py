@@ -1,0 +1,107 @@
+"""The streaming quality kernels against the plain computations they replace."""
+
+import numpy as np
+import pytest
+from skimage.metrics import structural_similarity
+
+from kmeans_scratch.compression import compress
+from kmeans_scratch.compression._metrics import distinct_pairs, ssim
+from kmeans_scratch.compression._palette import (
+    color_histogram,
+    floyd_steinberg,
+    to_working_space,
+)
+
+from .helpers import image_array
+
+
+def random_quantization(shape, n_entries, seed):
+    """A random image and a random palette + indices of the same shape."""
+    rng = np.random.RandomState(seed)
+    original = rng.randint(0, 256, size=shape).astype(np.uint8)
+    palette = rng.randint(0, 256, size=(n_entries, shape[2])).astype(np.uint8)
+    indices = rng.randint(0, n_entries, size=shape[:2]).astype(np.uint8)
+    return original, palette, indices
+
+
+def skimage_ssim(original, palette, indices):
+    n_color = 3 if original.shape[2] >= 3 else 1
+    rebuilt = palette[indices]
+    return structural_similarity(
+        original[:, :, :n_color], rebuilt[:, :, :n_color], channel_axis=2, data_range=255
+    )
+
+
+@pytest.mark.parametrize(
+    "shape", [(7, 7, 3), (7, 40, 3), (300, 9, 3), (131, 257, 3), (50, 60, 1), (40, 30, 4)]
+)
+def test_ssim_equals_scikit_image_on_random_images(shape):
+    original, palette, indices = random_quantization(shape, 12, seed=shape[0])
+    assert ssim(original, palette, indices) == pytest.approx(
+        skimage_ssim(original, palette, indices), abs=1e-12
+    )
+
+
+@pytest.mark.parametrize("name", ["astronaut", "coffee"])
+def test_ssim_equals_scikit_image_on_photos(name):
+    pixels = image_array(name)
+    for dither in (False, True):
+        result = compress(pixels, 16, dither=dither)
+        assert result.metrics["ssim"] == pytest.approx(
+            skimage_ssim(pixels, result.palette, result.indices), abs=1e-12
+        )
+
+
+def test_ssim_of_an_image_with_itself_is_one_and_below_a_window_is_exact_or_nan():
+    pixels = image_array("coffee")[:60, :80]
+    histogram = color_histogram(pixels)
+    indices = np.arange(histogram.colors.shape[0])[histogram.inverse].reshape(60, 80)
+    assert ssim(pixels, histogram.colors, indices) == pytest.approx(1.0, abs=1e-15)
+    small, palette, indices = random_quantization((5, 40, 3), 4, seed=0)
+    assert np.isnan(ssim(small, palette, indices))
+    assert ssim(palette[indices], palette, indices) == 1.0
+
+
+@pytest.mark.parametrize("seed", range(3))
+def test_distinct_pairs_equal_numpy_unique(seed):
+    rng = np.random.RandomState(seed)
+    pixels = rng.randint(0, 6, size=(40, 50, 3)).astype(np.uint8)
+    histogram = color_histogram(pixels)
+    indices = rng.randint(0, 20, size=2000).astype(np.uint8)
+    rows, entries, counts = distinct_pairs(histogram.inverse, indices, histogram.counts)
+    keys = histogram.inverse.astype(np.int64) * 256 + indices
+    expected_keys, expected_counts = np.unique(keys, return_counts=True)
+    order = np.argsort(rows * 256 + entries)
+    np.testing.assert_array_equal((rows * 256 + entries)[order], expected_keys)
+    np.testing.assert_array_equal(counts[order], expected_counts)
+
+
+def reference_floyd_steinberg(coords, palette):
+    """Error diffusion over a whole (H, W, C) error image, in the kernel's order of sums."""
+    height, width = coords.shape[:2]
+    received = np.zeros_like(coords)
+    indices = np.empty((height, width), dtype=np.int32)
+    for y in range(height):
+        for x in range(width):
+            value = coords[y, x] + received[y, x]
+            best = int(np.argmin(((value - palette) ** 2).sum(axis=1)))
+            indices[y, x] = best
+            error = value - palette[best]
+            for dy, dx, share in ((0, 1, 7 / 16), (1, -1, 3 / 16), (1, 0, 5 / 16), (1, 1, 1 / 16)):
+                if 0 <= y + dy < height and 0 <= x + dx < width:
+                    received[y + dy, x + dx] += error * share
+    return indices
+
+
+@pytest.mark.parametrize("color_space", ["rgb", "oklab"])
+def test_dithering_with_two_error_rows_equals_a_whole_error_image(color_space):
+    pixels = image_array("astronaut")[100:130, 200:245]
+    histogram = color_histogram(pixels)
+    palette = compress(pixels, 6, color_space=color_space).palette
+    coords = to_working_space(histogram.colors, color_space)
+    palette_coords = to_working_space(palette, color_space)
+    indices = floyd_steinberg(coords, histogram.inverse, 30, 45, palette_coords)
+    expected = reference_floyd_steinberg(
+        coords[histogram.inverse].reshape(30, 45, -1), palette_coords
+    )
+    np.testing.assert_array_equal(indices, expected)
