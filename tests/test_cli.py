@@ -136,6 +136,8 @@ def test_target_psnr_and_formats(capsys, photos, tmp_path):
         (["--color-space", "hsv"], "invalid choice: 'hsv'"),
         (["--target-psnr", "30", "--sweep", "2,4"], "do not go with --sweep"),
         (["-o", "out.bmp"], "unknown format 'bmp'"),
+        (["--max-memory", "lots"], "expected a size such as 800M or 2G, got 'lots'"),
+        (["--max-memory", "0"], "expected a size such as 800M or 2G, got '0'"),
     ],
 )
 def test_usage_errors_exit_2_with_one_line(capsys, photos, argv, message):
@@ -164,6 +166,10 @@ def test_file_errors_exit_1_and_leave_nothing(capsys, tmp_path, photos):
         ([cut], "truncated or corrupt"),
         ([tmp_path], "is a folder"),
         ([photos[0], "--max-pixels", "100"], "over the limit of 100 pixels"),
+        (
+            [photos[0], "--max-memory", "200K"],
+            "214×143 pixels would need about 1.1 MiB of memory, more than the --max-memory",
+        ),
         ([photos[0], "--out-dir", not_a_folder / "sub"], str(not_a_folder)),
     ]
     for argv, message in cases:
@@ -250,3 +256,19 @@ def test_two_processes_writing_into_one_folder(tmp_path, photos):
         assert done.returncode == 0, done.stderr
     assert len(folder_state(together)) == 2 * len(photos)
     assert folder_state(together) == folder_state(alone)
+
+
+@pytest.mark.parametrize(
+    "text, n_bytes",
+    [
+        ("800M", 800 << 20),
+        ("2G", 2 << 30),
+        ("1.5GiB", 3 << 29),
+        ("512k", 512 << 10),
+        ("4096", 4096),
+    ],
+)
+def test_max_memory_sizes(text, n_bytes):
+    from kmeans_scratch.compression.cli import byte_count
+
+    assert byte_count(text) == n_bytes

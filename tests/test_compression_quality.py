@@ -200,3 +200,14 @@ def test_n_init_reaches_the_fit():
         expected, _ = rounded_palette(kmeans.cluster_centers_, kmeans.labels_, 3, "rgb")
         np.testing.assert_array_equal(palettes[n_init], expected)
     assert not np.array_equal(palettes[1], palettes[3])  # the runs differ: the test can fail
+
+
+@pytest.mark.parametrize("n_channels", [1, 2, 3])
+def test_histogram_by_key_table_equals_the_radix_sort(n_channels):
+    from kmeans_scratch.compression._palette import distinct_keys, distinct_keys_by_table
+
+    rng = np.random.RandomState(n_channels)
+    flat = rng.choice([0, 1, 127, 128, 254, 255], size=(5000, n_channels)).astype(np.uint8)
+    flat[:500] = rng.randint(0, 256, size=(500, n_channels))
+    for by_table, by_sort in zip(distinct_keys_by_table(flat), distinct_keys(flat), strict=True):
+        np.testing.assert_array_equal(by_table, by_sort)

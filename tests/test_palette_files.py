@@ -6,7 +6,7 @@ import zlib
 
 import numpy as np
 import pytest
-from PIL import Image, ImageCms
+from PIL import Image, ImageCms, ImageFile
 
 from kmeans_scratch.compression import ImageError, compress, load
 from kmeans_scratch.compression._io import png_bit_depth
@@ -199,3 +199,37 @@ def test_bad_files_name_the_file(tmp_path):
         assert str(tmp_path / name) in str(caught.value) or name == "."
     with pytest.raises(ImageError, match="over the limit of 1,000 pixels"):
         load(good, max_pixels=1000)
+
+
+def test_memory_estimate_refuses_before_decoding(tmp_path, monkeypatch):
+    from kmeans_scratch.compression import _io
+
+    path = tmp_path / "photo.png"
+    Image.fromarray(image_array("china")).save(path)
+    needed = _io.estimated_peak_bytes(640, 427, 3)
+    assert needed == 20 * 640 * 427 + 16 * 640 * 427  # under 4 MP: the radix sort
+    assert _io.estimated_peak_bytes(6000, 4000, 3) == 20 * 24_000_000 + (64 << 20)
+    decoded = []
+    monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
+    with pytest.raises(ImageError, match=r"photo.png: 640×427 pixels would need about 9.4 MiB"):
+        load(path, max_memory=needed - 1)
+    assert decoded == []  # refused before a pixel was decoded
+    monkeypatch.undo()
+    assert load(path, max_memory=needed).pixels.shape == (427, 640, 3)
+    # By default the limit is the memory available now.
+    monkeypatch.setattr(_io, "available_memory", lambda: 1000)
+    with pytest.raises(ImageError, match="more than the memory available now"):
+        load(path)
+
+
+def test_large_images_get_the_fast_png_pass_and_decode_exactly():
+    from kmeans_scratch.compression._io import FULL_PNG_SEARCH_PIXELS, encode, png_effort
+
+    assert png_effort(FULL_PNG_SEARCH_PIXELS) == {"level": 4}
+    assert png_effort(FULL_PNG_SEARCH_PIXELS + 1)["level"] == 0
+    rng = np.random.RandomState(0)
+    palette = rng.randint(0, 256, size=(200, 3)).astype(np.uint8)
+    indices = (np.arange(1100 * 1000) // 777 % 200).astype(np.uint8).reshape(1000, 1100)
+    data = encode(palette, indices, "RGB", "png")
+    assert png_header(data) == (8, 3)  # 8-bit palette
+    np.testing.assert_array_equal(np.asarray(decode(data).convert("RGB")), palette[indices])

@@ -42,6 +42,7 @@ def compress(
     target_psnr=None,
     target_ssim=None,
     max_pixels=DEFAULT_MAX_PIXELS,
+    max_memory=None,
     format="png",
 ):
     """Quantize ``image`` to at most ``n_colors`` colors.
@@ -63,6 +64,9 @@ def compress(
         (cheap, and worth up to a quarter of a dB), 1 above.
     max_pixels : int
         Refuse larger images (decompression-bomb guard).
+    max_memory : int or None
+        Refuse, before decoding, an image file whose compression would need more bytes
+        than this (about 20 per pixel); None: the memory available now.
     format : {"png", "gif", "webp"}
         The format the palette size is checked against.
 
@@ -89,7 +93,7 @@ def compress(
         n_colors = check_n_colors(n_colors, fmt)
         if targets:
             raise ValueError("target_psnr / target_ssim go with n_colors='auto'")
-    quantizer = Quantizer(image, color_space, dither, random_state, max_pixels, n_init)
+    quantizer = Quantizer(image, color_space, dither, random_state, max_pixels, n_init, max_memory)
     if n_colors == "auto":
         ((name, target),) = targets.items()
         result, reached = smallest_k(quantizer, QUALITY_TARGETS[name], target)
@@ -114,6 +118,7 @@ def sweep(
     dither=False,
     random_state=0,
     max_pixels=DEFAULT_MAX_PIXELS,
+    max_memory=None,
 ):
     """The k-sweep experiment: one report row per k.
 
@@ -122,7 +127,9 @@ def sweep(
     Returns the list of rows (see :meth:`QuantizedImage.report`).
     """
     ks = tuple(check_n_colors(k, format) for k in ks)
-    quantizer = Quantizer(image, color_space, dither, random_state, max_pixels)
+    quantizer = Quantizer(
+        image, color_space, dither, random_state, max_pixels, max_memory=max_memory
+    )
     if out_dir is None:
         return sweep_rows(quantizer, ks, format)
     if stem is None:

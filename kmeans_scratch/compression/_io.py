@@ -107,8 +107,73 @@ def _cmyk_to_rgb(image, icc_profile):
     return image.convert("RGB"), None
 
 
-def load(path, max_pixels=DEFAULT_MAX_PIXELS):
-    """Decode the image file ``path``; raises :class:`ImageError` naming what is wrong."""
+#: Peak memory of a compression per pixel, in bytes, as measured at 3–24 megapixels
+#: (benchmarks/test_large_images.py): the decoded image twice while it is decoded, then
+#: the pixels, each pixel's distinct color (int32), its palette index, and the encoder's
+#: buffers.  The radix sort of the histogram (RGBA, or RGB under 4 megapixels) adds
+#: 16 bytes per pixel of scratch; the RGB key table is a fixed 64 MiB.
+BYTES_PER_PIXEL = 20
+RADIX_BYTES_PER_PIXEL = 16
+KEY_TABLE_BYTES = 64 << 20
+
+
+def estimated_peak_bytes(width, height, n_channels):
+    """About how much memory compressing a ``width`` × ``height`` image takes, beyond the
+    interpreter and its libraries."""
+    n_pixels = width * height
+    uses_table = n_channels <= 3 and (n_channels < 3 or n_pixels >= (1 << 24) // 4)
+    scratch = KEY_TABLE_BYTES if uses_table else RADIX_BYTES_PER_PIXEL * n_pixels
+    return BYTES_PER_PIXEL * n_pixels + scratch
+
+
+def available_memory():
+    """Bytes of memory available to this process now (Linux's MemAvailable, else the free
+    physical pages), or None when the system does not say."""
+    try:
+        with open("/proc/meminfo") as meminfo:
+            for line in meminfo:
+                if line.startswith("MemAvailable:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError, IndexError):
+        pass
+    try:
+        return os.sysconf("SC_AVPHYS_PAGES") * os.sysconf("SC_PAGE_SIZE")
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def check_memory(size, mode, max_memory=None):
+    """Refuse, before decoding, an image whose compression would need more than
+    ``max_memory`` bytes (default: the memory available now)."""
+    limit, source = max_memory, "the --max-memory / max_memory limit"
+    if limit is None:
+        limit, source = available_memory(), "the memory available now"
+        if limit is None:
+            return
+    n_channels = 4 if ("A" in mode or mode in ("P", "PA")) else (1 if mode in ("1", "L") else 3)
+    needed = estimated_peak_bytes(size[0], size[1], n_channels)
+    if needed > limit:
+        raise ImageError(
+            f"{size[0]}×{size[1]} pixels would need about {format_bytes(needed)} of "
+            f"memory, more than {source} ({format_bytes(limit)})"
+        )
+
+
+def format_bytes(n_bytes):
+    """``n_bytes`` as '512 KiB', '3.1 MiB', '1.5 GiB'."""
+    for unit, shift in (("GiB", 30), ("MiB", 20), ("KiB", 10)):
+        if n_bytes >= 1 << shift:
+            return f"{n_bytes / (1 << shift):.1f} {unit}"
+    return f"{n_bytes} bytes"
+
+
+def load(path, max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
+    """Decode the image file ``path``; raises :class:`ImageError` naming what is wrong.
+
+    Before decoding, the image's size is checked against ``max_pixels`` (a decompression
+    bomb) and its estimated memory against ``max_memory`` bytes (default: the memory
+    available), so a too large image is refused, not killed mid-way.
+    """
     path = Path(path)
     if not path.exists():
         raise ImageError(f"{path}: no such file")
@@ -117,6 +182,7 @@ def load(path, max_pixels=DEFAULT_MAX_PIXELS):
     try:
         source_bytes = path.stat().st_size
         with _bomb_limit(max_pixels), Image.open(path) as image:
+            check_memory(image.size, image.mode, max_memory)
             notes = []
             n_frames = getattr(image, "n_frames", 1)
             if n_frames > 1:

@@ -95,12 +95,12 @@ class QuantizedImage:
         return len(data)
 
 
-def as_loaded(image, max_pixels=_io.DEFAULT_MAX_PIXELS):
+def as_loaded(image, max_pixels=_io.DEFAULT_MAX_PIXELS, max_memory=None):
     """A path, a Pillow image or a uint8 array as a :class:`~._io.LoadedImage`."""
     if isinstance(image, _io.LoadedImage):
         return image
     if isinstance(image, (str, Path)):
-        return _io.load(image, max_pixels=max_pixels)
+        return _io.load(image, max_pixels=max_pixels, max_memory=max_memory)
     if isinstance(image, Image.Image):
         return _io.from_pil(image)
     if isinstance(image, np.ndarray):
@@ -143,8 +143,9 @@ class Quantizer:
         random_state=0,
         max_pixels=None,
         n_init="auto",
+        max_memory=None,
     ):
-        self.loaded = as_loaded(image, max_pixels or _io.DEFAULT_MAX_PIXELS)
+        self.loaded = as_loaded(image, max_pixels or _io.DEFAULT_MAX_PIXELS, max_memory)
         self.color_space = check_color_space(color_space)
         self.dither = bool(dither)
         self.random_state = random_state

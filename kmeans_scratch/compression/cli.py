@@ -79,6 +79,22 @@ def positive_int(text):
     return value
 
 
+def byte_count(text):
+    """'800M', '2G', '1.5GiB', '500000' → bytes."""
+    units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
+    number = text.strip().upper().removesuffix("IB").removesuffix("B")
+    unit = number[-1:] if number[-1:] in units else ""
+    try:
+        value = float(number[: len(number) - len(unit)]) * units[unit]
+    except ValueError:
+        raise argparse.ArgumentTypeError(
+            f"expected a size such as 800M or 2G, got {text!r}"
+        ) from None
+    if not value >= 1:
+        raise argparse.ArgumentTypeError(f"expected a size such as 800M or 2G, got {text!r}")
+    return int(value)
+
+
 def ks_list(text):
     try:
         return parse_ks(text)
@@ -146,6 +162,13 @@ def build_parser():
         default=DEFAULT_MAX_PIXELS,
         metavar="N",
         help=f"refuse larger images (default {DEFAULT_MAX_PIXELS:,})",
+    )
+    parser.add_argument(
+        "--max-memory",
+        type=byte_count,
+        metavar="SIZE",
+        help="refuse, before decoding, images that would need more memory (e.g. 800M, 2G; "
+        "default: the memory available)",
     )
     parser.add_argument("--seed", type=int, default=0, help="seed of the k-means++ init")
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -224,12 +247,20 @@ def common_options(args):
         "dither": args.dither,
         "random_state": args.seed,
         "max_pixels": args.max_pixels,
+        "max_memory": args.max_memory,
         "format": args.format,
     }
 
 
 def sweep_one(args, source, out_dir, stem, overwrite):
-    quantizer = Quantizer(source, args.color_space, args.dither, args.seed, args.max_pixels)
+    quantizer = Quantizer(
+        source,
+        args.color_space,
+        args.dither,
+        args.seed,
+        args.max_pixels,
+        max_memory=args.max_memory,
+    )
     rows, _ = write_sweep(quantizer, args.sweep, out_dir, stem, args.format, overwrite=overwrite)
     return rows
 
