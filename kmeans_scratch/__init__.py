@@ -6,7 +6,11 @@ Public API: :class:`KMeans` (a drop-in for ``sklearn.cluster.KMeans``) and
 
 from importlib.metadata import PackageNotFoundError, version
 
-from ._kmeans import KMeans, kmeans_plusplus
+from ._numba_cache import ensure_cache_folder
+
+ensure_cache_folder()  # before any kernel is defined: a read-only install must run too
+
+from ._kmeans import KMeans, kmeans_plusplus  # noqa: E402
 
 try:
     __version__ = version("kmeans-scratch")
