@@ -148,9 +148,10 @@ def test_file_size_limit_fails_the_outputs_over_it_and_the_batch_goes_on(tmp_pat
     assert "Traceback" not in done.stderr
     lines = done.stderr.splitlines()
     assert len(lines) == 2, done.stderr
-    for line, source in zip(lines, (sources[1], sources[3]), strict=True):
+    for line, source, name in zip(lines, (sources[1], sources[3]), names[1::2], strict=True):
         assert line.startswith(f"kmeans-compress: error: {source}: "), line
-        assert line.endswith(os.strerror(errno.EFBIG)), line  # "File too large"
+        # "File too large", naming the output (not the temporary file, which is gone)
+        assert line.endswith(f"{os.strerror(errno.EFBIG)}: '{photos / name}'"), line
     rows = json.loads(done.stdout)
     assert [row["input"] for row in rows] == [str(sources[0]), str(sources[2])]
     written = {names[0]: expected[names[0]], names[2]: expected[names[2]]}
@@ -208,6 +209,7 @@ def test_an_output_folder_without_write_permission(tmp_path, numba_cache, locked
     for line, source in zip(lines, sources, strict=True):
         assert line.startswith(f"kmeans-compress: error: {source}: "), line
         assert os.strerror(errno.EACCES) in line and str(locked) in line, line
+        assert ".tmp" not in line, line  # the output is named, not its temporary file
     assert folder_state(locked) == before_locked  # nothing created, not even a .tmp
     assert folder_state(sources[0].parent) == before_inputs
 

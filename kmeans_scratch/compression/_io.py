@@ -3,6 +3,7 @@
 Reading turns every mode into 8-bit channels: RGB, RGBA, L (gray) or LA (gray + alpha);
 applies the EXIF orientation; keeps the ICC profile; takes the first frame of an animation;
 and refuses, before decoding, an image larger than the decompression-bomb limit.
+Pillow's warnings about a file (a corrupt EXIF block, say) become notes of the report.
 
 Writing encodes an indexed PNG (1, 2, 4 or 8 bits, tRNS for alpha, then losslessly
 recompressed by oxipng), a GIF, or a lossless WebP, into a temporary file in the target
@@ -12,6 +13,7 @@ leaves nothing behind.
 
 import io
 import os
+import struct
 import tempfile
 import warnings
 from dataclasses import dataclass, field
@@ -167,6 +169,21 @@ def format_bytes(n_bytes):
     return f"{n_bytes} bytes"
 
 
+#: What decoding a damaged file raises: OSError or EOFError when the data ends early; the
+#: others come from Pillow's parsers on a corrupt header, the ones its ``Image.open`` takes
+#: for "not this format" (a truncated animated GIF raises IndexError or struct.error when
+#: its frames are counted).
+CORRUPT_FILE_ERRORS = (
+    OSError,
+    EOFError,
+    SyntaxError,
+    ValueError,
+    IndexError,
+    TypeError,
+    struct.error,
+)
+
+
 def load(path, max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
     """Decode the image file ``path``; raises :class:`ImageError` naming what is wrong.
 
@@ -181,7 +198,7 @@ def load(path, max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
         raise ImageError(f"{path}: is a folder, not an image")
     try:
         source_bytes = path.stat().st_size
-        with _bomb_limit(max_pixels), Image.open(path) as image:
+        with _bomb_limit(max_pixels) as limit, Image.open(path) as image:
             check_memory(image.size, image.mode, max_memory)
             notes = []
             n_frames = getattr(image, "n_frames", 1)
@@ -198,10 +215,11 @@ def load(path, max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
         ) from None
     except UnidentifiedImageError:
         raise ImageError(f"{path}: not an image that Pillow can read") from None
-    except (OSError, SyntaxError, ValueError, EOFError) as error:
+    except CORRUPT_FILE_ERRORS as error:
         if isinstance(error, ImageError):
             raise ImageError(f"{path}: {error}") from None
         raise ImageError(f"{path}: truncated or corrupt image ({error})") from None
+    loaded.notes.extend(note for note in limit.notes if note not in loaded.notes)
     loaded.source_bytes = source_bytes
     loaded.source_path = path
     return loaded
@@ -217,17 +235,30 @@ def _pixels_in(error):
 
 
 class _bomb_limit:
-    """Within the block, Pillow refuses images over ``max_pixels`` (warning → error)."""
+    """Within the block, Pillow refuses images over ``max_pixels`` (warning → error), and
+    its UserWarnings about the file go to ``notes`` instead of stderr: the command prints
+    one line per failure, and a warning is not one."""
 
     def __init__(self, max_pixels):
         self.max_pixels = max_pixels
+        self.notes = []
 
     def __enter__(self):
         self.saved = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = self.max_pixels
         self.catcher = warnings.catch_warnings()
         self.catcher.__enter__()
+        warnings.simplefilter("always", UserWarning)
         warnings.simplefilter("error", Image.DecompressionBombWarning)
+        show = warnings.showwarning
+
+        def keep(message, category, *args, **kwargs):
+            if issubclass(category, UserWarning):
+                self.notes.append(" ".join(str(message).split()))
+            else:
+                show(message, category, *args, **kwargs)
+
+        warnings.showwarning = keep
         return self
 
     def __exit__(self, *exc):
@@ -334,9 +365,12 @@ def atomic_write(path, data, overwrite=False):
     folder = path.parent if str(path.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
-    handle = tempfile.NamedTemporaryFile(
-        dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
-    )
+    try:
+        handle = tempfile.NamedTemporaryFile(
+            dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
+        )
+    except OSError as error:
+        raise about_the_output(error, path) from None
     try:
         with handle:
             handle.write(data)
@@ -344,6 +378,16 @@ def atomic_write(path, data, overwrite=False):
             os.fsync(handle.fileno())
         os.chmod(handle.name, 0o666 & ~_current_umask())  # as if created by open()
         os.replace(handle.name, path)
-    except BaseException:
+    except BaseException as error:
         Path(handle.name).unlink(missing_ok=True)
+        if isinstance(error, OSError):
+            raise about_the_output(error, path) from None
         raise
+
+
+def about_the_output(error, path):
+    """The OSError ``error`` that names the temporary file, naming the output instead
+    (the user never sees the temporary file, which is gone)."""
+    if error.errno is None:
+        return error
+    return type(error)(error.errno, error.strerror, str(path))

@@ -58,6 +58,22 @@ def stop_on_signal(signal_number, frame):
     raise Stopped(signal_number)
 
 
+def hidden_stop(error):
+    """The :class:`Stopped` behind ``error``, if any.
+
+    When the signal handler runs while compiled Numba code is calling back into Python,
+    the Stopped it raises comes out as SystemError("... returned a result with an
+    exception set"), caused by it.
+    """
+    seen = set()
+    while error is not None and id(error) not in seen:
+        if isinstance(error, Stopped):
+            return error
+        seen.add(id(error))
+        error = error.__cause__ or error.__context__
+    return None
+
+
 class UsageError(Exception):
     """A mistake in the command line: exit status 2."""
 
@@ -357,7 +373,9 @@ def run(argv):
                     rows += [{"input": str(source), **row} for row in file_rows]
                 else:
                     rows.append(compress_one(args, source))
-            except (ImageError, ValueError, TypeError, OSError, MemoryError) as error:
+            except Exception as error:  # any failure is this file's: name it, go on
+                if (stop := hidden_stop(error)) is not None:
+                    raise stop from None
                 failures += 1
                 report_failure(args, source, error, progress)
             done += 1
@@ -409,6 +427,9 @@ def main(argv=None):
         print(stop.summary(), file=sys.stderr)
         return stop.exit_status
     except Exception as error:  # the last line of defense: one line, never a traceback
+        if (stop := hidden_stop(error)) is not None:
+            print(stop.summary(), file=sys.stderr)
+            return stop.exit_status
         if "--debug" in argv:
             raise
         print(f"{PROG}: error: {error}", file=sys.stderr)
