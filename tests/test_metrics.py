@@ -105,3 +105,24 @@ def test_dithering_with_two_error_rows_equals_a_whole_error_image(color_space):
         coords[histogram.inverse].reshape(30, 45, -1), palette_coords
     )
     np.testing.assert_array_equal(indices, expected)
+
+
+def test_lab_and_ciede2000_equal_scikit_image_color_by_color():
+    from skimage.color import deltaE_ciede2000, rgb2lab
+
+    from kmeans_scratch.compression._color_difference import ciede2000, srgb_to_lab
+
+    rng = np.random.RandomState(0)
+    colors = rng.randint(0, 256, size=(3000, 3)).astype(np.uint8)
+    edges = np.array([[0, 0, 0], [255, 255, 255], [128, 128, 128], [10, 10, 10], [255, 0, 0]])
+    colors = np.vstack([colors, edges, edges[::-1]]).astype(np.uint8)
+    lab = np.empty((colors.shape[0], 3))
+    for i, (red, green, blue) in enumerate(colors):
+        srgb_to_lab(red, green, blue, lab[i])
+    np.testing.assert_allclose(lab, rgb2lab(colors / 255.0), rtol=0, atol=1e-9)
+    # pairs: random, equal, gray with gray (zero chroma), gray with color, opposite hues
+    first, second = lab, np.vstack([lab[1:], lab[:1]])
+    pairs = [(first, second), (lab, lab), (lab[-10:], lab[::-1][:10])]
+    for one, other in pairs:
+        ours = np.array([ciede2000(a, b) for a, b in zip(one, other, strict=True)])
+        np.testing.assert_allclose(ours, deltaE_ciede2000(one, other), rtol=0, atol=1e-9)
