@@ -56,8 +56,9 @@ def tolerance(X, tol, sample_weight=None):
         return 0.0
     if sample_weight is None:
         return float(np.mean(np.var(X, axis=0)) * tol)
-    mean = np.average(X, axis=0, weights=sample_weight)
-    variances = np.average((X - mean) ** 2, axis=0, weights=sample_weight)
+    total = sample_weight.sum()
+    mean = (sample_weight @ X) / total
+    variances = (sample_weight @ (X - mean) ** 2) / total
     return float(np.mean(variances) * tol)
 
 

@@ -62,12 +62,16 @@ def test_ssim_of_an_image_with_itself_is_one_and_below_a_window_is_exact_or_nan(
     assert ssim(palette[indices], palette, indices) == 1.0
 
 
+@pytest.mark.parametrize("one_entry_per_color", [False, True])
 @pytest.mark.parametrize("seed", range(3))
-def test_distinct_pairs_equal_numpy_unique(seed):
+def test_distinct_pairs_equal_numpy_unique(seed, one_entry_per_color):
     rng = np.random.RandomState(seed)
     pixels = rng.randint(0, 6, size=(40, 50, 3)).astype(np.uint8)
     histogram = color_histogram(pixels)
     indices = rng.randint(0, 20, size=2000).astype(np.uint8)
+    if one_entry_per_color:  # as without dithering: an entry per distinct color
+        indices = rng.randint(0, 20, size=histogram.counts.size).astype(np.uint8)
+        indices = indices[histogram.inverse]
     rows, entries, counts = distinct_pairs(histogram.inverse, indices, histogram.counts)
     keys = histogram.inverse.astype(np.int64) * 256 + indices
     expected_keys, expected_counts = np.unique(keys, return_counts=True)
@@ -110,7 +114,11 @@ def test_dithering_with_two_error_rows_equals_a_whole_error_image(color_space):
 def test_lab_and_ciede2000_equal_scikit_image_color_by_color():
     from skimage.color import deltaE_ciede2000, rgb2lab
 
-    from kmeans_scratch.compression._color_difference import ciede2000, srgb_to_lab
+    from kmeans_scratch.compression._color_difference import (
+        ciede2000,
+        linearized_levels,
+        srgb_to_lab,
+    )
 
     rng = np.random.RandomState(0)
     colors = rng.randint(0, 256, size=(3000, 3)).astype(np.uint8)
@@ -118,7 +126,7 @@ def test_lab_and_ciede2000_equal_scikit_image_color_by_color():
     colors = np.vstack([colors, edges, edges[::-1]]).astype(np.uint8)
     lab = np.empty((colors.shape[0], 3))
     for i, (red, green, blue) in enumerate(colors):
-        srgb_to_lab(red, green, blue, lab[i])
+        srgb_to_lab(red, green, blue, lab[i], linearized_levels())
     np.testing.assert_allclose(lab, rgb2lab(colors / 255.0), rtol=0, atol=1e-9)
     # pairs: random, equal, gray with gray (zero chroma), gray with color, opposite hues
     first, second = lab, np.vstack([lab[1:], lab[:1]])

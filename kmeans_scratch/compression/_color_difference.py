@@ -25,17 +25,25 @@ BLOCK = 8192
 
 
 @njit(cache=True)
-def srgb_to_lab(red, green, blue, out):
+def linearized_levels():
+    """(256,) the linear light of each 8-bit sRGB level v: with s = v/255, s/12.92 up to
+    0.04045, else ((s + 0.055)/1.055)^2.4."""
+    levels = np.empty(256)
+    for value in range(256):
+        s = value / 255.0
+        levels[value] = ((s + 0.055) / 1.055) ** 2.4 if s > 0.04045 else s / 12.92
+    return levels
+
+
+@njit(cache=True)
+def srgb_to_lab(red, green, blue, out, levels):
     """CIELAB (D65, 2°) of an 8-bit sRGB color, into ``out`` (3,).
 
-    Each channel v/255 is linearized (v/12.92 up to 0.04045, else ((v + 0.055)/1.055)^2.4),
-    mapped to XYZ, divided by the white point, and t ↦ ∛t (above 0.008856, else
-    7.787 t + 16/116) gives f; then L = 116 f_y − 16, a = 500 (f_x − f_y), b = 200 (f_y − f_z).
+    Each channel is linearized (``levels``, from :func:`linearized_levels`), mapped to
+    XYZ, divided by the white point, and t ↦ ∛t (above 0.008856, else 7.787 t + 16/116)
+    gives f; then L = 116 f_y − 16, a = 500 (f_x − f_y), b = 200 (f_y − f_z).
     """
-    linear = np.empty(3)
-    for c, value in enumerate((red, green, blue)):
-        v = value / 255.0
-        linear[c] = ((v + 0.055) / 1.055) ** 2.4 if v > 0.04045 else v / 12.92
+    linear = (levels[red], levels[green], levels[blue])
     f = np.empty(3)
     for i in range(3):
         t = (
@@ -110,21 +118,22 @@ def ciede2000(lab1, lab2):
 
 
 @njit(cache=True)
-def _lab_of(color, out):
+def _lab_of(color, out, levels):
     """CIELAB of an (C,) uint8 color: its RGB part, or its gray level repeated (C ≤ 2)."""
     if color.shape[0] >= 3:
-        srgb_to_lab(color[0], color[1], color[2], out)
+        srgb_to_lab(color[0], color[1], color[2], out, levels)
     else:
-        srgb_to_lab(color[0], color[0], color[0], out)
+        srgb_to_lab(color[0], color[0], color[0], out, levels)
 
 
 @njit(cache=True, parallel=True)
 def pair_error_sums(colors, rows, entries, counts, palette):
     """(Σ count · ‖color − entry‖², Σ count · ΔE₀₀(color, entry)) over the distinct
     (color row, palette entry) pairs, every channel in the first, the color in the second."""
+    levels = linearized_levels()
     palette_lab = np.empty((palette.shape[0], 3))
     for j in range(palette.shape[0]):
-        _lab_of(palette[j], palette_lab[j])
+        _lab_of(palette[j], palette_lab[j], levels)
     n_blocks = (rows.shape[0] + BLOCK - 1) // BLOCK
     squared_sums = np.zeros(n_blocks)
     delta_e_sums = np.zeros(n_blocks)
@@ -137,7 +146,7 @@ def pair_error_sums(colors, rows, entries, counts, palette):
             for c in range(color.shape[0]):
                 diff = np.float64(color[c]) - np.float64(entry[c])
                 squared += diff * diff
-            _lab_of(color, lab)
+            _lab_of(color, lab, levels)
             squared_total += counts[p] * squared
             delta_e_total += counts[p] * ciede2000(lab, palette_lab[entries[p]])
         squared_sums[block] = squared_total

@@ -37,11 +37,23 @@ def distinct_pairs(inverse, indices, counts):
     """The distinct (color row, palette entry) pairs of the pixels, and how many pixels each.
 
     ``inverse`` (N,) is each pixel's distinct color, ``indices`` (N,) its palette entry and
-    ``counts`` (m,) the pixels of each color.  The pixels' entries are first grouped by
-    color (one pass, N small integers); each color's group is then scanned, a stamp per
-    entry telling whether the pair was already seen.  Pairs come ordered by color row.
+    ``counts`` (m,) the pixels of each color.  Without dithering every color has one
+    entry, found in one pass.  Otherwise the pixels' entries are grouped by color (one
+    more pass, N small integers) and each color's group is scanned, a stamp per entry
+    telling whether the pair was already seen.  Pairs come ordered by color row.
     """
     n_colors = counts.shape[0]
+    entry_of = np.full(n_colors, -1, dtype=np.int64)
+    one_entry_each = True
+    for i in range(inverse.shape[0]):
+        row = inverse[i]
+        if entry_of[row] == -1:
+            entry_of[row] = indices[i]
+        elif entry_of[row] != indices[i]:
+            one_entry_each = False
+            break
+    if one_entry_each:
+        return np.arange(n_colors), entry_of, counts.astype(np.int64)
     n_entries = int(indices.max()) + 1 if indices.shape[0] else 1
     starts = np.zeros(n_colors + 1, dtype=np.int64)
     for row in range(n_colors):
