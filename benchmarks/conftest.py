@@ -28,6 +28,11 @@ def pytest_addoption(parser):
         help="where to write the Markdown results table (default: benchmarks/RESULTS.md)",
     )
     parser.addoption(
+        "--large-megapixels",
+        default="3,12,24",
+        help="sizes of the large-image rows, in megapixels (default 3,12,24)",
+    )
+    parser.addoption(
         "--images",
         default=os.environ.get("KMEANS_BENCH_IMAGES"),
         help="run the image rows on every image of this folder instead of the shipped "
@@ -40,6 +45,12 @@ def pytest_generate_tests(metafunc):
     if "image_name" in metafunc.fixturenames:
         names = image_names(metafunc.config.getoption("--images"))
         metafunc.parametrize("image_name", names, ids=[short_name(n) for n in names])
+    if "megapixels" in metafunc.fixturenames:
+        if metafunc.config.getoption("benchmark_disable"):
+            sizes = [0.06]  # the smoke run: the same jobs on a 300 × 200 mosaic
+        else:
+            sizes = [float(mp) for mp in metafunc.config.getoption("--large-megapixels").split(",")]
+        metafunc.parametrize("megapixels", sizes, ids=[f"{mp:g}MP" for mp in sizes])
 
 
 @pytest.fixture(scope="session", autouse=True)
@@ -58,8 +69,14 @@ def compiled_kernels():
         X = rng.uniform(0, 255, (3000, 3)).astype(dtype)
         for algorithm in ("lloyd", "hamerly", "elkan"):
             KMeans(16, algorithm=algorithm, n_init=1, random_state=0).fit(X)
-    for n_channels in (3, 4):
-        compress(rng.randint(0, 256, (60, 50, n_channels)).astype(np.uint8), 16)
+    for n_channels in (1, 3, 4):  # gray goes through the key-table histogram
+        compress(rng.randint(0, 256, (60, 50, n_channels)).astype(np.uint8), 16).report()
+
+
+@pytest.fixture(scope="session")
+def large_image_dir(tmp_path_factory):
+    """Where the large mosaics and their outputs go (made once per session)."""
+    return tmp_path_factory.mktemp("large-images")
 
 
 @pytest.fixture(scope="session")

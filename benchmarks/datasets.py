@@ -47,6 +47,29 @@ def short_name(name):
     return Path(name).stem if name not in SHIPPED_IMAGES else name
 
 
+def large_size(megapixels):
+    """(width, height) of a 3:2 image of about ``megapixels`` million pixels."""
+    width = round((megapixels * 1e6 * 1.5) ** 0.5)
+    return width, round(width / 1.5)
+
+
+def large_mosaic(megapixels, folder):
+    """A PNG in ``folder`` of about ``megapixels`` million pixels: the four shipped images,
+    each resampled (Lanczos) to a quarter of it, in a 2 × 2 mosaic.  Made once per folder."""
+    width, height = large_size(megapixels)
+    path = Path(folder) / f"mosaic-{width}x{height}.png"
+    if not path.exists():
+        mosaic = Image.new("RGB", (width, height))
+        half_w, half_h = width // 2, height // 2
+        for i, name in enumerate(SHIPPED_IMAGES):
+            left, top = (i % 2) * half_w, (i // 2) * half_h
+            tile_size = (width - half_w if i % 2 else half_w, height - half_h if i // 2 else half_h)
+            tile = Image.fromarray(shipped_image(name)).resize(tile_size, Image.Resampling.LANCZOS)
+            mosaic.paste(tile, (left, top))
+        mosaic.save(path, compress_level=1)
+    return path
+
+
 def tiled_china(n_rows):
     """Pixels of ``china.jpg`` tiled (or cut) to ``n_rows`` rows."""
     pixels = shipped_image("china").reshape(-1, 3)

@@ -1,0 +1,75 @@
+"""Issue 5's large images: time and peak memory from file to file, against libimagequant.
+
+Each row runs in a fresh child process (``benchmarks/large_job.py``), so that its peak
+resident memory is its own.  The images are 3:2 mosaics of the four shipped images,
+each resampled (Lanczos) to a quarter of the size: ``--large-megapixels`` sets the sizes
+(default 3, 12 and 24 megapixels).
+"""
+
+import functools
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kmeans_scratch.compression._metrics import psnr_and_delta_e
+from kmeans_scratch.compression._palette import color_histogram
+
+from .datasets import large_mosaic
+
+CONTENDERS = ("ours", "libimagequant")
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+
+def run_job(contender, source, output):
+    result = subprocess.run(
+        [sys.executable, "-m", "benchmarks.large_job", contender, str(source), str(output)],
+        cwd=REPOSITORY,
+        capture_output=True,
+        text=True,
+        timeout=1800,
+    )
+    assert result.returncode == 0, result.stderr
+    return json.loads(result.stdout.splitlines()[-1])
+
+
+def palette_and_indices(path):
+    with Image.open(path) as image:
+        assert image.mode == "P"
+        indices = np.asarray(image)
+        palette = np.array(image.getpalette(), dtype=np.uint8).reshape(-1, 3)
+    return palette, indices
+
+
+@functools.cache
+def input_histogram(source):
+    with Image.open(source) as image:
+        return color_histogram(np.asarray(image.convert("RGB")))
+
+
+@pytest.mark.parametrize("contender", CONTENDERS)
+def test_large_image(benchmark, recorder, megapixels, large_image_dir, contender):
+    source = large_mosaic(megapixels, large_image_dir)
+    output = large_image_dir / f"{source.stem}-{contender}.png"
+    job = benchmark.pedantic(run_job, args=(contender, source, output), rounds=1, iterations=1)
+    palette, indices = palette_and_indices(output)
+    height, width = indices.shape
+    assert palette.shape[0] <= 256 and width * height == input_histogram(source).inverse.size
+    psnr, _ = psnr_and_delta_e(input_histogram(source), palette, indices)
+    recorder.add_seconds(
+        "large-images",
+        benchmark,
+        job["seconds"],
+        megapixels=width * height / 1e6,
+        size=f"{width}×{height}",
+        contender=contender,
+        quantize_s=job["quantize_seconds"],
+        peak_rss=job["peak_rss"],
+        import_rss=job["import_rss"],
+        psnr=psnr,
+        png_bytes=output.stat().st_size,
+    )
