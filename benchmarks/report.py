@@ -39,7 +39,8 @@ TABLES = {
         "Large images: time and peak memory, file to file",
         "A 3:2 mosaic of the four shipped images, resampled (Lanczos) to each size and saved "
         "as PNG, compressed to 256 colors without dithering, each run in a fresh child "
-        "process (one run per cell). **ours** is the `kmeans-compress` command: decode, "
+        "process (one timed run per cell, after an untimed one that leaves any kernel the "
+        "size needs compiled in Numba's cache). **ours** is the `kmeans-compress` command: decode, "
         "histogram, fit, indices, the quality report (PSNR, SSIM, ΔE) and the PNG written "
         "atomically. **libimagequant** is what pngquant does with it: Pillow decodes, "
         "libimagequant quantizes and remaps, Pillow writes the PNG at its default level. "
