@@ -23,6 +23,8 @@ import numpy as np
 import oxipng
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from ._palette import uses_key_table
+
 #: Default decompression-bomb limit, in pixels (Pillow's own default is about 89 million).
 DEFAULT_MAX_PIXELS = 100_000_000
 
@@ -125,7 +127,7 @@ def estimated_peak_bytes(width, height, n_channels):
     """About how much memory compressing a ``width`` × ``height`` image takes, beyond the
     interpreter and its libraries."""
     n_pixels = width * height
-    uses_table = n_channels <= 3 and (n_channels < 3 or n_pixels >= (1 << 24) // 4)
+    uses_table = uses_key_table(n_pixels, n_channels)
     scratch = KEY_TABLE_BYTES if uses_table else RADIX_BYTES_PER_PIXEL * n_pixels
     return BYTES_PER_PIXEL * n_pixels + scratch
 

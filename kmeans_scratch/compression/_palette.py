@@ -247,13 +247,19 @@ MAX_PIXELS = 2**31 - 1
 TABLE_SLOTS_PER_PIXEL = 4
 
 
+def uses_key_table(n_pixels, n_channels):
+    """Whether the histogram of ``n_pixels`` pixels of ``n_channels`` channels counts its
+    keys in a table (see ``TABLE_SLOTS_PER_PIXEL``) rather than radix sorting them."""
+    n_slots = 1 << (8 * n_channels)
+    return n_channels <= 3 and n_slots <= TABLE_SLOTS_PER_PIXEL * max(n_pixels, 65536)
+
+
 def color_histogram(pixels):
     """Distinct colors, their counts and each pixel's distinct color, for (H, W, C) uint8."""
     flat = np.ascontiguousarray(pixels.reshape(-1, pixels.shape[-1]))
     if flat.shape[0] > MAX_PIXELS:
         raise ValueError(f"{flat.shape[0]} pixels is more than the {MAX_PIXELS} supported")
-    n_slots = 1 << (8 * flat.shape[1])
-    if flat.shape[1] <= 3 and n_slots <= TABLE_SLOTS_PER_PIXEL * max(flat.shape[0], 65536):
+    if uses_key_table(*flat.shape):
         return ColorHistogram(*distinct_keys_by_table(flat))
     return ColorHistogram(*distinct_keys(flat))
 
