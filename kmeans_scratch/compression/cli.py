@@ -103,10 +103,8 @@ def byte_count(text):
     try:
         value = float(number[: len(number) - len(unit)]) * units[unit]
     except ValueError:
-        raise argparse.ArgumentTypeError(
-            f"expected a size such as 800M or 2G, got {text!r}"
-        ) from None
-    if not value >= 1:
+        value = 0.0
+    if not value >= 1:  # also refuses NaN
         raise argparse.ArgumentTypeError(f"expected a size such as 800M or 2G, got {text!r}")
     return int(value)
 
