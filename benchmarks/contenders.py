@@ -153,7 +153,7 @@ def quantize_faiss(pixels, k):
     return _palette_from_centers(kmeans.centroids, labels.ravel(), pixels.shape)
 
 
-def _from_pil_palette(image, shape):
+def from_pil_palette(image, shape):
     indices = np.asarray(image)
     n_used = int(indices.max()) + 1
     palette = np.array(image.getpalette()[: 3 * n_used], dtype=np.uint8).reshape(-1, 3)
@@ -165,7 +165,7 @@ def pillow(method, kmeans=0):
         from PIL import Image
 
         image = Image.fromarray(pixels).quantize(k, method=method, kmeans=kmeans, dither=0)
-        return _from_pil_palette(image, pixels.shape)
+        return from_pil_palette(image, pixels.shape)
 
     return quantize
 

@@ -19,6 +19,7 @@ from PIL import Image
 from kmeans_scratch.compression._metrics import psnr_and_delta_e
 from kmeans_scratch.compression._palette import color_histogram
 
+from .contenders import from_pil_palette
 from .datasets import large_mosaic
 
 CONTENDERS = ("ours", "libimagequant")
@@ -40,9 +41,7 @@ def run_job(contender, source, output):
 def palette_and_indices(path):
     with Image.open(path) as image:
         assert image.mode == "P"
-        indices = np.asarray(image)
-        palette = np.array(image.getpalette(), dtype=np.uint8).reshape(-1, 3)
-    return palette, indices
+        return from_pil_palette(image, image.size[::-1])
 
 
 @functools.cache
