@@ -26,13 +26,17 @@ center j outside N(a) was at least l away and, by the triangle inequality, at le
 which is never below Hamerly's l − max_j p(j), and equals it when N(a) holds every other
 center.
 
-**Local search.**  A center j can only be closer to x than c_a if ‖c_a − c_j‖ < 2u.  So
-when u < ½ R(a), only c_a and the neighbors with ‖c_a − c_j‖ < 2u are compared (with a
-rounding margin, see ``_bounds``), and every skipped center j is at least ‖c_a − c_j‖ − u
-away, which bounds the new l.  On image colors at k = 256 about four fifths of the samples
-that fail their bounds are settled this way, with a handful of distances each.  The others
-(and every sample in the first iteration) are gathered into tiles and searched against all
-centers by Lloyd's SIMD kernel.
+**Local search.**  A center j outside N(a) is at least R(a) − u from x, so when
+u < ½ R(a) none of them can be closer than c_a (with a rounding margin, see ``_bounds``):
+the nearest center is c_a or a neighbor.  Then x is compared with c_a and every neighbor,
+all at once (the neighbors' coordinates are kept contiguous per center, so the distances
+are SIMD code), which gives the new label, u, and a lower bound l = min(the second
+smallest of these distances, R(a) − u).  Computing every neighbor, rather than only
+those within 2u of c_a (Exponion), makes l the exact second distance whenever that center
+is a neighbor, so the bound fails again much later: on image colors at k = 64 it halves
+the samples that need any distance in the next iterations.  The samples that fail with
+u ≥ ½ R(a) (and every sample in the first iteration) are gathered into tiles and searched
+against all centers by Lloyd's SIMD kernel.
 
 The per-cluster sums are recomputed in every pass by the same code, in the same order, as
 in Lloyd's kernel, so with the same labels the centers are bit-for-bit Lloyd's (see
@@ -71,31 +75,50 @@ NEIGHBORS_REFRESH = 4
 
 
 @njit(cache=True)
-def local_search(x, label, sq_label, u, centers, neighbors, neighbor_distances, far, shrink):
-    """Nearest center of x among c_a (a = ``label``, at squared distance ``sq_label``, u its
-    distance) and the neighbors c_j of c_a within reach; returns (nearest, its squared
-    distance, a lower bound on the distance to every other center).
+def neighbor_coordinates(centers, neighbors):
+    """``out[a, f, m]``: coordinate f of the m-th neighbor of center a, shape (k, d, |N|),
+    so that the distances from one point to every neighbor of its center are computed by
+    loops over contiguous memory."""
+    n_clusters, n_features = centers.shape
+    n_neighbors = neighbors.shape[1]
+    out = np.empty((n_clusters, n_features, n_neighbors), dtype=centers.dtype)
+    for a in range(n_clusters):
+        for f in range(n_features):
+            for m in range(n_neighbors):
+                out[a, f, m] = centers[neighbors[a, m], f]
+    return out
 
-    A neighbor with u < ½ ‖c_a − c_j‖ · shrink is farther from x than c_a, by a margin wider
-    than rounding, and is skipped: x is at least ‖c_a − c_j‖ − u from it; so is any center
-    outside N(a), at least R(a) − u away (the caller checks u < ½ R(a) · shrink).  The
-    others are compared with the same arithmetic as Lloyd's kernel, ties to the lowest
-    index, so the result is Lloyd's argmin over all centers.
+
+@njit(cache=True)
+def local_search(x, label, sq_label, neighbors, coordinates, sq):
+    """Nearest center of x among c_a (a = ``label``, at squared distance ``sq_label``) and
+    its neighbors, whose ids are ``neighbors`` and coordinates ``coordinates`` (d, |N|);
+    returns (nearest, its squared distance, the second smallest squared distance).
+
+    Every squared distance is summed in the order of Lloyd's kernel, so equal inputs give
+    equal bits, and ties go to the lowest index: when no other center can be closer (the
+    caller checks), the result is Lloyd's argmin over all centers.  ``sq`` is scratch of
+    length |N|.
     """
+    n_features, n_neighbors = coordinates.shape
+    x_f = x[0]
+    for m in range(n_neighbors):
+        diff = x_f - coordinates[0, m]
+        sq[m] = diff * diff
+    for f in range(1, n_features):
+        x_f = x[f]
+        for m in range(n_neighbors):
+            diff = x_f - coordinates[f, m]
+            sq[m] += diff * diff
     best, best_sq, second_sq = label, sq_label, np.inf
-    out_of_reach = far
-    for m in range(neighbors.shape[0]):
-        if u < 0.5 * neighbor_distances[m] * shrink:
-            out_of_reach = min(out_of_reach, neighbor_distances[m])
-            continue
+    for m in range(n_neighbors):
         j = neighbors[m]
-        sq = sq_distance_exact_order(x, centers[j])
-        if sq < best_sq or (sq == best_sq and j < best):
+        if sq[m] < best_sq or (sq[m] == best_sq and j < best):
             second_sq = best_sq
-            best, best_sq = j, sq
+            best, best_sq = j, sq[m]
         else:
-            second_sq = min(second_sq, sq)
-    return best, best_sq, min(np.sqrt(second_sq), out_of_reach - u)
+            second_sq = min(second_sq, sq[m])
+    return best, best_sq, second_sq
 
 
 @njit(parallel=True, cache=True)
@@ -116,8 +139,9 @@ def hamerly_assign_and_accumulate(
 ):
     """Hamerly's assignment step fused with the per-cluster sums; returns the labels changed.
 
-    ``geometry`` is ``(half_separation, neighbors, neighbor_distances, far_bound)`` of the
-    current centers (see :func:`kmeans_scratch._bounds.center_geometry`), and ``moves`` is
+    ``geometry`` is ``(half_separation, neighbors, coordinates, far_bound)`` of the current
+    centers: s(a), the ids of N(a), their :func:`neighbor_coordinates` and R(a) (see
+    :func:`kmeans_scratch._bounds.center_geometry`), and ``moves`` is
     ``(movement, neighbor_move, far_bound)`` of the last move: how far each center j moved
     since the bounds were last valid, and for each center a, max_{j∈N(a)} p(j) and R(a)
     before the move (see the module docstring).
@@ -128,7 +152,7 @@ def hamerly_assign_and_accumulate(
     search by Lloyd's SIMD kernel a tile at a time, which also gives the second nearest
     distance for the new lower bound.
     """
-    half_separation, neighbors, neighbor_distances, far_bound = geometry
+    half_separation, neighbors, coordinates, far_bound = geometry
     movement, neighbor_move, far_bound_before = moves
     n_samples, n_features = X.shape
     largest_move = movement.max()
@@ -138,6 +162,7 @@ def hamerly_assign_and_accumulate(
     for block in prange(n_blocks):
         start, end = block_bounds(n_samples, n_blocks, block)
         to_search = np.empty(end - start, dtype=np.int64)
+        sq = np.empty(neighbors.shape[1], dtype=X.dtype)
         n_search = 0
         changed = 0
         for i in range(start, end):
@@ -156,17 +181,11 @@ def hamerly_assign_and_accumulate(
                 if upper[i] < bound:
                     continue
                 if upper[i] < 0.5 * far_bound[label] * shrink:
-                    nearest, nearest_sq, lower[i] = local_search(
-                        X[i],
-                        label,
-                        sq_label,
-                        upper[i],
-                        centers,
-                        neighbors[label],
-                        neighbor_distances[label],
-                        far_bound[label],
-                        shrink,
+                    nearest, nearest_sq, second_sq = local_search(
+                        X[i], label, sq_label, neighbors[label], coordinates[label], sq
                     )
+                    # Outside N(a): at least R(a) − ‖x − c_a‖ away, with a the old label.
+                    lower[i] = min(np.sqrt(second_sq), far_bound[label] - upper[i])
                     upper[i] = np.sqrt(nearest_sq)
                     if nearest != label:
                         changed += 1
@@ -208,10 +227,9 @@ class HamerlyAssignment(BoundedAssignment):
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
         choose_neighbors = self.n_assignments % NEIGHBORS_REFRESH == 0
         self.n_assignments += 1
-        half_separation, neighbor_distances, far_bound = center_geometry(
-            centers, self.neighbors, choose_neighbors
-        )
-        self.geometry = (half_separation, self.neighbors, neighbor_distances, far_bound)
+        half_separation, _, far_bound = center_geometry(centers, self.neighbors, choose_neighbors)
+        coordinates = neighbor_coordinates(centers, self.neighbors)
+        self.geometry = (half_separation, self.neighbors, coordinates, far_bound)
         return hamerly_assign_and_accumulate(
             self.X,
             self.sample_weight,
