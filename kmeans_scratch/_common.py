@@ -280,6 +280,48 @@ def merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_
     return changed
 
 
+@njit(cache=True)
+def ordered_rows_sum(partial):
+    """``partial[0] + partial[1] + ...`` for the rows of a 2-D array, in row order."""
+    totals = np.zeros(partial.shape[1])
+    for row in range(partial.shape[0]):
+        totals += partial[row]
+    return totals
+
+
+@njit(parallel=True, cache=True)
+def column_moments(X, sample_weight):
+    """Weighted mean and variance of every column, in float64: with W = Σ_i w_i,
+    ``mean_f = Σ_i w_i x_if / W`` and ``var_f = Σ_i w_i (x_if − mean_f)² / W``.
+
+    Two passes over the rows, so the variance has no cancellation; each pass sums per block
+    and adds the blocks in order (the same bits on any number of threads).  NumPy's
+    reductions along axis 0 of a tall (n, 3) array are many times slower.
+    """
+    n_samples, n_features = X.shape
+    n_blocks = n_blocks_for(n_samples, 8 * (n_features + 1))
+    partial = np.zeros((n_blocks, n_features + 1))
+    for block in prange(n_blocks):
+        start, end = block_bounds(n_samples, n_blocks, block)
+        for i in range(start, end):
+            weight = np.float64(sample_weight[i])
+            partial[block, n_features] += weight
+            for f in range(n_features):
+                partial[block, f] += weight * X[i, f]
+    totals = ordered_rows_sum(partial)
+    total_weight = totals[n_features]
+    mean = totals[:n_features] / total_weight
+    squares = np.zeros((n_blocks, n_features))
+    for block in prange(n_blocks):
+        start, end = block_bounds(n_samples, n_blocks, block)
+        for i in range(start, end):
+            weight = np.float64(sample_weight[i])
+            for f in range(n_features):
+                diff = X[i, f] - mean[f]
+                squares[block, f] += weight * diff * diff
+    return mean, ordered_rows_sum(squares) / total_weight
+
+
 @njit(parallel=True, cache=True)
 def assign_labels(X, sample_weight, centers, labels):
     """E-step: ``labels[i] = argmin_j ||x_i - c_j||²``; returns ``sum_i w_i min_j ||x_i - c_j||²``.

@@ -24,7 +24,12 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._common import assign_labels, euclidean_distances_to_centers, is_same_clustering
+from ._common import (
+    assign_labels,
+    column_moments,
+    euclidean_distances_to_centers,
+    is_same_clustering,
+)
 from ._elkan import ElkanAssignment
 from ._hamerly import HamerlyAssignment
 from ._lloyd import LloydAssignment, run_iterations
@@ -45,20 +50,13 @@ INIT_METHODS = ("k-means++", "random")
 FLOAT_DTYPES = (np.float64, np.float32)
 
 
-def tolerance(X, tol, sample_weight=None):
-    """Absolute tolerance: ``tol`` times the mean per-feature variance of ``X``.
+def tolerance(variances, tol):
+    """Absolute tolerance: ``tol`` times the mean per-feature variance of the data.
 
     With weights the variance is the weighted one, Σ_i w_i (x_i − x̄_w)² / Σ_i w_i, so that
     a weight means exactly "this many copies" (scikit-learn uses the unweighted variance
     even with weights; without weights the two are the same).
     """
-    if tol == 0:
-        return 0.0
-    if sample_weight is None:
-        return float(np.mean(np.var(X, axis=0)) * tol)
-    total = sample_weight.sum()
-    mean = (sample_weight @ X) / total
-    variances = (sample_weight @ (X - mean) ** 2) / total
     return float(np.mean(variances) * tol)
 
 
@@ -243,9 +241,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self._validate_parameters()
         X = self._validate_X(X, reset=True, copy=self.copy_x)
         check_n_samples(X.shape[0], self.n_clusters)
-        weighted = sample_weight is not None
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        abs_tol = tolerance(X, self.tol, sample_weight if weighted else None)
+        X_mean, variances = column_moments(X, sample_weight)
+        abs_tol = tolerance(variances, self.tol)
         random_state = check_random_state(self.random_state)
         n_init = self._resolve_n_init()
 
@@ -255,7 +253,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             self._check_init_shape(X, init)
 
         # Centering X makes every distance and sum better conditioned; it is undone below.
-        X_mean = X.mean(axis=0)
+        X_mean = X_mean.astype(X.dtype)
         X -= X_mean
         if not isinstance(init, str) and not callable(init):
             init -= X_mean

@@ -7,6 +7,7 @@ from kmeans_scratch._common import (
     TILE_ROWS,
     assign_labels,
     block_sums_for,
+    column_moments,
     euclidean_distances_to_centers,
     inertia_of_labels,
     n_blocks_for,
@@ -120,3 +121,19 @@ def test_block_count_depends_on_problem_size_only():
     assert n_blocks_for(10**7, 8) == 256
     assert n_blocks_for(10**7, 10**6) == 16  # accumulator budget
     assert n_blocks_for(10**7, 10**9) == 1
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_samples", [1, 5, 70_000])
+def test_column_moments_match_numpy(n_samples, dtype):
+    rng = np.random.default_rng(n_samples)
+    # A large offset: the one-pass formula E[x²] − E[x]² would lose every digit here.
+    X = (1e4 + rng.normal(size=(n_samples, 3)) * [1e-2, 1.0, 3.0]).astype(dtype)
+    weights = rng.uniform(0.0, 3.0, n_samples).astype(dtype)
+    weights[0] = 1.0
+    mean, variances = column_moments(X, weights)
+    X64, w64 = X.astype(np.float64), weights.astype(np.float64)
+    expected_mean = np.average(X64, axis=0, weights=w64)
+    np.testing.assert_allclose(mean, expected_mean, rtol=1e-12)
+    expected = np.average((X64 - expected_mean) ** 2, axis=0, weights=w64)
+    np.testing.assert_allclose(variances, expected, rtol=1e-8, atol=1e-12)
