@@ -5,6 +5,7 @@ import pytest
 
 from kmeans_scratch import KMeans, _elkan
 from kmeans_scratch._bounds import center_geometry, largest_neighbor_moves
+from kmeans_scratch._hamerly import local_search, neighbor_coordinates
 
 from .helpers import blobs, image_pixels, jittered_pixel_init
 
@@ -109,3 +110,29 @@ def test_center_geometry_matches_brute_force():
     half_separation, _, far_bound = center_geometry(centers[:1], neighbors, True)
     assert half_separation[0] == far_bound[0] == np.inf
     assert largest_neighbor_moves(neighbors, movement[:1])[0] == 0.0
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_local_search_is_the_argmin_over_center_and_neighbors(dtype):
+    """Nearest of c_a and its neighbors, ties to the lowest index, and the second smallest
+    squared distance, with the bits of Lloyd's arithmetic (brute force in the data dtype)."""
+    rng = np.random.RandomState(1)
+    centers = rng.randint(0, 6, size=(40, 3)).astype(dtype)  # integer grid: many exact ties
+    points = rng.randint(0, 6, size=(300, 3)).astype(dtype)
+    neighbors = np.array(
+        [rng.choice(np.delete(np.arange(40), a), 7, replace=False) for a in range(40)]
+    )
+    coordinates = neighbor_coordinates(centers, neighbors)
+    sq = np.empty(7, dtype=dtype)
+    for x in points:
+        a = rng.randint(40)
+        candidates = np.r_[a, neighbors[a]]
+        diff = x[None, :] - centers[candidates]
+        sq_all = (diff[:, 0] * diff[:, 0] + diff[:, 1] * diff[:, 1]) + diff[:, 2] * diff[:, 2]
+        order = np.lexsort((candidates, sq_all))  # by distance, then by index
+        nearest, nearest_sq, second_sq = local_search(
+            x, a, sq_all[0], neighbors[a], coordinates[a], sq
+        )
+        assert nearest == candidates[order[0]]
+        assert nearest_sq == sq_all[order[0]]
+        assert second_sq == sq_all[order[1]]
