@@ -186,7 +186,9 @@ def tile_buffers(n_features, dtype_source):
     return x_t, buffers
 
 
-@njit(cache=True)
+# Inlined into its callers: Hamerly's local search calls it per point, where a call costs
+# 5–10 % of a whole fit.
+@njit(cache=True, inline="always")
 def sq_distances_to_all(x, centers_t, out):
     """``out[j] = ||x - c_j||²`` for every center, from the (n_features, n_clusters) transpose.
 
@@ -281,11 +283,11 @@ def merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_
 
 
 @njit(cache=True)
-def ordered_rows_sum(partial):
-    """``partial[0] + partial[1] + ...`` for the rows of a 2-D array, in row order."""
-    totals = np.zeros(partial.shape[1])
-    for row in range(partial.shape[0]):
-        totals += partial[row]
+def column_sums(rows):
+    """Σ_t rows[t, c] for every column c, adding the rows in order (float64)."""
+    totals = np.zeros(rows.shape[1])
+    for t in range(rows.shape[0]):
+        totals += rows[t]
     return totals
 
 
@@ -308,7 +310,7 @@ def column_moments(X, sample_weight):
             partial[block, n_features] += weight
             for f in range(n_features):
                 partial[block, f] += weight * X[i, f]
-    totals = ordered_rows_sum(partial)
+    totals = column_sums(partial)
     total_weight = totals[n_features]
     mean = totals[:n_features] / total_weight
     squares = np.zeros((n_blocks, n_features))
@@ -319,7 +321,7 @@ def column_moments(X, sample_weight):
             for f in range(n_features):
                 diff = X[i, f] - mean[f]
                 squares[block, f] += weight * diff * diff
-    return mean, ordered_rows_sum(squares) / total_weight
+    return mean, column_sums(squares) / total_weight
 
 
 @njit(parallel=True, cache=True)

@@ -63,6 +63,7 @@ from ._common import (
     nearest_centers_tile,
     padded_centers,
     sq_distance_exact_order,
+    sq_distances_to_all,
     sum_rows,
     tile_buffers,
 )
@@ -95,23 +96,14 @@ def local_search(x, label, sq_label, neighbors, coordinates, sq):
     its neighbors, whose ids are ``neighbors`` and coordinates ``coordinates`` (d, |N|);
     returns (nearest, its squared distance, the second smallest squared distance).
 
-    Every squared distance is summed in the order of Lloyd's kernel, so equal inputs give
-    equal bits, and ties go to the lowest index: when no other center can be closer (the
-    caller checks), the result is Lloyd's argmin over all centers.  ``sq`` is scratch of
-    length |N|.
+    The squared distances come from :func:`~kmeans_scratch._common.sq_distances_to_all`,
+    summed in the order of Lloyd's kernel, so equal inputs give equal bits, and ties go to
+    the lowest index: when no other center can be closer (the caller checks), the result
+    is Lloyd's argmin over all centers.  ``sq`` is scratch of length |N|.
     """
-    n_features, n_neighbors = coordinates.shape
-    x_f = x[0]
-    for m in range(n_neighbors):
-        diff = x_f - coordinates[0, m]
-        sq[m] = diff * diff
-    for f in range(1, n_features):
-        x_f = x[f]
-        for m in range(n_neighbors):
-            diff = x_f - coordinates[f, m]
-            sq[m] += diff * diff
+    sq_distances_to_all(x, coordinates, sq)
     best, best_sq, second_sq = label, sq_label, np.inf
-    for m in range(n_neighbors):
+    for m in range(neighbors.shape[0]):
         j = neighbors[m]
         if sq[m] < best_sq or (sq[m] == best_sq and j < best):
             second_sq = best_sq

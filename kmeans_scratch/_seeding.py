@@ -36,7 +36,7 @@ Proceedings of the 18th ACM-SIAM Symposium on Discrete Algorithms (SODA), 2007.
 import numpy as np
 from numba import njit, prange
 
-from ._common import ordered_sum
+from ._common import column_sums, ordered_sum
 
 #: Rows per tile: small tiles are small boxes, which candidates reach less often.
 SEEDING_TILE_ROWS = 128
@@ -283,15 +283,6 @@ def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_t
         indices[c] = candidate_ids[best]
         add_center(X_t, sample_weight, candidates[best], *tiles)
     return X[indices], indices
-
-
-@njit(cache=True)
-def column_sums(scores):
-    """Σ_t scores[t, c] for every column c, in row order."""
-    totals = np.zeros(scores.shape[1])
-    for t in range(scores.shape[0]):
-        totals += scores[t]
-    return totals
 
 
 def random_choice_init(X, n_clusters, sample_weight, random_state):
