@@ -121,6 +121,16 @@ def ratio(value, reference):
     return f"{value / reference:.2f}" if reference else "–"
 
 
+def row_of(cell, contender):
+    """The row of ``contender`` in a cell of the table, or None when it did not run."""
+    return next((row for row in cell if row["contender"] == contender), None)
+
+
+def ratio_to(row, reference, key):
+    """``row[key]`` over the reference row's, formatted; "–" without a reference row."""
+    return ratio(row[key], reference and reference[key])
+
+
 def kmeans_peers_table(rows):
     lines = []
     for (dataset,), dataset_rows in grouped(rows, ["dataset"]).items():
@@ -131,13 +141,13 @@ def kmeans_peers_table(rows):
             "|---:|---|---|---:|---:|---:|---:|",
         ]
         for (k, mode), cell in grouped(dataset_rows, ["k", "mode"]).items():
-            reference = next((r for r in cell if r["contender"] == "sklearn lloyd"), None)
+            reference = row_of(cell, "sklearn lloyd")
             for row in cell:
                 lines.append(
                     f"| {k} | {row['contender']} | {mode} | {fmt_seconds(row['median_s'])} "
-                    f"| {ratio(row['median_s'], reference and reference['median_s'])} "
+                    f"| {ratio_to(row, reference, 'median_s')} "
                     f"| {row['inertia']:.6g} "
-                    f"| {ratio(row['inertia'], reference and reference['inertia'])} |"
+                    f"| {ratio_to(row, reference, 'inertia')} |"
                 )
     return lines[1:], {}
 
@@ -151,13 +161,13 @@ def quantize_peers_table(rows):
             "|---:|---|---:|---:|---:|---:|---:|---:|",
         ]
         for (k,), cell in grouped(image_rows, ["k"]).items():
-            reference = next((r for r in cell if r["contender"] == "libimagequant"), None)
+            reference = row_of(cell, "libimagequant")
             for row in cell:
                 lines.append(
                     f"| {k} | {row['contender']} | {fmt_seconds(row['median_s'])} "
-                    f"| {ratio(row['median_s'], reference and reference['median_s'])} "
+                    f"| {ratio_to(row, reference, 'median_s')} "
                     f"| {row['psnr']:.2f} | {row['delta_e']:.2f} | {row['png_bytes']:,} "
-                    f"| {ratio(row['png_bytes'], reference and reference['png_bytes'])} |"
+                    f"| {ratio_to(row, reference, 'png_bytes')} |"
                 )
     return lines[1:], {}
 
@@ -169,16 +179,16 @@ def large_images_table(rows):
         "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (size,), cell in grouped(rows, ["size"]).items():
-        reference = next((r for r in cell if r["contender"] == "libimagequant"), None)
+        reference = row_of(cell, "libimagequant")
         for row in cell:
             lines.append(
                 f"| {size} | {row['megapixels']:.1f} | {row['contender']} "
                 f"| {fmt_seconds(row['median_s'])} "
-                f"| {ratio(row['median_s'], reference and reference['median_s'])} "
+                f"| {ratio_to(row, reference, 'median_s')} "
                 f"| {fmt_seconds(row['quantize_s'])} "
-                f"| {ratio(row['quantize_s'], reference and reference['quantize_s'])} "
+                f"| {ratio_to(row, reference, 'quantize_s')} "
                 f"| {row['peak_rss'] / 2**20:,.0f} MiB "
-                f"| {ratio(row['peak_rss'], reference and reference['peak_rss'])} "
+                f"| {ratio_to(row, reference, 'peak_rss')} "
                 f"| {row['import_rss'] / 2**20:,.0f} MiB "
                 f"| {row['psnr']:.2f} | {row['png_bytes']:,} |"
             )
