@@ -30,6 +30,7 @@ from ._common import (
     euclidean_distances_to_centers,
     is_same_clustering,
 )
+from ._distinct import collapse_duplicates
 from ._elkan import ElkanAssignment
 from ._hamerly import HamerlyAssignment
 from ._lloyd import LloydAssignment, run_iterations
@@ -127,6 +128,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         sample and skips most distances once the centers settle (fastest in low
         dimensions, such as colors); "elkan" keeps one bound per sample and center
         (n_samples × n_clusters × 8 bytes) and skips even more (see the README).
+        When at most 3/4 of the rows of ``X`` are distinct (the pixels of a photo), each
+        algorithm iterates on the distinct rows, weighted by the total weight of their
+        copies: the same labels and centers, less work.
 
     Attributes
     ----------
@@ -258,6 +262,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         if not isinstance(init, str) and not callable(init):
             init -= X_mean
 
+        # The seeds are drawn from every row (the same draws as scikit-learn's); the
+        # iterations run on the distinct rows, weighted, when rows repeat enough.
+        distinct = collapse_duplicates(X, sample_weight)
+        rows, row_weight = (X, sample_weight) if distinct is None else distinct[:2]
         make_assignment = ALGORITHMS[self.algorithm]
         best_inertia = best_labels = best_centers = best_n_iter = None
         try:
@@ -265,9 +273,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 centers_init = self._initial_centers(X, init, sample_weight, random_state)
                 if self.verbose:
                     print("Initialization complete")
-                assignment = make_assignment(X, sample_weight, self.n_clusters)
+                assignment = make_assignment(rows, row_weight, self.n_clusters)
                 labels, inertia, centers, n_iter = run_iterations(
-                    X, sample_weight, centers_init, self.max_iter, self.verbose, abs_tol, assignment
+                    rows, row_weight, centers_init, self.max_iter, self.verbose, abs_tol, assignment
                 )
                 # A lower inertia that is the same partition is only rounding: keep the first.
                 if best_inertia is None or (
@@ -280,6 +288,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             if not self.copy_x:
                 X += X_mean
         best_centers += X_mean
+        if distinct is not None:
+            best_labels = best_labels[distinct[2]]
 
         n_distinct = np.count_nonzero(np.bincount(best_labels, minlength=self.n_clusters))
         if n_distinct < self.n_clusters:

@@ -1,0 +1,67 @@
+"""Repeated rows collapse into weighted distinct rows without changing any result."""
+
+import numpy as np
+import pytest
+
+from kmeans_scratch import KMeans, _distinct
+from kmeans_scratch._distinct import collapse_duplicates, distinct_rows
+
+from .helpers import blobs, image_pixels, jittered_pixel_init
+
+
+def bits_of(X):
+    return X.view(np.uint64 if X.dtype == np.float64 else np.uint32)
+
+
+@pytest.mark.parametrize("n_features", [1, 3, 16])
+@pytest.mark.parametrize("n_rows", [1, 2, 1_000, 150_000])
+def test_distinct_rows_match_numpy_unique(n_rows, n_features, dtype):
+    """Many parts (150,000 rows) or one, few values per feature so that rows repeat."""
+    rng = np.random.default_rng(n_rows * n_features)
+    X = rng.integers(0, 6, size=(n_rows, n_features)).astype(dtype) / 4
+    first, inverse = distinct_rows(bits_of(X))
+
+    _, expected_first = np.unique(X, axis=0, return_index=True)
+    np.testing.assert_array_equal(first, np.sort(expected_first))  # in order of appearance
+    np.testing.assert_array_equal(X[first][inverse], X)
+    assert (first[inverse] <= np.arange(n_rows)).all()  # each row's is its first occurrence
+
+
+def test_only_equal_bits_merge():
+    """0.0 and −0.0 are equal values but different bits: kept apart (a missed merge only);
+    rows that differ in the last bit of one feature stay apart too."""
+    X = np.array([[0.0, 1.0], [-0.0, 1.0], [0.0, 1.0], [0.0, np.nextafter(1.0, 2.0)]])
+    first, inverse = distinct_rows(bits_of(X))
+    np.testing.assert_array_equal(first, [0, 1, 3])
+    np.testing.assert_array_equal(inverse, [0, 1, 0, 2])
+
+
+def test_collapse_sums_the_weights_and_declines_when_rows_rarely_repeat():
+    X = image_pixels("coffee")
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    rows, row_weight, inverse = collapse_duplicates(X, weights)
+    assert rows.shape[0] < 0.5 * X.shape[0]
+    np.testing.assert_array_equal(rows[inverse], X)
+    np.testing.assert_allclose(row_weight, np.bincount(inverse, weights=weights), rtol=1e-14)
+    assert collapse_duplicates(blobs(5_000, 3, 4, seed=0), np.ones(5_000)) is None
+
+
+@pytest.mark.parametrize("n_clusters", [7, 64])
+def test_fit_on_collapsed_rows_is_the_fit_on_every_row(n_clusters, algorithm, dtype, monkeypatch):
+    """Same labels, iterations and (up to the order of the sums) centers and inertia as
+    the iteration on every row, with repeated rows of unequal weights."""
+    X = image_pixels("china", dtype)[::3]
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, X.shape[0]).astype(dtype)
+    init = jittered_pixel_init(X, n_clusters, seed=n_clusters)
+    fits = {}
+    for collapse_below in (0.0, 1.0):  # never, always
+        monkeypatch.setattr(_distinct, "COLLAPSE_BELOW_FRACTION", collapse_below)
+        fits[collapse_below] = KMeans(n_clusters, init=init, n_init=1, algorithm=algorithm).fit(
+            X, sample_weight=weights
+        )
+    every_row, collapsed = fits[0.0], fits[1.0]
+    np.testing.assert_array_equal(collapsed.labels_, every_row.labels_)
+    assert collapsed.n_iter_ == every_row.n_iter_
+    rtol = 1e-5 if dtype == np.float32 else 1e-12
+    np.testing.assert_allclose(collapsed.cluster_centers_, every_row.cluster_centers_, rtol=rtol)
+    assert collapsed.inertia_ == pytest.approx(every_row.inertia_, rel=rtol)
