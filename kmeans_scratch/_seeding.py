@@ -273,16 +273,23 @@ def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_t
 
     # The same draws as one uniform(size=n_local_trials) call per center (MT19937 is a stream).
     uniforms = random_state.uniform(size=(n_clusters - 1, n_local_trials))
-    for c in range(1, n_clusters):
-        potential = ordered_sum(tile_potential)
-        candidate_ids = draw_candidates(
-            sample_weight, closest_sq, tile_potential, uniforms[c - 1] * potential
-        )
+    choose_centers(X_t, sample_weight, uniforms, indices, tiles)
+    return X[indices], indices
+
+
+@njit(cache=True)
+def choose_centers(X_t, sample_weight, uniforms, indices, tiles):
+    """Centers 1, 2, … (``indices[c]``, center 0 already added): for each, the candidates
+    drawn by ``uniforms[c − 1]`` · φ, and the one of lowest score kept and added."""
+    _, closest_sq, _, tile_potential = tiles
+    for c in range(1, indices.shape[0]):
+        targets = uniforms[c - 1] * ordered_sum(tile_potential)
+        candidate_ids = draw_candidates(sample_weight, closest_sq, tile_potential, targets)
         candidates = np.ascontiguousarray(X_t[:, candidate_ids].T)
-        best = np.argmin(column_sums(score_candidates(X_t, sample_weight, candidates, *tiles)))
+        scores = score_candidates(X_t, sample_weight, candidates, *tiles)
+        best = np.argmin(column_sums(scores))
         indices[c] = candidate_ids[best]
         add_center(X_t, sample_weight, candidates[best], *tiles)
-    return X[indices], indices
 
 
 def random_choice_init(X, n_clusters, sample_weight, random_state):
