@@ -20,6 +20,12 @@ from numba import njit
 #: Rows are collapsed only when at most this fraction of them is distinct; above it the
 #: saving would not pay for the gathering.
 COLLAPSE_BELOW_FRACTION = 0.75
+#: The search gives up early when more than ``PROBE_FRACTION`` of the first ``PROBE_ROWS``
+#: rows are distinct: rows that hardly repeat (such as the image layer's distinct colors,
+#: up to millions) then cost a probe, not a full pass.  Rows that only start repeating
+#: further down are then fitted as they are: a missed saving, never a wrong result.
+PROBE_ROWS = 65_536
+PROBE_FRACTION = 0.9
 #: 2^64 / golden ratio, the multiplier of Fibonacci hashing (Knuth, TAOCP vol. 3, 6.4).
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
@@ -35,10 +41,13 @@ def row_hash(bits, i):
 
 
 @njit(cache=True)
-def distinct_rows(bits):
+def distinct_rows(bits, probe_rows=0, probe_fraction=1.0):
     """``(first, inverse)``: the index of the first occurrence of every distinct row, in
     order of appearance, and for every row the position of its own in ``first``, so
     ``rows[first][inverse] == rows``.
+
+    With ``probe_rows`` > 0, gives up (returns empty arrays) as soon as more than
+    ``probe_fraction`` of the first ``probe_rows`` rows turn out distinct.
 
     The table (at most half full) holds positions in ``keys``, the bits of the distinct
     rows in order of appearance: a probe reads one table entry and one row of ``keys``.
@@ -57,6 +66,8 @@ def distinct_rows(bits):
     inverse = np.empty(n_rows, dtype=np.int64)
     n_distinct = 0
     for i in range(n_rows):
+        if i == probe_rows and n_distinct > probe_fraction * probe_rows:
+            return first[:0], inverse[:0]
         slot = np.int64(row_hash(bits, i) >> np.uint64(64 - table_bits))
         while True:
             seen = table[slot]
@@ -91,8 +102,8 @@ def collapse_duplicates(X, sample_weight):
     if X.shape[0] >= 2**31:
         return None
     bits = X.view(np.uint64 if X.dtype == np.float64 else np.uint32)
-    first, inverse = distinct_rows(bits)
-    if first.shape[0] > COLLAPSE_BELOW_FRACTION * X.shape[0]:
+    first, inverse = distinct_rows(bits, PROBE_ROWS, PROBE_FRACTION)
+    if first.shape[0] == 0 or first.shape[0] > COLLAPSE_BELOW_FRACTION * X.shape[0]:
         return None
     weights = np.bincount(inverse, weights=sample_weight, minlength=first.shape[0])
     return X[first], weights.astype(X.dtype), inverse

@@ -36,6 +36,17 @@ def test_only_equal_bits_merge():
     np.testing.assert_array_equal(inverse, [0, 1, 0, 2])
 
 
+def test_search_gives_up_when_the_first_rows_hardly_repeat():
+    rng = np.random.default_rng(5)
+    unique_then_repeated = np.vstack([rng.normal(size=(1_000, 3)), np.zeros((9_000, 3))])
+    first, inverse = distinct_rows(bits_of(unique_then_repeated), 1_000, 0.9)
+    assert first.shape[0] == 0 and inverse.shape[0] == 0
+    half_repeated = np.repeat(rng.normal(size=(5_000, 3)), 2, axis=0)
+    first, inverse = distinct_rows(bits_of(half_repeated), 1_000, 0.9)  # 50 % distinct
+    np.testing.assert_array_equal(first, np.arange(0, 10_000, 2))
+    np.testing.assert_array_equal(inverse, np.arange(10_000) // 2)
+
+
 def test_collapse_sums_the_weights_and_declines_when_rows_rarely_repeat():
     X = image_pixels("coffee")
     weights = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
