@@ -3,8 +3,9 @@
 The inertia is a sum over samples, so m copies of a row x with weights w_1..w_m add
 (Σ_r w_r) · ‖x − c‖², exactly what one copy of x with the summed weight adds; and copies
 of a row always get the same label.  Every iteration (Lloyd's, Hamerly's, Elkan's) on the
-distinct rows therefore goes through the same labels and centers as on every row, while
-it touches only the distinct ones.  Photos repeat colors a lot: the 273,280 pixels of
+distinct rows therefore goes through the same labels as on every row, and the same
+centers up to the rounding of their sums (added in another order), while it touches only
+the distinct ones.  Photos repeat colors a lot: the 273,280 pixels of
 ``china.jpg`` hold 96,615 distinct colors.  The one step that can tell the difference is
 the rare re-seeding of an empty cluster, which takes the farthest sample: here that is a
 distinct row with all its copies, where scikit-learn moves a single copy.

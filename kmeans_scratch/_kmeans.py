@@ -130,7 +130,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         (n_samples × n_clusters × 8 bytes) and skips even more (see the README).
         When at most 3/4 of the rows of ``X`` are distinct (the pixels of a photo), each
         algorithm iterates on the distinct rows, weighted by the total weight of their
-        copies: the same labels and centers, less work.
+        copies: the same labels, less work.
 
     Attributes
     ----------
