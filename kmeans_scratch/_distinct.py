@@ -96,14 +96,19 @@ def same_row(keys, j, bits, i):
     return True
 
 
+def row_bits(X):
+    """The rows of the float32/float64 array ``X`` as their raw bits (same shape, unsigned
+    integers of the same width), which :func:`distinct_rows` compares."""
+    return X.view(np.uint64 if X.dtype == np.float64 else np.uint32)
+
+
 def collapse_duplicates(X, sample_weight):
     """``(rows, weights, inverse)`` with the distinct rows of ``X`` and their summed weights,
     such that ``rows[inverse] == X``; None when too few rows repeat to be worth it
     (see ``COLLAPSE_BELOW_FRACTION``), or too many for the table's 32-bit entries."""
     if X.shape[0] >= 2**31:
         return None
-    bits = X.view(np.uint64 if X.dtype == np.float64 else np.uint32)
-    first, inverse = distinct_rows(bits, PROBE_ROWS, PROBE_FRACTION)
+    first, inverse = distinct_rows(row_bits(X), PROBE_ROWS, PROBE_FRACTION)
     if first.shape[0] == 0 or first.shape[0] > COLLAPSE_BELOW_FRACTION * X.shape[0]:
         return None
     weights = np.bincount(inverse, weights=sample_weight, minlength=first.shape[0])

@@ -4,13 +4,9 @@ import numpy as np
 import pytest
 
 from kmeans_scratch import KMeans, _distinct
-from kmeans_scratch._distinct import collapse_duplicates, distinct_rows
+from kmeans_scratch._distinct import collapse_duplicates, distinct_rows, row_bits
 
 from .helpers import blobs, image_pixels, jittered_pixel_init
-
-
-def bits_of(X):
-    return X.view(np.uint64 if X.dtype == np.float64 else np.uint32)
 
 
 @pytest.mark.parametrize("n_features", [1, 3, 16])
@@ -19,7 +15,7 @@ def test_distinct_rows_match_numpy_unique(n_rows, n_features, dtype):
     """Many parts (150,000 rows) or one, few values per feature so that rows repeat."""
     rng = np.random.default_rng(n_rows * n_features)
     X = rng.integers(0, 6, size=(n_rows, n_features)).astype(dtype) / 4
-    first, inverse = distinct_rows(bits_of(X))
+    first, inverse = distinct_rows(row_bits(X))
 
     _, expected_first = np.unique(X, axis=0, return_index=True)
     np.testing.assert_array_equal(first, np.sort(expected_first))  # in order of appearance
@@ -31,7 +27,7 @@ def test_only_equal_bits_merge():
     """0.0 and −0.0 are equal values but different bits: kept apart (a missed merge only);
     rows that differ in the last bit of one feature stay apart too."""
     X = np.array([[0.0, 1.0], [-0.0, 1.0], [0.0, 1.0], [0.0, np.nextafter(1.0, 2.0)]])
-    first, inverse = distinct_rows(bits_of(X))
+    first, inverse = distinct_rows(row_bits(X))
     np.testing.assert_array_equal(first, [0, 1, 3])
     np.testing.assert_array_equal(inverse, [0, 1, 0, 2])
 
@@ -39,10 +35,10 @@ def test_only_equal_bits_merge():
 def test_search_gives_up_when_the_first_rows_hardly_repeat():
     rng = np.random.default_rng(5)
     unique_then_repeated = np.vstack([rng.normal(size=(1_000, 3)), np.zeros((9_000, 3))])
-    first, inverse = distinct_rows(bits_of(unique_then_repeated), 1_000, 0.9)
+    first, inverse = distinct_rows(row_bits(unique_then_repeated), 1_000, 0.9)
     assert first.shape[0] == 0 and inverse.shape[0] == 0
     half_repeated = np.repeat(rng.normal(size=(5_000, 3)), 2, axis=0)
-    first, inverse = distinct_rows(bits_of(half_repeated), 1_000, 0.9)  # 50 % distinct
+    first, inverse = distinct_rows(row_bits(half_repeated), 1_000, 0.9)  # 50 % distinct
     np.testing.assert_array_equal(first, np.arange(0, 10_000, 2))
     np.testing.assert_array_equal(inverse, np.arange(10_000) // 2)
 
