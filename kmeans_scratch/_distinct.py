@@ -7,8 +7,8 @@ distinct rows therefore goes through the same labels as on every row, and the sa
 centers up to the rounding of their sums (added in another order), while it touches only
 the distinct ones.  Photos repeat colors a lot: the 273,280 pixels of
 ``china.jpg`` hold 96,615 distinct colors.  The one step that can tell the difference is
-the rare re-seeding of an empty cluster, which takes the farthest sample: here that is a
-distinct row with all its copies, where scikit-learn moves a single copy.
+the rare re-seeding of an empty cluster, which moves a single copy of the farthest row:
+a run on distinct rows stops there, and ``KMeans.fit`` runs it again on every row.
 
 Rows are compared by their bits, found with a hash table (open addressing, linear
 probing) in one pass; equal bits are equal values, so no two different rows are ever

@@ -265,17 +265,14 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         # The seeds are drawn from every row (the same draws as scikit-learn's); the
         # iterations run on the distinct rows, weighted, when rows repeat enough.
         distinct = collapse_duplicates(X, sample_weight)
-        rows, row_weight = (X, sample_weight) if distinct is None else distinct[:2]
-        make_assignment = ALGORITHMS[self.algorithm]
         best_inertia = best_labels = best_centers = best_n_iter = None
         try:
             for _ in range(n_init):
                 centers_init = self._initial_centers(X, init, sample_weight, random_state)
                 if self.verbose:
                     print("Initialization complete")
-                assignment = make_assignment(rows, row_weight, self.n_clusters)
-                labels, inertia, centers, n_iter = run_iterations(
-                    rows, row_weight, centers_init, self.max_iter, self.verbose, abs_tol, assignment
+                labels, inertia, centers, n_iter = self._run(
+                    X, sample_weight, distinct, centers_init, abs_tol
                 )
                 # A lower inertia that is the same partition is only rounding: keep the first.
                 if best_inertia is None or (
@@ -288,8 +285,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             if not self.copy_x:
                 X += X_mean
         best_centers += X_mean
-        if distinct is not None:
-            best_labels = best_labels[distinct[2]]
 
         n_distinct = np.count_nonzero(np.bincount(best_labels, minlength=self.n_clusters))
         if n_distinct < self.n_clusters:
@@ -305,6 +300,37 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.inertia_ = float(best_inertia)
         self.n_iter_ = best_n_iter
         return self
+
+    def _run(self, X, sample_weight, distinct, centers_init, abs_tol):
+        """One run from ``centers_init``: on the distinct rows if given, else on every row.
+
+        A run on distinct rows that meets an empty cluster is done again on every row,
+        where re-seeding moves one copy of a row as scikit-learn does (never on photos
+        seeded by k-means++, whose seeds are distinct rows).
+        """
+        make_assignment = ALGORITHMS[self.algorithm]
+        if distinct is not None:
+            rows, row_weight, inverse = distinct
+            assignment = make_assignment(rows, row_weight, self.n_clusters)
+            result = run_iterations(
+                rows,
+                row_weight,
+                centers_init,
+                self.max_iter,
+                self.verbose,
+                abs_tol,
+                assignment,
+                rows_merged=True,
+            )
+            if result is not None:
+                labels, inertia, centers, n_iter = result
+                return labels[inverse], inertia, centers, n_iter
+            if self.verbose:
+                print("A cluster emptied on the distinct rows: running again on every row.")
+        assignment = make_assignment(X, sample_weight, self.n_clusters)
+        return run_iterations(
+            X, sample_weight, centers_init, self.max_iter, self.verbose, abs_tol, assignment
+        )
 
     def _validate_X(self, X, reset, copy=False):
         """X as a C-contiguous float32/float64 array; names NaN, inf, shape and sparsity errors."""

@@ -154,12 +154,19 @@ class LloydAssignment:
         pass
 
 
-def run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assignment):
+def run_iterations(
+    X, sample_weight, centers_init, max_iter, verbose, tol, assignment, rows_merged=False
+):
     """One run of batch K-Means from ``centers_init`` with the given assignment step.
 
     Returns ``(labels, inertia, centers, n_iter)`` with the same meaning as scikit-learn's
     private ``_kmeans_single_lloyd``.  Every assignment step gives the same labels, so
     every algorithm goes through the same centers and stops at the same iteration.
+
+    With ``rows_merged`` each row of ``X`` stands for all the copies of a repeated row.
+    Re-seeding an empty cluster moves *one* copy, which a merged row cannot do, so the
+    run stops and returns None as soon as a cluster ends an assignment step empty: the
+    caller runs again on every row.
     """
     n_clusters, n_features = centers_init.shape
     centers = np.array(centers_init, dtype=X.dtype, order="C")
@@ -169,6 +176,9 @@ def run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assig
     strict_convergence = False
     for iteration in range(max_iter):
         n_changed = assignment.assign_and_accumulate(centers, labels, center_sums, cluster_weights)
+        reseeded = not cluster_weights.all()
+        if rows_merged and reseeded:
+            return None
         if verbose:
             inertia = inertia_of_labels(X, sample_weight, centers, labels)
             print(f"Iteration {iteration}, inertia {inertia}.")
@@ -190,7 +200,10 @@ def run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assig
                     f"within tolerance {tol}."
                 )
             break
-    if not strict_convergence:  # the labels of the final centers: one more E-step
+    # The labels of the final centers: one more E-step.  Re-seeding moves centers after
+    # the labels were taken, so strict convergence then needs it too (scikit-learn skips
+    # it, and its labels can disagree with its centers).
+    if not strict_convergence or reseeded:
         assignment.assign_and_accumulate(centers, labels, center_sums, cluster_weights)
     inertia = inertia_of_labels(X, sample_weight, centers, labels)
     return labels, inertia, centers, iteration + 1

@@ -2,6 +2,8 @@
 
 import numpy as np
 import pytest
+from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.exceptions import ConvergenceWarning
 
 from kmeans_scratch import KMeans, _distinct
 from kmeans_scratch._distinct import collapse_duplicates, distinct_rows, row_bits
@@ -72,3 +74,35 @@ def test_fit_on_collapsed_rows_is_the_fit_on_every_row(n_clusters, algorithm, dt
     rtol = 1e-5 if dtype == np.float32 else 1e-12
     np.testing.assert_allclose(collapsed.cluster_centers_, every_row.cluster_centers_, rtol=rtol)
     assert collapsed.inertia_ == pytest.approx(every_row.inertia_, rel=rtol)
+
+
+def test_empty_cluster_on_repeated_rows_is_reseeded_like_sklearn(algorithm):
+    """Re-seeding moves one copy of a repeated row, which a merged row cannot do: the run
+    is done again on every row, and ends where scikit-learn's does."""
+    X = np.repeat(blobs(1_000, 2, 4, seed=6) + 0.01, 3, axis=0)
+    assert collapse_duplicates(X, np.ones(X.shape[0])) is not None
+    init = np.vstack([X[:12:3], [[1e3, 1e3], [-1e3, 1e3]]])
+    ours = KMeans(6, init=init, n_init=1, algorithm=algorithm).fit(X)
+    theirs = SklearnKMeans(6, init=init, n_init=1).fit(X)
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-6)
+    assert ours.n_iter_ == theirs.n_iter_
+    assert len(np.unique(ours.labels_)) == 6
+
+
+@pytest.mark.parametrize(
+    "X",
+    [np.array([[1.0]] + [[0.0]] * 9), np.array([[1.0]] * 2 + [[32785.0]] * 5)],
+    ids=["1-and-nine-0", "two-1-and-five-32785"],
+)
+def test_more_clusters_than_distinct_rows_labels_every_row_to_a_nearest_center(X, algorithm):
+    """Found by hypothesis: re-seeding an empty cluster on rounding noise moves centers
+    after the labels were taken; the final E-step makes them agree again (scikit-learn's
+    own labels disagree with its centers on the second X at k = 7)."""
+    for n_clusters in range(3, X.shape[0] + 1):
+        with pytest.warns(ConvergenceWarning):
+            fitted = KMeans(n_clusters, random_state=0, algorithm=algorithm).fit(X)
+        distances = (X - fitted.cluster_centers_.T) ** 2
+        chosen = distances[np.arange(X.shape[0]), fitted.labels_]
+        np.testing.assert_allclose(chosen, distances.min(axis=1), rtol=0, atol=1e-12)
+        assert fitted.inertia_ == pytest.approx(0.0, abs=1e-12)
