@@ -66,15 +66,14 @@ def center_geometry(centers, neighbors, choose_neighbors):
 
     For each center a, with N(a) the centers listed in ``neighbors[a]`` (any set of other
     centers; the nearest make the best bounds): ``half_separation[a]`` = s(a) =
-    ½ min_{j≠a} ‖c_a − c_j‖, ``neighbor_distances[a, m]`` = ‖c_a − c_{neighbors[a, m]}‖,
-    and ``far_bound[a]`` = R(a) = min_{j∉N(a), j≠a} ‖c_a − c_j‖ (+inf if there is none).
+    ½ min_{j≠a} ‖c_a − c_j‖ and ``far_bound[a]`` = R(a) = min_{j∉N(a), j≠a} ‖c_a − c_j‖
+    (+inf if there is none).
     With ``choose_neighbors``, ``neighbors[a]`` is first set to the ids of the
     ``neighbors.shape[1]`` (at most k − 1) nearest other centers, nearest first.
     """
     n_clusters, n_features = centers.shape
     centers_t = np.ascontiguousarray(centers.T).astype(np.float64)
     half_separation = np.empty(n_clusters)
-    neighbor_distances = np.empty(neighbors.shape)
     far_bound = np.empty(n_clusters)
     for a in prange(n_clusters):
         row = np.zeros(n_clusters)  # squared distances from c_a
@@ -88,10 +87,9 @@ def center_geometry(centers, neighbors, choose_neighbors):
             nearest_in_row(row, neighbors[a])
         half_separation[a] = 0.5 * np.sqrt(row.min())
         for m in range(neighbors.shape[1]):
-            neighbor_distances[a, m] = np.sqrt(row[neighbors[a, m]])
             row[neighbors[a, m]] = np.inf
         far_bound[a] = np.sqrt(row.min())
-    return half_separation, neighbor_distances, far_bound
+    return half_separation, far_bound
 
 
 def largest_neighbor_moves(neighbors, movement):

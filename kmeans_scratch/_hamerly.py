@@ -219,7 +219,7 @@ class HamerlyAssignment(BoundedAssignment):
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
         choose_neighbors = self.n_assignments % NEIGHBORS_REFRESH == 0
         self.n_assignments += 1
-        half_separation, _, far_bound = center_geometry(centers, self.neighbors, choose_neighbors)
+        half_separation, far_bound = center_geometry(centers, self.neighbors, choose_neighbors)
         coordinates = neighbor_coordinates(centers, self.neighbors)
         self.geometry = (half_separation, self.neighbors, coordinates, far_bound)
         return hamerly_assign_and_accumulate(
