@@ -60,17 +60,21 @@ def ours_every_row(algorithm, dtype):
     return fit_every_row
 
 
-def ours_distinct_colors(X, k, init):
+def fit_distinct_colors(X, k, max_iter=300):
     """Ours as the image layer fits pixels: Hamerly on the distinct rows, weighted by how
-    often each occurs (exactly the K-Means problem on every row, much smaller).  For rows of
-    integer values in 0..255 (pixels), whose histogram the image layer builds."""
+    often each occurs (exactly the K-Means problem on every row, much smaller), at most
+    ``max_iter`` iterations.  For rows of integer values in 0..255 (pixels), whose
+    histogram the image layer builds.  Returns the fitted estimator."""
     from kmeans_scratch.compression._palette import color_histogram
 
     histogram = color_histogram(X.astype(np.uint8)[None])
-    fitted = KMeans(k, algorithm="hamerly", random_state=0).fit(
+    return KMeans(k, algorithm="hamerly", random_state=0, max_iter=max_iter).fit(
         histogram.colors.astype(np.float64), sample_weight=histogram.counts.astype(np.float64)
     )
-    return fitted.cluster_centers_
+
+
+def ours_distinct_colors(X, k, init):
+    return fit_distinct_colors(X, k).cluster_centers_
 
 
 def sklearn_kmeans(algorithm):
