@@ -29,12 +29,14 @@ bench: $(STAMP)
 	$(BIN)/python -m pytest benchmarks --benchmark-columns=min,median,max,rounds -q
 
 # The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
-# The k = 256 quantizer rows (ours, libimagequant, scikit-learn on all pixels) on every image of
-# a folder: the 24 Kodak photos by default (KODAK=folder, KODAK_ROWS='' for every row).
+# The k = 256 quantizer rows (ours, libimagequant, scikit-learn on all pixels) and how soon ours
+# passes faiss's inertia, on every image of a folder: the 24 Kodak photos by default
+# (KODAK=folder, KODAK_ROWS='' for every row).
 KODAK ?= ../shared/images/kodak
-KODAK_ROWS ?= 256 and (ours or libimagequant or pixels)
+KODAK_ROWS ?= 256 and (ours or libimagequant or pixels or faiss_quality)
 bench-kodak: $(STAMP)
-	$(BIN)/python -m pytest benchmarks/test_peers_quantize.py -q --images $(KODAK) \
+	$(BIN)/python -m pytest benchmarks/test_peers_quantize.py \
+	    benchmarks/test_peers_kmeans.py::test_iterations_to_faiss_quality -q --images $(KODAK) \
 	    -k "$(KODAK_ROWS)" --results benchmarks/RESULTS-kodak.md
 
 demo: $(STAMP)
