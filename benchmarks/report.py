@@ -37,8 +37,8 @@ TABLES = {
         "faiss's default fit (a 65,536-pixel sample, random init, 25 iterations) against "
         "ours on the distinct colors (k-means++, Hamerly) stopped after the fewest iterations "
         "(`max_iter`) whose inertia is below faiss's; ours to convergence is in the K-Means "
-        "peer table of `make bench`. Times are medians of three runs measured side by side in this test; "
-        "inertia is recomputed by the same float64 code on every pixel.",
+        "peer table of `make bench`. Times are medians of three runs measured side by side "
+        "in this test; inertia is recomputed by the same float64 code on every pixel.",
     ),
     "quantize-peers": (
         "Color quantizers: time, quality and PNG size",
