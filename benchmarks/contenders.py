@@ -17,7 +17,7 @@ import numpy as np
 from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.cluster import MiniBatchKMeans
 
-from kmeans_scratch import KMeans, _kmeans
+from kmeans_scratch import KMeans, _fit
 from kmeans_scratch._common import assign_labels
 
 
@@ -42,12 +42,12 @@ def ours(algorithm, dtype):
 def every_row_kept():
     """Switch off our collapse of repeated rows: the iteration runs on every row, as if no
     row repeated (what the kernels alone cost on pixels, the same work as scikit-learn)."""
-    collapse = _kmeans.collapse_duplicates
-    _kmeans.collapse_duplicates = lambda X, sample_weight: None
+    collapse = _fit.collapse_duplicates
+    _fit.collapse_duplicates = lambda X, sample_weight: None
     try:
         yield
     finally:
-        _kmeans.collapse_duplicates = collapse
+        _fit.collapse_duplicates = collapse
 
 
 def ours_every_row(algorithm, dtype):

@@ -1,14 +1,13 @@
 """The ``KMeans`` estimator and the public ``kmeans_plusplus`` function.
 
-This module is the edge of the library: it validates parameters and data, then hands
-plain C-contiguous arrays to the iteration modules.  It follows scikit-learn's
-``sklearn.cluster.KMeans`` in everything a user can observe (parameter names, defaults,
-``n_init="auto"``, ``tol`` scaling, the best-of-``n_init`` rule, the warnings), and
-shares none of its clustering code.  Where it differs on purpose, the README says so.
-
-K-Means looks for centers c_1..c_k minimizing the inertia
-
-    inertia = Σ_i w_i · min_j ‖x_i − c_j‖²
+This module is the scikit-learn facing edge of the library, and the only one that imports
+scikit-learn: it validates parameters and data the way scikit-learn's estimators do
+(feature names, tags, ``check_array``), then hands plain C-contiguous arrays to
+:func:`kmeans_scratch._fit.fit_arrays`, the fit that :func:`kmeans_scratch.k_means` also
+calls.  It follows ``sklearn.cluster.KMeans`` in everything a user can observe (parameter
+names, defaults, ``n_init="auto"``, ``tol`` scaling, the best-of-``n_init`` rule, the
+warnings), and shares none of its clustering code.  Where it differs on purpose, the README
+says so.
 """
 
 import warnings
@@ -24,41 +23,21 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._common import (
-    assign_labels,
-    column_moments,
-    euclidean_distances_to_centers,
-    is_same_clustering,
+from ._common import assign_labels, euclidean_distances_to_centers
+from ._fit import (
+    ALGORITHMS,
+    check_parameters,
+    fewer_clusters_message,
+    fit_arrays,
+    is_array_init,
 )
-from ._distinct import collapse_duplicates
-from ._elkan import ElkanAssignment
-from ._hamerly import HamerlyAssignment
-from ._lloyd import LloydAssignment, run_iterations
-from ._seeding import greedy_kmeans_plusplus, random_choice_init
+from ._seeding import greedy_kmeans_plusplus
 from ._threads import parallel_entry
-from ._validation import (
-    check_choice,
-    check_int,
-    check_n_samples,
-    check_non_negative_number,
-    check_sample_weight,
-)
+from ._validation import check_int, check_n_samples, check_sample_weight
 
-#: The assignment step of each algorithm, keyed by the ``algorithm`` parameter.  All three
-#: are exact: from the same init they give the same labels, centers and iterations.
-ALGORITHMS = {"lloyd": LloydAssignment, "hamerly": HamerlyAssignment, "elkan": ElkanAssignment}
-INIT_METHODS = ("k-means++", "random")
 FLOAT_DTYPES = (np.float64, np.float32)
 
-
-def tolerance(variances, tol):
-    """Absolute tolerance: ``tol`` times the mean per-feature variance of the data.
-
-    With weights the variance is the weighted one, Σ_i w_i (x_i − x̄_w)² / Σ_i w_i, so that
-    a weight means exactly "this many copies" (scikit-learn uses the unweighted variance
-    even with weights; without weights the two are the same).
-    """
-    return float(np.mean(variances) * tol)
+__all__ = ["ALGORITHMS", "KMeans", "kmeans_plusplus"]
 
 
 @parallel_entry
@@ -95,6 +74,11 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     random_state = check_random_state(random_state)
     return greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials)
+
+
+def _check_init(init, dtype):
+    """An init array (given, or returned by a callable) validated the scikit-learn way."""
+    return check_array(init, dtype=dtype, copy=True, order="C", input_name="init")
 
 
 class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, BaseEstimator):
@@ -168,63 +152,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.copy_x = copy_x
         self.algorithm = algorithm
 
-    def _validate_parameters(self):
-        check_int(self.n_clusters, "n_clusters", 1)
-        if isinstance(self.init, str):
-            check_choice(self.init, "init", INIT_METHODS)
-        if not (isinstance(self.n_init, str) and self.n_init == "auto"):
-            if isinstance(self.n_init, str):
-                raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {self.n_init!r}")
-            check_int(self.n_init, "n_init", 1)
-        check_int(self.max_iter, "max_iter", 1)
-        check_non_negative_number(self.tol, "tol")
-        if not isinstance(self.verbose, bool):
-            check_int(self.verbose, "verbose", 0)
-        if not isinstance(self.copy_x, (bool, np.bool_)):
-            raise TypeError(f"copy_x must be True or False, got {self.copy_x!r}")
-        check_choice(self.algorithm, "algorithm", tuple(ALGORITHMS))
-
-    def _resolve_n_init(self):
-        """``n_init`` as a number, with scikit-learn's ``"auto"`` rule and array-init warning."""
-        init_is_array = not isinstance(self.init, str) and not callable(self.init)
-        if isinstance(self.n_init, str):  # "auto": ten runs of a random init, else one
-            random_init = callable(self.init) or (
-                isinstance(self.init, str) and self.init == "random"
-            )
-            n_init = 10 if random_init else 1
-        else:
-            n_init = self.n_init
-        if init_is_array and n_init != 1:
-            warnings.warn(
-                "Explicit initial center position passed: performing only one init in "
-                f"{type(self).__name__} instead of n_init={n_init}.",
-                RuntimeWarning,
-                stacklevel=3,
-            )
-            n_init = 1
-        return n_init
-
-    def _check_init_shape(self, X, centers):
-        if centers.shape != (self.n_clusters, X.shape[1]):
-            raise ValueError(
-                f"The shape of the initial centers {centers.shape} does not match "
-                f"(n_clusters, n_features) = ({self.n_clusters}, {X.shape[1]})."
-            )
-
-    def _initial_centers(self, X, init, sample_weight, random_state):
-        """Initial centers in the (mean-centered) frame of ``X``."""
-        if isinstance(init, str) and init == "k-means++":
-            centers, _ = greedy_kmeans_plusplus(X, self.n_clusters, sample_weight, random_state)
-        elif isinstance(init, str) and init == "random":
-            centers = random_choice_init(X, self.n_clusters, sample_weight, random_state)
-        elif callable(init):
-            centers = init(X, self.n_clusters, random_state=random_state)
-            centers = check_array(centers, dtype=X.dtype, order="C", input_name="init")
-            self._check_init_shape(X, centers)
-        else:
-            centers = init
-        return centers
-
     @parallel_entry
     def fit(self, X, y=None, sample_weight=None):
         """Compute K-Means clustering.
@@ -242,95 +169,45 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self : KMeans
             The fitted estimator.
         """
-        self._validate_parameters()
-        X = self._validate_X(X, reset=True, copy=self.copy_x)
-        check_n_samples(X.shape[0], self.n_clusters)
-        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
-        X_mean, variances = column_moments(X, sample_weight)
-        abs_tol = tolerance(variances, self.tol)
-        random_state = check_random_state(self.random_state)
-        n_init = self._resolve_n_init()
-
-        init = self.init
-        if not isinstance(init, str) and not callable(init):
-            init = check_array(init, dtype=X.dtype, copy=True, order="C", input_name="init")
-            self._check_init_shape(X, init)
-
-        # Centering X makes every distance and sum better conditioned; it is undone below.
-        X_mean = X_mean.astype(X.dtype)
-        X -= X_mean
-        if not isinstance(init, str) and not callable(init):
-            init -= X_mean
-
-        # The seeds are drawn from every row (the same draws as scikit-learn's); the
-        # iterations run on the distinct rows, weighted, when rows repeat enough.
-        distinct = collapse_duplicates(X, sample_weight)
-        best_inertia = best_labels = best_centers = best_n_iter = None
-        try:
-            for _ in range(n_init):
-                centers_init = self._initial_centers(X, init, sample_weight, random_state)
-                if self.verbose:
-                    print("Initialization complete")
-                labels, inertia, centers, n_iter = self._run(
-                    X, sample_weight, distinct, centers_init, abs_tol
-                )
-                # A lower inertia that is the same partition is only rounding: keep the first.
-                if best_inertia is None or (
-                    inertia < best_inertia
-                    and not is_same_clustering(labels, best_labels, self.n_clusters)
-                ):
-                    best_inertia, best_labels = inertia, labels
-                    best_centers, best_n_iter = centers, n_iter
-        finally:
-            if not self.copy_x:
-                X += X_mean
-        best_centers += X_mean
-
-        n_distinct = np.count_nonzero(np.bincount(best_labels, minlength=self.n_clusters))
-        if n_distinct < self.n_clusters:
-            warnings.warn(
-                f"Number of distinct clusters ({n_distinct}) found smaller than "
-                f"n_clusters ({self.n_clusters}). Possibly due to duplicate points in X.",
-                ConvergenceWarning,
-                stacklevel=2,
-            )
-        self.cluster_centers_ = best_centers
-        self._n_features_out = self.n_clusters
-        self.labels_ = best_labels
-        self.inertia_ = float(best_inertia)
-        self.n_iter_ = best_n_iter
-        return self
-
-    def _run(self, X, sample_weight, distinct, centers_init, abs_tol):
-        """One run from ``centers_init``: on the distinct rows if given, else on every row.
-
-        A run on distinct rows that meets an empty cluster is done again on every row,
-        where re-seeding moves one copy of a row as scikit-learn does (never on photos
-        seeded by k-means++, whose seeds are distinct rows).
-        """
-        make_assignment = ALGORITHMS[self.algorithm]
-        if distinct is not None:
-            rows, row_weight, inverse = distinct
-            assignment = make_assignment(rows, row_weight, self.n_clusters)
-            result = run_iterations(
-                rows,
-                row_weight,
-                centers_init,
-                self.max_iter,
-                self.verbose,
-                abs_tol,
-                assignment,
-                rows_merged=True,
-            )
-            if result is not None:
-                labels, inertia, centers, n_iter = result
-                return labels[inverse], inertia, centers, n_iter
-            if self.verbose:
-                print("A cluster emptied on the distinct rows: running again on every row.")
-        assignment = make_assignment(X, sample_weight, self.n_clusters)
-        return run_iterations(
-            X, sample_weight, centers_init, self.max_iter, self.verbose, abs_tol, assignment
+        check_parameters(
+            self.n_clusters,
+            self.init,
+            self.n_init,
+            self.max_iter,
+            self.tol,
+            self.verbose,
+            self.copy_x,
+            self.algorithm,
         )
+        X = self._validate_X(X, reset=True, copy=self.copy_x)
+        sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+        random_state = check_random_state(self.random_state)
+        init = self.init
+        if is_array_init(init):
+            init = _check_init(init, X.dtype)
+        centers, labels, inertia, n_iter = fit_arrays(
+            X,
+            sample_weight,
+            self.n_clusters,
+            init=init,
+            n_init=self.n_init,
+            max_iter=self.max_iter,
+            tol=self.tol,
+            verbose=self.verbose,
+            random_state=random_state,
+            copy_x=self.copy_x,
+            algorithm=self.algorithm,
+            check_init=_check_init,
+            owner=type(self).__name__,
+        )
+        if (message := fewer_clusters_message(labels, self.n_clusters)) is not None:
+            warnings.warn(message, ConvergenceWarning, stacklevel=3)
+        self.cluster_centers_ = centers
+        self._n_features_out = self.n_clusters
+        self.labels_ = labels
+        self.inertia_ = inertia
+        self.n_iter_ = n_iter
+        return self
 
     def _validate_X(self, X, reset, copy=False):
         """X as a C-contiguous float32/float64 array; names NaN, inf, shape and sparsity errors."""

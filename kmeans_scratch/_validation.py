@@ -64,3 +64,51 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     if not weights.sum() > 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
     return weights
+
+
+def check_random_state(seed):
+    """A ``numpy.random.RandomState`` for ``seed``, with scikit-learn's rule: None is
+    NumPy's global generator, an integer seeds a new one, a RandomState is used as is."""
+    if seed is None or seed is np.random:
+        return np.random.mtrand._rand
+    if isinstance(seed, numbers.Integral) and not isinstance(seed, bool):
+        return np.random.RandomState(seed)
+    if isinstance(seed, np.random.RandomState):
+        return seed
+    raise ValueError(f"{seed!r} cannot be used to seed a numpy.random.RandomState instance")
+
+
+def check_float_rows(X, name="X", dtype=None, copy=False):
+    """``X`` as a C-contiguous 2-D float array with at least one row and one column, finite.
+
+    ``dtype`` None keeps float32 and makes anything else float64 (scikit-learn's rule);
+    ``copy`` makes sure the result is not ``X`` itself.  Every refusal names ``name``.
+    """
+    if not isinstance(X, np.ndarray) and hasattr(X, "tocsr"):
+        raise TypeError(f"{name} is a sparse matrix; K-Means needs a dense array")
+    try:
+        array = np.asarray(X)
+        if dtype is None:
+            dtype = np.float32 if array.dtype == np.float32 else np.float64
+        if array.dtype.kind == "c":
+            raise ValueError("complex values are not supported")
+        if copy:
+            array = np.array(array, dtype=dtype, order="C", copy=True)
+        else:
+            array = np.ascontiguousarray(array, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        message = f"{name} must be an array of numbers (could not convert: {error})"
+        raise ValueError(message) from None
+    if array.ndim != 2:
+        raise ValueError(
+            f"Expected 2D array (n_samples, n_features) for {name}, got an array with "
+            f"dim {array.ndim} and shape {array.shape}"
+        )
+    if array.shape[0] == 0:
+        raise ValueError(f"{name} has 0 samples (shape {array.shape}); at least 1 is required")
+    if array.shape[1] == 0:
+        raise ValueError(f"{name} has 0 features (shape {array.shape}); at least 1 is required")
+    if not np.isfinite(array).all():
+        what = "NaN" if np.isnan(array).any() else "infinity"
+        raise ValueError(f"{name} contains {what}")
+    return array

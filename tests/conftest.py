@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kmeans_scratch._kmeans import ALGORITHMS
+from kmeans_scratch._fit import ALGORITHMS
 
 
 @pytest.fixture(params=[np.float64, np.float32], ids=["float64", "float32"])

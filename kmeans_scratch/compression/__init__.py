@@ -1,4 +1,4 @@
-"""Color quantization on top of :class:`kmeans_scratch.KMeans`: images in, palette files out.
+"""Color quantization on top of :func:`kmeans_scratch.k_means`: images in, palette files out.
 
 >>> from kmeans_scratch.compression import compress
 >>> result = compress("photo.jpg", 16)                 # doctest: +SKIP

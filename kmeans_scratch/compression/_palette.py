@@ -8,7 +8,7 @@ The fast path of a compression:
    millions of pixels has some 10⁴–10⁵ distinct colors.
 2. **working space**: the distinct colors are converted to the space the distances are
    measured in (sRGB, CIELAB or Oklab), with alpha as one more coordinate.
-3. **fit**: ``KMeans`` on the distinct colors weighted by their counts.  A weight is a count,
+3. **fit**: ``k_means`` on the distinct colors weighted by their counts.  A weight is a count,
    so this is exactly K-Means on every pixel (see the core's test 4), on a much smaller
    problem.  Grayscale has a better answer: the optimal k-level quantizer of the 1-D
    histogram, found by dynamic programming.
@@ -19,13 +19,13 @@ The fast path of a compression:
    neighbors.
 """
 
+import warnings
 from dataclasses import dataclass
 
 import numpy as np
 from numba import njit, prange
-from skimage.color import lab2rgb, rgb2lab
 
-from kmeans_scratch import KMeans
+from kmeans_scratch import ConvergenceWarning, k_means
 
 COLOR_SPACES = ("rgb", "lab", "oklab")
 
@@ -69,11 +69,25 @@ def oklab_to_rgb(oklab):
     return linear_to_srgb(lms @ np.linalg.inv(_OKLAB_M1).T) * 255.0
 
 
+def rgb_to_lab(rgb):
+    """8-bit sRGB (…, 3) → CIELAB (D65), by scikit-image (imported only for this space)."""
+    from skimage.color import rgb2lab
+
+    return rgb2lab(rgb / 255.0)
+
+
+def lab_to_rgb(lab):
+    """CIELAB → sRGB in [0, 255] (float), by scikit-image."""
+    from skimage.color import lab2rgb
+
+    return lab2rgb(lab) * 255.0
+
+
 #: Per space: sRGB→space, space→sRGB, and the span of its lightness axis (alpha is scaled
 #: to that span so that an opacity step weighs like a lightness step).
 _SPACES = {
     "rgb": (lambda rgb: rgb.astype(np.float64), lambda x: x, 255.0),
-    "lab": (lambda rgb: rgb2lab(rgb / 255.0), lambda lab: lab2rgb(lab) * 255.0, 100.0),
+    "lab": (rgb_to_lab, lab_to_rgb, 100.0),
     "oklab": (rgb_to_oklab, oklab_to_rgb, 1.0),
 }
 
@@ -385,15 +399,16 @@ def fit_palette(histogram, n_colors, color_space, random_state, n_init="auto"):
     else:
         if n_init == "auto":
             n_init = N_RUNS if n_colors <= SEVERAL_RUNS_UP_TO else 1
-        kmeans = KMeans(n_colors, n_init=n_init, random_state=random_state, algorithm="hamerly")
+        init = "k-means++"
         for cell_starts in coarse_levels(colors, n_colors):
             cell_weights = np.add.reduceat(weights, cell_starts)
             cell_sums = np.add.reduceat(coords * weights[:, None], cell_starts)
-            kmeans.fit(cell_sums / cell_weights[:, None], sample_weight=cell_weights)
-            start = kmeans.cluster_centers_
-            kmeans = KMeans(n_colors, init=start, n_init=1, algorithm="hamerly")
-        kmeans.fit(coords, sample_weight=weights)
-        centers, labels = kmeans.cluster_centers_, kmeans.labels_
+            init, _, _ = fit_colors(
+                cell_sums / cell_weights[:, None], cell_weights, n_colors, init, n_init,
+                random_state,
+            )  # fmt: skip
+            n_init = 1
+        centers, labels, _ = fit_colors(coords, weights, n_colors, init, n_init, random_state)
     return rounded_palette(centers, np.asarray(labels), n_channels, color_space)
 
 
@@ -433,6 +448,22 @@ def coarse_levels(colors, n_colors):
         if starts.shape[0] <= COARSE_START_ABOVE:
             break
     return levels[::-1]
+
+
+def fit_colors(coords, weights, n_colors, init, n_init, random_state):
+    """``k_means`` with Hamerly's iteration (the fastest on colors), quietly: a palette of
+    fewer distinct colors than entries is expected, not a problem."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", ConvergenceWarning)
+        return k_means(
+            coords,
+            n_colors,
+            sample_weight=weights,
+            init=init,
+            n_init=n_init,
+            random_state=random_state,
+            algorithm="hamerly",
+        )
 
 
 def rounded_palette(centers, labels, n_channels, color_space):

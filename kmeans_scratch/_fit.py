@@ -1,0 +1,282 @@
+"""K-Means as a plain function, the whole algorithm without scikit-learn.
+
+:func:`k_means` is to :class:`kmeans_scratch.KMeans` what ``sklearn.cluster.k_means`` is
+to ``sklearn.cluster.KMeans``: the same fit, called as a function.  Here the estimator is
+the wrapper: it validates the data the scikit-learn way (feature names, tags), then
+calls :func:`fit_arrays`, which the function also calls.  The image layer calls
+:func:`k_means`, so compressing an image never imports scikit-learn (about 1 s of
+start-up that the command's users would pay on every call).
+
+K-Means looks for centers c_1..c_k minimizing the inertia
+
+    inertia = Σ_i w_i · min_j ‖x_i − c_j‖²
+
+by ``n_init`` runs of an iteration (Lloyd's, Hamerly's or Elkan's: all three exact, with
+the same path from the same start) from k-means++ or random seeds, the run of lowest
+inertia kept.
+"""
+
+import warnings
+
+import numpy as np
+
+from ._common import column_moments, is_same_clustering
+from ._distinct import collapse_duplicates
+from ._elkan import ElkanAssignment
+from ._hamerly import HamerlyAssignment
+from ._lloyd import LloydAssignment, run_iterations
+from ._seeding import greedy_kmeans_plusplus, random_choice_init
+from ._threads import parallel_entry
+from ._validation import (
+    check_choice,
+    check_float_rows,
+    check_int,
+    check_n_samples,
+    check_non_negative_number,
+    check_random_state,
+    check_sample_weight,
+)
+
+#: The assignment step of each algorithm, keyed by the ``algorithm`` parameter.  All three
+#: are exact: from the same init they give the same labels, centers and iterations.
+ALGORITHMS = {"lloyd": LloydAssignment, "hamerly": HamerlyAssignment, "elkan": ElkanAssignment}
+INIT_METHODS = ("k-means++", "random")
+
+
+class ConvergenceWarning(UserWarning):
+    """:func:`k_means` found fewer distinct clusters than asked for (duplicate samples).
+
+    The estimator warns with scikit-learn's class of the same name instead."""
+
+
+def tolerance(variances, tol):
+    """Absolute tolerance: ``tol`` times the mean per-feature variance of the data.
+
+    With weights the variance is the weighted one, Σ_i w_i (x_i − x̄_w)² / Σ_i w_i, so that
+    a weight means exactly "this many copies" (scikit-learn uses the unweighted variance
+    even with weights; without weights the two are the same).
+    """
+    return float(np.mean(variances) * tol)
+
+
+def check_parameters(n_clusters, init, n_init, max_iter, tol, verbose, copy_x, algorithm):
+    """The parameters of a fit, each refused with a message naming it."""
+    check_int(n_clusters, "n_clusters", 1)
+    if isinstance(init, str):
+        check_choice(init, "init", INIT_METHODS)
+    if not (isinstance(n_init, str) and n_init == "auto"):
+        if isinstance(n_init, str):
+            raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {n_init!r}")
+        check_int(n_init, "n_init", 1)
+    check_int(max_iter, "max_iter", 1)
+    check_non_negative_number(tol, "tol")
+    if not isinstance(verbose, bool):
+        check_int(verbose, "verbose", 0)
+    if not isinstance(copy_x, (bool, np.bool_)):
+        raise TypeError(f"copy_x must be True or False, got {copy_x!r}")
+    check_choice(algorithm, "algorithm", tuple(ALGORITHMS))
+
+
+def is_array_init(init):
+    return not isinstance(init, str) and not callable(init)
+
+
+def resolve_n_init(n_init, init, owner="KMeans"):
+    """``n_init`` as a number, with scikit-learn's ``"auto"`` rule and array-init warning:
+    "auto" is 10 runs for a random init (``"random"`` or a callable), else 1."""
+    if isinstance(n_init, str):
+        random_init = callable(init) or (isinstance(init, str) and init == "random")
+        n_init = 10 if random_init else 1
+    if is_array_init(init) and n_init != 1:
+        warnings.warn(
+            "Explicit initial center position passed: performing only one init in "
+            f"{owner} instead of n_init={n_init}.",
+            RuntimeWarning,
+            stacklevel=5,  # the caller of KMeans.fit or k_means
+        )
+        n_init = 1
+    return n_init
+
+
+def check_init_shape(centers, n_clusters, n_features):
+    if centers.shape != (n_clusters, n_features):
+        raise ValueError(
+            f"The shape of the initial centers {centers.shape} does not match "
+            f"(n_clusters, n_features) = ({n_clusters}, {n_features})."
+        )
+
+
+def initial_centers(X, n_clusters, init, sample_weight, random_state, check_init):
+    """Initial centers in the (mean-centered) frame of ``X``; ``check_init`` validates the
+    array a callable ``init`` returns."""
+    if isinstance(init, str) and init == "k-means++":
+        centers, _ = greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state)
+    elif isinstance(init, str) and init == "random":
+        centers = random_choice_init(X, n_clusters, sample_weight, random_state)
+    elif callable(init):
+        centers = check_init(init(X, n_clusters, random_state=random_state), X.dtype)
+        check_init_shape(centers, n_clusters, X.shape[1])
+    else:
+        centers = init
+    return centers
+
+
+def fit_arrays(
+    X,
+    sample_weight,
+    n_clusters,
+    *,
+    init,
+    n_init,
+    max_iter,
+    tol,
+    verbose,
+    random_state,
+    copy_x,
+    algorithm,
+    check_init,
+    owner="KMeans",
+):
+    """The fit on validated input: ``(centers, labels, inertia, n_iter)``.
+
+    ``X`` is a C-contiguous float32/float64 array that may be centered in place (it is
+    restored afterwards unless ``copy_x``, which says it is a copy already),
+    ``sample_weight`` a valid weight array of its dtype, ``random_state`` a
+    ``numpy.random.RandomState``, ``init`` a method name, a callable, or an array of the
+    dtype of ``X`` and shape (n_clusters, n_features), which is not modified.
+    """
+    check_n_samples(X.shape[0], n_clusters)
+    X_mean, variances = column_moments(X, sample_weight)
+    abs_tol = tolerance(variances, tol)
+    n_init = resolve_n_init(n_init, init, owner)
+    if is_array_init(init):
+        init = np.array(init, dtype=X.dtype, order="C")
+        check_init_shape(init, n_clusters, X.shape[1])
+
+    # Centering X makes every distance and sum better conditioned; it is undone below.
+    X_mean = X_mean.astype(X.dtype)
+    X -= X_mean
+    if is_array_init(init):
+        init -= X_mean
+
+    # The seeds are drawn from every row (the same draws as scikit-learn's); the
+    # iterations run on the distinct rows, weighted, when rows repeat enough.
+    distinct = collapse_duplicates(X, sample_weight)
+    best = None
+    try:
+        for _ in range(n_init):
+            centers_init = initial_centers(
+                X, n_clusters, init, sample_weight, random_state, check_init
+            )
+            if verbose:
+                print("Initialization complete")
+            labels, inertia, centers, n_iter = run(
+                X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose,
+                abs_tol, algorithm,
+            )  # fmt: skip
+            # A lower inertia that is the same partition is only rounding: keep the first.
+            if best is None or (
+                inertia < best[2] and not is_same_clustering(labels, best[1], n_clusters)
+            ):
+                best = centers, labels, inertia, n_iter
+    finally:
+        if not copy_x:
+            X += X_mean
+    centers, labels, inertia, n_iter = best
+    return centers + X_mean, labels, float(inertia), n_iter
+
+
+def run(X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose, tol, algorithm):
+    """One run from ``centers_init``: on the distinct rows if given, else on every row.
+
+    A run on distinct rows that meets an empty cluster is done again on every row,
+    where re-seeding moves one copy of a row as scikit-learn does (never on photos
+    seeded by k-means++, whose seeds are distinct rows).
+    """
+    make_assignment = ALGORITHMS[algorithm]
+    if distinct is not None:
+        rows, row_weight, inverse = distinct
+        assignment = make_assignment(rows, row_weight, n_clusters)
+        result = run_iterations(
+            rows, row_weight, centers_init, max_iter, verbose, tol, assignment, rows_merged=True
+        )
+        if result is not None:
+            labels, inertia, centers, n_iter = result
+            return labels[inverse], inertia, centers, n_iter
+        if verbose:
+            print("A cluster emptied on the distinct rows: running again on every row.")
+    assignment = make_assignment(X, sample_weight, n_clusters)
+    return run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assignment)
+
+
+def fewer_clusters_message(labels, n_clusters):
+    """The warning to give when fewer than ``n_clusters`` clusters have samples, else None."""
+    n_distinct = np.count_nonzero(np.bincount(labels, minlength=n_clusters))
+    if n_distinct < n_clusters:
+        return (
+            f"Number of distinct clusters ({n_distinct}) found smaller than "
+            f"n_clusters ({n_clusters}). Possibly due to duplicate points in X."
+        )
+    return None
+
+
+def check_init_array(init, dtype):
+    return check_float_rows(init, "init", dtype=dtype, copy=True)
+
+
+@parallel_entry
+def k_means(
+    X,
+    n_clusters,
+    *,
+    sample_weight=None,
+    init="k-means++",
+    n_init="auto",
+    max_iter=300,
+    verbose=False,
+    tol=1e-4,
+    random_state=None,
+    copy_x=True,
+    algorithm="lloyd",
+    return_n_iter=False,
+):
+    """K-Means clustering as a function, like ``sklearn.cluster.k_means``.
+
+    The parameters mean what they mean for :class:`kmeans_scratch.KMeans`, and the
+    result is the one its ``fit`` gives: ``KMeans(n_clusters, **params).fit(X,
+    sample_weight=sample_weight)`` has ``cluster_centers_``, ``labels_``, ``inertia_``
+    and ``n_iter_`` equal to what this returns.  Nothing of scikit-learn is imported.
+
+    Returns
+    -------
+    centers : ndarray of shape (n_clusters, n_features)
+    labels : ndarray of shape (n_samples,), int32
+    inertia : float
+    n_iter : int
+        Only with ``return_n_iter=True``: the iterations of the kept run.
+    """
+    check_parameters(n_clusters, init, n_init, max_iter, tol, verbose, copy_x, algorithm)
+    X = check_float_rows(X, "X", copy=copy_x)
+    sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    if is_array_init(init):
+        init = check_init_array(init, X.dtype)
+    centers, labels, inertia, n_iter = fit_arrays(
+        X,
+        sample_weight,
+        n_clusters,
+        init=init,
+        n_init=n_init,
+        max_iter=max_iter,
+        tol=tol,
+        verbose=verbose,
+        random_state=check_random_state(random_state),
+        copy_x=copy_x,
+        algorithm=algorithm,
+        check_init=check_init_array,
+        owner="k_means",
+    )
+    if (message := fewer_clusters_message(labels, n_clusters)) is not None:
+        warnings.warn(message, ConvergenceWarning, stacklevel=3)
+    if return_n_iter:
+        return centers, labels, inertia, n_iter
+    return centers, labels, inertia
