@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint bench bench-kodak demo figures clean
+.PHONY: install test lint bench bench-command bench-kodak demo figures clean pngquant
 
 install: $(STAMP)
 
@@ -13,6 +13,7 @@ $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
 	$(BIN)/python -m pip install --quiet -e ".[test,bench]"
+	$(BIN)/python -m compileall -q kmeans_scratch  # bytecode even where PYTHONDONTWRITEBYTECODE is set
 	touch $(STAMP)
 
 lint: $(STAMP)
@@ -24,21 +25,34 @@ test: lint
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest benchmarks --benchmark-disable -q
 
-# The timed benchmark suite; writes benchmarks/RESULTS.md.
-bench: $(STAMP)
-	$(BIN)/python -m pytest benchmarks --benchmark-columns=min,median,max,rounds -q
+# The command-against-pngquant rows read the Kodak photos when they are there.
+KODAK ?= ../shared/images/kodak
+COMMAND_IMAGES := $(if $(wildcard $(KODAK)/*.png),--command-images $(KODAK))
 
-# The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
+# pngquant, the file-to-file reference of the benchmarks (Debian's package), where apt can.
+pngquant:
+	@command -v pngquant >/dev/null || apt-get install -y -qq pngquant >/dev/null 2>&1 \
+	    || echo "pngquant is not installed and apt could not install it: its rows are skipped"
+
+# The timed benchmark suite; writes benchmarks/RESULTS.md.
+bench: $(STAMP) pngquant
+	$(BIN)/python -m pytest benchmarks --benchmark-columns=min,median,max,rounds -q $(COMMAND_IMAGES)
+
+# Only the command against pngquant (file to file); writes benchmarks/RESULTS-command.md.
+bench-command: $(STAMP) pngquant
+	$(BIN)/python -m pytest benchmarks/test_command.py -q $(COMMAND_IMAGES) \
+	    --results benchmarks/RESULTS-command.md
+
 # The k = 256 quantizer rows (ours, libimagequant, scikit-learn on all pixels) and how soon ours
 # passes faiss's inertia, on every image of a folder: the 24 Kodak photos by default
 # (KODAK=folder, KODAK_ROWS='' for every row).
-KODAK ?= ../shared/images/kodak
 KODAK_ROWS ?= 256 and (ours or libimagequant or pixels or faiss_quality)
 bench-kodak: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/test_peers_quantize.py \
 	    benchmarks/test_peers_kmeans.py::test_iterations_to_faiss_quality -q --images $(KODAK) \
 	    -k "$(KODAK_ROWS)" --results benchmarks/RESULTS-kodak.md
 
+# The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
 demo: $(STAMP)
 	$(BIN)/kmeans-compress
 

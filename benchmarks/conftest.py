@@ -33,6 +33,12 @@ def pytest_addoption(parser):
         help="sizes of the large-image rows, in megapixels (default 3,12,24)",
     )
     parser.addoption(
+        "--command-images",
+        default=None,
+        help="the command-against-pngquant rows on the images of this folder (default: the "
+        "shipped images saved as PNG; make bench passes the Kodak photos when present)",
+    )
+    parser.addoption(
         "--images",
         default=os.environ.get("KMEANS_BENCH_IMAGES"),
         help="run the image rows on every image of this folder instead of the shipped "

@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 
 from kmeans_scratch.compression._io import encode
-from kmeans_scratch.compression._metrics import psnr_and_delta_e
+from kmeans_scratch.compression._metrics import mean_delta_e, psnr
 from kmeans_scratch.compression._palette import color_histogram
 
 from .contenders import QUANTIZERS
@@ -27,7 +27,7 @@ def test_quantize(benchmark, recorder, smoke, image_name, k, quantizer):
     rounds = 1 if smoke else 3
     palette, indices = benchmark.pedantic(quantize, args=(pixels, k), rounds=rounds, iterations=1)
     assert palette.shape[0] <= k and indices.shape == pixels.shape[:2]
-    psnr, delta_e = psnr_and_delta_e(color_histogram(pixels), palette, indices)
+    histogram = color_histogram(pixels)
     recorder.add(
         "quantize-peers",
         benchmark,
@@ -35,7 +35,7 @@ def test_quantize(benchmark, recorder, smoke, image_name, k, quantizer):
         size=f"{pixels.shape[1]}×{pixels.shape[0]}",
         k=k,
         contender=quantizer,
-        psnr=psnr,
-        delta_e=delta_e,
+        psnr=psnr(histogram, palette, indices),
+        delta_e=mean_delta_e(histogram, palette, indices),
         png_bytes=len(encode(palette, indices, "RGB", "png")),
     )

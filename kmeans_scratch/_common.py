@@ -239,7 +239,8 @@ def block_sums_for(n_samples, n_clusters, n_features):
     the same sums as before (same rows, same labels, same order), so only blocks with a
     change are summed again.  The result is the same bits as summing everything anew.
     """
-    n_blocks = n_blocks_for(n_samples, 4 * n_clusters * (n_features + 1) * 8)
+    # Called from Python: the plain function behind the kernel, not a compiled one to load.
+    n_blocks = n_blocks_for.py_func(n_samples, 4 * n_clusters * (n_features + 1) * 8)
     return np.zeros((n_blocks, n_clusters, n_features)), np.zeros((n_blocks, n_clusters))
 
 

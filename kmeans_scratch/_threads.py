@@ -13,37 +13,25 @@ import functools
 import threading
 
 import numba
-import numpy as np
-from numba import njit, prange
 
 #: Numba's threading layers that take concurrent launches from several Python threads.
 THREAD_SAFE_LAYERS = ("tbb", "omp")
 
 _lock = threading.RLock()
-_loaded = {}
-
-
-@njit(parallel=True, cache=True)
-def _parallel_sum(values):
-    total = 0.0
-    for i in prange(values.shape[0]):
-        total += values[i]
-    return total
 
 
 def threading_layer():
-    """The threading layer Numba uses, loading it (by one tiny kernel) if none ran yet."""
-    if "layer" not in _loaded:
-        with _lock:
-            if "layer" not in _loaded:
-                _parallel_sum(np.zeros(2))
-                _loaded["layer"] = numba.threading_layer()
-    return _loaded["layer"]
+    """The threading layer Numba uses, or None while no parallel kernel has run yet."""
+    try:
+        return numba.threading_layer()
+    except ValueError:  # "Threading layer is not initialized."
+        return None
 
 
 def parallel_entry(function):
-    """``function``, run under the process-wide lock unless the threading layer is
-    thread-safe."""
+    """``function``, run under the process-wide lock unless the threading layer is known
+    to be thread-safe (until the first parallel kernel runs, it is not known: the first
+    calls take the lock, which costs nothing when there is one caller)."""
 
     @functools.wraps(function)
     def guarded(*args, **kwargs):

@@ -535,6 +535,12 @@ def test_a_damaged_file_in_a_batch_names_itself_and_the_others_are_done(tmp_path
     assert listing(tmp_path) == ["cut.gif", "good-k4.png", "good.png"]
 
 
+def serial(n_files, largest_pixels):
+    """``plan_workers`` for a batch run in the command's own process, where a monkeypatch
+    reaches (a batch of small files otherwise runs in worker processes)."""
+    return 0, 1
+
+
 def test_an_unforeseen_error_names_its_file_and_the_others_are_done(tmp_path, monkeypatch):
     """Whatever a file raises, the batch goes on: one line naming that file, exit 1."""
     bad, good = tmp_path / "odd one.png", tmp_path / "good.png"
@@ -548,6 +554,7 @@ def test_an_unforeseen_error_names_its_file_and_the_others_are_done(tmp_path, mo
         return real(image, *args, **kwargs)
 
     monkeypatch.setattr(cli, "compress", failing)
+    monkeypatch.setattr(cli, "plan_workers", serial)
     code, out, lines = run(bad, good, "-k", "4", "--json")
     assert code == 1 and lines == [f"{PREFIX}{bad}: float division by zero"]
     assert [row["input"] for row in json.loads(out)] == [str(good)]
@@ -575,6 +582,7 @@ def test_a_signal_hidden_in_a_numba_error_still_stops_the_batch(
             ) from stop
 
     monkeypatch.setattr(cli, "compress", interrupted)
+    monkeypatch.setattr(cli, "plan_workers", serial)
     code, out, lines = run(first, second, "-k", "4", "--json")
     name = signal.Signals(signal_number).name
     assert code == status and out == ""

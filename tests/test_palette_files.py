@@ -223,10 +223,12 @@ def test_memory_estimate_refuses_before_decoding(tmp_path, monkeypatch):
 
 
 def test_large_images_get_the_fast_png_pass_and_decode_exactly():
-    from kmeans_scratch.compression._io import FULL_PNG_SEARCH_PIXELS, encode, png_effort
+    from kmeans_scratch.compression._io import encode, png_options
+    from kmeans_scratch.compression._speed import FULL_EFFORT_PIXELS
 
-    assert png_effort(FULL_PNG_SEARCH_PIXELS) == {"level": 4}
-    assert png_effort(FULL_PNG_SEARCH_PIXELS + 1)["level"] == 0
+    assert png_options(FULL_EFFORT_PIXELS, speed=1) == {"level": 4}
+    for speed in (1, 4, 11):
+        assert png_options(FULL_EFFORT_PIXELS + 1, speed)["level"] == 0
     rng = np.random.RandomState(0)
     palette = rng.randint(0, 256, size=(200, 3)).astype(np.uint8)
     indices = (np.arange(1100 * 1000) // 777 % 200).astype(np.uint8).reshape(1000, 1100)

@@ -24,6 +24,7 @@ import oxipng
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
 from ._palette import uses_key_table
+from ._speed import DEFAULT_SPEED, FULL_EFFORT_PIXELS, LARGE_DEFLATE_LEVEL, effort
 
 #: Default decompression-bomb limit, in pixels (Pillow's own default is about 89 million).
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -229,6 +230,18 @@ def load(path, max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
     return loaded
 
 
+def image_pixels(path):
+    """The number of pixels the image file ``path`` declares (its header only, nothing
+    decoded), or 0 when it cannot be read: the full load reports why."""
+    try:
+        with warnings.catch_warnings():
+            warnings.simplefilter("ignore")
+            with Image.open(path) as image:
+                return image.size[0] * image.size[1]
+    except Exception:
+        return 0
+
+
 def _pixels_in(error):
     """The 'N pixels' phrase of Pillow's decompression-bomb message."""
     words = str(error).split()
@@ -279,25 +292,24 @@ def png_bit_depth(n_colors):
     raise ValueError(f"a palette holds at most 256 colors, got {n_colors}")
 
 
-#: Up to this many pixels a PNG gets oxipng's full search (level 4: several row filters,
-#: each deflated, the smallest kept: about 1.5 s per megapixel on this project's 2-core
-#: test machine).
-FULL_PNG_SEARCH_PIXELS = 1_000_000
-#: Above it, rows stay unfiltered (what the search picks on most palette photos) and are
-#: deflated once by libdeflate at this level: about 0.02 s per megapixel, files a few
-#: percent larger.
-LARGE_PNG_DEFLATE_LEVEL = 7
-
-
-def png_effort(n_pixels):
-    """oxipng's options for an image of ``n_pixels``: the full search for small images,
-    one fast pass for large ones, so that writing a PNG stays linear and cheap."""
-    if n_pixels <= FULL_PNG_SEARCH_PIXELS:
-        return {"level": 4}
+def png_options(n_pixels, speed=DEFAULT_SPEED):
+    """oxipng's options for an image of ``n_pixels`` at ``speed`` (see :mod:`._speed`):
+    the speed's effort up to ``FULL_EFFORT_PIXELS``, one fast pass above, so that writing
+    a large PNG stays linear and cheap."""
+    plan = effort(speed)
+    if n_pixels > FULL_EFFORT_PIXELS:
+        return {
+            "level": 0,
+            "filter": [oxipng.RowFilter.NoOp],
+            "deflate": oxipng.Deflaters.libdeflater(LARGE_DEFLATE_LEVEL),
+        }
+    if plan.oxipng_level is not None:
+        return {"level": plan.oxipng_level}
     return {
         "level": 0,
-        "filter": [oxipng.RowFilter.NoOp],
-        "deflate": oxipng.Deflaters.libdeflater(LARGE_PNG_DEFLATE_LEVEL),
+        "filter": [getattr(oxipng.RowFilter, name) for name in plan.filters],
+        "deflate": oxipng.Deflaters.libdeflater(plan.deflate_level),
+        "fast_evaluation": True,
     }
 
 
@@ -311,8 +323,9 @@ def palette_image(palette, indices, mode):
     return image
 
 
-def encode(palette, indices, mode, fmt, icc_profile=None):
-    """The file bytes of a quantized image in format ``fmt`` ("png", "gif" or "webp")."""
+def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED):
+    """The file bytes of a quantized image in format ``fmt`` ("png", "gif" or "webp"),
+    compressed with the effort of ``speed`` (1 slowest and smallest, 11 fastest)."""
     if fmt in PALETTE_FORMATS and palette.shape[0] > MAX_PALETTE_COLORS:
         raise ValueError(
             f"{palette.shape[0]} colors cannot be a {fmt.upper()} palette (at most 256); "
@@ -330,7 +343,7 @@ def encode(palette, indices, mode, fmt, icc_profile=None):
             color_type_reduction=False,
             grayscale_reduction=False,
             strip=oxipng.StripChunks.safe(),
-            **png_effort(indices.size),
+            **png_options(indices.size, speed),
         )
     if fmt == "gif":
         image = palette_image(palette, indices, mode)
@@ -344,7 +357,9 @@ def encode(palette, indices, mode, fmt, icc_profile=None):
     if fmt == "webp":
         pixels = palette[indices]
         image = Image.fromarray(pixels if pixels.shape[2] != 1 else pixels[:, :, 0], mode)
-        image.save(buffer, "WEBP", lossless=True, quality=100, method=6, **extra)
+        image.save(
+            buffer, "WEBP", lossless=True, quality=100, method=effort(speed).webp_method, **extra
+        )
         return buffer.getvalue()
     raise ValueError(f"format must be one of {', '.join(FORMATS)}; got {fmt!r}")
 

@@ -24,6 +24,9 @@ from numba import njit, prange
 
 from ._color_difference import pair_error_sums
 
+#: The quality measures a quantization reports, each computed only when asked for.
+QUALITY_MEASURES = ("psnr", "ssim", "delta_e")
+
 #: SSIM's window side, and its constants K1, K2 (scikit-image's defaults).
 SSIM_WINDOW = 7
 SSIM_K1, SSIM_K2 = 0.01, 0.03
@@ -89,18 +92,41 @@ def distinct_pairs(inverse, indices, counts):
     return rows, entries, pair_counts
 
 
-def psnr_and_delta_e(histogram, palette, indices):
-    """PSNR (dB) and mean CIEDE2000 ΔE of the reconstruction, from distinct pairs."""
-    color_rows, entries, counts = distinct_pairs(
-        histogram.inverse, indices.ravel(), histogram.counts
+def pixel_pairs(histogram, indices):
+    """The distinct (color row, palette entry) pairs of an image and their pixel counts."""
+    return distinct_pairs(histogram.inverse, indices.ravel(), histogram.counts)
+
+
+#: Pairs whose squared errors NumPy computes at once (bounded scratch for huge images).
+PAIR_CHUNK = 1 << 20
+
+
+def psnr_of_pairs(colors, pairs, palette):
+    """PSNR (dB) of the pixels described by ``pairs`` (see :func:`pixel_pairs`): every
+    channel of every pixel, MSE = Σ count · ‖color − entry‖² / (N · C)."""
+    rows, entries, counts = pairs
+    squared_error = 0.0
+    for start in range(0, rows.shape[0], PAIR_CHUNK):
+        part = slice(start, start + PAIR_CHUNK)
+        diff = colors[rows[part]].astype(np.float64) - palette[entries[part]]
+        # Elementwise, not a BLAS dot: BLAS threads would compete with the batch's workers.
+        squared_error += float((counts[part] * (diff * diff).sum(axis=1)).sum())
+    mse = squared_error / (counts.sum() * colors.shape[1])
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def psnr(histogram, palette, indices):
+    """PSNR (dB) of the reconstruction ``palette[indices]``, from distinct pairs."""
+    return psnr_of_pairs(histogram.colors, pixel_pairs(histogram, indices), palette)
+
+
+def mean_delta_e(histogram, palette, indices):
+    """Mean CIEDE2000 ΔE between each pixel and its reconstruction, from distinct pairs."""
+    rows, entries, counts = pixel_pairs(histogram, indices)
+    _, delta_e_sum = pair_error_sums(
+        histogram.colors, rows, entries, counts, np.ascontiguousarray(palette)
     )
-    squared_error, delta_e_sum = pair_error_sums(
-        histogram.colors, color_rows, entries, counts, np.ascontiguousarray(palette)
-    )
-    n_pixels = counts.sum()
-    mse = squared_error / (n_pixels * histogram.colors.shape[1])
-    psnr = float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
-    return psnr, float(delta_e_sum / n_pixels)
+    return float(delta_e_sum / counts.sum())
 
 
 @njit(cache=True)

@@ -376,11 +376,12 @@ SEVERAL_RUNS_UP_TO = 64
 N_RUNS = 3
 
 
-def fit_palette(histogram, n_colors, color_space, random_state, n_init="auto"):
+def fit_palette(histogram, n_colors, color_space, random_state, n_init="auto", max_iter=300):
     """The palette (k', C) uint8 and the palette index of every distinct color.
 
     ``n_init`` K-Means runs from different k-means++ seeds are made and the one of lowest
-    inertia kept; "auto" is ``N_RUNS`` up to ``SEVERAL_RUNS_UP_TO`` colors, else 1.
+    inertia kept; "auto" is ``N_RUNS`` up to ``SEVERAL_RUNS_UP_TO`` colors, else 1.  Each
+    run stops at scikit-learn's tolerance or after ``max_iter`` iterations.
 
     ``k' ≤ n_colors``: entries that round to the same 8-bit color are merged and unused
     entries dropped.  With no more distinct colors than ``n_colors``, the palette is the
@@ -405,10 +406,12 @@ def fit_palette(histogram, n_colors, color_space, random_state, n_init="auto"):
             cell_sums = np.add.reduceat(coords * weights[:, None], cell_starts)
             init, _, _ = fit_colors(
                 cell_sums / cell_weights[:, None], cell_weights, n_colors, init, n_init,
-                random_state,
+                random_state, max_iter,
             )  # fmt: skip
             n_init = 1
-        centers, labels, _ = fit_colors(coords, weights, n_colors, init, n_init, random_state)
+        centers, labels, _ = fit_colors(
+            coords, weights, n_colors, init, n_init, random_state, max_iter
+        )
     return rounded_palette(centers, np.asarray(labels), n_channels, color_space)
 
 
@@ -450,7 +453,7 @@ def coarse_levels(colors, n_colors):
     return levels[::-1]
 
 
-def fit_colors(coords, weights, n_colors, init, n_init, random_state):
+def fit_colors(coords, weights, n_colors, init, n_init, random_state, max_iter=300):
     """``k_means`` with Hamerly's iteration (the fastest on colors), quietly: a palette of
     fewer distinct colors than entries is expected, not a problem."""
     with warnings.catch_warnings():
@@ -462,6 +465,7 @@ def fit_colors(coords, weights, n_colors, init, n_init, random_state):
             init=init,
             n_init=n_init,
             random_state=random_state,
+            max_iter=max_iter,
             algorithm="hamerly",
         )
 

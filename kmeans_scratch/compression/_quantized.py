@@ -8,8 +8,9 @@ import numpy as np
 from PIL import Image
 
 from . import _io
-from ._metrics import psnr_and_delta_e, size_report, ssim
+from ._metrics import QUALITY_MEASURES, mean_delta_e, psnr, size_report, ssim
 from ._palette import COLOR_SPACES, color_histogram, fit_palette, pixel_indices
+from ._speed import DEFAULT_SPEED, check_speed, effort
 
 
 @dataclass
@@ -28,6 +29,8 @@ class QuantizedImage:
         ``n_colors`` requested, ``colors_used``, ``psnr`` (dB), ``ssim``, ``delta_e``
         (mean CIEDE2000), ``seconds`` to quantize, ``input_bytes``, and ``notes``.  The
         quality numbers are computed on first access, not as part of the quantization.
+    speed : int
+        The effort of :meth:`encode` (1 slowest and smallest, 11 fastest).
     """
 
     palette: np.ndarray
@@ -37,22 +40,35 @@ class QuantizedImage:
     icc_profile: bytes | None = None
     original: np.ndarray | None = field(default=None, repr=False)
     histogram: object = field(default=None, repr=False)
+    speed: int = DEFAULT_SPEED
     _quality: dict = field(default_factory=dict, repr=False)
     _encoded: dict = field(default_factory=dict, repr=False)
 
     def quality(self, name):
-        """ "psnr", "ssim" or "delta_e", computed on first use (PSNR and ΔE together)."""
+        """ "psnr", "ssim" or "delta_e", each computed on first use.
+
+        PSNR costs one pass over the pixels' indices; ΔE a CIEDE2000 per distinct (color,
+        entry) pair; SSIM a pass of 7 × 7 windows over the image.
+        """
+        if name not in QUALITY_MEASURES:
+            raise ValueError(f"quality measure must be one of {QUALITY_MEASURES}, got {name!r}")
         if name not in self._quality:
             if name == "ssim":
                 self._quality["ssim"] = ssim(self.original, self.palette, self.indices)
+            elif name == "psnr":
+                self._quality["psnr"] = psnr(self.histogram, self.palette, self.indices)
             else:
-                psnr, delta_e = psnr_and_delta_e(self.histogram, self.palette, self.indices)
-                self._quality.update(psnr=psnr, delta_e=delta_e)
+                self._quality["delta_e"] = mean_delta_e(self.histogram, self.palette, self.indices)
         return self._quality[name]
 
     @property
     def metrics(self):
-        return {**self.facts, **{name: self.quality(name) for name in ("psnr", "ssim", "delta_e")}}
+        """The facts and every quality measure (see :meth:`facts_and_quality`)."""
+        return self.facts_and_quality()
+
+    def facts_and_quality(self, measures=QUALITY_MEASURES):
+        """The facts of the quantization and the quality ``measures`` asked for."""
+        return {**self.facts, **{name: self.quality(name) for name in measures}}
 
     def to_array(self):
         """The quantized pixels: (H, W, C) uint8, or (H, W) for gray."""
@@ -68,17 +84,18 @@ class QuantizedImage:
         fmt = format.lower()
         if fmt not in self._encoded:
             self._encoded[fmt] = _io.encode(
-                self.palette, self.indices, self.mode, fmt, self.icc_profile
+                self.palette, self.indices, self.mode, fmt, self.icc_profile, self.speed
             )
         return self._encoded[fmt]
 
-    def report(self, format="png"):
-        """``metrics`` plus the sizes of the file in ``format``."""
+    def report(self, format="png", measures=QUALITY_MEASURES):
+        """The facts, the quality ``measures`` (all three by default) and the sizes of the
+        file in ``format``."""
         n_pixels = self.indices.size
         sizes = size_report(
-            n_pixels, self.palette.shape[1], self.metrics["input_bytes"], len(self.encode(format))
+            n_pixels, self.palette.shape[1], self.facts["input_bytes"], len(self.encode(format))
         )
-        return {**self.metrics, "format": format, **sizes}
+        return {**self.facts_and_quality(measures), "format": format, **sizes}
 
     def save(self, path, format=None, overwrite=False):
         """Write the file atomically; the format comes from the suffix unless given.
@@ -144,12 +161,14 @@ class Quantizer:
         max_pixels=None,
         n_init="auto",
         max_memory=None,
+        speed=DEFAULT_SPEED,
     ):
+        self.speed = check_speed(speed)
         self.loaded = as_loaded(image, max_pixels or _io.DEFAULT_MAX_PIXELS, max_memory)
         self.color_space = check_color_space(color_space)
         self.dither = bool(dither)
         self.random_state = random_state
-        self.n_init = n_init
+        self.n_init = effort(speed).n_init if n_init == "auto" else n_init
         start = time.perf_counter()
         self.histogram = color_histogram(self.loaded.pixels)
         self.histogram_seconds = time.perf_counter() - start
@@ -162,7 +181,12 @@ class Quantizer:
         start = time.perf_counter()
         pixels = self.loaded.pixels
         palette, labels = fit_palette(
-            self.histogram, n_colors, self.color_space, self.random_state, self.n_init
+            self.histogram,
+            n_colors,
+            self.color_space,
+            self.random_state,
+            self.n_init,
+            effort(self.speed).max_iter,
         )
         indices = pixel_indices(
             pixels, self.histogram, palette, labels, self.color_space, self.dither
@@ -173,6 +197,7 @@ class Quantizer:
             "colors_used": int(palette.shape[0]),
             "color_space": self.color_space,
             "dither": self.dither,
+            "speed": self.speed,
             "seconds": seconds,
             "histogram_seconds": self.histogram_seconds,
             "width": int(pixels.shape[1]),
@@ -189,6 +214,7 @@ class Quantizer:
             self.loaded.icc_profile,
             original=pixels,
             histogram=self.histogram,
+            speed=self.speed,
         )
         self._cache[n_colors] = result
         return result

@@ -1,0 +1,293 @@
+"""The command as its users time it: ``kmeans-compress`` against ``pngquant``, file to file.
+
+Every run is a fresh process started the way a user starts it, interpreter start-up and
+imports included, reading PNG files and writing PNG files; the two commands alternate
+round by round, so that a busy phase of the machine hits both, and the medians are
+compared.  Both read copies of the inputs in a temporary folder (pngquant writes next
+to them).  Settings: k = 256 without dithering, each command at its default speed
+(``kmeans-compress -k 256``, ``pngquant --nofs 256``).
+
+- **batch**: one call over every input.
+- **one file**: one call per input.
+- **start-up**: where one file's time goes in our command (interpreter, imports, loading
+  the compiled kernels, the work).
+- **busy core**: ``compress()`` of a 512 × 512 photo at k = 256 in a process of its own,
+  on a quiet machine and with another process spinning on one of the cores; our default
+  (idle OpenMP threads sleep: ``OMP_WAIT_POLICY=PASSIVE``) beside ``ACTIVE`` (spinning,
+  GNU OpenMP's default), and pngquant on the same file.
+
+The inputs are ``--command-images DIR`` (``make bench`` passes the 24 Kodak photos when
+they are there) or the four shipped images saved as PNG.  pngquant is the Debian package
+(``apt-get install pngquant``); without it, its rows are missing and the tables say so.
+"""
+
+import os
+import shutil
+import statistics
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from .datasets import SHIPPED_IMAGES, folder_images, shipped_image
+
+PNGQUANT = shutil.which("pngquant")
+OURS = [sys.executable, "-m", "kmeans_scratch.compression.cli"]
+K = 256
+
+
+@pytest.fixture(scope="session")
+def command_inputs(request, tmp_path_factory, smoke):
+    """Copies of the input PNGs in a folder of their own."""
+    folder = tmp_path_factory.mktemp("command-inputs")
+    source_dir = request.config.getoption("--command-images")
+    if source_dir and Path(source_dir).is_dir() and not smoke:
+        sources = folder_images(source_dir)
+        for source in sources:
+            shutil.copyfile(source, folder / source.name)
+        label = f"{len(sources)} images of {Path(source_dir).name}/"
+    else:
+        for name in SHIPPED_IMAGES[: 2 if smoke else None]:
+            pixels = shipped_image(name)
+            Image.fromarray(pixels[::4, ::4] if smoke else pixels).save(folder / f"{name}.png")
+        label = "the shipped images"
+    return sorted(folder.iterdir()), label
+
+
+def wall_time(argv, env=None):
+    """Seconds from the start of ``argv`` in a new process to its exit (status 0)."""
+    start = time.perf_counter()
+    done = subprocess.run(argv, capture_output=True, text=True, env=env)
+    seconds = time.perf_counter() - start
+    assert done.returncode == 0, done.stderr
+    return seconds
+
+
+def ours_argv(inputs, out_dir):
+    return [*OURS, *map(str, inputs), "-k", str(K), "--out-dir", str(out_dir), "-q", "--force"]
+
+
+def pngquant_argv(inputs):
+    return [PNGQUANT, "--nofs", str(K), "--force", "--ext", "-pq.png", *map(str, inputs)]
+
+
+def ours_output(source, out_dir):
+    return out_dir / f"{source.stem}-k{K}.png"
+
+
+def pngquant_output(source):
+    return source.with_name(f"{source.stem}-pq.png")
+
+
+def psnr_of_files(source, output):
+    """PSNR (dB) of the RGB of ``output`` against ``source``, from the files."""
+    with Image.open(source) as a, Image.open(output) as b:
+        a = np.asarray(a.convert("RGB"), dtype=np.float64)
+        b = np.asarray(b.convert("RGB"), dtype=np.float64)
+    mse = np.mean((a - b) ** 2)
+    return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def alternate(runs, rounds):
+    """``{name: [seconds, …]}``: each of ``runs`` (name → no-argument timer) once per
+    round, the order reversed every other round."""
+    names = list(runs)
+    times = {name: [] for name in names}
+    for round_number in range(rounds):
+        for name in names if round_number % 2 == 0 else names[::-1]:
+            times[name].append(runs[name]())
+    return times
+
+
+def contenders(inputs, out_dir):
+    """The timers of both commands over ``inputs`` (pngquant's only when installed)."""
+    runs = {"kmeans-compress": lambda: wall_time(ours_argv(inputs, out_dir))}
+    if PNGQUANT:
+        runs["pngquant"] = lambda: wall_time(pngquant_argv(inputs))
+    return runs
+
+
+def quality_and_size(inputs, out_dir):
+    """Mean PSNR and total bytes of each command's outputs for ``inputs``."""
+    outputs = {"kmeans-compress": [ours_output(source, out_dir) for source in inputs]}
+    if PNGQUANT:
+        outputs["pngquant"] = [pngquant_output(source) for source in inputs]
+    return {
+        name: (
+            statistics.mean(psnr_of_files(s, o) for s, o in zip(inputs, files, strict=True)),
+            sum(path.stat().st_size for path in files),
+        )
+        for name, files in outputs.items()
+    }
+
+
+def test_batch_against_pngquant(benchmark, recorder, command_inputs, tmp_path, smoke):
+    inputs, label = command_inputs
+    rounds = 1 if smoke else 5
+    times = benchmark.pedantic(
+        alternate, args=(contenders(inputs, tmp_path), rounds), rounds=1, iterations=1
+    )
+    for name, (psnr, n_bytes) in quality_and_size(inputs, tmp_path).items():
+        recorder.add_seconds(
+            "command-batch",
+            benchmark,
+            statistics.median(times[name]),
+            contender=name,
+            images=label,
+            n_files=len(inputs),
+            runs=times[name],
+            psnr=psnr,
+            bytes=n_bytes,
+            pngquant_missing=PNGQUANT is None,
+        )
+
+
+def test_one_file_in_a_fresh_process(benchmark, recorder, command_inputs, tmp_path, smoke):
+    inputs, label = command_inputs
+    rounds = 1 if smoke else 3
+
+    def every_file():
+        return {source.name: alternate(contenders([source], tmp_path), rounds) for source in inputs}
+
+    per_file = benchmark.pedantic(every_file, rounds=1, iterations=1)
+    names = ["kmeans-compress", *(["pngquant"] if PNGQUANT else [])]
+    for name in names:
+        medians = [statistics.median(times[name]) for times in per_file.values()]
+        row = {"contender": name, "images": label, "n_files": len(inputs)}
+        if PNGQUANT:
+            ratios = [
+                statistics.median(times[name]) / statistics.median(times["pngquant"])
+                for times in per_file.values()
+            ]
+            row.update(
+                ratio_median=statistics.median(ratios), ratio_range=(min(ratios), max(ratios))
+            )
+        recorder.add_seconds(
+            "command-one-file",
+            benchmark,
+            statistics.median(medians),
+            fastest=min(medians),
+            slowest=max(medians),
+            pngquant_missing=PNGQUANT is None,
+            **row,
+        )
+
+
+#: Run in a fresh process: where the time of one file goes.
+STARTUP_PROBE = """
+import json, sys, time
+start = time.perf_counter()
+from kmeans_scratch.compression import compress
+imported = time.perf_counter()
+compress(sys.argv[1], 256).save(sys.argv[2], overwrite=True)
+first = time.perf_counter()
+compress(sys.argv[1], 256).save(sys.argv[2], overwrite=True)
+second = time.perf_counter()
+print(json.dumps({"imports": imported - start, "first": first - imported,
+                  "work": second - first}))
+"""
+
+
+def test_startup_budget(benchmark, recorder, command_inputs, tmp_path, smoke):
+    """Interpreter start (``python -c pass``), imports, kernel loading (the first file's
+    time less the second's) and the work of one file (the second)."""
+    import json
+
+    source = command_inputs[0][0]
+    rounds = 1 if smoke else 5
+
+    def measure():
+        parts = {"interpreter": [], "imports": [], "kernel loading": [], "work": []}
+        for _ in range(rounds):
+            parts["interpreter"].append(wall_time([sys.executable, "-c", "pass"]))
+            done = subprocess.run(
+                [sys.executable, "-c", STARTUP_PROBE, str(source), str(tmp_path / "out.png")],
+                capture_output=True,
+                text=True,
+                check=True,
+            )
+            times = json.loads(done.stdout)
+            parts["imports"].append(times["imports"])
+            parts["kernel loading"].append(times["first"] - times["work"])
+            parts["work"].append(times["work"])
+        return parts
+
+    parts = benchmark.pedantic(measure, rounds=1, iterations=1)
+    for part, seconds in parts.items():
+        recorder.add_seconds(
+            "startup", benchmark, statistics.median(seconds), part=part, image=source.name
+        )
+
+
+#: Run in a fresh process: compress() of one file, median of several after a warm-up.
+BUSY_PROBE = """
+import json, statistics, sys, time
+from kmeans_scratch.compression import compress
+compress(sys.argv[1], 256)
+times = []
+for _ in range(7):
+    start = time.perf_counter()
+    compress(sys.argv[1], 256)
+    times.append(time.perf_counter() - start)
+print(json.dumps(statistics.median(times)))
+"""
+
+
+def spinner():
+    """A process that keeps one core busy until it is killed."""
+    return subprocess.Popen([sys.executable, "-c", "while True: pass"])
+
+
+def test_busy_core(benchmark, recorder, tmp_path, smoke):
+    import json
+
+    source = tmp_path / "astronaut.png"  # 512 × 512
+    Image.fromarray(shipped_image("astronaut")[:: 4 if smoke else 1, :: 4 if smoke else 1]).save(
+        source
+    )
+    cases = {"ours, OMP_WAIT_POLICY=PASSIVE (default)": "PASSIVE", "ours, ACTIVE": "ACTIVE"}
+
+    def ours(policy):
+        env = {**os.environ, "OMP_WAIT_POLICY": policy}
+        done = subprocess.run(
+            [sys.executable, "-c", BUSY_PROBE, str(source)],
+            capture_output=True,
+            text=True,
+            env=env,
+            check=True,
+        )
+        return json.loads(done.stdout)
+
+    def pngquant_once():
+        times = [wall_time([PNGQUANT, "--nofs", str(K), "--force", str(source)]) for _ in range(7)]
+        return statistics.median(times)
+
+    def measure():
+        results = {}
+        for machine in ("quiet", "one core busy"):
+            busy = spinner() if machine != "quiet" else None
+            try:
+                for case, policy in cases.items():
+                    results[(case, machine)] = ours(policy)
+                if PNGQUANT:
+                    results[("pngquant (one file, fresh process)", machine)] = pngquant_once()
+            finally:
+                if busy is not None:
+                    busy.kill()
+                    busy.wait()
+        return results
+
+    results = benchmark.pedantic(measure, rounds=1, iterations=1)
+    for (case, machine), seconds in results.items():
+        recorder.add_seconds(
+            "busy-core",
+            benchmark,
+            seconds,
+            case=case,
+            machine=machine,
+            quiet=results[(case, "quiet")],
+        )

@@ -1,0 +1,82 @@
+"""Speed levels 1–11, as pngquant's ``--speed``: one knob for the encoder's effort and the fit's.
+
+1 is the slowest and best, 11 the fastest; the default, 4, is pngquant's default too.
+Measured on the 24 Kodak photos at k = 256 on the project's 2-core machine (encoder
+time per 768 × 512 file, bytes relative to speed 1; ``make bench`` measures the whole
+command):
+
+====== ===================================================== ========== ========
+speed  PNG encoder (oxipng)                                   time       bytes
+====== ===================================================== ========== ========
+1      level 4: nine row filters tried, libdeflate 12         ~300 ms    1
+2      level 3                                                ~260 ms    1.005
+3      no filter, Bigrams, Entropy, BigEnt; libdeflate 12     ~160 ms    1.005
+4–5    no filter, libdeflate 10                               ~45 ms     1.045
+6–8    no filter, libdeflate 7                                ~11 ms     1.096
+9–10   no filter, libdeflate 4                                ~8 ms      1.111
+11     no filter, libdeflate 1                                ~5 ms      1.149
+====== ===================================================== ========== ========
+
+Palette rows compress best unfiltered (each row filter alone measured 3–16 % larger), and
+libdeflate's levels 10–12 (near-optimal parsing) write 5 % less than 9 for twice its
+time (and 9 writes more than 7).  The fit: speeds 1–4 run K-Means to scikit-learn's
+tolerance (up to 64 colors keeping the best of 3 runs); from 5 one run; from 7 at most
+20 iterations, from 9 at most 10 (k = 256: 0.01 and 0.04 dB less PSNR than a fit to
+convergence, 15–40 % less fit time).
+Images over ``FULL_EFFORT_PIXELS`` are deflated once at level 7 whatever the speed: a
+filter search there costs seconds per megapixel.
+"""
+
+from dataclasses import dataclass
+
+SPEEDS = range(1, 12)
+DEFAULT_SPEED = 4
+
+#: Above this many pixels a PNG is deflated once, unfiltered, at ``LARGE_DEFLATE_LEVEL``:
+#: about 0.02 s per megapixel, against 1.5 s for the filter search.
+FULL_EFFORT_PIXELS = 1_000_000
+LARGE_DEFLATE_LEVEL = 7
+
+
+@dataclass(frozen=True)
+class Effort:
+    """What one speed level does.
+
+    ``oxipng_level`` set: oxipng's own preset; else ``filters`` (names of
+    ``oxipng.RowFilter``) each deflated by libdeflate at ``deflate_level``, the smallest
+    kept.  ``n_init`` and ``max_iter`` are the fit's (see :func:`~._palette.fit_palette`).
+    """
+
+    oxipng_level: int | None
+    filters: tuple
+    deflate_level: int
+    n_init: object
+    max_iter: int
+    webp_method: int
+
+
+def check_speed(speed):
+    """``speed`` as an int in 1..11, refused with a message naming it otherwise."""
+    if isinstance(speed, bool) or not isinstance(speed, int) or speed not in SPEEDS:
+        raise ValueError(f"speed must be a whole number from 1 to 11, got {speed!r}")
+    return speed
+
+
+def effort(speed):
+    """The :class:`Effort` of a speed level (1 slowest and best, 11 fastest)."""
+    speed = check_speed(speed)
+    if speed <= 2:
+        encoder = {"oxipng_level": 5 - speed, "filters": (), "deflate_level": 12}
+    elif speed == 3:
+        encoder = {
+            "oxipng_level": None,
+            "filters": ("NoOp", "Bigrams", "Entropy", "BigEnt"),
+            "deflate_level": 12,
+        }
+    else:
+        deflate_level = {4: 10, 5: 10, 6: 7, 7: 7, 8: 7, 9: 4, 10: 4, 11: 1}[speed]
+        encoder = {"oxipng_level": None, "filters": ("NoOp",), "deflate_level": deflate_level}
+    n_init = "auto" if speed <= 4 else 1
+    max_iter = 300 if speed <= 6 else (20 if speed <= 8 else 10)
+    webp_method = 6 if speed <= 3 else (4 if speed <= 8 else 2)
+    return Effort(n_init=n_init, max_iter=max_iter, webp_method=webp_method, **encoder)

@@ -1,0 +1,223 @@
+"""The command as fast as pngquant: speed levels, metrics on demand, a start-up without
+scikit-learn, batches over every core, and threads that fit the machine.
+
+Speed itself is measured in ``benchmarks/test_command.py``; these tests hold what the
+speed must not cost: exact files, the same fit, identical batch outputs, no stray work.
+"""
+
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kmeans_scratch import k_means
+from kmeans_scratch._cores import cgroup_cpu_limit, usable_cores
+from kmeans_scratch.compression import SPEEDS, compress
+from kmeans_scratch.compression._io import png_options
+from kmeans_scratch.compression._palette import color_histogram, to_working_space
+from kmeans_scratch.compression._pool import PARALLEL_FILES_MAX_PIXELS, plan_workers
+from kmeans_scratch.compression._speed import check_speed, effort
+
+from .helpers import image_array
+
+CLI = [sys.executable, "-m", "kmeans_scratch.compression.cli"]
+
+
+def decoded(path_or_bytes):
+    import io
+
+    source = io.BytesIO(path_or_bytes) if isinstance(path_or_bytes, bytes) else path_or_bytes
+    with Image.open(source) as image:
+        return np.asarray(image.convert("RGB"))
+
+
+@pytest.mark.parametrize("speed", list(SPEEDS))
+def test_every_speed_writes_a_file_that_decodes_to_the_quantized_image(speed):
+    pixels = image_array("coffee")[::2, ::2]
+    result = compress(pixels, 64, speed=speed)
+    for fmt in ("png", "webp"):
+        np.testing.assert_array_equal(decoded(result.encode(fmt)), result.to_array())
+    assert result.facts["speed"] == speed
+
+
+def test_speed_one_is_the_exhaustive_search_and_the_default_fits_to_convergence():
+    assert png_options(768 * 512, speed=1) == {"level": 4}
+    assert effort(4).n_init == "auto" and effort(4).max_iter == 300
+    # Faster levels never search harder than slower ones.
+    iterations = [effort(speed).max_iter for speed in SPEEDS]
+    assert iterations == sorted(iterations, reverse=True)
+
+
+@pytest.mark.parametrize("bad", [0, 12, -1, 4.0, "4", True, None])
+def test_a_speed_outside_1_to_11_is_refused_naming_it(bad):
+    with pytest.raises(ValueError, match="speed must be a whole number from 1 to 11"):
+        check_speed(bad)
+    with pytest.raises(ValueError, match="speed"):
+        compress(image_array("coffee")[:40, :40], 4, speed=bad)
+
+
+@pytest.mark.parametrize("argument", ["0", "12", "fast", "4.5"])
+def test_the_command_refuses_a_bad_speed_as_a_usage_error(capsys, tmp_path, argument):
+    from kmeans_scratch.compression.cli import main
+
+    path = tmp_path / "a.png"
+    Image.fromarray(image_array("coffee")[:40, :40]).save(path)
+    assert main([str(path), "--speed", argument]) == 2
+    err = capsys.readouterr().err
+    assert "--speed" in err and "from 1 to 11" in err
+    assert not (tmp_path / "a-k16.png").exists()
+
+
+def test_the_default_palette_is_the_full_k_means_fit_on_the_histogram():
+    """Up to speed 4 the image layer's fit is ``k_means`` to scikit-learn's tolerance."""
+    pixels = image_array("china")[::2, ::2]
+    histogram = color_histogram(pixels)
+    coords = to_working_space(histogram.colors, "rgb")
+    centers, _, _ = k_means(
+        coords,
+        256,
+        sample_weight=histogram.counts.astype(np.float64),
+        random_state=0,
+        algorithm="hamerly",
+    )
+    expected = np.unique(np.clip(np.rint(centers), 0, 255).astype(np.uint8), axis=0)
+    palette = compress(pixels, 256).palette
+    np.testing.assert_array_equal(palette, expected)
+
+
+def test_the_fastest_fit_loses_little_quality():
+    pixels = image_array("china")[::2, ::2]
+    best = compress(pixels, 64, speed=1).quality("psnr")
+    fastest = compress(pixels, 64, speed=11).quality("psnr")
+    assert best - 0.25 <= fastest <= best + 0.05
+
+
+def test_quality_is_measured_only_when_read():
+    result = compress(image_array("coffee")[::4, ::4], 16)
+    assert result._quality == {}
+    row = result.report("png", measures=("psnr",))
+    assert "psnr" in row and "ssim" not in row and "delta_e" not in row
+    assert set(result._quality) == {"psnr"}
+    assert set(result.metrics) >= {"psnr", "ssim", "delta_e"}  # the API's full report
+
+
+def run(argv, **kwargs):
+    done = subprocess.run(
+        [*CLI, *map(str, argv)], capture_output=True, text=True, timeout=600, **kwargs
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def test_the_table_shows_psnr_and_the_other_measures_only_when_asked(tmp_path):
+    path = tmp_path / "coffee.png"
+    Image.fromarray(image_array("coffee")[::3, ::3]).save(path)
+    plain = run([path, "-k", "8"])
+    assert plain.returncode == 0
+    header = plain.stdout.splitlines()[0]
+    assert "PSNR" in header and "SSIM" not in header and "ΔE" not in header
+    measured = run([path, "-k", "8", "--metrics", "--force"])
+    header = measured.stdout.splitlines()[0]
+    assert "PSNR" in header and "SSIM" in header and "ΔE" in header
+    (row,) = json.loads(run([path, "-k", "8", "--json", "--force"]).stdout)
+    assert {"psnr", "ssim", "delta_e"} <= set(row)
+
+
+def test_compressing_imports_neither_scikit_learn_nor_figures_nor_scikit_image(tmp_path):
+    path = tmp_path / "coffee.png"
+    Image.fromarray(image_array("coffee")[::3, ::3]).save(path)
+    script = (
+        "import sys\n"
+        "from kmeans_scratch.compression.cli import main\n"
+        f"assert main([{str(path)!r}, '-k', '16', '--quiet']) == 0\n"
+        "print(sorted({name.split('.')[0] for name in sys.modules} & "
+        "{'sklearn', 'matplotlib', 'skimage', 'tqdm'}))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[]"
+    # and kmeans_scratch.KMeans still is the scikit-learn estimator, loaded on first use
+    from sklearn.base import BaseEstimator
+
+    import kmeans_scratch
+
+    assert issubclass(kmeans_scratch.KMeans, BaseEstimator)
+
+
+def test_plan_workers_spreads_small_files_over_the_cores():
+    assert plan_workers(24, 768 * 512, cores=2) == (2, 1)
+    assert plan_workers(3, 768 * 512, cores=8) == (3, 2)
+    assert plan_workers(1, 768 * 512, cores=2) == (0, 2)  # one file: every core on it
+    assert plan_workers(5, PARALLEL_FILES_MAX_PIXELS + 1, cores=2) == (0, 2)  # large
+    assert plan_workers(5, 768 * 512, cores=1) == (0, 1)
+
+
+def test_a_batch_in_parallel_writes_exactly_what_each_file_alone_writes(tmp_path):
+    """The batch runs in worker processes; a single file runs in the command itself.
+    Every output is byte-identical, and the table lists the files in input order."""
+    names = ("china", "coffee", "flower", "astronaut")
+    sources = []
+    for i, name in enumerate(names):
+        sources.append(tmp_path / f"{i}-{name}.png")
+        Image.fromarray(image_array(name)[::2, ::2]).save(sources[-1])
+    batch, alone = tmp_path / "batch", tmp_path / "alone"
+    alone.mkdir()
+    done = run([*sources, "-k", "32", "--out-dir", batch, "--json"])
+    assert done.returncode == 0, done.stderr
+    rows = json.loads(done.stdout)
+    assert [row["input"] for row in rows] == list(map(str, sources))
+    for source in sources:
+        single = alone / f"{source.stem}-k32.png"
+        assert run([source, "-k", "32", "-o", single]).returncode == 0
+        assert (batch / single.name).read_bytes() == single.read_bytes()
+
+
+def test_a_failure_in_a_parallel_batch_is_one_line_and_the_rest_is_written(tmp_path):
+    good = [tmp_path / f"good-{i}.png" for i in range(3)]
+    for i, path in enumerate(good):
+        Image.fromarray(np.roll(image_array("coffee")[::3, ::3], 7 * i, axis=1)).save(path)
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
+    done = run([good[0], broken, good[1], good[2], "-k", "8", "--out-dir", tmp_path / "out"])
+    assert done.returncode == 1
+    assert done.stderr.strip().splitlines() == [
+        f"kmeans-compress: error: {broken}: truncated or corrupt image (Truncated File Read)"
+    ]
+    assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
+        "good-0-k8.png",
+        "good-1-k8.png",
+        "good-2-k8.png",
+    ]
+
+
+def test_numba_threads_default_to_the_usable_cores_and_idle_threads_sleep():
+    script = (
+        "import os, kmeans_scratch, numba\n"
+        "print(os.environ['NUMBA_NUM_THREADS'], numba.config.NUMBA_NUM_THREADS,"
+        " os.environ['OMP_WAIT_POLICY'])\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k not in ("NUMBA_NUM_THREADS", "OMP_WAIT_POLICY")}
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.stdout.split() == [str(usable_cores()), str(usable_cores()), "PASSIVE"]
+    # A value the user set is kept.
+    env.update(NUMBA_NUM_THREADS="1", OMP_WAIT_POLICY="ACTIVE")
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, env=env)
+    assert done.stdout.split() == ["1", "1", "ACTIVE"]
+
+
+@pytest.mark.parametrize(
+    "cpu_max, expected", [("max 100000", None), ("150000 100000", 2), ("50000 100000", 1)]
+)
+def test_a_cgroup_quota_caps_the_cores(tmp_path, monkeypatch, cpu_max, expected):
+    from kmeans_scratch import _cores
+
+    path = tmp_path / "cpu.max"
+    path.write_text(cpu_max + "\n")
+    monkeypatch.setattr(_cores, "CGROUP_V2_CPU_MAX", path)
+    assert cgroup_cpu_limit() == expected
+    affinity = len(os.sched_getaffinity(0))
+    assert usable_cores() == (min(affinity, expected) if expected else affinity)
