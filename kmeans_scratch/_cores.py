@@ -6,19 +6,26 @@ process's CPU affinity mask.  Two things it does not see are handled here, once,
 
 - a container's CPU quota (cgroup v2 ``cpu.max``, v1 ``cpu.cfs_quota_us``): a process
   allowed 2 cores' worth of time on a 64-core host should run 2 threads, not 64;
-- busy cores: an OpenMP worker that finds no work spins for a while before it sleeps
-  (GNU OpenMP's default "active" wait).  When another process holds one of two cores, the
-  spinning threads take turns with the ones that have work, and a kernel that takes
-  0.23 s on a quiet machine took 0.7–0.9 s.  ``OMP_WAIT_POLICY=PASSIVE`` makes idle
-  workers sleep at once: the same kernel then takes what the remaining core can give.
+- busy cores: a GNU OpenMP worker that finds no work spins 300,000 times before it
+  sleeps.  When another process holds one of two cores, the spinning threads take turns
+  with the ones that have work: a compression of 0.14 s on a quiet machine took 0.4–0.9 s.
+  Sleeping at once (``OMP_WAIT_POLICY=PASSIVE``) keeps that near 0.25 s but costs 20–25 %
+  on a quiet machine, where every parallel region then wakes its threads from sleep; a
+  spin of 1,000 (``GOMP_SPINCOUNT=1000``) measured as fast as the full spin on a quiet
+  machine and as good as sleeping on a busy one (``benchmarks/test_command.py``).
 
-Both are defaults only: a value the user set in the environment is kept.
+Both are defaults only: a value the user set in the environment (``NUMBA_NUM_THREADS``,
+``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``) is kept.
 """
 
 import math
 import os
 import sys
 from pathlib import Path
+
+#: How many times an idle GNU OpenMP thread spins before it sleeps (libgomp's default is
+#: 300,000 when there are no more threads than cores).
+SPIN_COUNT = 1000
 
 #: cgroup v2 and v1 files that state a CPU quota.
 CGROUP_V2_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
@@ -56,9 +63,10 @@ def usable_cores():
 
 
 def configure_threads():
-    """Set ``NUMBA_NUM_THREADS`` to the usable cores and ``OMP_WAIT_POLICY`` to PASSIVE,
-    unless the environment says otherwise; a no-op for Numba once it is imported (the
-    caller's own ``numba.set_num_threads`` then decides)."""
-    os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
+    """Set ``NUMBA_NUM_THREADS`` to the usable cores and ``GOMP_SPINCOUNT`` to
+    ``SPIN_COUNT``, unless the environment says otherwise; Numba's threads are left alone
+    once it is imported (the caller's own ``numba.set_num_threads`` then decides)."""
+    if "OMP_WAIT_POLICY" not in os.environ:
+        os.environ.setdefault("GOMP_SPINCOUNT", str(SPIN_COUNT))
     if "numba" not in sys.modules:
         os.environ.setdefault("NUMBA_NUM_THREADS", str(usable_cores()))
