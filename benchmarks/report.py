@@ -22,18 +22,20 @@ TABLES = {
         "Where one file's time goes",
         "`kmeans-compress` on {image} in a fresh process, in parts: the interpreter's own "
         "start (`python -c pass`), importing the command's modules (NumPy, Numba, Pillow, "
-        "oxipng, ours), loading the compiled kernels from Numba's cache (the first "
-        "compression's time less the second's: Numba's own start, with its target and "
-        "SciPy's linear algebra, then each kernel's machine code), and the work of one "
-        "compression (decode, histogram, fit, PNG, written). Medians of 5 runs.",
+        "oxipng, ours), Numba's start (its first load from the cache, of a tiny kernel: "
+        "Numba loads its typing and lowering registries, and through its BLAS check SciPy's "
+        "linear algebra), loading the kernels a compression runs (the first compression's "
+        "time less the second's), and the work of one compression (decode, histogram, fit, "
+        "PNG, written). Medians of 5 runs; the process's exit is not in the parts.",
     ),
     "busy-core": (
         "A busy machine",
         "`compress()` of the 512 × 512 astronaut at k = 256 in a process of its own "
         "(median of 7 after a warm-up), on a quiet machine and while another process keeps "
-        "one of the cores busy (`while True: pass`). Our default lets an idle OpenMP thread "
-        "spin 1,000 times before it sleeps; PASSIVE sleeps at once; GNU OpenMP's own default "
-        "spins 300,000 times. × quiet is against the same case on the quiet machine. "
+        "one of the cores busy (`while True: pass`). By default our idle OpenMP threads sleep "
+        "at once (`OMP_WAIT_POLICY=PASSIVE`); `GOMP_SPINCOUNT=1000` lets them spin a little "
+        "first; GNU OpenMP's own default spins 300,000 times. × quiet is against the same "
+        "case on the quiet machine. "
         "pngquant's row is one file in a fresh process.",
     ),
     "lloyd-iterations": (

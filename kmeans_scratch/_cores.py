@@ -9,23 +9,19 @@ process's CPU affinity mask.  Two things it does not see are handled here, once,
 - busy cores: a GNU OpenMP worker that finds no work spins 300,000 times before it
   sleeps.  When another process holds one of two cores, the spinning threads take turns
   with the ones that have work: a compression of 0.14 s on a quiet machine took 0.4–0.9 s.
-  Sleeping at once (``OMP_WAIT_POLICY=PASSIVE``) keeps that near 0.25 s but costs 20–25 %
-  on a quiet machine, where every parallel region then wakes its threads from sleep; a
-  spin of 1,000 (``GOMP_SPINCOUNT=1000``) measured as fast as the full spin on a quiet
-  machine and as good as sleeping on a busy one (``benchmarks/test_command.py``).
+  Idle workers that sleep at once (``OMP_WAIT_POLICY=PASSIVE``) keep it near 0.25 s, for
+  0.02–0.03 s more on a quiet machine, where each parallel region wakes them; a short
+  spin (``GOMP_SPINCOUNT=1000``) measured faster on a quiet machine but 0.04 s slower on
+  a busy one, right at the lost core's share (``benchmarks/test_command.py``).
 
 Both are defaults only: a value the user set in the environment (``NUMBA_NUM_THREADS``,
-``OMP_WAIT_POLICY`` or ``GOMP_SPINCOUNT``) is kept.
+``OMP_WAIT_POLICY``, or ``GOMP_SPINCOUNT``, which then decides alone) is kept.
 """
 
 import math
 import os
 import sys
 from pathlib import Path
-
-#: How many times an idle GNU OpenMP thread spins before it sleeps (libgomp's default is
-#: 300,000 when there are no more threads than cores).
-SPIN_COUNT = 1000
 
 #: cgroup v2 and v1 files that state a CPU quota.
 CGROUP_V2_CPU_MAX = Path("/sys/fs/cgroup/cpu.max")
@@ -63,10 +59,10 @@ def usable_cores():
 
 
 def configure_threads():
-    """Set ``NUMBA_NUM_THREADS`` to the usable cores and ``GOMP_SPINCOUNT`` to
-    ``SPIN_COUNT``, unless the environment says otherwise; Numba's threads are left alone
-    once it is imported (the caller's own ``numba.set_num_threads`` then decides)."""
-    if "OMP_WAIT_POLICY" not in os.environ:
-        os.environ.setdefault("GOMP_SPINCOUNT", str(SPIN_COUNT))
+    """Set ``NUMBA_NUM_THREADS`` to the usable cores and ``OMP_WAIT_POLICY`` to PASSIVE,
+    unless the environment says otherwise; Numba's threads are left alone once it is
+    imported (the caller's own ``numba.set_num_threads`` then decides)."""
+    if "GOMP_SPINCOUNT" not in os.environ:
+        os.environ.setdefault("OMP_WAIT_POLICY", "PASSIVE")
     if "numba" not in sys.modules:
         os.environ.setdefault("NUMBA_NUM_THREADS", str(usable_cores()))
