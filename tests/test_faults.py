@@ -153,7 +153,8 @@ def test_file_size_limit_fails_the_outputs_over_it_and_the_batch_goes_on(tmp_pat
         # "File too large", naming the output (not the temporary file, which is gone)
         assert line.endswith(f"{os.strerror(errno.EFBIG)}: '{photos / name}'"), line
     rows = json.loads(done.stdout)
-    assert [row["input"] for row in rows] == [str(sources[0]), str(sources[2])]
+    assert [row["input"] for row in rows] == list(map(str, sources))
+    assert ["error" in row for row in rows] == [False, True, False, True]
     written = {names[0]: expected[names[0]], names[2]: expected[names[2]]}
     assert folder_state(photos) == {**inputs, **written}  # nothing else: no .tmp, no part
     for name in written:

@@ -27,7 +27,7 @@ from hypothesis import event, given, settings
 from hypothesis import strategies as st
 from PIL import Image, ImageFile, ImageOps
 
-from kmeans_scratch.compression import cli, compress
+from kmeans_scratch.compression import _batch, cli, compress
 from kmeans_scratch.compression.cli import main
 
 from .helpers import image_array
@@ -116,7 +116,8 @@ def compress_checked(source, k, *options):
         decoded_png(expected, k, (row["width"], row["height"]))
         return "compressed", row
     assert code == 1, (code, lines)
-    assert json.loads(out) == []
+    (row,) = json.loads(out)  # the failed file has its row too, with the reason
+    assert row == {"input": str(source), "error": lines[0].removeprefix(PREFIX)}
     assert len(lines) == 1, lines
     assert lines[0].startswith(f"{PREFIX}{source}: "), lines[0]
     reason = lines[0].removeprefix(f"{PREFIX}{source}: ")
@@ -531,7 +532,7 @@ def test_a_damaged_file_in_a_batch_names_itself_and_the_others_are_done(tmp_path
     code, out, lines = run(bad, good, "-k", "4", "--json")
     assert code == 1 and len(lines) == 1, lines
     assert re.fullmatch(re.escape(f"{PREFIX}{bad}: ") + CORRUPT, lines[0]), lines[0]
-    assert [row["input"] for row in json.loads(out)] == [str(good)]
+    assert [row["input"] for row in json.loads(out) if "error" not in row] == [str(good)]
     assert listing(tmp_path) == ["cut.gif", "good-k4.png", "good.png"]
 
 
@@ -546,18 +547,18 @@ def test_an_unforeseen_error_names_its_file_and_the_others_are_done(tmp_path, mo
     bad, good = tmp_path / "odd one.png", tmp_path / "good.png"
     for path in (bad, good):
         path.write_bytes(encoded(photo(), "PNG"))
-    real = cli.compress
+    real = _batch.compress
 
     def failing(image, *args, **kwargs):
         if image == bad:
             raise ZeroDivisionError("float division by zero")
         return real(image, *args, **kwargs)
 
-    monkeypatch.setattr(cli, "compress", failing)
-    monkeypatch.setattr(cli, "plan_workers", serial)
+    monkeypatch.setattr(_batch, "compress", failing)
+    monkeypatch.setattr(_batch, "plan_workers", serial)
     code, out, lines = run(bad, good, "-k", "4", "--json")
     assert code == 1 and lines == [f"{PREFIX}{bad}: float division by zero"]
-    assert [row["input"] for row in json.loads(out)] == [str(good)]
+    assert [row["input"] for row in json.loads(out) if "error" not in row] == [str(good)]
     assert listing(tmp_path) == ["good-k4.png", "good.png", "odd one.png"]
 
 
@@ -581,8 +582,8 @@ def test_a_signal_hidden_in_a_numba_error_still_stops_the_batch(
                 "CPUDispatcher(<function distinct_keys>) returned a result with an exception set"
             ) from stop
 
-    monkeypatch.setattr(cli, "compress", interrupted)
-    monkeypatch.setattr(cli, "plan_workers", serial)
+    monkeypatch.setattr(_batch, "compress", interrupted)
+    monkeypatch.setattr(_batch, "plan_workers", serial)
     code, out, lines = run(first, second, "-k", "4", "--json")
     name = signal.Signals(signal_number).name
     assert code == status and out == ""

@@ -13,6 +13,7 @@ leaves nothing behind.
 
 import io
 import os
+import stat
 import struct
 import tempfile
 import warnings
@@ -370,23 +371,66 @@ def _current_umask():
     return mask
 
 
-def atomic_write(path, data, overwrite=False):
-    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+class OutputError(FileExistsError):
+    """An output that is not written: it exists (without ``overwrite``), it is a folder,
+    a device, a FIFO or a socket, or a symbolic link to nothing (without ``overwrite``)."""
 
-    Raises FileExistsError if ``path`` exists and ``overwrite`` is false.  On any failure
-    the temporary file is removed and ``path`` is untouched.
+
+def check_output(path, overwrite=False, force="overwrite=True"):
+    """The regular file that writing ``path`` creates or replaces; raises
+    :class:`OutputError` when it must not be written.
+
+    A symbolic link is written through: the file it points to is replaced (atomically,
+    see :func:`atomic_write`) and the link stays; a link to nothing is written through
+    only with ``overwrite``.  Anything but a regular file (a folder, a device such as
+    /dev/null, a FIFO, a socket) is never replaced.  ``force`` is how the message names
+    the override: ``overwrite=True`` in the API, ``--force`` in the command.
     """
     path = Path(path)
-    if path.exists() and not overwrite:
-        raise FileExistsError(f"{path}: already exists (use --force / overwrite=True)")
-    if path.is_dir():
-        raise IsADirectoryError(f"{path}: is a folder")
-    folder = path.parent if str(path.parent) else Path(".")
+    target = Path(os.path.realpath(path)) if path.is_symlink() else path
+    if path.is_symlink() and not target.exists() and not overwrite:
+        raise OutputError(
+            f"{path}: is a symbolic link to {target}, which does not exist "
+            f"(use {force} to write it)"
+        )
+    try:
+        mode = target.stat().st_mode
+    except FileNotFoundError:
+        return target
+    except OSError as error:
+        raise about_the_output(error, path) from None
+    if stat.S_ISDIR(mode):
+        raise OutputError(f"{path}: is a folder")
+    if not stat.S_ISREG(mode):
+        raise OutputError(
+            f"{path}: is not a regular file (a device, FIFO or socket is never replaced)"
+        )
+    if not overwrite:
+        raise OutputError(f"{path}: already exists (use {force} to replace it)")
+    return target
+
+
+def atomic_write(path, data, overwrite=False, force="overwrite=True"):
+    """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
+
+    Raises :class:`OutputError` (a FileExistsError) if ``path`` exists and ``overwrite``
+    is false, or is not a regular file (see :func:`check_output`: a symbolic link is
+    written through to its target).  A file that is replaced keeps its permissions.  On
+    any failure the temporary file is removed and ``path`` is untouched.  ``force``
+    names the override in messages.
+    """
+    path = Path(path)
+    target = check_output(path, overwrite, force)
+    folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")
     try:
+        mode = stat.S_IMODE(target.stat().st_mode)
+    except OSError:  # a new file
+        mode = 0o666 & ~_current_umask()  # as if created by open()
+    try:
         handle = tempfile.NamedTemporaryFile(
-            dir=folder, prefix=f".{path.name}.", suffix=".tmp", delete=False
+            dir=folder, prefix=f".{target.name}.", suffix=".tmp", delete=False
         )
     except OSError as error:
         raise about_the_output(error, path) from None
@@ -395,8 +439,8 @@ def atomic_write(path, data, overwrite=False):
             handle.write(data)
             handle.flush()
             os.fsync(handle.fileno())
-        os.chmod(handle.name, 0o666 & ~_current_umask())  # as if created by open()
-        os.replace(handle.name, path)
+        os.chmod(handle.name, mode)
+        os.replace(handle.name, target)
     except BaseException as error:
         Path(handle.name).unlink(missing_ok=True)
         if isinstance(error, OSError):

@@ -7,8 +7,10 @@
     kmeans-compress photo.jpg --target-psnr 35   # the smallest k that reaches 35 dB
 
 Exit status: 0 when every file was done, 1 when a file failed (the others are still
-done), 2 for a usage error, 130 or 143 when SIGINT or SIGTERM stops it (the files already
-written are complete, the one in progress leaves nothing).  A failure prints one line
+done), 2 for a usage error (found before any work: also two inputs that would write the
+same output), 98 when ``--skip-if-larger`` left a file unwritten (as pngquant), 130 or
+143 when SIGINT or SIGTERM stops it (the files already written are complete, the one in
+progress leaves nothing).  A failure prints one line
 naming the file and the reason; ``--debug`` shows the traceback instead.
 """
 
@@ -19,24 +21,27 @@ import math
 import os
 import signal
 import sys
-import traceback
 from importlib.resources import files
 from pathlib import Path
 
 from kmeans_scratch import __version__
 
-from . import FORMATS, compress
-from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, PALETTE_FORMATS, ImageError, image_pixels
+from . import FORMATS
+from ._batch import CollisionError, check_collisions, file_outcomes, sweep_dir, sweep_one
+from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, PALETTE_FORMATS
 from ._metrics import QUALITY_MEASURES
 from ._palette import COLOR_SPACES
-from ._pool import Stopped, map_in_workers, plan_workers, stop_on_signal
-from ._quantized import Quantizer
+from ._pool import Stopped, stop_on_signal
 from ._speed import DEFAULT_SPEED, SPEEDS
-from ._sweep import DEFAULT_KS, format_value, parse_ks, rows_to_table, write_sweep
+from ._sweep import DEFAULT_KS, format_value, parse_ks, rows_to_table
 
 PROG = "kmeans-compress"
 DEMO_DIR = "kmeans-compress-demo"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+#: pngquant's status when ``--skip-if-larger`` left a file unwritten.
+EXIT_SKIPPED = 98
+#: The default palette size (pngquant's is 256: see ``--help``).
+DEFAULT_COLORS = 16
 
 
 def stop_summary(stop):
@@ -70,10 +75,29 @@ class UsageError(Exception):
 
 
 class OneLineParser(argparse.ArgumentParser):
-    """argparse, but a usage error is one line on stderr (and exit status 2)."""
+    """argparse, but a usage error is one line on stderr (and exit status 2), options are
+    never abbreviated (``--dith`` is not ``--dither``), and a misspelt option gets the
+    nearest real one suggested."""
+
+    def __init__(self, **kwargs):
+        super().__init__(allow_abbrev=False, **kwargs)
 
     def error(self, message):
-        raise UsageError(message)
+        raise UsageError(message + self.suggestion(message))
+
+    def suggestion(self, message):
+        import difflib
+
+        prefix = "unrecognized arguments: "
+        if not message.startswith(prefix):
+            return ""
+        options = [o for action in self._actions for o in action.option_strings]
+        for word in message[len(prefix) :].split():
+            if word.startswith("--"):
+                close = difflib.get_close_matches(word.split("=")[0], options, n=1, cutoff=0.6)
+                if close:
+                    return f"; did you mean {close[0]}?"
+        return ""
 
 
 def positive_int(text):
@@ -98,6 +122,41 @@ def byte_count(text):
     if not value >= 1:  # also refuses NaN
         raise argparse.ArgumentTypeError(f"expected a size such as 800M or 2G, got {text!r}")
     return int(value)
+
+
+def seed_value(text):
+    """A seed of NumPy's RandomState: a whole number from 0 to 2**32 − 1."""
+    try:
+        value = int(text)
+    except ValueError:
+        value = -1
+    if not 0 <= value < 2**32:
+        raise argparse.ArgumentTypeError(
+            f"expected a whole number from 0 to 4294967295, got {text!r}"
+        )
+    return value
+
+
+def psnr_target(text):
+    """A PSNR in dB: a finite number above 0."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not (math.isfinite(value) and value > 0):
+        raise argparse.ArgumentTypeError(f"expected a number of dB above 0, got {text!r}")
+    return value
+
+
+def ssim_target(text):
+    """An SSIM: a number in (0, 1]."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 < value <= 1:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"expected a number above 0 and at most 1, got {text!r}")
+    return value
 
 
 def speed_level(text):
@@ -129,9 +188,10 @@ def build_parser():
         "-k",
         "--colors",
         type=positive_int,
-        default=16,
         metavar="K",
-        help="palette size (default 16; at most 256 for png and gif)",
+        help=f"palette size (default {DEFAULT_COLORS}, the classroom experiment's middle "
+        "size, where pngquant's is 256; at most 256 for png and gif; not with a target, "
+        "which chooses k)",
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument("-o", "--output", metavar="OUT", help="output file (one IMAGE only)")
@@ -146,10 +206,16 @@ def build_parser():
     )
     target = parser.add_mutually_exclusive_group()
     target.add_argument(
-        "--target-psnr", type=float, metavar="DB", help="use the smallest k whose PSNR reaches DB"
+        "--target-psnr",
+        type=psnr_target,
+        metavar="DB",
+        help="use the smallest k whose PSNR reaches DB",
     )
     target.add_argument(
-        "--target-ssim", type=float, metavar="S", help="use the smallest k whose SSIM reaches S"
+        "--target-ssim",
+        type=ssim_target,
+        metavar="S",
+        help="use the smallest k whose SSIM reaches S (0 < S <= 1)",
     )
     parser.add_argument(
         "--color-space",
@@ -162,14 +228,17 @@ def build_parser():
         "--format", choices=FORMATS, help="output format (default: from -o's suffix, else png)"
     )
     parser.add_argument(
+        "-f",
         "--force",
         action="store_true",
-        help="replace existing outputs (an input only if -o names it)",
+        help="replace existing outputs (an input only if -o names it; a symbolic link is "
+        "written through; a device, FIFO or socket never)",
     )
     parser.add_argument(
         "--skip-if-larger",
         action="store_true",
-        help="write nothing when the output would not be smaller than the input",
+        help="write nothing when the output would not be smaller than the input (exit "
+        f"status {EXIT_SKIPPED}, as pngquant's)",
     )
     parser.add_argument(
         "--max-pixels",
@@ -193,7 +262,9 @@ def build_parser():
         help=f"1 (slowest, smallest files) to 11 (fastest), as pngquant's; default "
         f"{DEFAULT_SPEED}: files about 4%% larger than speed 1's in a sixth of the time",
     )
-    parser.add_argument("--seed", type=int, default=0, help="seed of the k-means++ init")
+    parser.add_argument(
+        "--seed", type=seed_value, default=0, help="seed of the k-means++ init (default 0)"
+    )
     parser.add_argument(
         "--metrics",
         action="store_true",
@@ -210,10 +281,23 @@ def build_parser():
 
 def check_usage(args):
     """Command-line mistakes that argparse cannot see."""
-    fmt = args.format or (Path(args.output).suffix.lstrip(".").lower() if args.output else "png")
+    suffix = Path(args.output).suffix.lstrip(".").lower() if args.output else ""
+    if args.format and suffix and suffix != args.format:
+        raise UsageError(
+            f"-o {args.output} says {suffix!r} but --format says {args.format!r}: "
+            "name the output with the format's suffix, or leave one of them out"
+        )
+    fmt = args.format or suffix or ("png" if not args.output else "")
     if fmt not in FORMATS:
         raise UsageError(f"-o {args.output}: unknown format {fmt!r}; use --format")
     args.format = fmt
+    targets = args.target_psnr is not None or args.target_ssim is not None
+    if targets and args.colors is not None:
+        raise UsageError(
+            "-k/--colors does not go with --target-psnr/--target-ssim: the target chooses k"
+        )
+    if args.colors is None:
+        args.colors = DEFAULT_COLORS
     if args.output and (len(args.images) != 1 or args.sweep):
         raise UsageError("-o/--output takes exactly one IMAGE and no --sweep (use --out-dir)")
     ks = args.sweep or (args.colors,)
@@ -222,89 +306,12 @@ def check_usage(args):
             f"k={max(ks)}: a {fmt.upper()} palette holds at most 256 colors; "
             "use --format webp or a smaller k"
         )
-    if (args.target_psnr is not None or args.target_ssim is not None) and args.sweep:
+    if targets and args.sweep:
         raise UsageError("--target-psnr/--target-ssim do not go with --sweep")
-
-
-def output_path(args, source, k):
-    if args.output:
-        return Path(args.output)
-    folder = Path(args.out_dir) if args.out_dir else source.parent
-    return folder / f"{source.stem}-k{k}.{args.format}"
-
-
-def same_file(a, b):
     try:
-        return a.resolve() == b.resolve()
-    except OSError:
-        return False
-
-
-def compress_one(args, source):
-    """Compress one file as the arguments say; returns its report row."""
-    if args.target_psnr is not None or args.target_ssim is not None:
-        result = compress(
-            source,
-            "auto",
-            target_psnr=args.target_psnr,
-            target_ssim=args.target_ssim,
-            **common_options(args),
-        )
-    else:
-        result = compress(source, args.colors, **common_options(args))
-    k = result.facts["n_colors"]
-    path = output_path(args, source, k)
-    if same_file(path, source) and not (args.force and args.output):
-        raise ImageError(
-            f"{source}: the output would replace the input (name it with -o and --force)"
-        )
-    row = {"input": str(source), **result.report(args.format, measures_of(args))}
-    if args.skip_if_larger and row["input_bytes"] and row["output_bytes"] >= row["input_bytes"]:
-        row["output"] = None
-        row["notes"].append("skipped: the output would not be smaller than the input")
-        return row
-    if path.exists() and not args.force:
-        raise ImageError(f"{path}: already exists (use --force to replace it)")
-    path.parent.mkdir(parents=True, exist_ok=True)
-    result.save(path, args.format, overwrite=args.force)
-    row["output"] = str(path)
-    return row
-
-
-def measures_of(args):
-    """The quality measures the command reports: PSNR (nearly free), and SSIM and ΔE
-    when the table or JSON shows them, or a target needs them."""
-    if args.metrics or args.json:
-        return QUALITY_MEASURES
-    if args.target_ssim is not None:
-        return ("psnr", "ssim")
-    return ("psnr",)
-
-
-def common_options(args):
-    return {
-        "color_space": args.color_space,
-        "dither": args.dither,
-        "random_state": args.seed,
-        "max_pixels": args.max_pixels,
-        "max_memory": args.max_memory,
-        "format": args.format,
-        "speed": args.speed,
-    }
-
-
-def sweep_one(args, source, out_dir, stem, overwrite):
-    quantizer = Quantizer(
-        source,
-        args.color_space,
-        args.dither,
-        args.seed,
-        args.max_pixels,
-        max_memory=args.max_memory,
-        speed=args.speed,
-    )
-    rows, _ = write_sweep(quantizer, args.sweep, out_dir, stem, args.format, overwrite=overwrite)
-    return rows
+        check_collisions(args)
+    except CollisionError as error:
+        raise UsageError(str(error)) from None
 
 
 def print_rows(rows, args, title=None):
@@ -330,7 +337,16 @@ FILE_COLUMNS = {
 }
 
 
+def printable(name):
+    """A file name as text a terminal can show: bytes that are not UTF-8 (kept by Python
+    as lone surrogates) appear as escapes such as ``\\xff``."""
+    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+
+
 def print_file_table(rows):
+    rows = [row for row in rows if "error" not in row]
+    if not rows:
+        return
     keys = [
         key
         for key in FILE_COLUMNS
@@ -339,9 +355,9 @@ def print_file_table(rows):
     header = ["file", *(FILE_COLUMNS[key] for key in keys), "output"]
     body = [
         [
-            Path(row["input"]).name,
+            printable(Path(row["input"]).name),
             *(format_value(key, row.get(key)) for key in keys),
-            row.get("output") or "(skipped)",
+            printable(row["output"]) if row.get("output") else "(skipped)",
         ]
         for row in rows
     ]
@@ -357,9 +373,16 @@ def print_file_table(rows):
 
 
 def json_safe(value):
+    """JSON has no infinity or NaN: a PSNR of a lossless result (inf) becomes null."""
     if isinstance(value, float) and not math.isfinite(value):
-        return str(value)
+        return None
     return value
+
+
+def print_json(rows):
+    """The rows as JSON; a name that is not UTF-8 keeps its bytes as escaped surrogates
+    (``"\\udcff"``, which ``os.fsencode`` turns back into the byte)."""
+    print(json.dumps([{k: json_safe(v) for k, v in r.items()} for r in rows], indent=1))
 
 
 def run(argv):
@@ -371,11 +394,11 @@ def run(argv):
         out_dir = Path(args.out_dir or DEMO_DIR)
         rows = sweep_one(args, Path(str(demo)), out_dir, "china", overwrite=True)
         if args.json:
-            print(json.dumps([{k: json_safe(v) for k, v in r.items()} for r in rows], indent=1))
+            print_json(rows)
         print_rows(rows, args, f"china.jpg: k sweep, files, figures and report in {out_dir}/")
         return EXIT_OK
 
-    failures, rows = 0, []
+    failures, skipped, rows = 0, 0, []
     progress = None
     if len(args.images) > 1 and not (args.quiet or args.json) and sys.stderr.isatty():
         from tqdm import tqdm
@@ -387,12 +410,18 @@ def run(argv):
         for source, (ok, outcome) in zip(args.images, outcomes, strict=True):
             if ok:
                 rows += outcome
+                skipped += sum(bool(row.get("skipped")) for row in outcome)
+                if args.sweep:
+                    title = f"{source}: k sweep in {sweep_dir(args, Path(source))}/"
+                    print_rows(outcome, args, printable(title))
             else:
                 error, trace = outcome
                 if (stop := hidden_stop(error)) is not None:
                     raise stop from None
                 failures += 1
-                report_failure(args, source, error, progress, trace)
+                rows.append(
+                    {"input": source, "error": report_failure(args, source, error, progress, trace)}
+                )
             done += 1
             if progress is not None:
                 progress.update()
@@ -404,44 +433,17 @@ def run(argv):
         if progress is not None:
             progress.close()
     if args.json:
-        print(json.dumps([{k: json_safe(v) for k, v in r.items()} for r in rows], indent=1))
-    elif not args.quiet and rows and not args.sweep:
+        print_json(rows)
+    elif not args.quiet and not args.sweep:
         print_file_table(rows)
-    return EXIT_FAILED if failures else EXIT_OK
-
-
-def process_file(args, name):
-    """The report rows of one input file: its compression, or its sweep."""
-    source = Path(name)
-    if not args.sweep:
-        return [compress_one(args, source)]
-    out_dir = Path(args.out_dir) if args.out_dir else source.parent / f"{source.stem}-sweep"
-    file_rows = sweep_one(args, source, out_dir, source.stem, args.force)
-    print_rows(file_rows, args, f"{source}: k sweep in {out_dir}/")
-    return [{"input": str(source), **row} for row in file_rows]
-
-
-def file_outcomes(args):
-    """``(True, rows)`` or ``(False, (error, traceback text))`` for each input, in order:
-    in worker processes when the batch is many small images (see :mod:`._pool`), else
-    here, one after the other."""
-    workers, threads = 0, 0
-    if len(args.images) > 1 and not args.sweep:
-        largest = max(image_pixels(name) for name in args.images)
-        workers, threads = plan_workers(len(args.images), largest)
-    if workers:
-        yield from map_in_workers(
-            process_file, [(args, name) for name in args.images], workers, threads
-        )
-        return
-    for name in args.images:
-        try:
-            yield True, process_file(args, name)
-        except Exception as error:  # any failure is this file's: name it, go on
-            yield False, (error, traceback.format_exc())
+    if failures:
+        return EXIT_FAILED
+    return EXIT_SKIPPED if skipped else EXIT_OK
 
 
 def report_failure(args, source, error, progress=None, trace=None):
+    """Print the one line of a failed file (or its traceback with ``--debug``); returns
+    the message."""
     if args.debug:
         print(trace, file=sys.stderr, end="")
     message = str(error) if str(error) else type(error).__name__
@@ -454,6 +456,7 @@ def report_failure(args, source, error, progress=None, trace=None):
         progress.write(line, file=sys.stderr)  # above the bar, not through it
     else:
         print(line, file=sys.stderr)
+    return message
 
 
 def main(argv=None):

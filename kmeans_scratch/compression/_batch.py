@@ -1,0 +1,175 @@
+"""The command's work on its files: where each output goes, checked before the work, and
+each file compressed (or swept) in order, here or in worker processes.
+
+Everything here is a client of the public API (:func:`~kmeans_scratch.compression.compress`,
+the sweep) plus the checks of :mod:`._io`; ``args`` are the command's parsed arguments.
+"""
+
+import traceback
+from pathlib import Path
+
+from . import compress
+from ._io import ImageError, atomic_write, check_output, image_pixels
+from ._metrics import QUALITY_MEASURES
+from ._pool import map_in_workers, plan_workers
+from ._quantized import Quantizer
+from ._sweep import write_sweep
+
+#: How messages name the override of a refused output, for the command's users.
+FORCE = "--force"
+
+
+class CollisionError(ValueError):
+    """Two inputs of one batch would write the same output."""
+
+
+def has_target(args):
+    return args.target_psnr is not None or args.target_ssim is not None
+
+
+def output_path(args, source, k):
+    if args.output:
+        return Path(args.output)
+    folder = Path(args.out_dir) if args.out_dir else source.parent
+    return folder / f"{source.stem}-k{k}.{args.format}"
+
+
+def sweep_dir(args, source):
+    """The folder of a file's sweep."""
+    return Path(args.out_dir) if args.out_dir else source.parent / f"{source.stem}-sweep"
+
+
+def same_file(a, b):
+    try:
+        return a.resolve() == b.resolve()
+    except OSError:
+        return False
+
+
+def check_collisions(args):
+    """Refuse, before any work, a batch in which two inputs would write the same file.
+
+    Without a quality target each output's name is known (``STEM-kK.FORMAT`` in its
+    folder); with one, k is found by the work, so two inputs of the same stem in the same
+    folder are refused.  Raises :class:`CollisionError` naming both inputs.
+    """
+    if args.sweep or len(args.images) < 2:
+        return
+    seen = {}
+    for name in args.images:
+        source = Path(name)
+        if has_target(args):
+            key = (output_path(args, source, 0).parent.resolve(), source.stem)
+            what = f"{key[0] / source.stem}-kK.{args.format}"
+        else:
+            path = output_path(args, source, args.colors)
+            key, what = path.resolve(), str(path)
+        if key in seen:
+            raise CollisionError(
+                f"{seen[key]} and {name} would both be written to {what}; "
+                "rename one, or give them different --out-dir runs"
+            )
+        seen[key] = name
+
+
+def check_output_of(args, source, path):
+    """Refuse, before compressing ``source``, an output that would replace it, that
+    exists (without ``--force``), or that is not a regular file."""
+    if same_file(path, source) and not (args.force and args.output):
+        raise ImageError(
+            f"{source}: the output would replace the input (name it with -o and --force)"
+        )
+    check_output(path, overwrite=args.force, force=FORCE)
+
+
+def compress_one(args, source):
+    """Compress one file as the arguments say; returns its report row."""
+    if has_target(args):
+        if args.output:
+            check_output_of(args, source, Path(args.output))
+        result = compress(
+            source,
+            "auto",
+            target_psnr=args.target_psnr,
+            target_ssim=args.target_ssim,
+            **common_options(args),
+        )
+    else:
+        check_output_of(args, source, output_path(args, source, args.colors))
+        result = compress(source, args.colors, **common_options(args))
+    path = output_path(args, source, result.facts["n_colors"])
+    check_output_of(args, source, path)  # with a target, its name is known only now
+    row = {"input": str(source), **result.report(args.format, measures_of(args))}
+    if args.skip_if_larger and row["input_bytes"] and row["output_bytes"] >= row["input_bytes"]:
+        row["output"] = None
+        row["skipped"] = True
+        row["notes"].append("skipped: the output would not be smaller than the input")
+        return row
+    path.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(path, result.encode(args.format), overwrite=args.force, force=FORCE)
+    row["output"] = str(path)
+    return row
+
+
+def measures_of(args):
+    """The quality measures the command reports: PSNR (nearly free), and SSIM and ΔE
+    when the table or JSON shows them, or a target needs them."""
+    if args.metrics or args.json:
+        return QUALITY_MEASURES
+    if args.target_ssim is not None:
+        return ("psnr", "ssim")
+    return ("psnr",)
+
+
+def common_options(args):
+    return {
+        "color_space": args.color_space,
+        "dither": args.dither,
+        "random_state": args.seed,
+        "max_pixels": args.max_pixels,
+        "max_memory": args.max_memory,
+        "format": args.format,
+        "speed": args.speed,
+    }
+
+
+def sweep_one(args, source, out_dir, stem, overwrite):
+    quantizer = Quantizer(
+        source,
+        args.color_space,
+        args.dither,
+        args.seed,
+        args.max_pixels,
+        max_memory=args.max_memory,
+        speed=args.speed,
+    )
+    rows, _ = write_sweep(quantizer, args.sweep, out_dir, stem, args.format, overwrite=overwrite)
+    return rows
+
+
+def process_file(args, name):
+    """The report rows of one input file: its compression, or its sweep."""
+    source = Path(name)
+    if not args.sweep:
+        return [compress_one(args, source)]
+    file_rows = sweep_one(args, source, sweep_dir(args, source), source.stem, args.force)
+    return [{"input": str(source), **row} for row in file_rows]
+
+
+def file_outcomes(args):
+    """``(True, rows)`` or ``(False, (error, traceback text))`` for each input, in order:
+    in worker processes when the batch is many small images (see :mod:`._pool`), else
+    here, one after the other."""
+    workers, threads = 0, 0
+    if len(args.images) > 1 and not args.sweep:
+        largest = max(image_pixels(name) for name in args.images)
+        workers, threads = plan_workers(len(args.images), largest)
+    if workers:
+        tasks = [(args, name) for name in args.images]
+        yield from map_in_workers(process_file, tasks, workers, threads)
+        return
+    for name in args.images:
+        try:
+            yield True, process_file(args, name)
+        except Exception as error:  # any failure is this file's: name it, go on
+            yield False, (error, traceback.format_exc())

@@ -1,0 +1,191 @@
+"""pngquant's conventions and the command's sharp edges, each through the command in a
+real process: the exit status, the one stderr line, what is written (and what is not),
+the input unchanged."""
+
+import json
+import math
+import os
+import stat
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kmeans_scratch.compression import compress
+
+from .helpers import image_array
+
+CLI = [sys.executable, "-m", "kmeans_scratch.compression.cli"]
+PREFIX = "kmeans-compress: error: "
+
+
+def run(*argv, cwd=None):
+    done = subprocess.run(
+        [*CLI, *map(os.fsdecode, argv)], capture_output=True, text=True, timeout=600, cwd=cwd
+    )
+    assert "Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def one_line(done):
+    lines = done.stderr.strip().splitlines()
+    assert len(lines) == 1, done.stderr
+    return lines[0]
+
+
+@pytest.fixture
+def photo(tmp_path):
+    path = tmp_path / "photo.png"
+    Image.fromarray(image_array("coffee")[::4, ::4]).save(path)
+    return path
+
+
+def listing(folder):
+    return sorted(p.name for p in folder.iterdir())
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["--dith"], "unrecognized arguments: --dith; did you mean --dither?"),
+        (["--colour-space", "lab"], "did you mean --color-space?"),
+        (["--seed", "-1"], "argument --seed: expected a whole number from 0 to 4294967295"),
+        (["--target-psnr", "nan"], "argument --target-psnr: expected a number of dB above 0"),
+        (["--target-psnr", "inf"], "argument --target-psnr: expected a number of dB above 0"),
+        (["--target-ssim", "1.5"], "argument --target-ssim: expected a number above 0"),
+        (["-k", "8", "--target-psnr", "30"], "-k/--colors does not go with --target-psnr"),
+        (["-o", "x.png", "--format", "webp"], "-o x.png says 'png' but --format says 'webp'"),
+    ],
+    ids=[
+        "abbreviated",
+        "misspelt",
+        "seed",
+        "psnr-nan",
+        "psnr-inf",
+        "ssim",
+        "k-and-target",
+        "-o-vs-format",
+    ],
+)
+def test_usage_mistakes_exit_2_with_one_line_and_write_nothing(photo, argv, message):
+    before = listing(photo.parent)
+    done = run(photo, *argv, cwd=photo.parent)
+    assert done.returncode == 2
+    line = one_line(done)
+    assert line.startswith(PREFIX) and message in line, line
+    assert listing(photo.parent) == before
+
+
+def test_the_api_has_the_same_rule_for_k_and_a_target(photo):
+    with pytest.raises(ValueError, match="n_colors='auto'"):
+        compress(photo, 16, target_psnr=30)
+
+
+def test_f_is_force(photo):
+    assert run(photo, "-k", "4").returncode == 0
+    assert run(photo, "-k", "4").returncode == 1
+    assert run(photo, "-k", "4", "-f").returncode == 0
+
+
+def test_skip_if_larger_exits_98_and_writes_nothing(tmp_path):
+    tiny = tmp_path / "flat.png"
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(tiny, optimize=True)
+    done = run(tiny, "-k", "2", "--skip-if-larger")
+    assert done.returncode == 98 and done.stderr == ""
+    assert listing(tmp_path) == ["flat.png"]
+
+
+def test_two_inputs_that_would_write_one_output_are_refused_before_any_work(tmp_path):
+    for suffix in ("png", "jpg"):
+        Image.fromarray(image_array("coffee")[::4, ::4]).save(tmp_path / f"a.{suffix}")
+    out = tmp_path / "out"
+    done = run(tmp_path / "a.png", tmp_path / "a.jpg", "-k", "4", "--out-dir", out)
+    assert done.returncode == 2
+    assert "would both be written to" in one_line(done) and "a-k4.png" in one_line(done)
+    assert not out.exists()  # refused before anything was done
+    # With a target, k (and so the name) is found by the work: the same stem is refused.
+    done = run(tmp_path / "a.png", tmp_path / "a.jpg", "--target-psnr", "30", "--out-dir", out)
+    assert done.returncode == 2 and "a-kK.png" in one_line(done)
+
+
+def test_an_existing_output_is_refused_before_the_input_is_even_read(tmp_path):
+    """The input is not an image at all: the refusal names the output, so it came first."""
+    broken = tmp_path / "broken.png"
+    broken.write_bytes(b"not an image")
+    existing = tmp_path / "broken-k4.png"
+    existing.write_bytes(b"keep me")
+    done = run(broken, "-k", "4")
+    assert done.returncode == 1
+    assert (
+        one_line(done)
+        == f"{PREFIX}{broken}: {existing}: already exists (use --force to replace it)"
+    )
+    assert existing.read_bytes() == b"keep me"
+
+
+def test_a_symbolic_link_is_written_through_and_stays_a_link(photo, tmp_path):
+    real = tmp_path / "real.png"
+    real.write_bytes(b"old")
+    real.chmod(0o640)
+    link = tmp_path / "link.png"
+    link.symlink_to(real)
+    done = run(photo, "-k", "4", "-o", link)
+    assert done.returncode == 1 and "already exists (use --force" in one_line(done)
+    assert run(photo, "-k", "4", "-o", link, "--force").returncode == 0
+    assert link.is_symlink() and os.readlink(link) == str(real)
+    with Image.open(real) as image:
+        assert image.mode == "P"
+    assert stat.S_IMODE(real.stat().st_mode) == 0o640  # a replaced file keeps its mode
+    assert listing(tmp_path) == ["link.png", "photo.png", "real.png"]
+
+
+def test_a_dangling_link_is_written_only_with_force(photo, tmp_path):
+    target = tmp_path / "made.png"
+    link = tmp_path / "dangling.png"
+    link.symlink_to(target)
+    done = run(photo, "-k", "4", "-o", link)
+    assert done.returncode == 1
+    assert "is a symbolic link to" in one_line(done) and "does not exist" in one_line(done)
+    assert not target.exists()
+    assert run(photo, "-k", "4", "-o", link, "--force").returncode == 0
+    assert link.is_symlink() and target.is_file()
+
+
+@pytest.mark.parametrize("kind", ["device", "fifo"])
+def test_a_device_or_fifo_is_never_replaced_even_with_force(photo, tmp_path, kind):
+    if kind == "device":
+        special = "/dev/null"
+    else:
+        special = tmp_path / "pipe.png"
+        os.mkfifo(special)
+    done = run(photo, "-k", "4", "-o", special, "--format", "png", "--force")
+    assert done.returncode == 1
+    assert "is not a regular file (a device, FIFO or socket is never replaced)" in one_line(done)
+    mode = os.stat(special).st_mode
+    assert stat.S_ISCHR(mode) if kind == "device" else stat.S_ISFIFO(mode)
+
+
+def test_json_rows_for_every_input_null_for_non_finite_and_names_kept(tmp_path):
+    flat = tmp_path / "two-colors.png"
+    pixels = np.zeros((16, 16, 3), dtype=np.uint8)
+    pixels[:8] = 255
+    Image.fromarray(pixels).save(flat)
+    odd = os.path.join(os.fsencode(tmp_path), b"caf\xe9.png")  # not UTF-8
+    Image.fromarray(image_array("coffee")[::8, ::8]).save(os.fsdecode(odd))
+    missing = tmp_path / "missing.png"
+    done = run(flat, odd, missing, "-k", "16", "--json", "--out-dir", tmp_path / "out")
+    assert done.returncode == 1
+    rows = json.loads(done.stdout)
+    assert [os.fsencode(row["input"]) for row in rows] == [
+        os.fsencode(flat),
+        odd,
+        os.fsencode(missing),
+    ]
+    assert rows[0]["psnr"] is None  # lossless: an infinite PSNR is null in JSON
+    assert "error" not in rows[1] and math.isfinite(rows[1]["psnr"])
+    assert rows[2]["error"] == f"{missing}: no such file"
+    # and the table shows the name that is not UTF-8 escaped, without failing
+    table = run(odd, "-k", "4", "--out-dir", tmp_path / "table")
+    assert table.returncode == 0 and "caf\\xe9.png" in table.stdout
