@@ -137,26 +137,25 @@ def seed_value(text):
     return value
 
 
-def psnr_target(text):
-    """A PSNR in dB: a finite number above 0."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not (math.isfinite(value) and value > 0):
-        raise argparse.ArgumentTypeError(f"expected a number of dB above 0, got {text!r}")
-    return value
+def number_above_zero(at_most, wording):
+    """An argument type: a finite number above 0 and at most ``at_most``, refused as
+    "expected ``wording``" otherwise (NaN and infinity included)."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        if not (math.isfinite(value) and 0 < value <= at_most):
+            raise argparse.ArgumentTypeError(f"expected {wording}, got {text!r}")
+        return value
+
+    return parse
 
 
-def ssim_target(text):
-    """An SSIM: a number in (0, 1]."""
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 < value <= 1:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"expected a number above 0 and at most 1, got {text!r}")
-    return value
+#: A PSNR in dB, and an SSIM in (0, 1].
+psnr_target = number_above_zero(math.inf, "a number of dB above 0")
+ssim_target = number_above_zero(1.0, "a number above 0 and at most 1")
 
 
 def speed_level(text):
