@@ -189,3 +189,51 @@ def test_json_rows_for_every_input_null_for_non_finite_and_names_kept(tmp_path):
     # and the table shows the name that is not UTF-8 escaped, without failing
     table = run(odd, "-k", "4", "--out-dir", tmp_path / "table")
     assert table.returncode == 0 and "caf\\xe9.png" in table.stdout
+
+
+def test_the_quality_scale_is_libimagequants_curve_as_a_psnr():
+    from kmeans_scratch.compression._quality_scale import (
+        parse_quality,
+        quality_to_mse,
+        quality_to_psnr,
+    )
+
+    assert quality_to_mse(100) == 0 and quality_to_psnr(100) == math.inf
+    assert quality_to_mse(0) == math.inf and quality_to_psnr(0) == -math.inf
+    # 2.5 / 290^1.2 · 20.1 / 100 · 65536 / 6 (the fudge term is 0 above q = 15)
+    assert quality_to_mse(80) == pytest.approx(2.5 / 290**1.2 * 0.201 * 65536 / 6)
+    psnrs = [quality_to_psnr(q) for q in range(101)]
+    assert psnrs == sorted(psnrs)  # more quality, more PSNR
+    assert parse_quality("60-80") == (60, 80)
+    assert parse_quality("-80") == (0, 80) and parse_quality("60-") == (60, 100)
+    for bad in ("80", "80-60", "60-101", "a-b", ""):
+        with pytest.raises(ValueError, match="expected"):
+            parse_quality(bad)
+
+
+def test_quality_picks_the_fewest_colors_that_reach_max(photo, tmp_path):
+    from kmeans_scratch.compression._quality_scale import quality_to_psnr
+
+    out = tmp_path / "q.png"
+    done = run(photo, "--quality", "40-70", "-o", out, "--json")
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert row["psnr"] >= quality_to_psnr(70) and row["n_colors"] < 256
+    fewer = compress(photo, row["n_colors"] - 1)
+    assert fewer.quality("psnr") < quality_to_psnr(70)
+
+
+def test_quality_under_min_writes_nothing_and_exits_99(photo, tmp_path):
+    out = tmp_path / "q.png"
+    done = run(photo, "--quality", "99-100", "-o", out)
+    assert done.returncode == 99
+    assert "quality too low" in one_line(done) and "nothing written" in one_line(done)
+    assert not out.exists()
+    missing = tmp_path / "missing.png"
+    both = run(photo, missing, "--quality", "99-100", "--out-dir", tmp_path / "out")
+    assert both.returncode == 1  # a failure outranks a quality too low
+
+
+def test_quality_does_not_go_with_k(photo):
+    done = run(photo, "--quality", "60-80", "-k", "16")
+    assert done.returncode == 2 and "--quality" in one_line(done)

@@ -12,6 +12,7 @@ from . import compress
 from ._io import ImageError, atomic_write, check_output, image_pixels
 from ._metrics import QUALITY_MEASURES
 from ._pool import map_in_workers, plan_workers
+from ._quality_scale import QualityTooLow, quality_to_psnr
 from ._quantized import Quantizer
 from ._sweep import write_sweep
 
@@ -24,7 +25,32 @@ class CollisionError(ValueError):
 
 
 def has_target(args):
-    return args.target_psnr is not None or args.target_ssim is not None
+    """Whether the work chooses k: ``--target-psnr``, ``--target-ssim`` or ``--quality``."""
+    return any(
+        getattr(args, name, None) is not None for name in ("target_psnr", "target_ssim", "quality")
+    )
+
+
+def target_options(args):
+    """The API's target for the command's: ``--quality``'s MAX as a PSNR (see
+    :mod:`._quality_scale`), or the PSNR or SSIM asked for."""
+    if args.quality is not None:
+        return {"target_psnr": quality_to_psnr(args.quality[1])}
+    return {"target_psnr": args.target_psnr, "target_ssim": args.target_ssim}
+
+
+def check_minimum_quality(args, source, result):
+    """``--quality MIN``: refuse (nothing written) a result whose PSNR stays under MIN's."""
+    if args.quality is None:
+        return
+    minimum, _ = args.quality
+    floor = quality_to_psnr(minimum)
+    psnr = result.quality("psnr")
+    if psnr < floor:
+        raise QualityTooLow(
+            f"{source}: quality too low: {psnr:.2f} dB with {result.facts['n_colors']} "
+            f"colors, under --quality's MIN {minimum} ({floor:.2f} dB); nothing written"
+        )
 
 
 def output_path(args, source, k):
@@ -87,13 +113,8 @@ def compress_one(args, source):
     if has_target(args):
         if args.output:
             check_output_of(args, source, Path(args.output))
-        result = compress(
-            source,
-            "auto",
-            target_psnr=args.target_psnr,
-            target_ssim=args.target_ssim,
-            **common_options(args),
-        )
+        result = compress(source, "auto", **target_options(args), **common_options(args))
+        check_minimum_quality(args, source, result)
     else:
         check_output_of(args, source, output_path(args, source, args.colors))
         result = compress(source, args.colors, **common_options(args))

@@ -8,7 +8,8 @@
 
 Exit status: 0 when every file was done, 1 when a file failed (the others are still
 done), 2 for a usage error (found before any work: also two inputs that would write the
-same output), 98 when ``--skip-if-larger`` left a file unwritten (as pngquant), 130 or
+same output), 99 when a file stayed under ``--quality``'s MIN and 98 when
+``--skip-if-larger`` left a file unwritten (both as pngquant; 1 wins over 99 over 98), 130 or
 143 when SIGINT or SIGTERM stops it (the files already written are complete, the one in
 progress leaves nothing).  A failure prints one line
 naming the file and the reason; ``--debug`` shows the traceback instead.
@@ -27,11 +28,19 @@ from pathlib import Path
 from kmeans_scratch import __version__
 
 from . import FORMATS
-from ._batch import CollisionError, check_collisions, file_outcomes, sweep_dir, sweep_one
+from ._batch import (
+    CollisionError,
+    check_collisions,
+    file_outcomes,
+    has_target,
+    sweep_dir,
+    sweep_one,
+)
 from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, PALETTE_FORMATS
 from ._metrics import QUALITY_MEASURES
 from ._palette import COLOR_SPACES
 from ._pool import Stopped, stop_on_signal
+from ._quality_scale import EXIT_QUALITY_TOO_LOW, QualityTooLow, parse_quality
 from ._speed import DEFAULT_SPEED, SPEEDS
 from ._sweep import DEFAULT_KS, format_value, parse_ks, rows_to_table
 
@@ -158,6 +167,13 @@ psnr_target = number_above_zero(math.inf, "a number of dB above 0")
 ssim_target = number_above_zero(1.0, "a number above 0 and at most 1")
 
 
+def quality_range(text):
+    try:
+        return parse_quality(text)
+    except ValueError as error:
+        raise argparse.ArgumentTypeError(str(error)) from None
+
+
 def speed_level(text):
     try:
         value = int(text)
@@ -215,6 +231,14 @@ def build_parser():
         type=ssim_target,
         metavar="S",
         help="use the smallest k whose SSIM reaches S (0 < S <= 1)",
+    )
+    target.add_argument(
+        "--quality",
+        type=quality_range,
+        metavar="MIN-MAX",
+        help="pngquant's: the smallest k whose quality (0-100, pngquant's scale turned into "
+        "a PSNR, see the README) reaches MAX; if even 256 colors stay under MIN, write "
+        f"nothing and exit with status {EXIT_QUALITY_TOO_LOW}",
     )
     parser.add_argument(
         "--color-space",
@@ -290,10 +314,11 @@ def check_usage(args):
     if fmt not in FORMATS:
         raise UsageError(f"-o {args.output}: unknown format {fmt!r}; use --format")
     args.format = fmt
-    targets = args.target_psnr is not None or args.target_ssim is not None
+    targets = has_target(args)
     if targets and args.colors is not None:
         raise UsageError(
-            "-k/--colors does not go with --target-psnr/--target-ssim: the target chooses k"
+            "-k/--colors does not go with --target-psnr/--target-ssim/--quality: "
+            "the target chooses k"
         )
     if args.colors is None:
         args.colors = DEFAULT_COLORS
@@ -306,7 +331,7 @@ def check_usage(args):
             "use --format webp or a smaller k"
         )
     if targets and args.sweep:
-        raise UsageError("--target-psnr/--target-ssim do not go with --sweep")
+        raise UsageError("--target-psnr/--target-ssim/--quality do not go with --sweep")
     try:
         check_collisions(args)
     except CollisionError as error:
@@ -397,7 +422,7 @@ def run(argv):
         print_rows(rows, args, f"china.jpg: k sweep, files, figures and report in {out_dir}/")
         return EXIT_OK
 
-    failures, skipped, rows = 0, 0, []
+    failures, too_low, skipped, rows = 0, 0, 0, []
     progress = None
     if len(args.images) > 1 and not (args.quiet or args.json) and sys.stderr.isatty():
         from tqdm import tqdm
@@ -417,10 +442,12 @@ def run(argv):
                 error, trace = outcome
                 if (stop := hidden_stop(error)) is not None:
                     raise stop from None
-                failures += 1
-                rows.append(
-                    {"input": source, "error": report_failure(args, source, error, progress, trace)}
-                )
+                if isinstance(error, QualityTooLow):
+                    too_low += 1
+                else:
+                    failures += 1
+                message = report_failure(args, source, error, progress, trace)
+                rows.append({"input": source, "error": message})
             done += 1
             if progress is not None:
                 progress.update()
@@ -437,6 +464,8 @@ def run(argv):
         print_file_table(rows)
     if failures:
         return EXIT_FAILED
+    if too_low:
+        return EXIT_QUALITY_TOO_LOW
     return EXIT_SKIPPED if skipped else EXIT_OK
 
 

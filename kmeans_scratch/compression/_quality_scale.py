@@ -1,0 +1,65 @@
+"""pngquant's quality scale, 0–100, as the mean squared error it stands for.
+
+pngquant's ``--quality MIN-MAX`` asks for the fewest colors whose quality reaches MAX, and
+for no file at all when even 256 colors stay under MIN.  libimagequant maps a quality q
+to an error with a curve "fudged to be roughly similar to quality of libjpeg":
+
+    e(q) = max(0, 0.016 / (0.001 + q) − 0.001) + 2.5 / (210 + q)^1.2 · (100.1 − q) / 100
+
+(e(0) = no limit, e(100) = 0), where e is summed over its four channels scaled to 0..1,
+and it reports e · 65536 / 6 as the "standard" MSE per channel on 0..255.  Here that
+standard MSE is the target, measured as this library measures it (per channel, sRGB
+0..255, over every pixel), so ``PSNR(q) = 10 log₁₀(255² / MSE(q))``: for instance
+q = 90 is an MSE of 2.9 (PSNR 43.5 dB), q = 80 of 6.1 (40.3 dB), q = 60 of 13.2
+(36.9 dB), q = 40 of 21.8 (34.8 dB).  libimagequant measures in its own gamma-weighted
+space, so the same number asks roughly, not exactly, what it asks of pngquant.
+"""
+
+import math
+
+from ._io import ImageError
+
+#: pngquant's exit status when even the largest palette stays under MIN.
+EXIT_QUALITY_TOO_LOW = 99
+
+
+class QualityTooLow(ImageError):
+    """Even the largest palette stays under ``--quality``'s MIN: nothing is written."""
+
+
+def quality_to_mse(quality):
+    """The per-channel MSE (0..255 scale) a quality of 0–100 stands for (inf at 0)."""
+    if quality <= 0:
+        return math.inf
+    if quality >= 100:
+        return 0.0
+    fudge = max(0.0, 0.016 / (0.001 + quality) - 0.001)
+    error = fudge + 2.5 / (210.0 + quality) ** 1.2 * (100.1 - quality) / 100.0
+    return error * 65536.0 / 6.0
+
+
+def quality_to_psnr(quality):
+    """The PSNR (dB) of :func:`quality_to_mse`: inf at 100 (lossless), −inf at 0."""
+    mse = quality_to_mse(quality)
+    if mse == 0:
+        return math.inf
+    if math.isinf(mse):
+        return -math.inf
+    return 10.0 * math.log10(255.0**2 / mse)
+
+
+def parse_quality(text):
+    """``"MIN-MAX"``, ``"-MAX"`` (MIN 0) or ``"MIN-"`` (MAX 100) → ``(MIN, MAX)``, whole
+    numbers with 0 ≤ MIN ≤ MAX ≤ 100; raises ValueError naming the text otherwise."""
+    low, dash, high = str(text).partition("-")
+    try:
+        if not dash:
+            raise ValueError
+        minimum = int(low) if low.strip() else 0
+        maximum = int(high) if high.strip() else 100
+    except ValueError:
+        message = f"expected MIN-MAX, -MAX or MIN- with whole numbers, got {text!r}"
+        raise ValueError(message) from None
+    if not 0 <= minimum <= maximum <= 100:
+        raise ValueError(f"expected 0 <= MIN <= MAX <= 100, got {text!r}")
+    return minimum, maximum
