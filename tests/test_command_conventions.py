@@ -237,3 +237,71 @@ def test_quality_under_min_writes_nothing_and_exits_99(photo, tmp_path):
 def test_quality_does_not_go_with_k(photo):
     done = run(photo, "--quality", "60-80", "-k", "16")
     assert done.returncode == 2 and "--quality" in one_line(done)
+
+
+def run_with_input(data, *argv):
+    done = subprocess.run([*CLI, *map(str, argv)], input=data, capture_output=True, timeout=600)
+    assert b"Traceback" not in done.stderr, done.stderr
+    return done
+
+
+def test_standard_input_to_standard_output_carries_the_image_alone(photo, tmp_path):
+    done = run_with_input(photo.read_bytes(), "-", "-k", "8")
+    assert done.returncode == 0 and done.stderr == b""
+    expected = compress(photo, 8).encode("png")
+    assert done.stdout == expected  # the file's bytes, nothing else
+    # -o names a file instead; the table then names the input "-"
+    out = tmp_path / "from-stdin.png"
+    done = run_with_input(photo.read_bytes(), "-", "-k", "8", "-o", out)
+    assert done.returncode == 0 and out.read_bytes() == expected
+    # a file to standard output
+    done = subprocess.run([*CLI, str(photo), "-k", "8", "-o", "-"], capture_output=True)
+    assert done.returncode == 0 and done.stdout == expected
+    assert listing(tmp_path) == ["from-stdin.png", "photo.png"]
+
+
+def test_standard_input_that_is_not_an_image_is_one_line(tmp_path):
+    done = run_with_input(b"not an image", "-", "-k", "8")
+    assert done.returncode == 1 and done.stdout == b""
+    assert done.stderr.decode().strip() == f"{PREFIX}<stdin>: not an image that Pillow can read"
+
+
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (["-", "a.png"], "- (standard input) must be the only IMAGE"),
+        (["-", "--out-dir", "d"], "- (standard input) has no name"),
+        (["a.png", "-o", "-", "--json"], "-o - writes the image to standard output"),
+        (["a.png", "--ext", "sub/x.png"], "--ext sub/x.png: a suffix, not a folder"),
+    ],
+)
+def test_stream_and_suffix_mistakes_are_usage_errors(tmp_path, argv, message):
+    done = run_with_input(b"", *argv)
+    assert done.returncode == 2 and message in done.stderr.decode()
+    assert done.stdout == b""
+
+
+def test_ext_names_the_outputs_and_collisions_count_it(tmp_path):
+    for name in ("a.png", "b.png"):
+        Image.fromarray(image_array("coffee")[::4, ::4]).save(tmp_path / name)
+    done = run(tmp_path / "a.png", tmp_path / "b.png", "-k", "4", "--ext=-small.png")
+    assert done.returncode == 0, done.stderr
+    assert listing(tmp_path) == ["a-small.png", "a.png", "b-small.png", "b.png"]
+    # with --ext the name does not hold k: a.png and a.jpg collide whatever the target
+    Image.fromarray(image_array("coffee")[::4, ::4]).save(tmp_path / "a.jpg")
+    done = run(tmp_path / "a.png", tmp_path / "a.jpg", "--quality", "0-50", "--ext", ".q.png")
+    assert done.returncode == 2 and "a.q.png" in one_line(done)
+
+
+def test_strip_writes_no_icc_profile(tmp_path):
+    from PIL import ImageCms
+
+    source = tmp_path / "tagged.jpg"
+    profile = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    Image.fromarray(image_array("coffee")[::4, ::4]).save(source, icc_profile=profile)
+    kept, stripped = tmp_path / "kept.png", tmp_path / "stripped.png"
+    assert run(source, "-k", "8", "-o", kept).returncode == 0
+    assert run(source, "-k", "8", "-o", stripped, "--strip").returncode == 0
+    with Image.open(kept) as a, Image.open(stripped) as b:
+        assert a.info.get("icc_profile") == profile and "icc_profile" not in b.info
+        assert np.array_equal(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))

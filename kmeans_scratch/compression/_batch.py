@@ -5,11 +5,12 @@ Everything here is a client of the public API (:func:`~kmeans_scratch.compressio
 the sweep) plus the checks of :mod:`._io`; ``args`` are the command's parsed arguments.
 """
 
+import sys
 import traceback
 from pathlib import Path
 
 from . import compress
-from ._io import ImageError, atomic_write, check_output, image_pixels
+from ._io import ImageError, atomic_write, check_output, image_pixels, load_bytes
 from ._metrics import QUALITY_MEASURES
 from ._pool import map_in_workers, plan_workers
 from ._quality_scale import QualityTooLow, quality_to_psnr
@@ -18,6 +19,10 @@ from ._sweep import write_sweep
 
 #: How messages name the override of a refused output, for the command's users.
 FORCE = "--force"
+#: The name of standard input (as an IMAGE) and standard output (as ``-o``), as pngquant's.
+STANDARD_STREAM = "-"
+#: How messages name standard input.
+STDIN_NAME = "<stdin>"
 
 
 class CollisionError(ValueError):
@@ -54,10 +59,14 @@ def check_minimum_quality(args, source, result):
 
 
 def output_path(args, source, k):
+    """Where the output of ``source`` goes: ``-o``, else ``STEM-kK.FORMAT`` (or ``STEM`` +
+    ``--ext``) next to it or in ``--out-dir``; None for standard output."""
     if args.output:
-        return Path(args.output)
+        return None if args.output == STANDARD_STREAM else Path(args.output)
     folder = Path(args.out_dir) if args.out_dir else source.parent
-    return folder / f"{source.stem}-k{k}.{args.format}"
+    return folder / (
+        f"{source.stem}{args.ext}" if args.ext else f"{source.stem}-k{k}.{args.format}"
+    )
 
 
 def sweep_dir(args, source):
@@ -84,7 +93,7 @@ def check_collisions(args):
     seen = {}
     for name in args.images:
         source = Path(name)
-        if has_target(args):
+        if has_target(args) and not args.ext:
             key = (output_path(args, source, 0).parent.resolve(), source.stem)
             what = f"{key[0] / source.stem}-kK.{args.format}"
         else:
@@ -100,7 +109,10 @@ def check_collisions(args):
 
 def check_output_of(args, source, path):
     """Refuse, before compressing ``source``, an output that would replace it, that
-    exists (without ``--force``), or that is not a regular file."""
+    exists (without ``--force``), or that is not a regular file.  Standard output
+    (``path`` None) is always fine."""
+    if path is None:
+        return
     if same_file(path, source) and not (args.force and args.output):
         raise ImageError(
             f"{source}: the output would replace the input (name it with -o and --force)"
@@ -108,16 +120,28 @@ def check_output_of(args, source, path):
     check_output(path, overwrite=args.force, force=FORCE)
 
 
+def read_input(args, source):
+    """What :func:`compress` takes for ``source``: its path, or standard input decoded."""
+    if str(source) != STANDARD_STREAM:
+        return source
+    data = sys.stdin.buffer.read()
+    return load_bytes(data, STDIN_NAME, args.max_pixels, args.max_memory)
+
+
 def compress_one(args, source):
     """Compress one file as the arguments say; returns its report row."""
     if has_target(args):
-        if args.output:
-            check_output_of(args, source, Path(args.output))
-        result = compress(source, "auto", **target_options(args), **common_options(args))
+        if args.output or args.ext:
+            check_output_of(args, source, output_path(args, source, 0))
+        image = read_input(args, source)
+        result = compress(image, "auto", **target_options(args), **common_options(args))
         check_minimum_quality(args, source, result)
     else:
         check_output_of(args, source, output_path(args, source, args.colors))
-        result = compress(source, args.colors, **common_options(args))
+        image = read_input(args, source)
+        result = compress(image, args.colors, **common_options(args))
+    if args.strip:
+        result.icc_profile = None
     path = output_path(args, source, result.facts["n_colors"])
     check_output_of(args, source, path)  # with a target, its name is known only now
     row = {"input": str(source), **result.report(args.format, measures_of(args))}
@@ -125,6 +149,11 @@ def compress_one(args, source):
         row["output"] = None
         row["skipped"] = True
         row["notes"].append("skipped: the output would not be smaller than the input")
+        return row
+    if path is None:
+        sys.stdout.buffer.write(result.encode(args.format))
+        sys.stdout.buffer.flush()
+        row["output"] = STANDARD_STREAM
         return row
     path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, result.encode(args.format), overwrite=args.force, force=FORCE)

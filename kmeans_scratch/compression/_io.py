@@ -204,7 +204,26 @@ def load(path, max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
         raise ImageError(f"{path}: is a folder, not an image")
     try:
         source_bytes = path.stat().st_size
-        with _bomb_limit(max_pixels) as limit, Image.open(path) as image:
+    except OSError as error:
+        raise ImageError(f"{path}: {error.strerror}") from None
+    loaded = _decode(path, path, max_pixels, max_memory)
+    loaded.source_bytes = source_bytes
+    loaded.source_path = path
+    return loaded
+
+
+def load_bytes(data, name="<stdin>", max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
+    """Decode the bytes of an image file (standard input, say), as :func:`load` does; the
+    messages call it ``name``."""
+    loaded = _decode(io.BytesIO(data), name, max_pixels, max_memory)
+    loaded.source_bytes = len(data)
+    return loaded
+
+
+def _decode(source, name, max_pixels, max_memory):
+    """The :class:`LoadedImage` of ``source`` (a path or a binary file), checked first."""
+    try:
+        with _bomb_limit(max_pixels) as limit, Image.open(source) as image:
             check_memory(image.size, image.mode, max_memory)
             notes = []
             n_frames = getattr(image, "n_frames", 1)
@@ -216,18 +235,16 @@ def load(path, max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
             loaded = from_pil(oriented, icc_profile, notes)
     except (Image.DecompressionBombError, Image.DecompressionBombWarning) as error:
         raise ImageError(
-            f"{path}: {_pixels_in(error)} over the limit of {max_pixels:,} pixels "
+            f"{name}: {_pixels_in(error)} over the limit of {max_pixels:,} pixels "
             "(a decompression bomb?); raise the limit with --max-pixels / max_pixels="
         ) from None
     except UnidentifiedImageError:
-        raise ImageError(f"{path}: not an image that Pillow can read") from None
+        raise ImageError(f"{name}: not an image that Pillow can read") from None
     except CORRUPT_FILE_ERRORS as error:
         if isinstance(error, ImageError):
-            raise ImageError(f"{path}: {error}") from None
-        raise ImageError(f"{path}: truncated or corrupt image ({error})") from None
+            raise ImageError(f"{name}: {error}") from None
+        raise ImageError(f"{name}: truncated or corrupt image ({error})") from None
     loaded.notes.extend(note for note in limit.notes if note not in loaded.notes)
-    loaded.source_bytes = source_bytes
-    loaded.source_path = path
     return loaded
 
 

@@ -29,6 +29,8 @@ from kmeans_scratch import __version__
 
 from . import FORMATS
 from ._batch import (
+    STANDARD_STREAM,
+    STDIN_NAME,
     CollisionError,
     check_collisions,
     file_outcomes,
@@ -198,7 +200,13 @@ def build_parser():
         "palette files (indexed PNG at the smallest bit depth, GIF or lossless WebP). "
         f"With no IMAGE, runs the k-sweep experiment on china.jpg into ./{DEMO_DIR}/.",
     )
-    parser.add_argument("images", nargs="*", metavar="IMAGE", help="image files to compress")
+    parser.add_argument(
+        "images",
+        nargs="*",
+        metavar="IMAGE",
+        help="image files to compress; - reads standard input (and writes standard output "
+        "unless -o says otherwise)",
+    )
     parser.add_argument(
         "-k",
         "--colors",
@@ -209,7 +217,9 @@ def build_parser():
         "which chooses k)",
     )
     where = parser.add_mutually_exclusive_group()
-    where.add_argument("-o", "--output", metavar="OUT", help="output file (one IMAGE only)")
+    where.add_argument(
+        "-o", "--output", metavar="OUT", help="output file (one IMAGE only); - for standard output"
+    )
     where.add_argument(
         "--out-dir", metavar="DIR", help="folder for the outputs (default: next to each input)"
     )
@@ -258,6 +268,17 @@ def build_parser():
         "written through; a device, FIFO or socket never)",
     )
     parser.add_argument(
+        "--ext",
+        metavar="SUFFIX",
+        help="output names: the input's stem + SUFFIX (e.g. --ext .small.png; default "
+        "-kK.FORMAT, with K the palette size)",
+    )
+    parser.add_argument(
+        "--strip",
+        action="store_true",
+        help="write no metadata (the ICC profile is kept by default)",
+    )
+    parser.add_argument(
         "--skip-if-larger",
         action="store_true",
         help="write nothing when the output would not be smaller than the input (exit "
@@ -302,17 +323,36 @@ def build_parser():
     return parser
 
 
+def check_streams(args):
+    """``-`` as the IMAGE (standard input) and as ``-o`` (standard output), as pngquant's:
+    standard input writes standard output unless ``-o`` names a file; standard output
+    carries the image alone."""
+    if STANDARD_STREAM in args.images:
+        if len(args.images) != 1:
+            raise UsageError("- (standard input) must be the only IMAGE")
+        if args.out_dir or args.sweep or args.ext:
+            raise UsageError("- (standard input) has no name: use -o FILE, or -o - (the default)")
+        args.output = args.output or STANDARD_STREAM
+    if args.output == STANDARD_STREAM and (args.json or args.sweep):
+        raise UsageError("-o - writes the image to standard output: no --json or --sweep there")
+
+
 def check_usage(args):
     """Command-line mistakes that argparse cannot see."""
-    suffix = Path(args.output).suffix.lstrip(".").lower() if args.output else ""
+    check_streams(args)
+    named = args.output if args.output and args.output != STANDARD_STREAM else args.ext
+    suffix = Path(named).suffix.lstrip(".").lower() if named else ""
+    option = "--ext" if named == args.ext else "-o"
     if args.format and suffix and suffix != args.format:
         raise UsageError(
-            f"-o {args.output} says {suffix!r} but --format says {args.format!r}: "
+            f"{option} {named} says {suffix!r} but --format says {args.format!r}: "
             "name the output with the format's suffix, or leave one of them out"
         )
-    fmt = args.format or suffix or ("png" if not args.output else "")
+    if args.ext and ("/" in args.ext or os.sep in args.ext):
+        raise UsageError(f"--ext {args.ext}: a suffix, not a folder (use --out-dir)")
+    fmt = args.format or suffix or ("png" if not named or args.output == STANDARD_STREAM else "")
     if fmt not in FORMATS:
-        raise UsageError(f"-o {args.output}: unknown format {fmt!r}; use --format")
+        raise UsageError(f"{option} {named}: unknown format {fmt!r}; use --format")
     args.format = fmt
     targets = has_target(args)
     if targets and args.colors is not None:
@@ -460,7 +500,7 @@ def run(argv):
             progress.close()
     if args.json:
         print_json(rows)
-    elif not args.quiet and not args.sweep:
+    elif not args.quiet and not args.sweep and args.output != STANDARD_STREAM:
         print_file_table(rows)
     if failures:
         return EXIT_FAILED
@@ -477,6 +517,7 @@ def report_failure(args, source, error, progress=None, trace=None):
     message = str(error) if str(error) else type(error).__name__
     if isinstance(error, MemoryError):
         message = "not enough memory for this image"
+    source = STDIN_NAME if source == STANDARD_STREAM else source
     if str(source) not in message:
         message = f"{source}: {message}"
     line = f"{PROG}: error: {message}"
