@@ -305,3 +305,138 @@ def test_strip_writes_no_icc_profile(tmp_path):
     with Image.open(kept) as a, Image.open(stripped) as b:
         assert a.info.get("icc_profile") == profile and "icc_profile" not in b.info
         assert np.array_equal(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
+
+
+def padded_profile(extra_bytes):
+    """A valid sRGB ICC profile made ``extra_bytes`` larger by a private tag ('zzzz')."""
+    import struct
+
+    from PIL import ImageCms
+
+    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
+    (count,) = struct.unpack(">I", data[128:132])
+    table = []
+    for i in range(count):
+        signature, offset, size = struct.unpack(">4sII", data[132 + 12 * i : 144 + 12 * i])
+        table.append((signature, offset + 12, size))  # the table grows by one entry
+    body = data[132 + 12 * count :]
+    end = 132 + 12 * (count + 1) + len(body)
+    table.append((b"zzzz", end, extra_bytes))
+    header = data[:128]
+    out = bytearray(header)
+    out += struct.pack(">I", count + 1)
+    for entry in table:
+        out += struct.pack(">4sII", *entry)
+    out += body + bytes(extra_bytes)
+    out[0:4] = struct.pack(">I", len(out))
+    return bytes(out)
+
+
+def test_a_huge_icc_profile_is_applied_not_copied_and_the_output_reads_back(tmp_path):
+    from PIL import ImageCms
+
+    profile = padded_profile(3 * 1024 * 1024)
+    ImageCms.ImageCmsProfile(io_bytes(profile))  # a profile lcms reads
+    source = tmp_path / "huge-profile.jpg"
+    pixels = image_array("coffee")[::4, ::4]
+    Image.fromarray(pixels).save(source, icc_profile=profile, quality=95)
+    out = tmp_path / "out.png"
+    done = run(source, "-k", "256", "-o", out, "--json")
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert any("converted to sRGB through its" in note for note in row["notes"])
+    assert out.stat().st_size < 200_000  # not 3 MB of profile
+    again = run(out, "-k", "256", "-o", tmp_path / "again.png")  # our own reader takes it
+    assert again.returncode == 0, again.stderr
+    with Image.open(out) as image:
+        assert "icc_profile" not in image.info
+
+
+def io_bytes(data):
+    import io
+
+    return io.BytesIO(data)
+
+
+def test_floating_point_gray_is_scaled_by_its_range(tmp_path):
+    values = np.linspace(0, 1, 24 * 32, dtype=np.float32).reshape(24, 32)
+    source = tmp_path / "fraction.tif"
+    Image.fromarray(values, "F").save(source)
+    out = tmp_path / "out.png"
+    done = run(source, "-k", "256", "-o", out, "--json")
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert "floating-point gray in [0, 1] scaled to 0..255" in row["notes"]
+    with Image.open(out) as image:
+        levels = np.asarray(image.convert("L"), dtype=np.float64)
+    np.testing.assert_allclose(levels, np.rint(values * 255), atol=1)  # not all black
+
+
+def test_a_lab_tiff_becomes_srgb_without_its_lab_profile(tmp_path):
+    from PIL import ImageCms
+
+    lab = Image.new("LAB", (16, 12), (150, 160, 100))
+    source = tmp_path / "lab.tif"
+    lab.save(source)
+    out = tmp_path / "out.png"
+    done = run(source, "-k", "4", "-o", out, "--json")
+    assert done.returncode == 0, done.stderr
+    (row,) = json.loads(done.stdout)
+    assert "CIELAB converted to sRGB" in row["notes"]
+    transform = ImageCms.buildTransformFromOpenProfiles(
+        ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
+    )
+    expected = np.asarray(ImageCms.applyTransform(lab, transform))
+    with Image.open(out) as image:
+        assert "icc_profile" not in image.info
+        np.testing.assert_array_equal(np.asarray(image.convert("RGB")), expected)
+    # and through the API, RGB, not RGBA
+    assert compress(source, 4).mode == "RGB"
+
+
+@pytest.mark.parametrize("fmt, width", [("gif", 65_536), ("webp", 16_384)])
+def test_an_image_wider_than_the_format_allows_is_one_line(tmp_path, fmt, width):
+    source = tmp_path / "wide.png"
+    Image.fromarray(np.zeros((1, width, 3), dtype=np.uint8)).save(source)
+    done = run(source, "-k", "2", "--format", fmt, "--out-dir", tmp_path / "out")
+    assert done.returncode == 1
+    assert f"a {fmt.upper()} is at most" in one_line(done) and f"{width:,} × 1" in one_line(done)
+    assert not (tmp_path / "out").exists() or listing(tmp_path / "out") == []
+
+
+def test_a_very_tall_png_gets_the_fast_pass_at_any_speed():
+    from kmeans_scratch.compression._io import png_options
+
+    for speed in (1, 4):
+        assert png_options(100_000, speed, n_rows=100_000)["level"] == 0
+    assert png_options(100_000, 1, n_rows=1)["level"] == 4
+
+
+def test_an_ssim_target_on_an_image_smaller_than_its_window_is_refused(tmp_path):
+    tiny = tmp_path / "tiny.png"
+    pixels = np.zeros((5, 6, 3), dtype=np.uint8)
+    pixels[2:, 3:] = 200
+    Image.fromarray(pixels).save(tiny)
+    done = run(tiny, "--target-ssim", "0.9", "-o", tmp_path / "out.png")
+    assert done.returncode == 1 and "needs at least 7 × 7 pixels" in one_line(done)
+    assert listing(tmp_path) == ["tiny.png"]
+    # The PSNR target works on it.
+    assert run(tiny, "--target-psnr", "30", "-o", tmp_path / "out.png").returncode == 0
+
+
+def test_floyd_levels_and_nofs_as_pngquant(photo, tmp_path):
+    def written(*options):
+        out = tmp_path / "out.png"
+        done = run(photo, "-k", "8", "-o", out, "-f", *options)
+        assert done.returncode == 0, done.stderr
+        return out.read_bytes()
+
+    plain, full, half = written(), written("--floyd"), written("--floyd=0.5")
+    assert written("--nofs") == plain == written("--floyd=0")
+    assert written("--dither") == full
+    assert len({plain, full, half}) == 3
+    for bad in (["--floyd=2"], ["--floyd=x"], ["--dither", "--nofs"]):
+        done = run(photo, "-k", "8", *bad)
+        assert done.returncode == 2, bad
+    with pytest.raises(ValueError, match="dither must be True, False or a level from 0 to 1"):
+        compress(photo, 8, dither=1.5)

@@ -12,6 +12,7 @@ k-sweep experiment.  Uses only the public API of the core.
 import time
 
 from ._io import DEFAULT_MAX_PIXELS, FORMATS, ImageError, LoadedImage, load
+from ._metrics import SSIM_WINDOW
 from ._palette import COLOR_SPACES
 from ._quantized import QuantizedImage, Quantizer, check_n_colors
 from ._speed import DEFAULT_SPEED, SPEEDS
@@ -59,8 +60,9 @@ def compress(
         reaches ``target_psnr`` (dB) or ``target_ssim``.
     color_space : {"rgb", "lab", "oklab"}
         Where distances are measured; the palette is always sRGB.
-    dither : bool
-        Floyd–Steinberg error diffusion onto the palette.
+    dither : bool or float in [0, 1]
+        Floyd–Steinberg error diffusion onto the palette: True (1) diffuses the whole
+        error, a level between 0 and 1 that share of it (pngquant's ``--floyd=LEVEL``).
     random_state : int
         Seed of the k-means++ initialization.
     n_init : "auto" or int
@@ -109,6 +111,12 @@ def compress(
     )
     if n_colors == "auto":
         ((name, target),) = targets.items()
+        height, width = quantizer.loaded.pixels.shape[:2]
+        if name == "target_ssim" and min(height, width) < SSIM_WINDOW:
+            raise ImageError(
+                f"target_ssim / --target-ssim needs at least {SSIM_WINDOW} × {SSIM_WINDOW} "
+                f"pixels (SSIM's window), this image is {width} × {height}: use a PSNR target"
+            )
         result, reached = smallest_k(quantizer, QUALITY_TARGETS[name], target)
         result.facts["target_reached"] = reached
         if not reached:

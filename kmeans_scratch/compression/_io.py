@@ -31,6 +31,8 @@ from ._speed import DEFAULT_SPEED, FULL_EFFORT_PIXELS, LARGE_DEFLATE_LEVEL, effo
 DEFAULT_MAX_PIXELS = 100_000_000
 
 FORMATS = ("png", "gif", "webp")
+#: The largest width or height each format can hold (PNG's, 2^31 − 1, is out of reach).
+MAX_SIDE = {"gif": 65_535, "webp": 16_383}
 PALETTE_FORMATS = ("png", "gif")
 MAX_PALETTE_COLORS = 256
 
@@ -86,9 +88,15 @@ def from_pil(image, icc_profile=None, notes=None):
         image = Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8), "L")
         notes.append("16-bit gray reduced to 8 bits")
     elif mode == "F":
-        image = image.convert("L")
+        image = Image.fromarray(float_gray_to_8_bits(image, notes), "L")
+    elif mode == "LAB":
+        image = ImageCms.applyTransform(image, _lab_to_srgb())
+        icc_profile = None  # the CIELAB profile does not describe the sRGB output
+        notes.append("CIELAB converted to sRGB")
     elif mode not in ("L", "LA", "RGB", "RGBA"):
         image = image.convert("RGBA" if "A" in mode else ("L" if mode == "1" else "RGB"))
+    if icc_profile and len(icc_profile) > MAX_ICC_PROFILE_BYTES:
+        image, icc_profile = _to_srgb_without(image, icc_profile, notes)
     pixels = np.asarray(image, dtype=np.uint8)
     if pixels.ndim == 2:
         pixels = pixels[:, :, None]
@@ -96,6 +104,55 @@ def from_pil(image, icc_profile=None, notes=None):
         raise ImageError("the image has no pixels")
     return LoadedImage(
         np.ascontiguousarray(pixels), _mode_of(pixels.shape[2]), icc_profile, notes=notes
+    )
+
+
+#: The largest ICC profile written into an output.  A profile can outweigh the pixels of
+#: a palette file many times (camera and printer profiles reach megabytes), and Pillow
+#: reads no PNG profile over 1 MiB back ("Decompressed data too large"); a larger one is
+#: applied instead: the pixels are converted to sRGB through it, and it is not kept.
+MAX_ICC_PROFILE_BYTES = 64 * 1024
+
+
+def _to_srgb_without(image, icc_profile, notes):
+    """``image`` converted to sRGB through its (large) ``icc_profile``, which is dropped;
+    if the profile cannot be read, the pixels stay as they are and the profile is dropped
+    all the same.  The notes say which."""
+    size = f"{len(icc_profile):,}-byte ICC profile"
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
+        target = ImageCms.createProfile("sRGB")
+        if image.mode in ("L", "LA"):  # gray profiles: convert the gray as RGB
+            image = image.convert("RGBA" if image.mode == "LA" else "RGB")
+        converted = ImageCms.profileToProfile(image, source, target, outputMode=image.mode)
+        notes.append(f"converted to sRGB through its {size}, which is not kept (over 64 KiB)")
+        return converted, None
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        notes.append(f"its {size} was dropped: too large to keep and unreadable")
+        return image, None
+
+
+def float_gray_to_8_bits(image, notes):
+    """A floating-point gray image ('F') as uint8 levels, scaled by its real range: values
+    in [0, 1] are fractions of white (× 255), values in [0, 255] are levels already, any
+    other range is stretched from its minimum to its maximum.  NaN or infinity is refused."""
+    values = np.asarray(image, dtype=np.float64)
+    if not np.isfinite(values).all():
+        raise ImageError("floating-point pixels with NaN or infinity")
+    low, high = float(values.min()), float(values.max())
+    if low >= 0 and high <= 1:
+        values = values * 255.0
+        notes.append("floating-point gray in [0, 1] scaled to 0..255")
+    elif not (low >= 0 and high <= 255):
+        values = (values - low) * (255.0 / (high - low)) if high > low else values * 0.0
+        notes.append(f"floating-point gray in [{low:g}, {high:g}] stretched to 0..255")
+    return np.clip(np.rint(values), 0, 255).astype(np.uint8)
+
+
+def _lab_to_srgb():
+    """The transform of Pillow's 'LAB' images (D50 CIELAB, 8 bits) to sRGB."""
+    return ImageCms.buildTransformFromOpenProfiles(
+        ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
     )
 
 
@@ -310,12 +367,18 @@ def png_bit_depth(n_colors):
     raise ValueError(f"a palette holds at most 256 colors, got {n_colors}")
 
 
-def png_options(n_pixels, speed=DEFAULT_SPEED):
-    """oxipng's options for an image of ``n_pixels`` at ``speed`` (see :mod:`._speed`):
-    the speed's effort up to ``FULL_EFFORT_PIXELS``, one fast pass above, so that writing
-    a large PNG stays linear and cheap."""
+#: oxipng's filter search works row by row: above this many rows (a 100,000 × 1 image
+#: took 6 s at speed 1) a PNG gets the one fast pass whatever its size.
+FULL_EFFORT_ROWS = 8192
+
+
+def png_options(n_pixels, speed=DEFAULT_SPEED, n_rows=1):
+    """oxipng's options for an image of ``n_pixels`` in ``n_rows`` rows at ``speed`` (see
+    :mod:`._speed`): the speed's effort up to ``FULL_EFFORT_PIXELS`` and
+    ``FULL_EFFORT_ROWS``, one fast pass above, so that writing a PNG stays linear and
+    cheap."""
     plan = effort(speed)
-    if n_pixels > FULL_EFFORT_PIXELS:
+    if n_pixels > FULL_EFFORT_PIXELS or n_rows > FULL_EFFORT_ROWS:
         return {
             "level": 0,
             "filter": [oxipng.RowFilter.NoOp],
@@ -349,6 +412,13 @@ def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED):
             f"{palette.shape[0]} colors cannot be a {fmt.upper()} palette (at most 256); "
             "use --format webp or fewer colors"
         )
+    side_limit = MAX_SIDE.get(fmt)
+    if side_limit and max(indices.shape) > side_limit:
+        height, width = indices.shape
+        raise ValueError(
+            f"a {fmt.upper()} is at most {side_limit:,} pixels a side, this image is "
+            f"{width:,} × {height:,}; use --format png / format='png'"
+        )
     buffer = io.BytesIO()
     extra = {"icc_profile": icc_profile} if icc_profile else {}
     if fmt == "png":
@@ -361,7 +431,7 @@ def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED):
             color_type_reduction=False,
             grayscale_reduction=False,
             strip=oxipng.StripChunks.safe(),
-            **png_options(indices.size, speed),
+            **png_options(indices.size, speed, indices.shape[0]),
         )
     if fmt == "gif":
         image = palette_image(palette, indices, mode)

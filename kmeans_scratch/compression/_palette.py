@@ -486,15 +486,16 @@ def rounded_palette(centers, labels, n_channels, color_space):
 
 
 @njit(cache=True)
-def floyd_steinberg(color_coords, inverse, height, width, palette):
+def floyd_steinberg(color_coords, inverse, height, width, palette, level):
     """Indices of Floyd–Steinberg error diffusion of an image onto ``palette``.
 
     Pixel i has the working-space coordinates ``color_coords[inverse[i]]`` (its distinct
     color's); pixels are visited in rows, left to right.  Each takes the palette entry
-    nearest to its value plus the error it received, and passes its own error e on to
-    its neighbors: 7/16 e to the right, 3/16 below left, 5/16 below, 1/16 below right.
-    Only two rows of received error are kept (this row's and the next's), so the memory
-    is O(width), not a float copy of the image.
+    nearest to its value plus the error it received, and passes its own error e, times
+    ``level`` (1: all of it, as pngquant's ``--floyd=1``), on to its neighbors: 7/16 e to
+    the right, 3/16 below left, 5/16 below, 1/16 below right.  Only two rows of received
+    error are kept (this row's and the next's), so the memory is O(width), not a float
+    copy of the image.
     """
     n_channels = color_coords.shape[1]
     indices = np.empty((height, width), dtype=np.int32)
@@ -516,7 +517,7 @@ def floyd_steinberg(color_coords, inverse, height, width, palette):
                     best, best_sq = j, sq
             indices[y, x] = best
             for c in range(n_channels):
-                error = value[c] - palette[best, c]
+                error = (value[c] - palette[best, c]) * level
                 if x + 1 < width:
                     received[x + 1, c] += error * (7 / 16)
                 if x > 0:
@@ -536,7 +537,8 @@ def index_dtype(n_entries):
 
 def pixel_indices(pixels, histogram, palette, labels, color_space, dither):
     """The (H, W) palette index of every pixel (uint8, or uint16 past 256 entries): by
-    lookup of its distinct color's entry, or by dithering."""
+    lookup of its distinct color's entry, or by dithering at level ``dither`` (0 none,
+    1 the whole error diffused)."""
     height, width = pixels.shape[:2]
     dtype = index_dtype(palette.shape[0])
     if not dither:
@@ -547,5 +549,6 @@ def pixel_indices(pixels, histogram, palette, labels, color_space, dither):
         height,
         width,
         to_working_space(palette, color_space),
+        float(dither),
     )
     return indices.astype(dtype)

@@ -141,6 +141,15 @@ def check_n_colors(n_colors, fmt="png"):
     return int(n_colors)
 
 
+def check_dither(dither):
+    """``dither`` as a level from 0 (none) to 1 (Floyd–Steinberg): True is 1, False 0."""
+    if isinstance(dither, (bool, np.bool_)):
+        return 1.0 if dither else 0.0
+    if not isinstance(dither, (int, float, np.integer, np.floating)) or not 0 <= dither <= 1:
+        raise ValueError(f"dither must be True, False or a level from 0 to 1, got {dither!r}")
+    return float(dither)
+
+
 def check_color_space(color_space):
     if color_space not in COLOR_SPACES:
         raise ValueError(
@@ -166,7 +175,7 @@ class Quantizer:
         self.speed = check_speed(speed)
         self.loaded = as_loaded(image, max_pixels or _io.DEFAULT_MAX_PIXELS, max_memory)
         self.color_space = check_color_space(color_space)
-        self.dither = bool(dither)
+        self.dither = check_dither(dither)
         self.random_state = random_state
         self.n_init = effort(speed).n_init if n_init == "auto" else n_init
         start = time.perf_counter()

@@ -169,6 +169,16 @@ psnr_target = number_above_zero(math.inf, "a number of dB above 0")
 ssim_target = number_above_zero(1.0, "a number above 0 and at most 1")
 
 
+def dither_level(text):
+    try:
+        value = float(text)
+    except ValueError:
+        value = math.nan
+    if not 0 <= value <= 1:  # also refuses NaN
+        raise argparse.ArgumentTypeError(f"expected a level from 0 to 1, got {text!r}")
+    return value
+
+
 def quality_range(text):
     try:
         return parse_quality(text)
@@ -256,7 +266,22 @@ def build_parser():
         default="rgb",
         help="where color distances are measured (default rgb)",
     )
-    parser.add_argument("--dither", action="store_true", help="Floyd–Steinberg dithering")
+    dithering = parser.add_mutually_exclusive_group()
+    dithering.add_argument(
+        "--dither", action="store_true", help="Floyd–Steinberg dithering (--floyd=1)"
+    )
+    dithering.add_argument(
+        "--floyd",
+        type=dither_level,
+        nargs="?",
+        const=1.0,
+        metavar="LEVEL",
+        help="pngquant's: Floyd–Steinberg dithering diffusing LEVEL (0 to 1, default 1) of "
+        "each pixel's error",
+    )
+    dithering.add_argument(
+        "--nofs", action="store_true", help="pngquant's: no dithering (the default here)"
+    )
     parser.add_argument(
         "--format", choices=FORMATS, help="output format (default: from -o's suffix, else png)"
     )
@@ -362,6 +387,7 @@ def check_usage(args):
         )
     if args.colors is None:
         args.colors = DEFAULT_COLORS
+    args.dither = args.floyd if args.floyd is not None else (1.0 if args.dither else 0.0)
     if args.output and (len(args.images) != 1 or args.sweep):
         raise UsageError("-o/--output takes exactly one IMAGE and no --sweep (use --out-dir)")
     ks = args.sweep or (args.colors,)
