@@ -184,8 +184,12 @@ def test_a_failure_in_a_parallel_batch_is_one_line_and_the_rest_is_written(tmp_p
     broken.write_bytes(b"\x89PNG\r\n\x1a\nnot really")
     done = run([good[0], broken, good[1], good[2], "-k", "8", "--out-dir", tmp_path / "out"])
     assert done.returncode == 1
+    inputs = [good[0], broken, good[1], good[2]]
+    # stderr is not a terminal here: progress comes as plain lines, the failure as one line
     assert done.stderr.strip().splitlines() == [
-        f"kmeans-compress: error: {broken}: truncated or corrupt image (Truncated File Read)"
+        f"kmeans-compress: 1/4 {good[0]}",
+        f"kmeans-compress: error: {broken}: truncated or corrupt image (Truncated File Read)",
+        *(f"kmeans-compress: {i}/4 {path}" for i, path in enumerate(inputs[1:], start=2)),
     ]
     assert sorted(p.name for p in (tmp_path / "out").iterdir()) == [
         "good-0-k8.png",

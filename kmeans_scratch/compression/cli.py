@@ -2,7 +2,7 @@
 
     kmeans-compress                              # the k-sweep experiment on china.jpg
     kmeans-compress photo.jpg -k 16              # photo-k16.png next to photo.jpg
-    kmeans-compress *.png -k 64 --out-dir small  # a folder of images, with a progress bar
+    kmeans-compress *.png -k 64 --out-dir small  # a folder of images, with progress
     kmeans-compress photo.jpg --sweep 2,4,8,16,32 --out-dir sweep
     kmeans-compress photo.jpg --target-psnr 35   # the smallest k that reaches 35 dB
 
@@ -490,10 +490,8 @@ def run(argv):
 
     failures, too_low, skipped, rows = 0, 0, 0, []
     progress = None
-    if len(args.images) > 1 and not (args.quiet or args.json) and sys.stderr.isatty():
-        from tqdm import tqdm
-
-        progress = tqdm(total=len(args.images), unit="image", file=sys.stderr, leave=False)
+    if len(args.images) > 1 and not (args.quiet or args.json):
+        progress = make_progress(len(args.images))
     done = 0
     outcomes = file_outcomes(args)
     try:
@@ -516,7 +514,7 @@ def run(argv):
                 rows.append({"input": source, "error": message})
             done += 1
             if progress is not None:
-                progress.update()
+                progress.update(source)
     except Stopped as stop:
         stop.done, stop.total = done, len(args.images)
         raise
@@ -535,6 +533,47 @@ def run(argv):
     return EXIT_SKIPPED if skipped else EXIT_OK
 
 
+class PlainProgress:
+    """Progress as plain lines, one per file done (``kmeans-compress: 3/24 name``), for a
+    stderr that is not a terminal (a log, a pipe), where a bar's ``\\r`` redraws would
+    pile up."""
+
+    def __init__(self, total):
+        self.total, self.done = total, 0
+
+    def update(self, name):
+        self.done += 1
+        print(f"{PROG}: {self.done}/{self.total} {printable(str(name))}", file=sys.stderr)
+
+    def write(self, line, file):
+        print(line, file=file)
+
+    def close(self):
+        pass
+
+
+class BarProgress:
+    """Progress as tqdm's bar, redrawn in place on a terminal."""
+
+    def __init__(self, total):
+        from tqdm import tqdm
+
+        self.bar = tqdm(total=total, unit="image", file=sys.stderr, leave=False)
+
+    def update(self, name):
+        self.bar.update()
+
+    def write(self, line, file):
+        self.bar.write(line, file=file)  # above the bar, not through it
+
+    def close(self):
+        self.bar.close()
+
+
+def make_progress(total):
+    return BarProgress(total) if sys.stderr.isatty() else PlainProgress(total)
+
+
 def report_failure(args, source, error, progress=None, trace=None):
     """Print the one line of a failed file (or its traceback with ``--debug``); returns
     the message."""
@@ -548,7 +587,7 @@ def report_failure(args, source, error, progress=None, trace=None):
         message = f"{source}: {message}"
     line = f"{PROG}: error: {message}"
     if progress is not None:
-        progress.write(line, file=sys.stderr)  # above the bar, not through it
+        progress.write(line, file=sys.stderr)
     else:
         print(line, file=sys.stderr)
     return message
