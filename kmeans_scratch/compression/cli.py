@@ -111,16 +111,6 @@ class OneLineParser(argparse.ArgumentParser):
         return ""
 
 
-def positive_int(text):
-    try:
-        value = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}") from None
-    if value < 1:
-        raise argparse.ArgumentTypeError(f"expected a whole number >= 1, got {text!r}")
-    return value
-
-
 def byte_count(text):
     """'800M', '2G', '1.5GiB', '500000' → bytes."""
     units = {"": 1, "K": 1 << 10, "M": 1 << 20, "G": 1 << 30, "T": 1 << 40}
@@ -135,48 +125,47 @@ def byte_count(text):
     return int(value)
 
 
-def seed_value(text):
-    """A seed of NumPy's RandomState: a whole number from 0 to 2**32 − 1."""
-    try:
-        value = int(text)
-    except ValueError:
-        value = -1
-    if not 0 <= value < 2**32:
-        raise argparse.ArgumentTypeError(
-            f"expected a whole number from 0 to 4294967295, got {text!r}"
-        )
-    return value
-
-
-def number_above_zero(at_most, wording):
-    """An argument type: a finite number above 0 and at most ``at_most``, refused as
-    "expected ``wording``" otherwise (NaN and infinity included)."""
+def whole_number_in(low, high, wording):
+    """An argument type: a whole number from ``low`` to ``high``, refused as "expected
+    ``wording``" otherwise."""
 
     def parse(text):
         try:
-            value = float(text)
+            value = int(text)
         except ValueError:
-            value = math.nan
-        if not (math.isfinite(value) and 0 < value <= at_most):
+            value = None
+        if value is None or not low <= value <= high:
             raise argparse.ArgumentTypeError(f"expected {wording}, got {text!r}")
         return value
 
     return parse
 
 
+def number_in(low, high, wording, above_low=False):
+    """An argument type: a finite number from ``low`` (or above it, with ``above_low``) to
+    ``high``, refused as "expected ``wording``" otherwise (NaN and infinity included)."""
+
+    def parse(text):
+        try:
+            value = float(text)
+        except ValueError:
+            value = math.nan
+        low_ok = value > low if above_low else value >= low
+        if not (math.isfinite(value) and low_ok and value <= high):
+            raise argparse.ArgumentTypeError(f"expected {wording}, got {text!r}")
+        return value
+
+    return parse
+
+
+positive_int = whole_number_in(1, math.inf, "a whole number >= 1")
+#: A seed of NumPy's RandomState.
+seed_value = whole_number_in(0, 2**32 - 1, "a whole number from 0 to 4294967295")
+speed_level = whole_number_in(SPEEDS[0], SPEEDS[-1], "a whole number from 1 to 11")
+dither_level = number_in(0.0, 1.0, "a level from 0 to 1")
 #: A PSNR in dB, and an SSIM in (0, 1].
-psnr_target = number_above_zero(math.inf, "a number of dB above 0")
-ssim_target = number_above_zero(1.0, "a number above 0 and at most 1")
-
-
-def dither_level(text):
-    try:
-        value = float(text)
-    except ValueError:
-        value = math.nan
-    if not 0 <= value <= 1:  # also refuses NaN
-        raise argparse.ArgumentTypeError(f"expected a level from 0 to 1, got {text!r}")
-    return value
+psnr_target = number_in(0.0, math.inf, "a number of dB above 0", above_low=True)
+ssim_target = number_in(0.0, 1.0, "a number above 0 and at most 1", above_low=True)
 
 
 def quality_range(text):
@@ -184,16 +173,6 @@ def quality_range(text):
         return parse_quality(text)
     except ValueError as error:
         raise argparse.ArgumentTypeError(str(error)) from None
-
-
-def speed_level(text):
-    try:
-        value = int(text)
-    except ValueError:
-        value = 0
-    if value not in SPEEDS:
-        raise argparse.ArgumentTypeError(f"expected a whole number from 1 to 11, got {text!r}")
-    return value
 
 
 def ks_list(text):
