@@ -125,7 +125,8 @@ def _to_srgb_without(image, icc_profile, notes):
         if image.mode in ("L", "LA"):  # gray profiles: convert the gray as RGB
             image = image.convert("RGBA" if image.mode == "LA" else "RGB")
         converted = ImageCms.profileToProfile(image, source, target, outputMode=image.mode)
-        notes.append(f"converted to sRGB through its {size}, which is not kept (over 64 KiB)")
+        limit = f"over {MAX_ICC_PROFILE_BYTES // 1024} KiB"
+        notes.append(f"converted to sRGB through its {size}, which is not kept ({limit})")
         return converted, None
     except (ImageCms.PyCMSError, OSError, ValueError):
         notes.append(f"its {size} was dropped: too large to keep and unreadable")

@@ -120,13 +120,17 @@ def psnr(histogram, palette, indices):
     return psnr_of_pairs(histogram.colors, pixel_pairs(histogram, indices), palette)
 
 
+def mean_delta_e_of_pairs(colors, pairs, palette):
+    """Mean CIEDE2000 ΔE between each pixel described by ``pairs`` (see
+    :func:`pixel_pairs`) and its palette entry."""
+    rows, entries, counts = pairs
+    _, delta_e_sum = pair_error_sums(colors, rows, entries, counts, np.ascontiguousarray(palette))
+    return float(delta_e_sum / counts.sum())
+
+
 def mean_delta_e(histogram, palette, indices):
     """Mean CIEDE2000 ΔE between each pixel and its reconstruction, from distinct pairs."""
-    rows, entries, counts = pixel_pairs(histogram, indices)
-    _, delta_e_sum = pair_error_sums(
-        histogram.colors, rows, entries, counts, np.ascontiguousarray(palette)
-    )
-    return float(delta_e_sum / counts.sum())
+    return mean_delta_e_of_pairs(histogram.colors, pixel_pairs(histogram, indices), palette)
 
 
 @njit(cache=True)

@@ -8,7 +8,14 @@ import numpy as np
 from PIL import Image
 
 from . import _io
-from ._metrics import QUALITY_MEASURES, mean_delta_e, psnr, size_report, ssim
+from ._metrics import (
+    QUALITY_MEASURES,
+    mean_delta_e_of_pairs,
+    pixel_pairs,
+    psnr_of_pairs,
+    size_report,
+    ssim,
+)
 from ._palette import COLOR_SPACES, color_histogram, fit_palette, pixel_indices
 from ._speed import DEFAULT_SPEED, check_speed, effort
 
@@ -42,6 +49,7 @@ class QuantizedImage:
     histogram: object = field(default=None, repr=False)
     speed: int = DEFAULT_SPEED
     _quality: dict = field(default_factory=dict, repr=False)
+    _pairs: tuple | None = field(default=None, repr=False)
     _encoded: dict = field(default_factory=dict, repr=False)
 
     def quality(self, name):
@@ -55,10 +63,11 @@ class QuantizedImage:
         if name not in self._quality:
             if name == "ssim":
                 self._quality["ssim"] = ssim(self.original, self.palette, self.indices)
-            elif name == "psnr":
-                self._quality["psnr"] = psnr(self.histogram, self.palette, self.indices)
-            else:
-                self._quality["delta_e"] = mean_delta_e(self.histogram, self.palette, self.indices)
+            else:  # PSNR and ΔE share the one pass that finds the (color, entry) pairs
+                if self._pairs is None:
+                    self._pairs = pixel_pairs(self.histogram, self.indices)
+                of_pairs = psnr_of_pairs if name == "psnr" else mean_delta_e_of_pairs
+                self._quality[name] = of_pairs(self.histogram.colors, self._pairs, self.palette)
         return self._quality[name]
 
     @property
