@@ -189,3 +189,39 @@ def test_no_warning_on_a_normal_fit():
     with warnings.catch_warnings():
         warnings.simplefilter("error")
         KMeans(4, random_state=0).fit(X)
+
+
+@pytest.mark.parametrize(
+    "params",
+    [
+        {"random_state": 0},
+        {"random_state": 1, "algorithm": "hamerly", "init": "random"},
+        {"random_state": 2, "algorithm": "elkan", "n_init": 3},
+    ],
+    ids=["k-means++", "random-hamerly", "elkan-n_init-3"],
+)
+def test_k_means_the_function_gives_the_estimators_fit(params):
+    """``k_means`` is the fit without scikit-learn: the same centers, labels, inertia and
+    iterations as ``KMeans.fit``, weights included, and the input left as it was."""
+    from kmeans_scratch import k_means
+
+    X = image_pixels("china")[::7]
+    weights = np.random.RandomState(0).uniform(0.5, 2.0, X.shape[0])
+    before = X.copy()
+    centers, labels, inertia, n_iter = k_means(
+        X, 12, sample_weight=weights, return_n_iter=True, **params
+    )
+    fitted = KMeans(12, **params).fit(X, sample_weight=weights)
+    np.testing.assert_array_equal(centers, fitted.cluster_centers_)
+    np.testing.assert_array_equal(labels, fitted.labels_)
+    assert inertia == fitted.inertia_ and n_iter == fitted.n_iter_
+    np.testing.assert_array_equal(X, before)
+    assert len(k_means(X, 12, random_state=0)) == 3  # without return_n_iter
+
+
+def test_k_means_warns_with_its_own_convergence_warning():
+    from kmeans_scratch import ConvergenceWarning as OurWarning
+    from kmeans_scratch import k_means
+
+    with pytest.warns(OurWarning, match="Number of distinct clusters"):
+        k_means(np.tile([1.0, 2.0], (5, 1)), 3, random_state=0)

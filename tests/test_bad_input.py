@@ -7,7 +7,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 
-from kmeans_scratch import KMeans, kmeans_plusplus
+from kmeans_scratch import KMeans, k_means, kmeans_plusplus
 
 X_GOOD = np.random.RandomState(0).normal(size=(50, 3))
 
@@ -31,6 +31,8 @@ def test_bad_X(bad, error, match):
         KMeans(2).fit(bad)
     with pytest.raises(error, match=match):
         kmeans_plusplus(bad, 2)
+    with pytest.raises(error, match=match):
+        k_means(bad, 2)
 
 
 def test_fewer_samples_than_clusters():
@@ -68,6 +70,8 @@ def test_fewer_samples_than_clusters():
 def test_bad_parameters(params, error, match):
     with pytest.raises(error, match=match):
         KMeans(**{"n_clusters": 3, **params}).fit(X_GOOD)
+    with pytest.raises(error, match=match):
+        k_means(X_GOOD, **{"n_clusters": 3, **params})
 
 
 @pytest.mark.parametrize(

@@ -96,13 +96,19 @@ def test_the_fastest_fit_loses_little_quality():
     assert best - 0.25 <= fastest <= best + 0.05
 
 
-def test_quality_is_measured_only_when_read():
+def test_quality_is_measured_only_when_read(monkeypatch):
+    from kmeans_scratch.compression import _quantized
+
+    passes = []
+    real = _quantized.pixel_pairs
+    monkeypatch.setattr(_quantized, "pixel_pairs", lambda *a: passes.append(1) or real(*a))
     result = compress(image_array("coffee")[::4, ::4], 16)
-    assert result._quality == {}
+    assert result._quality == {} and passes == []
     row = result.report("png", measures=("psnr",))
     assert "psnr" in row and "ssim" not in row and "delta_e" not in row
     assert set(result._quality) == {"psnr"}
     assert set(result.metrics) >= {"psnr", "ssim", "delta_e"}  # the API's full report
+    assert passes == [1]  # PSNR and ΔE share one pass over the pixels' pairs
 
 
 def run(argv, **kwargs):
