@@ -5,6 +5,8 @@ No test reads ../shared or the network: scikit-learn ships ``china.jpg`` and
 """
 
 import functools
+import struct
+import zlib
 
 import numpy as np
 from skimage import data as skimage_data
@@ -53,3 +55,24 @@ def blobs(n_samples, n_features, n_clusters, seed, dtype=np.float64):
         random_state=seed,
     )
     return X.astype(dtype)
+
+
+def png_16bit(pixels):
+    """A 16-bit-per-channel RGB or RGBA PNG of (H, W, 3 or 4) ``pixels``, written by hand
+    (Pillow cannot write one)."""
+    height, width, n_channels = pixels.shape
+    raw = b"".join(b"\x00" + pixels[y].astype(">u2").tobytes() for y in range(height))
+
+    def chunk(kind, body):
+        return (
+            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
+        )
+
+    color_type = {3: 2, 4: 6}[n_channels]
+    header = struct.pack(">IIBBBBB", width, height, 16, color_type, 0, 0, 0)
+    return (
+        b"\x89PNG\r\n\x1a\n"
+        + chunk(b"IHDR", header)
+        + chunk(b"IDAT", zlib.compress(raw))
+        + chunk(b"IEND", b"")
+    )

@@ -6,11 +6,7 @@ from skimage.metrics import structural_similarity
 
 from kmeans_scratch.compression import compress
 from kmeans_scratch.compression._metrics import distinct_pairs, ssim
-from kmeans_scratch.compression._palette import (
-    color_histogram,
-    floyd_steinberg,
-    to_working_space,
-)
+from kmeans_scratch.compression._palette import color_histogram
 
 from .helpers import image_array
 
@@ -78,38 +74,6 @@ def test_distinct_pairs_equal_numpy_unique(seed, one_entry_per_color):
     order = np.argsort(rows * 256 + entries)
     np.testing.assert_array_equal((rows * 256 + entries)[order], expected_keys)
     np.testing.assert_array_equal(counts[order], expected_counts)
-
-
-def reference_floyd_steinberg(coords, palette, level):
-    """Error diffusion over a whole (H, W, C) error image, in the kernel's order of sums."""
-    height, width = coords.shape[:2]
-    received = np.zeros_like(coords)
-    indices = np.empty((height, width), dtype=np.int32)
-    for y in range(height):
-        for x in range(width):
-            value = coords[y, x] + received[y, x]
-            best = int(np.argmin(((value - palette) ** 2).sum(axis=1)))
-            indices[y, x] = best
-            error = (value - palette[best]) * level
-            for dy, dx, share in ((0, 1, 7 / 16), (1, -1, 3 / 16), (1, 0, 5 / 16), (1, 1, 1 / 16)):
-                if 0 <= y + dy < height and 0 <= x + dx < width:
-                    received[y + dy, x + dx] += error * share
-    return indices
-
-
-@pytest.mark.parametrize("level", [1.0, 0.5])
-@pytest.mark.parametrize("color_space", ["rgb", "oklab"])
-def test_dithering_with_two_error_rows_equals_a_whole_error_image(color_space, level):
-    pixels = image_array("astronaut")[100:130, 200:245]
-    histogram = color_histogram(pixels)
-    palette = compress(pixels, 6, color_space=color_space).palette
-    coords = to_working_space(histogram.colors, color_space)
-    palette_coords = to_working_space(palette, color_space)
-    indices = floyd_steinberg(coords, histogram.inverse, 30, 45, palette_coords, level)
-    expected = reference_floyd_steinberg(
-        coords[histogram.inverse].reshape(30, 45, -1), palette_coords, level
-    )
-    np.testing.assert_array_equal(indices, expected)
 
 
 def test_lab_and_ciede2000_equal_scikit_image_color_by_color():

@@ -2,7 +2,6 @@
 
 import io
 import struct
-import zlib
 
 import numpy as np
 import pytest
@@ -11,7 +10,7 @@ from PIL import Image, ImageCms, ImageFile
 from kmeans_scratch.compression import ImageError, compress, load
 from kmeans_scratch.compression._io import png_bit_depth
 
-from .helpers import image_array
+from .helpers import image_array, png_16bit
 
 
 def png_header(data):
@@ -151,29 +150,10 @@ def test_modes_p_cmyk_16bit_exif_icc_and_animation(tmp_path):
     assert "first of 2 frames" in compress(path, 4).metrics["notes"]
 
 
-def png_16bit_rgb(pixels):
-    """A 48-bit RGB PNG, written by hand (Pillow cannot write one)."""
-    height, width, _ = pixels.shape
-    raw = b"".join(b"\x00" + pixels[y].astype(">u2").tobytes() for y in range(height))
-
-    def chunk(kind, body):
-        return (
-            struct.pack(">I", len(body)) + kind + body + struct.pack(">I", zlib.crc32(kind + body))
-        )
-
-    header = struct.pack(">IIBBBBB", width, height, 16, 2, 0, 0, 0)
-    return (
-        b"\x89PNG\r\n\x1a\n"
-        + chunk(b"IHDR", header)
-        + chunk(b"IDAT", zlib.compress(raw))
-        + chunk(b"IEND", b"")
-    )
-
-
 def test_16bit_rgb_png(tmp_path):
     eight = image_array("coffee")[:50, :70]
     path = tmp_path / "rgb16.png"
-    path.write_bytes(png_16bit_rgb(eight.astype(np.uint16) * 257))
+    path.write_bytes(png_16bit(eight.astype(np.uint16) * 257))
     loaded = load(path)
     assert loaded.mode == "RGB"
     np.testing.assert_array_equal(loaded.pixels, eight)

@@ -107,7 +107,7 @@ def compress(
         if targets:
             raise ValueError("target_psnr / target_ssim go with n_colors='auto'")
     quantizer = Quantizer(
-        image, color_space, dither, random_state, max_pixels, n_init, max_memory, speed
+        image, color_space, dither, random_state, max_pixels, n_init, max_memory, speed, fmt
     )
     if n_colors == "auto":
         ((name, target),) = targets.items()
@@ -150,7 +150,14 @@ def sweep(
     """
     ks = tuple(check_n_colors(k, format) for k in ks)
     quantizer = Quantizer(
-        image, color_space, dither, random_state, max_pixels, max_memory=max_memory, speed=speed
+        image,
+        color_space,
+        dither,
+        random_state,
+        max_pixels,
+        max_memory=max_memory,
+        speed=speed,
+        format=str(format).lower(),
     )
     if out_dir is None:
         return sweep_rows(quantizer, ks, format)

@@ -192,6 +192,7 @@ def sweep_one(args, source, out_dir, stem, overwrite):
         args.max_pixels,
         max_memory=args.max_memory,
         speed=args.speed,
+        format=args.format,
     )
     rows, _ = write_sweep(quantizer, args.sweep, out_dir, stem, args.format, overwrite=overwrite)
     return rows

@@ -24,6 +24,7 @@ import numpy as np
 import oxipng
 from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
 
+from ._alpha import GIF_ALPHA_THRESHOLD
 from ._palette import uses_key_table
 from ._speed import DEFAULT_SPEED, FULL_EFFORT_PIXELS, LARGE_DEFLATE_LEVEL, effort
 
@@ -405,6 +406,21 @@ def palette_image(palette, indices, mode):
     return image
 
 
+def gif_transparency(palette, indices):
+    """GIF's one transparent index, for a palette with alpha: the entries whose alpha is
+    below ``GIF_ALPHA_THRESHOLD`` become one transparent entry (the first of them, which
+    every pixel of the others takes), the rest are opaque.
+
+    Returns ``(palette, indices, transparent index or None)``.
+    """
+    below = np.flatnonzero(palette[:, -1] < GIF_ALPHA_THRESHOLD)
+    if below.size == 0:
+        return palette, indices, None
+    renumber = np.arange(palette.shape[0], dtype=indices.dtype)
+    renumber[below] = below[0]
+    return palette, renumber[indices], int(below[0])
+
+
 def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED):
     """The file bytes of a quantized image in format ``fmt`` ("png", "gif" or "webp"),
     compressed with the effort of ``speed`` (1 slowest and smallest, 11 fastest)."""
@@ -435,12 +451,12 @@ def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED):
             **png_options(indices.size, speed, indices.shape[0]),
         )
     if fmt == "gif":
+        if mode in ("LA", "RGBA"):
+            palette, indices, extra["transparency"] = gif_transparency(palette, indices)
+            if extra["transparency"] is None:
+                del extra["transparency"]
         image = palette_image(palette, indices, mode)
-        if mode in ("LA", "RGBA"):  # GIF has one fully transparent index, no partial alpha
-            alpha = palette[:, -1]
-            transparent = int(np.argmin(alpha))
-            if alpha[transparent] < 128:
-                extra["transparency"] = transparent
+        image.info.pop("transparency", None)
         image.save(buffer, "GIF", optimize=False, **extra)
         return buffer.getvalue()
     if fmt == "webp":

@@ -19,6 +19,7 @@ The fast path of a compression:
    neighbors.
 """
 
+import functools
 import warnings
 from dataclasses import dataclass
 
@@ -26,6 +27,8 @@ import numpy as np
 from numba import njit, prange
 
 from kmeans_scratch import ConvergenceWarning, k_means
+
+from ._alpha import TRANSPARENT, alpha_classes, has_alpha
 
 COLOR_SPACES = ("rgb", "lab", "oklab")
 
@@ -282,8 +285,13 @@ def to_working_space(colors, color_space):
     """(m, C) uint8 colors → float64 coordinates for clustering.
 
     C is 3 (RGB), 4 (RGBA), 1 (gray) or 2 (gray + alpha).  Gray is the sRGB gray level in
-    "rgb", or the lightness of that gray in "lab"/"oklab"; alpha is scaled to the span
-    of the lightness axis.
+    "rgb", or the lightness of that gray in "lab"/"oklab".  With alpha, the color
+    coordinates are premultiplied by the opacity α = alpha / 255 and α, scaled to the
+    span of the lightness axis, is one more coordinate:
+
+        (c₁, c₂, c₃, alpha) → (α·c₁, α·c₂, α·c₃, α·span)
+
+    so that colors differ as much as they can be told apart: not at all when invisible.
     """
     forward, _, span = _SPACES[color_space]
     n_color = 3 if colors.shape[1] >= 3 else 1
@@ -291,17 +299,20 @@ def to_working_space(colors, color_space):
     coords = forward(rgb.astype(np.float64))
     if n_color == 1:
         coords = coords[:, :1]
-    if colors.shape[1] in (2, 4):
-        alpha = colors[:, -1:].astype(np.float64) / 255.0 * span
-        coords = np.hstack([coords, alpha])
+    if has_alpha(colors.shape[1]):
+        opacity = colors[:, -1:].astype(np.float64) / 255.0
+        coords = np.hstack([coords * opacity, opacity * span])
     return coords
 
 
 def from_working_space(coords, n_channels, color_space):
-    """Inverse of :func:`to_working_space`, rounded to uint8 (out-of-gamut colors clipped)."""
+    """Inverse of :func:`to_working_space`, rounded to uint8 (out-of-gamut colors clipped;
+    a fully transparent color is (0, …, 0))."""
     _, backward, span = _SPACES[color_space]
-    has_alpha = n_channels in (2, 4)
-    color = coords[:, :-1] if has_alpha else coords
+    color = coords
+    if has_alpha(n_channels):
+        opacity = np.clip(coords[:, -1:] / span, 0.0, 1.0)
+        color = coords[:, :-1] / np.where(opacity > 0, opacity, 1.0)
     if color.shape[1] == 3:
         rgb = backward(color)
     elif color_space == "rgb":
@@ -310,9 +321,12 @@ def from_working_space(coords, n_channels, color_space):
         neutral = np.hstack([color, np.zeros((color.shape[0], 2))])
         rgb = backward(neutral)[:, :1]
     out = [rgb]
-    if has_alpha:
-        out.append(coords[:, -1:] / span * 255.0)
-    return np.clip(np.rint(np.hstack(out)), 0, 255).astype(np.uint8)
+    if has_alpha(n_channels):
+        out.append(opacity * 255.0)
+    rounded = np.clip(np.rint(np.hstack(out)), 0, 255).astype(np.uint8)
+    if has_alpha(n_channels):
+        rounded[rounded[:, -1] == 0] = 0
+    return rounded
 
 
 @njit(cache=True)
@@ -363,11 +377,11 @@ def optimal_1d_levels(values, weights, n_levels):
 
 
 def weighted_means(coords, weights, labels, n_clusters):
-    """Weighted mean of the rows of each label."""
+    """Weighted mean of the rows of each label (0 for a label no row has)."""
     totals = np.zeros((n_clusters, coords.shape[1]))
     np.add.at(totals, labels, coords * weights[:, None])
     mass = np.bincount(labels, weights=weights, minlength=n_clusters)
-    return totals / mass[:, None]
+    return np.divide(totals, mass[:, None], out=np.zeros_like(totals), where=mass[:, None] > 0)
 
 
 #: Up to this many colors, the palette is the best of several K-Means runs (each is cheap,
@@ -381,38 +395,115 @@ def fit_palette(histogram, n_colors, color_space, random_state, n_init="auto", m
 
     ``n_init`` K-Means runs from different k-means++ seeds are made and the one of lowest
     inertia kept; "auto" is ``N_RUNS`` up to ``SEVERAL_RUNS_UP_TO`` colors, else 1.  Each
-    run stops at scikit-learn's tolerance or after ``max_iter`` iterations.
+    run stops at scikit-learn's tolerance or after ``max_iter`` iterations.  Colors with
+    alpha follow the rules of :mod:`._alpha` (see :func:`fit_with_alpha`).
 
     ``k' ≤ n_colors``: entries that round to the same 8-bit color are merged and unused
     entries dropped.  With no more distinct colors than ``n_colors``, the palette is the
     distinct colors themselves (lossless).
     """
     colors, counts = histogram.colors, histogram.counts
-    n_channels = colors.shape[1]
     if colors.shape[0] <= n_colors:
         return colors.copy(), np.arange(colors.shape[0])
-    coords = to_working_space(colors, color_space)
+    if n_init == "auto":
+        n_init = N_RUNS if n_colors <= SEVERAL_RUNS_UP_TO else 1
+    fit = functools.partial(
+        fit_centers, random_state=random_state, n_init=n_init, max_iter=max_iter
+    )
+    if has_alpha(colors.shape[1]) and n_colors >= 2:
+        centers, labels = fit_with_alpha(colors, counts, n_colors, color_space, fit)
+    else:
+        centers, labels = fit(colors, to_working_space(colors, color_space), counts, n_colors)
+    return rounded_palette(centers, labels, colors.shape[1], color_space)
+
+
+def fit_centers(colors, coords, counts, n_colors, random_state, n_init, max_iter, tol=1e-4):
+    """The K-Means centers (k, d) of the ``coords`` of the distinct ``colors`` weighted by
+    their ``counts``, and each color's label.
+
+    One coordinate (gray) has a better answer: the optimal k-level quantizer of the 1-D
+    histogram.  Otherwise K-Means, started on coarser histograms when the colors are many
+    (see :func:`coarse_levels`).
+    """
     weights = counts.astype(np.float64)
-    if n_channels == 1:
+    if coords.shape[1] == 1:
         # Distinct grays come sorted, and lightness is monotone in gray: values are sorted.
         labels = optimal_1d_levels(coords[:, 0], weights, n_colors)
-        centers = weighted_means(coords, weights, labels, n_colors)
-    else:
-        if n_init == "auto":
-            n_init = N_RUNS if n_colors <= SEVERAL_RUNS_UP_TO else 1
-        init = "k-means++"
-        for cell_starts in coarse_levels(colors, n_colors):
-            cell_weights = np.add.reduceat(weights, cell_starts)
-            cell_sums = np.add.reduceat(coords * weights[:, None], cell_starts)
-            init, _, _ = fit_colors(
-                cell_sums / cell_weights[:, None], cell_weights, n_colors, init, n_init,
-                random_state, max_iter,
-            )  # fmt: skip
-            n_init = 1
-        centers, labels, _ = fit_colors(
-            coords, weights, n_colors, init, n_init, random_state, max_iter
-        )
-    return rounded_palette(centers, np.asarray(labels), n_channels, color_space)
+        return weighted_means(coords, weights, labels, n_colors), labels
+    init = "k-means++"
+    for cell_starts in coarse_levels(colors, n_colors):
+        cell_weights = np.add.reduceat(weights, cell_starts)
+        cell_sums = np.add.reduceat(coords * weights[:, None], cell_starts)
+        init, _, _ = fit_colors(
+            cell_sums / cell_weights[:, None], cell_weights, n_colors, init, n_init,
+            random_state, max_iter, tol,
+        )  # fmt: skip
+        n_init = 1
+    centers, labels, _ = fit_colors(
+        coords, weights, n_colors, init, n_init, random_state, max_iter, tol
+    )
+    return centers, np.asarray(labels)
+
+
+def fit_with_alpha(colors, counts, n_colors, color_space, fit):
+    """Centers (in the working space) and labels of ``n_colors ≥ 2`` entries for colors
+    with alpha, by the rules of :mod:`._alpha`.
+
+    The transparent color, if the image has it, gets entry 0 to itself; the visible colors
+    share the others (:func:`fit_visible`).
+    """
+    transparent = alpha_classes(colors) == TRANSPARENT
+    n_transparent = int(transparent.any())
+    visible_centers, visible_labels = fit_visible(
+        colors[~transparent], counts[~transparent], n_colors - n_transparent, color_space, fit
+    )
+    labels = np.zeros(colors.shape[0], dtype=np.int64)
+    labels[~transparent] = visible_labels + n_transparent
+    transparent_center = np.zeros((n_transparent, visible_centers.shape[1]))
+    return np.vstack([transparent_center, visible_centers]), labels
+
+
+#: Opaque colors' alpha coordinate is moved this many diagonals of the colors' bounding
+#: box away from the translucent ones' while they are clustered (see :func:`fit_visible`).
+OPAQUE_APART = 10.0
+
+
+def fit_visible(colors, counts, n_entries, color_space, fit):
+    """Centers and labels of ``n_entries`` entries for visible colors with alpha, such that
+    no opaque color ever shares an entry with a translucent one (while both have one).
+
+    All opaque: the color channels alone are clustered (gray then gets its optimal 1-D
+    quantizer), and the entries are opaque.  Otherwise both are clustered at once, with
+    the opaque colors' alpha coordinate moved a distance G, ``OPAQUE_APART`` times the
+    diagonal D of the colors' bounding box, away.  A color is then always nearer (≤ D) to
+    every center of its own class than to any of the other (≥ G), so Lloyd's iterations
+    never mix the classes; k-means++ seeding, whose draws weigh the squared distance to
+    the nearest center, gives each class its first center early and then shares the
+    others by each class's error.  The tolerance is scaled back to the unmoved colors'
+    variance, and the entries are the clusters' means without the move.  A cluster that
+    holds an opaque color anyway (too few entries for a class each) is made opaque: its
+    color is its members' opacity-weighted mean color, its alpha 255.
+    """
+    span = _SPACES[color_space][2]
+    coords = to_working_space(colors, color_space)
+    if colors.shape[0] <= n_entries:
+        return coords, np.arange(colors.shape[0])
+    opaque = colors[:, -1] == 255
+    if opaque.all():
+        color_only = np.ascontiguousarray(colors[:, :-1])
+        centers, labels = fit(color_only, coords[:, :-1], counts, n_entries)
+        return np.hstack([centers, np.full((centers.shape[0], 1), span)]), labels
+    diagonal = np.linalg.norm(np.ptp(coords, axis=0))
+    apart = coords.copy()
+    apart[opaque, -1] += OPAQUE_APART * diagonal
+    tol = 1e-4 * np.var(coords, axis=0).mean() / np.var(apart, axis=0).mean()
+    _, labels = fit(colors, apart, counts, n_entries, tol=tol)
+    centers = weighted_means(coords, counts.astype(np.float64), labels, n_entries)
+    holds_opaque = np.bincount(labels, weights=opaque, minlength=n_entries) > 0
+    opacity = centers[holds_opaque, -1:] / span
+    centers[holds_opaque, :-1] /= np.where(opacity > 0, opacity, 1.0)
+    centers[holds_opaque, -1] = span
+    return centers, labels
 
 
 #: Above this many distinct colors (a photo of many megapixels has millions), K-Means
@@ -453,7 +544,7 @@ def coarse_levels(colors, n_colors):
     return levels[::-1]
 
 
-def fit_colors(coords, weights, n_colors, init, n_init, random_state, max_iter=300):
+def fit_colors(coords, weights, n_colors, init, n_init, random_state, max_iter=300, tol=1e-4):
     """``k_means`` with Hamerly's iteration (the fastest on colors), quietly: a palette of
     fewer distinct colors than entries is expected, not a problem."""
     with warnings.catch_warnings():
@@ -466,6 +557,7 @@ def fit_colors(coords, weights, n_colors, init, n_init, random_state, max_iter=3
             n_init=n_init,
             random_state=random_state,
             max_iter=max_iter,
+            tol=tol,
             algorithm="hamerly",
         )
 
@@ -483,72 +575,3 @@ def rounded_palette(centers, labels, n_channels, color_space):
     renumber = np.zeros(centers.shape[0], dtype=np.int64)
     renumber[used] = merged.ravel()
     return palette, renumber[labels]
-
-
-@njit(cache=True)
-def floyd_steinberg(color_coords, inverse, height, width, palette, level):
-    """Indices of Floyd–Steinberg error diffusion of an image onto ``palette``.
-
-    Pixel i has the working-space coordinates ``color_coords[inverse[i]]`` (its distinct
-    color's); pixels are visited in rows, left to right.  Each takes the palette entry
-    nearest to its value plus the error it received, and passes its own error e, times
-    ``level`` (1: all of it, as pngquant's ``--floyd=1``), on to its neighbors: 7/16 e to
-    the right, 3/16 below left, 5/16 below, 1/16 below right.  Only two rows of received
-    error are kept (this row's and the next's), so the memory is O(width), not a float
-    copy of the image.
-    """
-    n_channels = color_coords.shape[1]
-    indices = np.empty((height, width), dtype=np.int32)
-    received = np.zeros((width, n_channels))
-    next_row = np.zeros((width, n_channels))
-    value = np.empty(n_channels)
-    for y in range(height):
-        for x in range(width):
-            row = inverse[y * width + x]
-            for c in range(n_channels):
-                value[c] = color_coords[row, c] + received[x, c]
-            best, best_sq = 0, np.inf
-            for j in range(palette.shape[0]):
-                sq = 0.0
-                for c in range(n_channels):
-                    diff = value[c] - palette[j, c]
-                    sq += diff * diff
-                if sq < best_sq:
-                    best, best_sq = j, sq
-            indices[y, x] = best
-            for c in range(n_channels):
-                error = (value[c] - palette[best, c]) * level
-                if x + 1 < width:
-                    received[x + 1, c] += error * (7 / 16)
-                if x > 0:
-                    next_row[x - 1, c] += error * (3 / 16)
-                next_row[x, c] += error * (5 / 16)
-                if x + 1 < width:
-                    next_row[x + 1, c] += error * (1 / 16)
-        received, next_row = next_row, received
-        next_row[:] = 0.0
-    return indices
-
-
-def index_dtype(n_entries):
-    """The smallest unsigned integer type that numbers ``n_entries`` palette entries."""
-    return np.uint8 if n_entries <= 256 else np.uint16
-
-
-def pixel_indices(pixels, histogram, palette, labels, color_space, dither):
-    """The (H, W) palette index of every pixel (uint8, or uint16 past 256 entries): by
-    lookup of its distinct color's entry, or by dithering at level ``dither`` (0 none,
-    1 the whole error diffused)."""
-    height, width = pixels.shape[:2]
-    dtype = index_dtype(palette.shape[0])
-    if not dither:
-        return labels.astype(dtype)[histogram.inverse].reshape(height, width)
-    indices = floyd_steinberg(
-        to_working_space(histogram.colors, color_space),
-        histogram.inverse,
-        height,
-        width,
-        to_working_space(palette, color_space),
-        float(dither),
-    )
-    return indices.astype(dtype)

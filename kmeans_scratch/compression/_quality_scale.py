@@ -27,15 +27,20 @@ class QualityTooLow(ImageError):
     """Even the largest palette stays under ``--quality``'s MIN: nothing is written."""
 
 
+def libimagequant_error(quality):
+    """e(q) of the curve above, for 0 < q < 100: the squared error summed over four
+    channels scaled to 0..1."""
+    fudge = max(0.0, 0.016 / (0.001 + quality) - 0.001)
+    return fudge + 2.5 / (210.0 + quality) ** 1.2 * (100.1 - quality) / 100.0
+
+
 def quality_to_mse(quality):
     """The per-channel MSE (0..255 scale) a quality of 0–100 stands for (inf at 0)."""
     if quality <= 0:
         return math.inf
     if quality >= 100:
         return 0.0
-    fudge = max(0.0, 0.016 / (0.001 + quality) - 0.001)
-    error = fudge + 2.5 / (210.0 + quality) ** 1.2 * (100.1 - quality) / 100.0
-    return error * 65536.0 / 6.0
+    return libimagequant_error(quality) * 65536.0 / 6.0
 
 
 def quality_to_psnr(quality):

@@ -8,6 +8,7 @@ import numpy as np
 from PIL import Image
 
 from . import _io
+from ._alpha import alpha_for_gif, invisible_colors_cleared
 from ._metrics import (
     QUALITY_MEASURES,
     mean_delta_e_of_pairs,
@@ -16,7 +17,8 @@ from ._metrics import (
     size_report,
     ssim,
 )
-from ._palette import COLOR_SPACES, color_histogram, fit_palette, pixel_indices
+from ._palette import COLOR_SPACES, color_histogram, fit_palette
+from ._remap import pixel_indices
 from ._speed import DEFAULT_SPEED, check_speed, effort
 
 
@@ -168,7 +170,12 @@ def check_color_space(color_space):
 
 
 class Quantizer:
-    """An image decoded and histogrammed once, quantized to any number of colors."""
+    """An image decoded and histogrammed once, quantized to any number of colors.
+
+    ``pixels`` is what is quantized and measured against: the image with the color of
+    its transparent pixels cleared (invisible, see :mod:`._alpha`), and for ``format``
+    "gif" its alpha made 0 below ``GIF_ALPHA_THRESHOLD`` and 255 from it up.
+    """
 
     def __init__(
         self,
@@ -180,15 +187,18 @@ class Quantizer:
         n_init="auto",
         max_memory=None,
         speed=DEFAULT_SPEED,
+        format="png",
     ):
         self.speed = check_speed(speed)
         self.loaded = as_loaded(image, max_pixels or _io.DEFAULT_MAX_PIXELS, max_memory)
+        pixels = self.loaded.pixels
+        self.pixels = invisible_colors_cleared(alpha_for_gif(pixels) if format == "gif" else pixels)
         self.color_space = check_color_space(color_space)
         self.dither = check_dither(dither)
         self.random_state = random_state
         self.n_init = effort(speed).n_init if n_init == "auto" else n_init
         start = time.perf_counter()
-        self.histogram = color_histogram(self.loaded.pixels)
+        self.histogram = color_histogram(self.pixels)
         self.histogram_seconds = time.perf_counter() - start
         self._cache = {}
 
@@ -197,7 +207,7 @@ class Quantizer:
         if n_colors in self._cache:
             return self._cache[n_colors]
         start = time.perf_counter()
-        pixels = self.loaded.pixels
+        pixels = self.pixels
         palette, labels = fit_palette(
             self.histogram,
             n_colors,

@@ -1,0 +1,83 @@
+"""Transparency, as libimagequant treats it.
+
+A pixel's alpha puts it in one of three classes: **transparent** (alpha 0), **translucent**
+(1–254) or **opaque** (255).  The rules every quantization here keeps:
+
+- A transparent pixel's color cannot be seen: it is set to 0 before anything else, so
+  all transparent pixels are one color, and the palette spends one entry, (0, 0, 0, 0),
+  on all of them whatever their RGB was.
+- Opaque pixels get opaque entries and transparent pixels the transparent entry, at every
+  k ≥ 2: alpha 255 stays 255 and 0 stays 0.  Dithering never moves a pixel to an entry of
+  another class than its own (when the palette has one of its class).
+- Colors are compared premultiplied by their opacity (see ``to_working_space``): two
+  colors that are almost invisible are almost alike, whatever their RGB.
+- GIF has no partial alpha, one transparent index at most: for a GIF, pixels whose alpha
+  is below ``GIF_ALPHA_THRESHOLD`` become transparent and the others opaque, before the
+  quantization.
+"""
+
+import numpy as np
+
+TRANSPARENT, TRANSLUCENT, OPAQUE = 0, 1, 2
+
+#: For GIF: alpha below this is transparent, from it up opaque (pngquant's and Pillow's 128).
+GIF_ALPHA_THRESHOLD = 128
+
+
+def has_alpha(n_channels):
+    """Whether pixels of ``n_channels`` channels carry alpha (gray + alpha, RGBA)."""
+    return n_channels in (2, 4)
+
+
+def alpha_classes(colors):
+    """(m,) int8: the class of each of the (m, C) uint8 ``colors``; all opaque without alpha."""
+    if not has_alpha(colors.shape[1]):
+        return np.full(colors.shape[0], OPAQUE, dtype=np.int8)
+    alpha = colors[:, -1]
+    classes = np.full(colors.shape[0], TRANSLUCENT, dtype=np.int8)
+    classes[alpha == 0] = TRANSPARENT
+    classes[alpha == 255] = OPAQUE
+    return classes
+
+
+def invisible_colors_cleared(pixels):
+    """(H, W, C) uint8 ``pixels`` with the color of every transparent pixel set to 0 (a
+    copy, or ``pixels`` itself when there is nothing to clear)."""
+    if not has_alpha(pixels.shape[-1]):
+        return pixels
+    invisible = pixels[..., -1] == 0
+    if not pixels[invisible].any():
+        return pixels
+    cleared = pixels.copy()
+    cleared[invisible] = 0
+    return cleared
+
+
+def alpha_for_gif(pixels):
+    """``pixels`` with alpha below ``GIF_ALPHA_THRESHOLD`` made 0 and the rest 255 (a copy;
+    ``pixels`` itself without alpha)."""
+    if not has_alpha(pixels.shape[-1]):
+        return pixels
+    binary = pixels.copy()
+    binary[..., -1] = np.where(pixels[..., -1] < GIF_ALPHA_THRESHOLD, 0, 255)
+    return binary
+
+
+def entries_allowed(palette):
+    """(3, k) bool: the palette entries a pixel of each class may take.
+
+    Its own class's entries; a class the palette has no entry of (few colors) may take
+    any visible entry, or any entry at all.
+    """
+    entry_classes = alpha_classes(palette)
+    allowed = np.zeros((3, palette.shape[0]), dtype=np.bool_)
+    visible = entry_classes != TRANSPARENT
+    for pixel_class in (TRANSPARENT, TRANSLUCENT, OPAQUE):
+        own = entry_classes == pixel_class
+        if own.any():
+            allowed[pixel_class] = own
+        elif pixel_class != TRANSPARENT and visible.any():
+            allowed[pixel_class] = visible
+        else:
+            allowed[pixel_class] = True
+    return allowed
