@@ -26,7 +26,7 @@ from ._elkan import ElkanAssignment
 from ._hamerly import HamerlyAssignment
 from ._lloyd import LloydAssignment, run_iterations
 from ._seeding import greedy_kmeans_plusplus, random_choice_init
-from ._threads import parallel_entry
+from ._threads import parallel_entry, threads_for
 from ._validation import (
     check_choice,
     check_float_rows,
@@ -146,7 +146,8 @@ def fit_arrays(
     dtype of ``X`` and shape (n_clusters, n_features), which is not modified.
     """
     check_n_samples(X.shape[0], n_clusters)
-    X_mean, variances = column_moments(X, sample_weight)
+    with threads_for(X.shape[0]):
+        X_mean, variances = column_moments(X, sample_weight)
     abs_tol = tolerance(variances, tol)
     n_init = resolve_n_init(n_init, init, owner)
     if is_array_init(init):
@@ -161,13 +162,15 @@ def fit_arrays(
 
     # The seeds are drawn from every row (the same draws as scikit-learn's); the
     # iterations run on the distinct rows, weighted, when rows repeat enough.
-    distinct = collapse_duplicates(X, sample_weight)
+    with threads_for(X.shape[0]):
+        distinct = collapse_duplicates(X, sample_weight)
     best = None
     try:
         for _ in range(n_init):
-            centers_init = initial_centers(
-                X, n_clusters, init, sample_weight, random_state, check_init
-            )
+            with threads_for(X.shape[0]):
+                centers_init = initial_centers(
+                    X, n_clusters, init, sample_weight, random_state, check_init
+                )
             if verbose:
                 print("Initialization complete")
             labels, inertia, centers, n_iter = run(
@@ -197,16 +200,18 @@ def run(X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose,
     if distinct is not None:
         rows, row_weight, inverse = distinct
         assignment = make_assignment(rows, row_weight, n_clusters)
-        result = run_iterations(
-            rows, row_weight, centers_init, max_iter, verbose, tol, assignment, rows_merged=True
-        )
+        with threads_for(rows.shape[0]):
+            result = run_iterations(
+                rows, row_weight, centers_init, max_iter, verbose, tol, assignment, rows_merged=True
+            )
         if result is not None:
             labels, inertia, centers, n_iter = result
             return labels[inverse], inertia, centers, n_iter
         if verbose:
             print("A cluster emptied on the distinct rows: running again on every row.")
     assignment = make_assignment(X, sample_weight, n_clusters)
-    return run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assignment)
+    with threads_for(X.shape[0]):
+        return run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assignment)
 
 
 def fewer_clusters_message(labels, n_clusters):

@@ -32,7 +32,7 @@ from ._fit import (
     is_array_init,
 )
 from ._seeding import greedy_kmeans_plusplus
-from ._threads import parallel_entry
+from ._threads import parallel_entry, threads_for
 from ._validation import check_int, check_n_samples, check_sample_weight
 
 FLOAT_DTYPES = (np.float64, np.float32)
@@ -73,7 +73,8 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
     check_n_samples(X.shape[0], n_clusters)
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     random_state = check_random_state(random_state)
-    return greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials)
+    with threads_for(X.shape[0]):
+        return greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials)
 
 
 def _check_init(init, dtype):
@@ -227,7 +228,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """Index of the closest center for each sample of ``X``."""
         X, centers = self._check_test_data(X)
         labels = np.empty(X.shape[0], dtype=np.int32)
-        assign_labels(X, np.ones(X.shape[0], dtype=X.dtype), centers, labels)
+        with threads_for(X.shape[0]):
+            assign_labels(X, np.ones(X.shape[0], dtype=X.dtype), centers, labels)
         return labels
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -239,7 +241,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """Euclidean distance of each sample to each center: shape (n_samples, n_clusters)."""
         X, centers = self._check_test_data(X)
         distances = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
-        euclidean_distances_to_centers(X, centers, distances)
+        with threads_for(X.shape[0]):
+            euclidean_distances_to_centers(X, centers, distances)
         return distances
 
     def fit_transform(self, X, y=None, sample_weight=None):
@@ -252,7 +255,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         X, centers = self._check_test_data(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         labels = np.empty(X.shape[0], dtype=np.int32)
-        return -assign_labels(X, sample_weight, centers, labels)
+        with threads_for(X.shape[0]):
+            return -assign_labels(X, sample_weight, centers, labels)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
