@@ -64,6 +64,22 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
         The chosen centers, rows of ``X``.
     indices : ndarray of shape (n_clusters,)
         Their row numbers: ``X[indices] == centers``.
+
+    Notes
+    -----
+    The same ``random_state`` picks the same rows as ``sklearn.cluster.kmeans_plusplus``.
+    In float64, scikit-learn's sums and ours differ by roundings of about 1e-16 of the
+    potential φ = Σ w D², far below what separates two draws or two candidates.  In
+    float32, scikit-learn keeps D² in float32 and sums in float32 (``np.cumsum`` for the
+    draws, BLAS products for φ and the candidates' scores); these roundings, 1e-6 to 1e-4
+    of φ, decide where draws land, so they are repeated here: the running sum step by step
+    and the products by the same NumPy calls (``_seeding.choose_centers_float32``).  The
+    rows are then scikit-learn's whenever both compute the same float32 distances: always
+    on integer data such as pixels.  On other float32 data, scikit-learn's
+    ``||x||² − 2 x·y + ||y||²`` and our ``Σ (x − y)²`` can round to neighbouring float32
+    values, and a draw that hinges on that last bit can differ.  Repeating the float32
+    products reads and writes ``n_local_trials · n_samples`` values per center, where
+    float64, and the fit in both dtypes, touch only the tiles a candidate can improve.
     """
     with np.errstate(invalid="ignore", over="ignore"):  # see KMeans._validate_X
         X = check_array(X, dtype=list(FLOAT_DTYPES), order="C")
@@ -74,7 +90,9 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     random_state = check_random_state(random_state)
     with threads_for(X.shape[0]):
-        return greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials)
+        return greedy_kmeans_plusplus(
+            X, n_clusters, sample_weight, random_state, n_local_trials, sklearn_rounding=True
+        )
 
 
 def _check_init(init, dtype):

@@ -24,8 +24,14 @@ candidates at a time over consecutive points (SIMD), one tile per thread.
 
 The draw walks the tiles' potentials, then scans one tile: the same index as
 ``np.searchsorted(np.cumsum(w * D²), u · φ)``.  The random draws are the same NumPy calls
-in the same order as scikit-learn's, so the same ``random_state`` gives the same seeds up
-to floating-point ties.
+in the same order as scikit-learn's.  In float64, the sums here (per tile) and
+scikit-learn's (one running sum, BLAS products) differ by roundings of about 1e-16 of φ,
+far below the gaps that decide a draw or a comparison, so the same ``random_state`` gives
+the same seeds up to such ties.  In float32 they do not: scikit-learn keeps D², the
+running sum and the potentials in float32, and their rounding, 1e-6 to 1e-4 of φ, is
+as large as one sample's share of φ (1/n on average), so it decides where draws land.
+:func:`choose_centers_float32` repeats that arithmetic for the public ``kmeans_plusplus``;
+the fit keeps the float64 sums, closer to exact and cheaper.
 
 References
 ----------
@@ -143,7 +149,11 @@ def tiles_reached(points, low, high, tile_max_sq, first, end):
 @njit(parallel=True, cache=True)
 def add_center(X_t, sample_weight, center, boxes, closest_sq, tile_max_sq, tile_potential):
     """``D(x)² ← min(D(x)², ||x − center||²)`` in every tile the center reaches, and each
-    such tile's largest D² and potential anew (summed in row order)."""
+    such tile's largest D² and potential anew (summed in row order).
+
+    The distances are float64; a float32 ``closest_sq`` stores each minimum rounded to
+    float32, which is ``min(D², fl32(||x − center||²))`` since rounding is monotone.
+    """
     n_samples, n_tiles = X_t.shape[1], tile_max_sq.shape[0]
     for chunk in prange(TILE_CHUNKS):
         distances = np.empty(SEEDING_TILE_ROWS)
@@ -156,8 +166,8 @@ def add_center(X_t, sample_weight, center, boxes, closest_sq, tile_max_sq, tile_
             rows_sq_distances(X_t, start, end - start, center, distances)
             largest, potential = 0.0, 0.0
             for p in range(end - start):
-                sq = min(closest_sq[start + p], distances[p])
-                closest_sq[start + p] = sq
+                closest_sq[start + p] = min(closest_sq[start + p], distances[p])
+                sq = closest_sq[start + p]  # rounded to closest_sq's dtype
                 largest = max(largest, sq)
                 potential += np.float64(sample_weight[start + p]) * sq
             tile_max_sq[tile], tile_potential[tile] = largest, potential
@@ -251,21 +261,27 @@ def draw_candidates(sample_weight, closest_sq, tile_potential, targets):
     return ids
 
 
-def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=None):
+def greedy_kmeans_plusplus(
+    X, n_clusters, sample_weight, random_state, n_local_trials=None, sklearn_rounding=False
+):
     """Greedy k-means++ on validated input; returns ``(centers, indices)``.
 
     ``X`` is a C-contiguous float array, ``sample_weight`` a non-negative array of the
-    same dtype and ``random_state`` a ``numpy.random.RandomState``.
+    same dtype and ``random_state`` a ``numpy.random.RandomState``.  With
+    ``sklearn_rounding`` and float32 ``X``, the centers are chosen by
+    :func:`choose_centers_float32`, which rounds as scikit-learn does on float32 data;
+    otherwise by :func:`choose_centers`, which sums in float64.
     """
     n_samples = X.shape[0]
     if n_local_trials is None:
         n_local_trials = 2 + int(np.log(n_clusters))
     indices = np.full(n_clusters, -1, dtype=int)
     indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    float32_like_sklearn = sklearn_rounding and X.dtype == np.float32
 
     X_t = np.ascontiguousarray(X.T, dtype=np.float64)
     boxes = tile_boxes(X_t)
-    closest_sq = np.full(n_samples, np.inf)
+    closest_sq = np.full(n_samples, np.inf, dtype=np.float32 if float32_like_sklearn else None)
     tile_max_sq = np.full(boxes[0].shape[1], np.inf)  # the largest D² in each tile
     tile_potential = np.zeros(boxes[0].shape[1])  # Σ w D² over each tile
     tiles = (boxes, closest_sq, tile_max_sq, tile_potential)
@@ -273,7 +289,10 @@ def greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_t
 
     # The same draws as one uniform(size=n_local_trials) call per center (MT19937 is a stream).
     uniforms = random_state.uniform(size=(n_clusters - 1, n_local_trials))
-    choose_centers(X_t, sample_weight, uniforms, indices, tiles)
+    if float32_like_sklearn:
+        choose_centers_float32(X_t, sample_weight, uniforms, indices, tiles)
+    else:
+        choose_centers(X_t, sample_weight, uniforms, indices, tiles)
     return X[indices], indices
 
 
@@ -290,6 +309,94 @@ def choose_centers(X_t, sample_weight, uniforms, indices, tiles):
         best = np.argmin(column_sums(scores))
         indices[c] = candidate_ids[best]
         add_center(X_t, sample_weight, candidates[best], *tiles)
+
+
+def choose_centers_float32(X_t, sample_weight, uniforms, indices, tiles):
+    """:func:`choose_centers` with scikit-learn's float32 arithmetic (float32 ``X``).
+
+    scikit-learn's ``_kmeans_plusplus`` on float32 data, with its names:
+
+    - ``closest_dist_sq``: D² in float32, each distance rounded from float64;
+    - ``current_pot = closest_dist_sq @ sample_weight``, a float32 BLAS product;
+    - ``np.searchsorted(np.cumsum(sample_weight * closest_dist_sq), rand_vals)``, a
+      running sum rounded to float32 at every sample, off the exact one by up to n·2⁻²⁴ φ;
+    - ``candidates_pot = np.minimum(closest_dist_sq, distance_to_candidates) @
+      sample_weight.reshape(-1, 1)``, float32 BLAS products, and the first lowest wins.
+
+    Here D² is float32 (``closest_sq``), :func:`draw_by_running_sum` repeats the running
+    sum, and φ and the scores are the very same NumPy products on arrays of the same
+    shapes: the BLAS rounds them as it does for scikit-learn, which depends on its kernel,
+    on the shape, and on a row's place in the product, so nothing else would reproduce it.
+    The rows themselves are computed by tile (:func:`candidate_rows`), but the product
+    reads all of them: ``n_local_trials · n_samples`` values per center, where
+    :func:`choose_centers` touches only the tiles the candidates reach.
+
+    The distances are the same as scikit-learn's whenever both round the same float64
+    value: scikit-learn's is ``||x||² − 2 x·y + ||y||²``, ours ``Σ_f (x_f − y_f)²``, equal
+    and exact for integer data such as pixels.  On other data they can differ in the last
+    bit of a float32 distance, and a draw that depends on it can then differ.
+    """
+    _, closest_sq, _, _ = tiles
+    weight_column = sample_weight.reshape(-1, 1)
+    potential = (closest_sq[None, :] @ sample_weight)[0]
+    rows = np.empty((uniforms.shape[1], closest_sq.shape[0]), dtype=np.float32)
+    for c in range(1, indices.shape[0]):
+        targets = uniforms[c - 1] * np.float64(potential)
+        candidate_ids = draw_by_running_sum(sample_weight, closest_sq, targets)
+        candidates = np.ascontiguousarray(X_t[:, candidate_ids].T)
+        candidate_rows(X_t, candidates, *tiles[:3], rows)
+        scores = rows @ weight_column
+        best = np.argmin(scores)
+        potential = scores[best, 0]
+        indices[c] = candidate_ids[best]
+        add_center(X_t, sample_weight, candidates[best], *tiles)
+
+
+@njit(cache=True)
+def draw_by_running_sum(sample_weight, closest_sq, targets):
+    """``np.searchsorted(np.cumsum(w * D²), targets)`` clipped to the last sample, in one
+    pass for all targets.
+
+    Every product and every partial sum is rounded to the arrays' dtype, as NumPy's
+    ``cumsum`` rounds them; the comparison with a (float64) target is exact.
+    """
+    n_samples = closest_sq.shape[0]
+    ids = np.full(targets.shape[0], n_samples - 1, dtype=np.int64)
+    order = np.argsort(targets)
+    running = np.zeros(1, dtype=closest_sq.dtype)[0]
+    found = 0
+    for i in range(n_samples):
+        running += sample_weight[i] * closest_sq[i]
+        while found < order.shape[0] and running >= targets[order[found]]:
+            ids[order[found]] = i
+            found += 1
+        if found == order.shape[0]:
+            break
+    return ids
+
+
+@njit(parallel=True, cache=True)
+def candidate_rows(X_t, candidates, boxes, closest_sq, tile_max_sq, out):
+    """``out[c, i] = min(D(x_i)², ||x_i − y_c||²)`` for every candidate y_c, rounded to
+    ``out``'s dtype: scikit-learn's ``np.minimum(closest_dist_sq, distance_to_candidates)``.
+
+    Where a candidate does not reach a tile (:func:`tiles_reached`), its row is D².
+    """
+    n_samples, n_tiles = X_t.shape[1], tile_max_sq.shape[0]
+    for chunk in prange(TILE_CHUNKS):
+        distances = np.empty(SEEDING_TILE_ROWS)
+        first_tile, end_tile = chunk_tiles(n_tiles, chunk)
+        reached = tiles_reached(candidates, *boxes, tile_max_sq, first_tile, end_tile)
+        for tile in range(first_tile, end_tile):
+            start, end = tile_bounds(n_samples, tile)
+            for c in range(candidates.shape[0]):
+                row = out[c, start:end]
+                if not reached[c, tile - first_tile]:
+                    row[:] = closest_sq[start:end]
+                    continue
+                rows_sq_distances(X_t, start, end - start, candidates[c], distances)
+                for p in range(end - start):
+                    row[p] = min(closest_sq[start + p], distances[p])
 
 
 def random_choice_init(X, n_clusters, sample_weight, random_state):

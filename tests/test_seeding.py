@@ -5,8 +5,9 @@ import pytest
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 
 from kmeans_scratch import kmeans_plusplus
+from kmeans_scratch._seeding import draw_by_running_sum
 
-from .helpers import blobs, image_pixels
+from .helpers import blobs, image_array, image_pixels
 
 
 @pytest.mark.parametrize("n_clusters", [1, 2, 7, 64, 256])
@@ -30,6 +31,53 @@ def test_same_indices_as_sklearn_with_weights_and_trials():
             X, 40, sample_weight=weights, random_state=9, n_local_trials=trials
         )
         np.testing.assert_array_equal(ours, theirs)
+
+
+@pytest.mark.parametrize("image", ["china", "astronaut"])
+def test_same_indices_as_sklearn_on_pixels(image, dtype):
+    """Real pixels, seeds 0–2, k = 2…16 (2–4 candidates per center).  In float32,
+    scikit-learn's float32 running sum and BLAS products decide the draws (issue 13)."""
+    X = image_pixels(image, dtype)
+    for seed in range(3):
+        for n_clusters in (2, 5, 16):
+            _, ours = kmeans_plusplus(X, n_clusters, random_state=seed)
+            _, theirs = sklearn_kmeans_plusplus(X, n_clusters, random_state=seed)
+            np.testing.assert_array_equal(ours, theirs, err_msg=f"seed {seed}, k = {n_clusters}")
+
+
+def test_same_indices_as_sklearn_on_float32_pixels_many_centers():
+    """k = 64: 6 candidates per center, a float32 product that BLAS may split over threads."""
+    X = image_pixels("china", np.float32)
+    _, ours = kmeans_plusplus(X, 64, random_state=0)
+    _, theirs = sklearn_kmeans_plusplus(X, 64, random_state=0)
+    np.testing.assert_array_equal(ours, theirs)
+
+
+def test_same_indices_as_sklearn_on_float32_color_counts():
+    """The image layer's data: distinct colors weighted by their counts, in float32."""
+    colors, counts = np.unique(image_array("astronaut").reshape(-1, 3), axis=0, return_counts=True)
+    X, weights = colors.astype(np.float32), counts.astype(np.float32)
+    for seed in range(3):
+        _, ours = kmeans_plusplus(X, 32, sample_weight=weights, random_state=seed)
+        _, theirs = sklearn_kmeans_plusplus(X, 32, sample_weight=weights, random_state=seed)
+        np.testing.assert_array_equal(ours, theirs, err_msg=f"seed {seed}")
+
+
+def test_draw_is_searchsorted_of_numpy_cumsum(dtype):
+    """The draw rounds every product and partial sum to the dtype, as ``np.cumsum`` does,
+    and clips a target beyond the total to the last sample."""
+    rng = np.random.RandomState(0)
+    closest_sq = (rng.uniform(0, 400, 100_000) ** 2).astype(dtype)
+    weights = rng.uniform(0.1, 5.0, 100_000).astype(dtype)
+    running = np.cumsum(weights * closest_sq)
+    total = float(running[-1])
+    targets = np.concatenate([rng.uniform(size=200) * total, [0.0, total, 1.5 * total]])
+    expected = np.minimum(np.searchsorted(running, targets), closest_sq.size - 1)
+    np.testing.assert_array_equal(draw_by_running_sum(weights, closest_sq, targets), expected)
+    if dtype == np.float32:  # float32 rounding moves draws: float64 sums would fail above
+        exact = np.cumsum(weights.astype(np.float64) * closest_sq)
+        rounded = np.searchsorted(running, targets[:-1])
+        assert not np.array_equal(np.searchsorted(exact, targets[:-1]), rounded)
 
 
 def test_seeds_spread_over_image_colors():
