@@ -46,7 +46,7 @@ def test_every_speed_writes_a_file_that_decodes_to_the_quantized_image(speed):
 
 def test_speed_one_is_the_exhaustive_search_and_the_default_fits_to_convergence():
     assert png_options(768 * 512, speed=1) == {"level": 4}
-    assert effort(4).n_init == "auto" and effort(4).max_iter == 300
+    assert effort(4).n_init == 10 and effort(4).max_iter == 300
     # Faster levels never search harder than slower ones.
     iterations = [effort(speed).max_iter for speed in SPEEDS]
     assert iterations == sorted(iterations, reverse=True)

@@ -66,9 +66,10 @@ def compress(
     random_state : int
         Seed of the k-means++ initialization.
     n_init : "auto" or int
-        K-Means runs from different seeds, the best kept: "auto" is what ``speed`` says
-        (up to speed 4: 3 runs up to 64 colors, cheap and worth up to a quarter of a dB,
-        1 above; from speed 5: 1).
+        K-Means starts from different seeds, the best kept (on a coarse histogram of the
+        colors when they are many; see ``_palette.coarse_levels``): "auto" is what
+        ``speed`` says (speed 1: 20 at every k; speeds 2–4: 10 up to 64 colors, 1 above;
+        from speed 5: 1).
     max_pixels : int
         Refuse larger images (decompression-bomb guard).
     max_memory : int or None

@@ -161,6 +161,15 @@ def check_dither(dither):
     return float(dither)
 
 
+def check_n_init(n_init):
+    """``n_init``: "auto" (what the speed says) or a whole number of K-Means starts ≥ 1."""
+    if isinstance(n_init, str) and n_init == "auto":
+        return n_init
+    if isinstance(n_init, bool) or not isinstance(n_init, (int, np.integer)) or n_init < 1:
+        raise ValueError(f"n_init must be 'auto' or a whole number >= 1, got {n_init!r}")
+    return int(n_init)
+
+
 def check_color_space(color_space):
     if color_space not in COLOR_SPACES:
         raise ValueError(
@@ -196,7 +205,7 @@ class Quantizer:
         self.color_space = check_color_space(color_space)
         self.dither = check_dither(dither)
         self.random_state = random_state
-        self.n_init = effort(speed).n_init if n_init == "auto" else n_init
+        self.n_init = check_n_init(n_init)
         start = time.perf_counter()
         self.histogram = color_histogram(self.pixels)
         self.histogram_seconds = time.perf_counter() - start
@@ -208,13 +217,15 @@ class Quantizer:
             return self._cache[n_colors]
         start = time.perf_counter()
         pixels = self.pixels
+        plan = effort(self.speed)
         palette, labels = fit_palette(
             self.histogram,
             n_colors,
             self.color_space,
             self.random_state,
-            self.n_init,
-            effort(self.speed).max_iter,
+            plan.starts(n_colors) if self.n_init == "auto" else self.n_init,
+            plan.max_iter,
+            plan.coarse_starts,
         )
         indices = pixel_indices(
             pixels, self.histogram, palette, labels, self.color_space, self.dither
