@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint bench bench-command bench-kodak demo figures clean pngquant
+.PHONY: install test lint bench bench-command bench-kodak bench-effort demo figures clean pngquant
 
 install: $(STAMP)
 
@@ -51,6 +51,12 @@ bench-kodak: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/test_peers_quantize.py \
 	    benchmarks/test_peers_kmeans.py::test_iterations_to_faiss_quality -q --images $(KODAK) \
 	    -k "$(KODAK_ROWS)" --results benchmarks/RESULTS-kodak.md
+
+# What the fit's effort buys (error and time at k = 16–256 for the default and speed 1,
+# beside libimagequant and scikit-learn) and dithering against Pillow's, on the Kodak photos.
+bench-effort: $(STAMP)
+	$(BIN)/python -m pytest benchmarks/test_palette_effort.py -q --images $(KODAK) \
+	    --results benchmarks/RESULTS-effort.md
 
 # The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
 demo: $(STAMP)

@@ -1,4 +1,4 @@
-"""From pixels to a palette and an index per pixel.
+"""From pixels to a palette and the palette entry of every distinct color.
 
 The fast path of a compression:
 
@@ -7,16 +7,16 @@ The fast path of a compression:
    often each occurs, and for each pixel which distinct color it is.  A photo of
    millions of pixels has some 10⁴–10⁵ distinct colors.
 2. **working space**: the distinct colors are converted to the space the distances are
-   measured in (sRGB, CIELAB or Oklab), with alpha as one more coordinate.
+   measured in (sRGB, CIELAB or Oklab), premultiplied by their opacity, with alpha as one
+   more coordinate.
 3. **fit**: ``k_means`` on the distinct colors weighted by their counts.  A weight is a count,
    so this is exactly K-Means on every pixel (see the core's test 4), on a much smaller
-   problem.  Grayscale has a better answer: the optimal k-level quantizer of the 1-D
-   histogram, found by dynamic programming.
+   problem; coarse histograms of octree cells start it (:func:`coarse_levels`).  Grayscale
+   has a better answer: the optimal k-level quantizer of the 1-D histogram, found by
+   dynamic programming.  Transparency follows the rules of :mod:`._alpha`.
 4. **palette**: the centers converted back to 8-bit sRGB (entries that round alike are
-   merged); each distinct color keeps the entry of its K-Means cluster, and each pixel its
-   distinct color's entry by lookup, with no distance computed per pixel.  Optional
-   Floyd–Steinberg dithering instead spreads each pixel's error onto its unprocessed
-   neighbors.
+   merged); each distinct color keeps the entry of its K-Means cluster.  Each pixel then
+   takes its distinct color's entry by lookup, or by dithering (:mod:`._remap`).
 """
 
 import functools
