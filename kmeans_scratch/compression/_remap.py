@@ -32,7 +32,8 @@ def floyd_steinberg(color_coords, classes, inverse, height, width, palette, allo
     even rows left to right, odd rows right to left, "ahead" being the direction of the
     row.  A pixel's value v is its color plus the error it received, clamped to the
     palette's bounding box (an error cannot ask for a color beyond every entry); it takes
-    the nearest entry p among those its class is ``allowed``, and passes on
+    the nearest entry p among those its class is ``allowed`` (:func:`nearest_allowed`),
+    and passes on
 
         e = (v − p) · level · (3/4 if |v − p|² > large else 1)
 
@@ -47,6 +48,9 @@ def floyd_steinberg(color_coords, classes, inverse, height, width, palette, allo
     high = np.empty(n_channels)
     for c in range(n_channels):
         low[c], high[c] = palette[:, c].min(), palette[:, c].max()
+    by_first = np.argsort(palette[:, 0])
+    first_sorted = palette[by_first, 0].copy()
+    last = 0
     indices = np.empty((height, width), dtype=np.int32)
     received = np.zeros((width + 2, n_channels))
     next_row = np.zeros((width + 2, n_channels))
@@ -60,17 +64,11 @@ def floyd_steinberg(color_coords, classes, inverse, height, width, palette, allo
             pixel_class = classes[row]
             for c in range(n_channels):
                 value[c] = min(max(color_coords[row, c] + received[x + 1, c], low[c]), high[c])
-            best, best_sq = 0, np.inf
-            for j in range(palette.shape[0]):
-                if not allowed[pixel_class, j]:
-                    continue
-                sq = 0.0
-                for c in range(n_channels):
-                    diff = value[c] - palette[j, c]
-                    sq += diff * diff
-                if sq < best_sq:
-                    best, best_sq = j, sq
+            best = nearest_allowed(
+                value, palette, allowed[pixel_class], by_first, first_sorted, last
+            )
             indices[y, x] = best
+            last = best
             if pixel_class == TRANSPARENT:
                 continue
             squared = 0.0
@@ -90,6 +88,45 @@ def floyd_steinberg(color_coords, classes, inverse, height, width, palette, allo
         received, next_row = next_row, received
         next_row[:] = 0.0
     return indices
+
+
+@njit(cache=True, inline="always")
+def squared_distance(value, palette, j):
+    sq = 0.0
+    for c in range(value.shape[0]):
+        diff = value[c] - palette[j, c]
+        sq += diff * diff
+    return sq
+
+
+@njit(cache=True, inline="always")
+def nearest_allowed(value, palette, allowed, by_first, first_sorted, guess):
+    """The allowed entry nearest to ``value`` (the lowest index among equals).
+
+    The entries are walked in the order of their first coordinate (``by_first``, whose
+    first coordinates are ``first_sorted``), outwards from the value's: once an entry's
+    first coordinate alone is farther than the best squared distance found, so is every
+    entry beyond it on that side, and the walk stops there.  ``guess`` (the last pixel's
+    entry: neighbors are alike) gives the first bound.
+    """
+    best, best_sq = -1, np.inf
+    if allowed[guess]:
+        best, best_sq = guess, squared_distance(value, palette, guess)
+    n_entries = first_sorted.shape[0]
+    start = np.searchsorted(first_sorted, value[0])
+    for direction in (1, -1):
+        position = start if direction == 1 else start - 1
+        while 0 <= position < n_entries:
+            gap = first_sorted[position] - value[0]
+            if gap * gap > best_sq:
+                break
+            j = by_first[position]
+            if allowed[j]:
+                sq = squared_distance(value, palette, j)
+                if sq < best_sq or (sq == best_sq and j < best):
+                    best, best_sq = j, sq
+            position += direction
+    return best
 
 
 def index_dtype(n_entries):
