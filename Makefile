@@ -73,3 +73,4 @@ figures: $(STAMP)
 # Numba's cache does not notice when a kernel it inlined changed in another file.
 clean:
 	find kmeans_scratch -name '*.nbi' -delete -o -name '*.nbc' -delete
+	rm -rf kmeans_scratch/__pycache__/kmeans-scratch-*

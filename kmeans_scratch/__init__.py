@@ -15,9 +15,9 @@ from ._cores import configure_threads
 
 configure_threads()  # before Numba reads its configuration
 
-from ._numba_cache import ensure_cache_folder  # noqa: E402
+from ._numba_cache import use_kernel_cache  # noqa: E402
 
-ensure_cache_folder()  # before any kernel is defined: a read-only install must run too
+use_kernel_cache()  # before any kernel is defined: no stale kernel, and a read-only install runs
 
 from ._fit import ConvergenceWarning, k_means  # noqa: E402
 

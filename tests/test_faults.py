@@ -18,10 +18,10 @@ import sys
 from pathlib import Path
 
 import pytest
-from numba.core.caching import UserProvidedCacheLocator
 from PIL import Image
 
 import kmeans_scratch
+from kmeans_scratch._numba_cache import kernel_cache_folder
 from kmeans_scratch.compression import compress
 
 from .helpers import image_array
@@ -103,12 +103,8 @@ def numba_cache(tmp_path_factory):
     beside the package: a run of the tests elsewhere cannot disturb them, nor they it.
     """
     cache = tmp_path_factory.mktemp("numba-cache")
-    for folder in sorted({source.parent for source in PACKAGE.rglob("*.py")}):
-        beside = folder / "__pycache__"
-        subpath = UserProvidedCacheLocator.get_suitable_cache_subpath(str(folder / "x.py"))
-        (cache / subpath).mkdir()
-        for path in sorted(beside.glob("*.nb[ic]")):
-            shutil.copyfile(path, cache / subpath / path.name)
+    kernels = Path(kernel_cache_folder())
+    shutil.copytree(kernels, cache / kernels.name)
     return cache
 
 
@@ -261,8 +257,8 @@ def test_a_read_only_install_compiles_its_kernels_and_runs(tmp_path):
         [
             sys.executable,
             "-c",
-            "import kmeans_scratch, numba; print(kmeans_scratch.__file__); "
-            "print(numba.config.CACHE_DIR)",
+            "import kmeans_scratch; from kmeans_scratch._numba_cache import "
+            "kernel_cache_folder; print(kmeans_scratch.__file__); print(kernel_cache_folder())",
         ]
     )
     assert done.returncode == 0 and done.stderr == "", done.stderr

@@ -1,0 +1,56 @@
+"""Numba's cache never serves a stale kernel (see ``kmeans_scratch/_numba_cache.py``)."""
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import kmeans_scratch
+from kmeans_scratch._numba_cache import PREFIX, kernel_cache_folder, sources_hash
+
+PACKAGE = Path(kmeans_scratch.__file__).parent
+
+#: ``_bounds.center_distances`` calls ``_common.sq_distance``, a kernel of another file,
+#: which Numba compiles into it: its cache alone would not notice an edit of ``_common``.
+DISTANCE = (
+    "import numpy as np\n"
+    "from kmeans_scratch._bounds import center_distances\n"
+    "print(center_distances(np.array([[0.0, 0.0], [3.0, 4.0]]))[0, 1])\n"
+)
+
+
+def test_this_packages_kernels_are_cached_in_the_folder_of_its_sources():
+    folder = Path(kernel_cache_folder())
+    assert folder.name == PREFIX + sources_hash()
+    assert any(folder.rglob("*.nbi"))  # the kernels this session ran were cached there
+
+
+def test_an_edit_in_another_file_than_the_kernels_recompiles_them(tmp_path):
+    site = tmp_path / "site"
+    copy = site / "kmeans_scratch"
+    shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
+    env = {name: value for name, value in os.environ.items() if not name.startswith("NUMBA_")}
+    env["PYTHONPATH"] = str(site)
+
+    def distance():
+        done = subprocess.run(
+            [sys.executable, "-c", DISTANCE], env=env, cwd=tmp_path, capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+        return float(done.stdout)
+
+    assert distance() == 5.0  # compiled, and cached
+    assert distance() == 5.0  # from the cache
+    first = sorted(path.name for path in (copy / "__pycache__").glob(PREFIX + "*"))
+    common = copy / "_common.py"
+    source = common.read_text()
+    edited = source.replace(
+        "        total += diff * diff\n    return total\n",
+        "        total += diff * diff\n    return 4.0 * total\n",  # twice the distance
+    )
+    assert edited != source
+    common.write_text(edited)
+    assert distance() == 10.0  # not the kernel cached before the edit
+    second = sorted(path.name for path in (copy / "__pycache__").glob(PREFIX + "*"))
+    assert len(first) == len(second) == 1 and first != second  # the old version removed
