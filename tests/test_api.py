@@ -1,8 +1,12 @@
 """The estimator API against scikit-learn: methods, attributes, parameters and warnings."""
 
 import io
+import os
+import subprocess
+import sys
 import warnings
 from contextlib import redirect_stdout
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -148,23 +152,39 @@ def test_max_iter_and_tol_zero_run_every_iteration():
     assert fitted.n_iter_ == 7
 
 
-def test_more_threads_same_bits():
-    """Blocks, not threads, fix the summation order: 1 and 2 threads give identical bits."""
-    import numba
+#: A fit in a process of its own, which prints its thread count and a digest of its result.
+FIT_DIGEST = """
+import hashlib
+import numba
+import numpy as np
+from kmeans_scratch import KMeans
+from tests.helpers import image_pixels
+fitted = KMeans(32, random_state=0).fit(image_pixels("china"))
+digest = hashlib.sha256()
+for array in (fitted.cluster_centers_, fitted.labels_, fitted.inertia_):
+    digest.update(np.asarray(array).tobytes())
+print(numba.get_num_threads(), digest.hexdigest())
+"""
 
-    X = image_pixels("china")
-    results = []
-    default_threads = numba.get_num_threads()
-    try:
-        for threads in (1, default_threads):
-            numba.set_num_threads(threads)
-            fitted = KMeans(32, random_state=0).fit(X)
-            results.append((fitted.cluster_centers_.copy(), fitted.inertia_, fitted.labels_.copy()))
-    finally:
-        numba.set_num_threads(default_threads)
-    np.testing.assert_array_equal(results[0][0], results[1][0])
-    assert results[0][1] == results[1][1]
-    np.testing.assert_array_equal(results[0][2], results[1][2])
+
+def test_more_threads_same_bits():
+    """Blocks, not threads, fix the summation order: 1 and 2 threads give identical bits
+    (each in a process of its own, so that 2 threads run even on a machine of one core)."""
+    outputs = []
+    for threads in ("1", "2"):
+        env = {**os.environ, "NUMBA_NUM_THREADS": threads}
+        done = subprocess.run(
+            [sys.executable, "-c", FIT_DIGEST],
+            env=env,
+            cwd=Path(__file__).parent.parent,
+            capture_output=True,
+            text=True,
+            timeout=600,
+        )
+        assert done.returncode == 0, done.stderr
+        outputs.append(done.stdout.split())
+    assert [threads for threads, _ in outputs] == ["1", "2"]
+    assert outputs[0][1] == outputs[1][1]
 
 
 def test_works_in_a_pipeline_and_clones():
