@@ -191,8 +191,14 @@ def test_works_in_a_pipeline_and_clones():
     X = blobs(800, 5, 3, seed=9)
     pipeline = make_pipeline(StandardScaler(), KMeans(3, random_state=0))
     labels = pipeline.fit_predict(X)
-    assert labels.shape == (800,)
-    assert clone(KMeans(7, tol=1e-3)).get_params()["tol"] == 1e-3
+    theirs = make_pipeline(StandardScaler(), SklearnKMeans(3, random_state=0))
+    np.testing.assert_array_equal(labels, theirs.fit_predict(X))  # same seeds, same fit
+    np.testing.assert_allclose(
+        pipeline[-1].cluster_centers_, theirs[-1].cluster_centers_, rtol=1e-10, atol=1e-12
+    )
+    original = KMeans(7, tol=1e-3).fit(X)
+    copy = clone(original)
+    assert copy.get_params() == original.get_params() and not hasattr(copy, "cluster_centers_")
 
 
 def test_single_cluster_and_single_feature():
