@@ -70,6 +70,7 @@ def test_fewer_distinct_points_than_clusters():
     assert_same_as_lloyd(fits)
 
 
+@pytest.mark.slow
 def test_elkan_refuses_before_allocating_beyond_its_budget(monkeypatch):
     monkeypatch.setattr(_elkan, "BOUNDS_BUDGET_BYTES", 1_000_000)
     X = image_pixels("coffee")

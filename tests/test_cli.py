@@ -47,6 +47,7 @@ def test_one_image_next_to_it(capsys, photos):
         assert image.mode == "P" and len(image.getpalette()) // 3 <= 16
 
 
+@pytest.mark.slow
 def test_batch_with_out_dir_json_and_a_failure_in_the_middle(capsys, photos, tmp_path):
     missing = tmp_path / "missing.png"
     out_dir = tmp_path / "small" / "nested"
@@ -200,6 +201,7 @@ def test_real_process_no_arguments_demo_and_version(tmp_path):
     assert bad.stderr.strip() == f"kmeans-compress: error: {tmp_path / 'nope.png'}: no such file"
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
 def test_signal_stops_a_batch_and_leaves_only_complete_files(tmp_path, signal_number, status):
     """A signal in the middle of a batch: exit 130/143, a one-line summary, every output

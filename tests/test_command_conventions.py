@@ -424,6 +424,7 @@ def test_an_ssim_target_on_an_image_smaller_than_its_window_is_refused(tmp_path)
     assert run(tiny, "--target-psnr", "30", "-o", tmp_path / "out.png").returncode == 0
 
 
+@pytest.mark.slow
 def test_floyd_levels_and_nofs_as_pngquant(photo, tmp_path):
     def written(*options):
         out = tmp_path / "out.png"

@@ -216,6 +216,7 @@ def make_read_only(folder):
         path.chmod(0o555 if path.is_dir() else 0o444)
 
 
+@pytest.mark.slow
 def test_a_read_only_install_compiles_its_kernels_and_runs(tmp_path):
     """The package copied without its __pycache__ (no compiled kernel) into a read-only
     folder, run by a user whose home is read-only, with no NUMBA_CACHE_DIR: Numba has no

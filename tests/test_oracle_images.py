@@ -46,6 +46,7 @@ def test_same_init_float32_pixels(image, algorithm):
     assert ours_exact == pytest.approx(exact_inertia(X, theirs.cluster_centers_), rel=1e-3)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("n_clusters", [8, 32])
 @pytest.mark.parametrize("image", IMAGE_NAMES)
 def test_kmeans_plusplus_quality_over_seeds(image, n_clusters):

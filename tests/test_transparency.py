@@ -124,6 +124,7 @@ def test_gif_has_one_transparent_index_for_alpha_below_the_threshold(k):
     np.testing.assert_array_equal(gif_alpha, np.where(entry_alpha < GIF_ALPHA_THRESHOLD, 0, 255))
 
 
+@pytest.mark.slow
 def test_the_command_keeps_alpha_in_png_and_gif(tmp_path, capsys):
     rgba = cutout()
     gray_alpha = np.dstack([rgba[..., :3].mean(axis=2).astype(np.uint8), rgba[..., 3]])
