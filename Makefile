@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint bench bench-command bench-kodak bench-effort demo figures clean pngquant
+.PHONY: install test lint bench bench-command bench-kodak bench-effort demo notebook figures clean pngquant
 
 install: $(STAMP)
 
@@ -61,6 +61,11 @@ bench-effort: $(STAMP)
 # The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
 demo: $(STAMP)
 	$(BIN)/kmeans-compress
+
+# The classroom experiment as a notebook, opened in Jupyter (installed on first use).
+notebook: $(STAMP)
+	$(BIN)/pip install -q notebook
+	$(BIN)/jupyter notebook examples/color_quantization.ipynb
 
 # Regenerate the figures shown in the README.
 figures: $(STAMP)

@@ -105,7 +105,7 @@ def half_gaps(centers):
     return half, half.min(axis=1)
 
 
-def hamerly(X, centers, sample_weight=None, max_iter=300, tol=1e-4):
+def hamerly(X, centers, sample_weight=None, max_iter=300, tol=1e-4, counts=None):
     """Hamerly's algorithm (Hamerly 2010): Lloyd's iterations and labels, with most
     distances skipped thanks to two bounds per sample,
 
@@ -116,7 +116,8 @@ def hamerly(X, centers, sample_weight=None, max_iter=300, tol=1e-4):
     u_i ≤ max(s_{l_i}, ℓ_i) (triangle inequality); else u_i is made exact and tested again;
     else all k distances give its label, u_i and ℓ_i.  After the M-step, with p_j how far
     center j moved, the bounds stay valid as u_i += p_{l_i} and ℓ_i −= max_{j≠l_i} p_j.
-    Returns ``(centers, labels, inertia, n_iter)``, Lloyd's.
+    Returns ``(centers, labels, inertia, n_iter)``, Lloyd's; a list given as ``counts``
+    gets the number of sample–center distances computed in each iteration (Lloyd: n·k).
     """
     X, centers, weights = prepared(X, centers, sample_weight)
     abs_tol = absolute_tolerance(X, weights, tol)
@@ -131,6 +132,8 @@ def hamerly(X, centers, sample_weight=None, max_iter=300, tol=1e-4):
         upper[tighten] = np.sqrt(((X[tighten] - centers[labels[tighten]]) ** 2).sum(axis=1))
         check[tighten] = upper[tighten] > SAFE * np.maximum(s[own[tighten]], lower[tighten])
         rows = np.flatnonzero(check)
+        if counts is not None:
+            counts.append(tighten.size + rows.size * centers.shape[0])
         distances = squared_distances(X[rows], centers)
         nearest = distances.argmin(axis=1)
         changed = np.count_nonzero(nearest != labels[rows])
@@ -151,7 +154,7 @@ def hamerly(X, centers, sample_weight=None, max_iter=300, tol=1e-4):
     return finish(X, weights, centers, n_iter)
 
 
-def elkan(X, centers, sample_weight=None, max_iter=300, tol=1e-4):
+def elkan(X, centers, sample_weight=None, max_iter=300, tol=1e-4, counts=None):
     """Elkan's algorithm (Elkan 2003): Lloyd's iterations and labels, with a lower bound per
     sample *and center*, ℓ_ij ≤ ‖x_i − c_j‖, and an upper bound u_i ≥ ‖x_i − c_{l_i}‖.
 
@@ -159,7 +162,8 @@ def elkan(X, centers, sample_weight=None, max_iter=300, tol=1e-4):
     be nearer than the sample's own center), the whole sample when u_i ≤ s_{l_i}.  Where a
     center is not skipped, u_i is made exact first, then the distance computed.  After the
     M-step ℓ_ij −= p_j (at least 0) and u_i += p_{l_i}.  Returns Lloyd's
-    ``(centers, labels, inertia, n_iter)``.
+    ``(centers, labels, inertia, n_iter)``; a list given as ``counts`` gets the number of
+    sample–center distances computed in each iteration.
     """
     X, centers, weights = prepared(X, centers, sample_weight)
     abs_tol = absolute_tolerance(X, weights, tol)
@@ -170,6 +174,8 @@ def elkan(X, centers, sample_weight=None, max_iter=300, tol=1e-4):
     lower = np.sqrt(distances)
     upper = lower[rows, labels].copy()
     changed = n_samples
+    if counts is not None:
+        counts.append(n_samples * n_clusters)
     for n_iter in range(1, max_iter + 1):
         if n_iter > 1:
             half, s = half_gaps(centers)
@@ -182,6 +188,8 @@ def elkan(X, centers, sample_weight=None, max_iter=300, tol=1e-4):
             lower[tighten, labels[tighten]] = upper[tighten]
             maybe &= (upper[:, None] > SAFE * lower) & (upper[:, None] > SAFE * half[labels])
             i, j = np.nonzero(maybe)
+            if counts is not None:
+                counts.append(tighten.size + i.size)
             squared = np.full((n_samples, n_clusters), np.inf)
             squared[i, j] = ((X[i] - centers[j]) ** 2).sum(axis=1)
             lower[i, j] = np.sqrt(squared[i, j])
