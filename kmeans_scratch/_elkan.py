@@ -1,5 +1,8 @@
 """Elkan's exact accelerated K-Means: a lower bound for every (sample, center) pair.
 
+The same algorithm in plain NumPy, on one page: :func:`kmeans_scratch.reference.elkan` (read it
+first; ``tests/test_reference.py`` holds this module to it).
+
 For each sample x with label a, Elkan (2003) keeps u ≥ ‖x − c_a‖ and, for every center j,
 l(j) ≤ ‖x − c_j‖.  Each iteration, with D(a, j) = ‖c_a − c_j‖ and s(a) = ½ min_{j≠a} D(a, j):
 

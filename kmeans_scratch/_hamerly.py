@@ -1,5 +1,8 @@
 """Hamerly's exact accelerated K-Means: one upper and one lower bound per sample.
 
+The same algorithm in plain NumPy, on one page: :func:`kmeans_scratch.reference.hamerly` (read it
+first; ``tests/test_reference.py`` holds this module to it).
+
 For each sample x with label a, Hamerly (2010) keeps
 
 - u ≥ ‖x − c_a‖, an upper bound on the distance to its own center, and

@@ -1,5 +1,8 @@
 """Lloyd's iteration: the classic batch K-Means algorithm.
 
+The same algorithm in plain NumPy, on one page: :func:`kmeans_scratch.reference.lloyd` (read it
+first; ``tests/test_reference.py`` holds this module to it).
+
 Given centers c_1..c_k and weighted samples (x_i, w_i), one iteration is
 
 1. assignment (E-step):  l_i = argmin_j ‖x_i − c_j‖²   (ties go to the lowest j);

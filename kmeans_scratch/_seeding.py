@@ -1,5 +1,9 @@
 """Initial centers: greedy k-means++ and uniform random choice.
 
+The same algorithm in plain NumPy, on one page:
+:func:`kmeans_scratch.reference.kmeans_plusplus` (read it first; ``tests/test_reference.py``
+holds this module to it).
+
 k-means++ (Arthur & Vassilvitskii 2007) picks the first center with probability
 proportional to the sample weight, then every next center with probability proportional
 to w_i · D(x_i)², where D(x)² = min_{c ∈ C} ‖x − c‖² is the squared distance to the
