@@ -411,14 +411,14 @@ def gif_transparency(palette, indices):
     below ``GIF_ALPHA_THRESHOLD`` become one transparent entry (the first of them, which
     every pixel of the others takes), the rest are opaque.
 
-    Returns ``(palette, indices, transparent index or None)``.
+    Returns ``(indices, transparent index or None)``.
     """
     below = np.flatnonzero(palette[:, -1] < GIF_ALPHA_THRESHOLD)
     if below.size == 0:
-        return palette, indices, None
+        return indices, None
     renumber = np.arange(palette.shape[0], dtype=indices.dtype)
     renumber[below] = below[0]
-    return palette, renumber[indices], int(below[0])
+    return renumber[indices], int(below[0])
 
 
 def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED):
@@ -452,9 +452,9 @@ def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED):
         )
     if fmt == "gif":
         if mode in ("LA", "RGBA"):
-            palette, indices, extra["transparency"] = gif_transparency(palette, indices)
-            if extra["transparency"] is None:
-                del extra["transparency"]
+            indices, transparent = gif_transparency(palette, indices)
+            if transparent is not None:
+                extra["transparency"] = transparent
         image = palette_image(palette, indices, mode)
         image.info.pop("transparency", None)
         image.save(buffer, "GIF", optimize=False, **extra)
