@@ -384,6 +384,11 @@ def weighted_means(coords, weights, labels, n_clusters):
     return np.divide(totals, mass[:, None], out=np.zeros_like(totals), where=mass[:, None] > 0)
 
 
+#: K-Means' tolerance, scikit-learn's: the run stops when the centers moved, in all, less
+#: than this times the mean variance of the coordinates.
+TOL = 1e-4
+
+
 def fit_palette(
     histogram, n_colors, color_space, random_state, n_init=1, max_iter=300, coarse_starts=True
 ):
@@ -417,7 +422,7 @@ def fit_palette(
 
 
 def fit_centers(
-    colors, coords, counts, n_colors, random_state, n_init, max_iter, tol=1e-4, coarse_starts=True
+    colors, coords, counts, n_colors, random_state, n_init, max_iter, tol=TOL, coarse_starts=True
 ):
     """The K-Means centers (k, d) of the ``coords`` of the distinct ``colors`` weighted by
     their ``counts``, and each color's label.
@@ -501,7 +506,7 @@ def fit_visible(colors, counts, n_entries, color_space, fit):
     diagonal = np.linalg.norm(np.ptp(coords, axis=0))
     apart = coords.copy()
     apart[opaque, -1] += OPAQUE_APART * diagonal
-    tol = 1e-4 * np.var(coords, axis=0).mean() / np.var(apart, axis=0).mean()
+    tol = TOL * np.var(coords, axis=0).mean() / np.var(apart, axis=0).mean()
     _, labels = fit(colors, apart, counts, n_entries, tol=tol)
     centers = weighted_means(coords, counts.astype(np.float64), labels, n_entries)
     holds_opaque = np.bincount(labels, weights=opaque, minlength=n_entries) > 0
@@ -582,7 +587,7 @@ def coarse_levels(colors, n_colors, n_init=1):
     return [levels[-1], *way_down[::-1]]
 
 
-def fit_colors(coords, weights, n_colors, init, n_init, random_state, max_iter=300, tol=1e-4):
+def fit_colors(coords, weights, n_colors, init, n_init, random_state, max_iter=300, tol=TOL):
     """``k_means`` with Hamerly's iteration (the fastest on colors), quietly: a palette of
     fewer distinct colors than entries is expected, not a problem."""
     with warnings.catch_warnings():
