@@ -148,10 +148,11 @@ def _palette_from_centers(centers, labels, shape):
     return palette, labels.reshape(shape[:2])
 
 
-def quantize_ours(pixels, k):
+def quantize_ours(pixels, k, **options):
+    """``compress(pixels, k, **options)`` as a palette and indices."""
     from kmeans_scratch.compression import compress
 
-    result = compress(pixels, k)
+    result = compress(pixels, k, **options)
     return result.palette, result.indices
 
 

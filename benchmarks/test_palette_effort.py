@@ -2,6 +2,7 @@
 and speed 1 beside libimagequant and scikit-learn), and dithering against Pillow's on the
 same palette.  ``make bench-kodak`` runs them on the 24 Kodak photos."""
 
+import functools
 import warnings
 
 import numpy as np
@@ -14,16 +15,8 @@ from kmeans_scratch.compression import compress
 from kmeans_scratch.compression._palette import color_histogram
 from kmeans_scratch.compression._remap import pixel_indices
 
-from .contenders import quantize_libimagequant
+from .contenders import quantize_libimagequant, quantize_ours
 from .datasets import image, short_name
-
-
-def quantize_ours(**options):
-    def quantize(pixels, k):
-        result = compress(pixels, k, **options)
-        return result.palette, result.indices
-
-    return quantize
 
 
 def sklearn_on_colors(n_init):
@@ -43,8 +36,8 @@ def sklearn_on_colors(n_init):
 
 
 EFFORT_CONTENDERS = {
-    "ours (default, speed 4)": quantize_ours(),
-    "ours (speed 1)": quantize_ours(speed=1),
+    "ours (default, speed 4)": quantize_ours,
+    "ours (speed 1)": functools.partial(quantize_ours, speed=1),
     "libimagequant": quantize_libimagequant,
     "scikit-learn, 1 run": sklearn_on_colors(1),
     "scikit-learn, best of 10": sklearn_on_colors(10),
@@ -66,7 +59,7 @@ def test_fit_effort(benchmark, recorder, smoke, image_name, k, contender):
     args = (pixels, k)
     if contender.startswith("scikit-learn"):
         args += (color_histogram(pixels),)
-    quantize_ours()(pixels[:32, :32], 16)  # warm up: compiled kernels loaded
+    quantize_ours(pixels[:32, :32], 16)  # warm up: compiled kernels loaded
     rounds = 3 if contender in ("ours (default, speed 4)", "libimagequant") and not smoke else 1
     palette, indices = benchmark.pedantic(quantize, args=args, rounds=rounds, iterations=1)
     assert palette.shape[0] <= k and indices.shape == pixels.shape[:2]
