@@ -146,47 +146,46 @@ def fit_arrays(
     dtype of ``X`` and shape (n_clusters, n_features), which is not modified.
     """
     check_n_samples(X.shape[0], n_clusters)
+    # On one thread for a small X (see threads_for); run() narrows it to the distinct rows.
     with threads_for(X.shape[0]):
         X_mean, variances = column_moments(X, sample_weight)
-    abs_tol = tolerance(variances, tol)
-    n_init = resolve_n_init(n_init, init, owner)
-    if is_array_init(init):
-        init = np.array(init, dtype=X.dtype, order="C")
-        check_init_shape(init, n_clusters, X.shape[1])
+        abs_tol = tolerance(variances, tol)
+        n_init = resolve_n_init(n_init, init, owner)
+        if is_array_init(init):
+            init = np.array(init, dtype=X.dtype, order="C")
+            check_init_shape(init, n_clusters, X.shape[1])
 
-    # Centering X makes every distance and sum better conditioned; it is undone below.
-    X_mean = X_mean.astype(X.dtype)
-    X -= X_mean
-    if is_array_init(init):
-        init -= X_mean
+        # Centering X makes every distance and sum better conditioned; it is undone below.
+        X_mean = X_mean.astype(X.dtype)
+        X -= X_mean
+        if is_array_init(init):
+            init -= X_mean
 
-    # The seeds are drawn from every row (the same draws as scikit-learn's); the
-    # iterations run on the distinct rows, weighted, when rows repeat enough.
-    with threads_for(X.shape[0]):
+        # The seeds are drawn from every row (the same draws as scikit-learn's); the
+        # iterations run on the distinct rows, weighted, when rows repeat enough.
         distinct = collapse_duplicates(X, sample_weight)
-    best = None
-    try:
-        for _ in range(n_init):
-            with threads_for(X.shape[0]):
+        best = None
+        try:
+            for _ in range(n_init):
                 centers_init = initial_centers(
                     X, n_clusters, init, sample_weight, random_state, check_init
                 )
-            if verbose:
-                print("Initialization complete")
-            labels, inertia, centers, n_iter = run(
-                X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose,
-                abs_tol, algorithm,
-            )  # fmt: skip
-            # A lower inertia that is the same partition is only rounding: keep the first.
-            if best is None or (
-                inertia < best[2] and not is_same_clustering(labels, best[1], n_clusters)
-            ):
-                best = centers, labels, inertia, n_iter
-    finally:
-        if not copy_x:
-            X += X_mean
-    centers, labels, inertia, n_iter = best
-    return centers + X_mean, labels, float(inertia), n_iter
+                if verbose:
+                    print("Initialization complete")
+                labels, inertia, centers, n_iter = run(
+                    X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose,
+                    abs_tol, algorithm,
+                )  # fmt: skip
+                # A lower inertia that is the same partition is only rounding: keep the first.
+                if best is None or (
+                    inertia < best[2] and not is_same_clustering(labels, best[1], n_clusters)
+                ):
+                    best = centers, labels, inertia, n_iter
+        finally:
+            if not copy_x:
+                X += X_mean
+        centers, labels, inertia, n_iter = best
+        return centers + X_mean, labels, float(inertia), n_iter
 
 
 def run(X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose, tol, algorithm):
@@ -210,8 +209,7 @@ def run(X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose,
         if verbose:
             print("A cluster emptied on the distinct rows: running again on every row.")
     assignment = make_assignment(X, sample_weight, n_clusters)
-    with threads_for(X.shape[0]):
-        return run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assignment)
+    return run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assignment)
 
 
 def fewer_clusters_message(labels, n_clusters):
