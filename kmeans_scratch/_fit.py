@@ -59,11 +59,13 @@ def tolerance(variances, tol):
     return float(np.mean(variances) * tol)
 
 
-def check_parameters(n_clusters, init, n_init, max_iter, tol, verbose, copy_x, algorithm):
+def check_parameters(
+    n_clusters, init, n_init, max_iter, tol, verbose, copy_x, algorithm, init_methods=INIT_METHODS
+):
     """The parameters of a fit, each refused with a message naming it."""
     check_int(n_clusters, "n_clusters", 1)
     if isinstance(init, str):
-        check_choice(init, "init", INIT_METHODS)
+        check_choice(init, "init", init_methods)
     if not (isinstance(n_init, str) and n_init == "auto"):
         if isinstance(n_init, str):
             raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {n_init!r}")

@@ -1,0 +1,87 @@
+"""The client's side: a Dask array's row chunks, and one call per chunk, wherever they live.
+
+:class:`RowChunks` holds ``X`` and ``sample_weight`` as one ``dask.delayed`` object per row
+chunk.  :meth:`RowChunks.map` runs a function on every chunk with Dask's current scheduler
+(a ``dask.distributed`` client when one is active, else the threaded scheduler) and
+returns what the calls return, gathered in chunk order.  :meth:`RowChunks.map_kept` does
+the same for a function that also returns a state: the states are *persisted* (kept on
+the worker that computed them, as futures, or in memory under a local scheduler) and
+only their references come back, to be passed to the next call.
+"""
+
+import dask
+import numpy as np
+from dask import delayed
+
+from .._validation import check_n_samples
+
+
+class PerChunk(list):
+    """An argument of :meth:`RowChunks.map` with one value per chunk (a seed, say)."""
+
+
+class RowChunks:
+    """``X`` (n, d) split by rows into chunks, each with its weights (or None for 1s).
+
+    ``dtype`` is the float dtype the fit computes in: float32 stays float32, anything else
+    is float64, as in memory.
+    """
+
+    def __init__(self, X, sample_weight, dtype):
+        self.dtype = np.dtype(dtype)
+        self.sizes = tuple(int(size) for size in X.chunks[0])
+        self.n_samples, self.n_features = X.shape
+        self.data = list(X.to_delayed().ravel())
+        if sample_weight is None:
+            self.weights = [None] * len(self.data)
+        else:
+            self.weights = list(sample_weight.to_delayed().ravel())
+
+    def __len__(self):
+        return len(self.data)
+
+    def check_n_clusters(self, n_clusters):
+        check_n_samples(self.n_samples, n_clusters)
+
+    def calls(self, function, args, states=None, nout=None):
+        """One delayed call per chunk: ``function(chunk, weights, *args)``, or with
+        ``states`` ``function(state, chunk, weights, *args)``."""
+        call = delayed(function, pure=False, nout=nout)
+        calls = []
+        for index, (chunk, weights) in enumerate(zip(self.data, self.weights, strict=True)):
+            head = (chunk, weights) if states is None else (states[index], chunk, weights)
+            own = (arg[index] if isinstance(arg, PerChunk) else arg for arg in args)
+            calls.append(call(*head, *own))
+        return calls
+
+    def map(self, function, *args, states=None):
+        """``[function(chunk, weights, *args) for each chunk]``, or with ``states``
+        ``function(state, chunk, weights, *args)``; computed, in chunk order."""
+        return list(dask.compute(*self.calls(function, args, states)))
+
+    def map_kept(self, function, *args, states=None):
+        """For ``function(state, chunk, weights, *args) -> (state, result)``: the new states,
+        persisted where they were computed, and the results, gathered in chunk order.
+        ``states`` None passes None to every first call."""
+        states = [None] * len(self) if states is None else states
+        pairs = self.calls(function, args, states, nout=2)
+        kept = [pair[0] for pair in pairs]
+        results = [pair[1] for pair in pairs]
+        # Persisted together: a local scheduler would otherwise run every call twice.
+        kept, results = dask.persist(kept, results)
+        return kept, list(dask.compute(*results))
+
+
+def merged_moments(moments):
+    """Weighted mean and variance of the whole data from each chunk's ``(W, mean, var)``
+    (Chan, Golub and LeVeque's pairwise formula):
+    mean = Σ_c W_c m_c / W,  var = Σ_c W_c (v_c + (m_c − mean)²) / W."""
+    totals = np.array([total for total, _, _ in moments])
+    means = np.array([mean for _, mean, _ in moments])
+    variances = np.array([variance for _, _, variance in moments])
+    total = totals.sum()
+    if not total > 0:
+        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
+    mean = (totals[:, None] * means).sum(axis=0) / total
+    variance = (totals[:, None] * (variances + (means - mean) ** 2)).sum(axis=0) / total
+    return mean, variance

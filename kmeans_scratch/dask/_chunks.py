@@ -1,0 +1,201 @@
+"""The work on one chunk of rows, done where the chunk is: on a Dask worker, or in a thread.
+
+Every function here takes one chunk of ``X`` (rows i..j, every column), the chunk of
+``sample_weight`` beside it (or None for weights of 1) and returns something of size
+O(k·d): sums, counts, a few rows.  What must survive from one iteration to the next (the
+labels, Hamerly's or Elkan's bounds) is a :class:`ChunkRun` object that stays on the
+worker that made it; the client only ever holds a reference to it.
+
+The chunk itself is never kept: a persisted ``X`` is read from worker memory at every
+iteration, an ``X`` backed by a file or a Zarr store is read from it again.  Each chunk is
+centered by the data's mean exactly as the in-memory fit centers the whole array, so its
+distances, labels and sums are the ones of the in-memory fit.
+"""
+
+import contextlib
+
+import numba
+import numpy as np
+
+from .._common import (
+    assign_labels,
+    column_moments,
+    euclidean_distances_to_centers,
+    inertia_of_labels,
+    sq_distances_to_assigned,
+)
+from .._fit import ALGORITHMS
+from .._threads import threads_for
+
+
+def dask_worker_threads():
+    """The threads of the Dask worker running this task, or None outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def chunk_threads(n_rows):
+    """Numba's threads for one chunk's kernels: as many as the worker has threads (a worker
+    given one thread of a machine uses one core, so the cluster never oversubscribes it),
+    and one for a small chunk (see :func:`kmeans_scratch._threads.threads_for`).
+
+    Our kernels hold the GIL, so the tasks of one process run their kernels one at a time:
+    outside a worker (Dask's threaded scheduler) each kernel may use every core.
+    """
+    previous = numba.get_num_threads()
+    worker_threads = dask_worker_threads()
+    if worker_threads is not None:
+        numba.set_num_threads(max(1, min(worker_threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        with threads_for(n_rows):
+            yield
+    finally:
+        numba.set_num_threads(previous)
+
+
+def weights_of(weights, n_rows, dtype):
+    """The chunk's weights as a C-contiguous array of ``dtype``; None means all ones."""
+    if weights is None:
+        return np.ones(n_rows, dtype=dtype)
+    return np.ascontiguousarray(weights, dtype=dtype)
+
+
+def centered(chunk, mean):
+    """A C-contiguous copy of the chunk minus the data's mean, in the mean's dtype: the same
+    bits as the rows of the in-memory fit's centered ``X``."""
+    rows = np.array(chunk, dtype=mean.dtype, order="C", copy=True)
+    rows -= mean
+    return rows
+
+
+def check_finite(rows, weights):
+    """The in-memory fit's errors for NaN or infinity in ``X`` and for bad weights."""
+    if not np.isfinite(rows).all():
+        raise ValueError(f"X contains {'NaN' if np.isnan(rows).any() else 'infinity'}")
+    if not np.isfinite(weights).all():
+        raise ValueError("sample_weight contains NaN or infinity")
+    if (weights < 0).any():
+        raise ValueError(f"sample_weight must be non-negative, got a minimum of {weights.min()}")
+
+
+def chunk_moments(chunk, weights, dtype):
+    """``(W, mean, variance)`` of the chunk's rows, weighted, in float64 (W = Σ w_i);
+    checks that every value is finite and every weight non-negative on the way."""
+    rows = np.ascontiguousarray(chunk, dtype=dtype)
+    weights = weights_of(weights, rows.shape[0], dtype)
+    check_finite(rows, weights)
+    total = float(weights.sum(dtype=np.float64))
+    if total == 0:
+        return 0.0, np.zeros(rows.shape[1]), np.zeros(rows.shape[1])
+    with chunk_threads(rows.shape[0]):
+        mean, variance = column_moments(rows, weights)
+    return total, mean, variance
+
+
+class ChunkRun:
+    """One chunk's share of a run, kept on its worker between iterations: the labels, and
+    the algorithm's assignment step with its bounds and per-block sums (without the data)."""
+
+    def __init__(self, algorithm, n_rows):
+        self.algorithm = algorithm
+        self.assignment = None
+        self.labels = np.full(n_rows, -1, dtype=np.int32)
+
+
+def assign_step(run, chunk, weights, mean, algorithm, centers_before, centers):
+    """One assignment step on the chunk: returns ``(run, (changed, sums, weights))``, the
+    labels changed and the chunk's Σ w x and Σ w of each cluster (float64).
+
+    ``run`` None starts a :class:`ChunkRun` of ``algorithm``.  ``centers_before`` are the
+    centers of the previous step (None at the first): Hamerly's and Elkan's bounds are
+    moved by how far each center went.
+    """
+    rows = centered(chunk, mean)
+    if run is None:
+        run = ChunkRun(algorithm, rows.shape[0])
+    weights = weights_of(weights, rows.shape[0], rows.dtype)
+    n_clusters, n_features = centers.shape
+    sums, totals = np.zeros((n_clusters, n_features)), np.zeros(n_clusters)
+    if rows.shape[0] == 0:
+        return run, (0, sums, totals)
+    with chunk_threads(rows.shape[0]):
+        if run.assignment is None:
+            run.assignment = ALGORITHMS[run.algorithm](rows, weights, n_clusters)
+        else:
+            run.assignment.X, run.assignment.sample_weight = rows, weights
+        if centers_before is not None:
+            run.assignment.centers_moved(centers_before, centers)
+        changed = run.assignment.assign_and_accumulate(centers, run.labels, sums, totals)
+    run.assignment.X = run.assignment.sample_weight = None  # the data is read, not kept
+    return run, (int(changed), sums, totals)
+
+
+def farthest_rows(run, chunk, weights, mean, centers, n_rows):
+    """The chunk's ``n_rows`` rows farthest from their own centers, farthest first (ties to
+    the lowest row): ``(squared distances, rows, weights, labels)``, for re-seeding empty
+    clusters."""
+    rows = centered(chunk, mean)
+    weights = weights_of(weights, rows.shape[0], rows.dtype)
+    distances = np.empty(rows.shape[0], dtype=rows.dtype)
+    with chunk_threads(rows.shape[0]):
+        sq_distances_to_assigned(rows, centers, run.labels, distances)
+    far = np.argsort(-distances, kind="stable")[:n_rows]
+    return distances[far], rows[far], weights[far], run.labels[far]
+
+
+def finish_run(run, chunk, weights, mean, algorithm, centers_before, centers, reassign):
+    """The chunk's final labels (after one more assignment step if ``reassign``), then its
+    inertia Σ w ‖x − c_l‖² in float64 and its rows per cluster:
+    ``(labels, (inertia, sizes))``."""
+    if reassign:
+        run, _ = assign_step(run, chunk, weights, mean, algorithm, centers_before, centers)
+    rows = centered(chunk, mean)
+    weights = weights_of(weights, rows.shape[0], rows.dtype)
+    sizes = np.bincount(run.labels, minlength=centers.shape[0])
+    if rows.shape[0] == 0:
+        return run.labels, (0.0, sizes)
+    with chunk_threads(rows.shape[0]):
+        inertia = float(inertia_of_labels(rows, weights, centers, run.labels))
+    return run.labels, (inertia, sizes)
+
+
+def nearest_rows(rows, centers):
+    """``(labels, squared distances)`` of each row's nearest center (ties to the lowest)."""
+    labels = np.empty(rows.shape[0], dtype=np.int32)
+    distances = np.empty(rows.shape[0], dtype=rows.dtype)
+    if rows.shape[0]:
+        centers = np.ascontiguousarray(centers, dtype=rows.dtype)
+        with chunk_threads(rows.shape[0]):
+            assign_labels(rows, np.ones(rows.shape[0], dtype=rows.dtype), centers, labels)
+            sq_distances_to_assigned(rows, centers, labels, distances)
+    return labels, distances
+
+
+def predict_chunk(chunk, centers):
+    """Labels of the chunk's rows: the index of their nearest center."""
+    return nearest_rows(np.ascontiguousarray(chunk, dtype=centers.dtype), centers)[0]
+
+
+def transform_chunk(chunk, centers):
+    """``out[i, j] = ‖x_i − c_j‖`` for the chunk's rows."""
+    rows = np.ascontiguousarray(chunk, dtype=centers.dtype)
+    distances = np.empty((rows.shape[0], centers.shape[0]), dtype=centers.dtype)
+    with chunk_threads(rows.shape[0]):
+        euclidean_distances_to_centers(rows, centers, distances)
+    return distances
+
+
+def chunk_inertia(chunk, weights, centers):
+    """Σ w_i min_j ‖x_i − c_j‖² over the chunk's rows, in float64."""
+    rows = np.ascontiguousarray(chunk, dtype=centers.dtype)
+    weights = weights_of(weights, rows.shape[0], rows.dtype)
+    if rows.shape[0] == 0:
+        return 0.0
+    labels = np.empty(rows.shape[0], dtype=np.int32)
+    with chunk_threads(rows.shape[0]):
+        return float(assign_labels(rows, weights, centers, labels))
