@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint bench bench-command bench-kodak bench-effort demo notebook figures clean pngquant
+.PHONY: install test lint bench bench-command bench-kodak bench-effort bench-dask demo notebook figures clean pngquant
 
 install: $(STAMP)
 
@@ -57,6 +57,11 @@ bench-kodak: $(STAMP)
 bench-effort: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/test_palette_effort.py -q --images $(KODAK) \
 	    --results benchmarks/RESULTS-effort.md
+
+# K-Means on a LocalCluster of 2 workers: ours against dask-ml and our in-memory fit, on 4 and
+# 20 million rows; writes benchmarks/RESULTS-dask.md (about 10 minutes, most of it dask-ml's).
+bench-dask: $(STAMP)
+	$(BIN)/python -m pytest benchmarks/test_dask.py -q -p no:logging --results benchmarks/RESULTS-dask.md
 
 # The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
 demo: $(STAMP)
