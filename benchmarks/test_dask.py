@@ -26,7 +26,7 @@ def cluster_client():
     """A LocalCluster of 2 worker processes of one thread each: this machine's 2 cores."""
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

@@ -71,3 +71,34 @@ def threads_for(n_rows):
         yield
     finally:
         numba.set_num_threads(previous)
+
+
+def dask_worker_threads():
+    """The threads of the Dask worker running this code, or None outside a worker."""
+    try:
+        from distributed import get_worker
+
+        return get_worker().state.nthreads
+    except (ImportError, ValueError, AttributeError):
+        return None
+
+
+@contextlib.contextmanager
+def worker_threads():
+    """In a Dask worker, Numba's threads for the block = the worker's threads.
+
+    A worker given one thread of a machine then uses one core: a cluster of one worker per
+    core never oversubscribes it.  Our kernels hold the GIL, so the tasks of one process
+    run their kernels one at a time.  Outside a worker (Dask's threaded scheduler, or no
+    Dask) nothing changes.
+    """
+    threads = dask_worker_threads()
+    if threads is None:
+        yield
+        return
+    previous = numba.get_num_threads()
+    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    try:
+        yield
+    finally:
+        numba.set_num_threads(previous)

@@ -28,7 +28,7 @@ def cluster_client():
     """A LocalCluster of two worker processes of one thread each, as the issue asks."""
     with (
         distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=None
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):

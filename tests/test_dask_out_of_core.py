@@ -63,7 +63,7 @@ def test_an_out_of_core_store_is_read_by_chunks_and_never_kept(tmp_path):
         dask.config.set(ONLY_SPILLING),
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, memory_limit=24_000_000,
-            dashboard_address=None,
+            dashboard_address=":0",
         ) as cluster,
         distributed.Client(cluster) as client,
     ):  # fmt: skip

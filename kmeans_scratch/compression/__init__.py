@@ -5,13 +5,15 @@
 >>> result.save("photo-k16.png")                       # indexed PNG, 4 bits per pixel
 >>> result.report()["psnr"], result.report()["output_bytes"]
 
-:func:`compress` takes a path, a Pillow image or a uint8 array; :func:`sweep` runs the
-k-sweep experiment.  Uses only the public API of the core.
+:func:`compress` takes a path, a Pillow image or a uint8 array; :func:`compress_many`
+does many files, here or on a Dask cluster; :func:`sweep` runs the k-sweep experiment.
+Uses only the public API of the core.
 """
 
 import time
 
 from ._io import DEFAULT_MAX_PIXELS, FORMATS, ImageError, LoadedImage, load
+from ._many import compress_many
 from ._metrics import SSIM_WINDOW
 from ._palette import COLOR_SPACES
 from ._quantized import QuantizedImage, Quantizer, check_n_colors
@@ -28,6 +30,7 @@ __all__ = [
     "LoadedImage",
     "QuantizedImage",
     "compress",
+    "compress_many",
     "load",
     "sweep",
 ]

@@ -209,8 +209,16 @@ def process_file(args, name):
 
 def file_outcomes(args):
     """``(True, rows)`` or ``(False, (error, traceback text))`` for each input, in order:
-    in worker processes when the batch is many small images (see :mod:`._pool`), else
-    here, one after the other."""
+    on a Dask cluster with ``--workers`` or ``--scheduler`` (see :mod:`._cluster`), in
+    worker processes when the batch is many small images (see :mod:`._pool`), else here,
+    one after the other."""
+    if args.workers or args.scheduler:
+        from ._cluster import dask_client, map_on_cluster
+
+        with dask_client(args.workers, args.scheduler) as client:
+            tasks = [(args, name) for name in args.images]
+            yield from map_on_cluster(process_file, tasks, client)
+        return
     workers, threads = 0, 0
     if len(args.images) > 1 and not args.sweep:
         largest = max(image_pixels(name) for name in args.images)

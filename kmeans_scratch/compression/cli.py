@@ -38,6 +38,7 @@ from ._batch import (
     sweep_dir,
     sweep_one,
 )
+from ._cluster import ClusterError, import_distributed
 from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, PALETTE_FORMATS
 from ._metrics import QUALITY_MEASURES
 from ._palette import COLOR_SPACES
@@ -313,6 +314,20 @@ def build_parser():
     parser.add_argument(
         "--seed", type=seed_value, default=0, help="seed of the k-means++ init (default 0)"
     )
+    cluster = parser.add_mutually_exclusive_group()
+    cluster.add_argument(
+        "--workers",
+        type=positive_int,
+        metavar="N",
+        help="spread the files over a Dask LocalCluster of N worker processes (needs the "
+        "[dask] extra); outputs are byte-identical to a local run",
+    )
+    cluster.add_argument(
+        "--scheduler",
+        metavar="ADDRESS",
+        help="spread the files over a running Dask cluster (e.g. tcp://host:8786); its "
+        "workers must see the same files",
+    )
     parser.add_argument(
         "--metrics",
         action="store_true",
@@ -341,9 +356,24 @@ def check_streams(args):
         raise UsageError("-o - writes the image to standard output: no --json or --sweep there")
 
 
+def check_cluster(args):
+    """``--workers`` and ``--scheduler`` need Dask, and files: workers cannot read this
+    process's standard input or write its standard output."""
+    if not (args.workers or args.scheduler):
+        return
+    option = "--workers" if args.workers else "--scheduler"
+    if STANDARD_STREAM in args.images or args.output == STANDARD_STREAM:
+        raise UsageError(f"{option} works on files: not with - (standard input or output)")
+    try:
+        import_distributed()
+    except ClusterError as error:
+        raise UsageError(f"{option}: {error}") from None
+
+
 def check_usage(args):
     """Command-line mistakes that argparse cannot see."""
     check_streams(args)
+    check_cluster(args)
     named = args.output if args.output and args.output != STANDARD_STREAM else args.ext
     suffix = Path(named).suffix.lstrip(".").lower() if named else ""
     option = "--ext" if named == args.ext else "-o"

@@ -14,7 +14,6 @@ distances, labels and sums are the ones of the in-memory fit.
 
 import contextlib
 
-import numba
 import numpy as np
 
 from .._common import (
@@ -25,37 +24,16 @@ from .._common import (
     sq_distances_to_assigned,
 )
 from .._fit import ALGORITHMS
-from .._threads import threads_for
-
-
-def dask_worker_threads():
-    """The threads of the Dask worker running this task, or None outside a worker."""
-    try:
-        from distributed import get_worker
-
-        return get_worker().state.nthreads
-    except (ImportError, ValueError, AttributeError):
-        return None
+from .._threads import threads_for, worker_threads
 
 
 @contextlib.contextmanager
 def chunk_threads(n_rows):
-    """Numba's threads for one chunk's kernels: as many as the worker has threads (a worker
-    given one thread of a machine uses one core, so the cluster never oversubscribes it),
-    and one for a small chunk (see :func:`kmeans_scratch._threads.threads_for`).
-
-    Our kernels hold the GIL, so the tasks of one process run their kernels one at a time:
-    outside a worker (Dask's threaded scheduler) each kernel may use every core.
-    """
-    previous = numba.get_num_threads()
-    worker_threads = dask_worker_threads()
-    if worker_threads is not None:
-        numba.set_num_threads(max(1, min(worker_threads, numba.config.NUMBA_NUM_THREADS)))
-    try:
-        with threads_for(n_rows):
-            yield
-    finally:
-        numba.set_num_threads(previous)
+    """Numba's threads for one chunk's kernels: the worker's threads (see
+    :func:`kmeans_scratch._threads.worker_threads`), and one for a small chunk (see
+    :func:`kmeans_scratch._threads.threads_for`)."""
+    with worker_threads(), threads_for(n_rows):
+        yield
 
 
 def weights_of(weights, n_rows, dtype):

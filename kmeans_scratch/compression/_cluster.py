@@ -1,0 +1,89 @@
+"""Files on a Dask cluster: a batch spread over its workers, the outcomes in input order.
+
+Each file is one task, ``function(*arguments)`` run on whichever worker is free; it reads
+its input and writes its output there, so the workers must see the same files as the
+caller (a LocalCluster on this machine always does; a remote cluster needs a shared
+filesystem).  Only the report rows come back.  Every kernel gives the same bits on any
+number of threads, so each output is byte-identical to what a local run writes.
+
+Needs the ``[dask]`` extra (``dask.distributed``).
+"""
+
+import contextlib
+import logging
+import traceback
+
+from kmeans_scratch._threads import worker_threads
+
+from ._pool import picklable
+
+#: How long to wait for a scheduler given by address before giving up, in seconds.
+CONNECT_TIMEOUT_SECONDS = 10
+
+
+class ClusterError(RuntimeError):
+    """No Dask cluster: the extra is not installed, or the scheduler cannot be reached."""
+
+
+def import_distributed():
+    try:
+        import distributed
+    except ImportError:
+        raise ClusterError(
+            "a Dask cluster needs the [dask] extra: pip install 'kmeans-scratch[dask]'"
+        ) from None
+    return distributed
+
+
+@contextlib.contextmanager
+def dask_client(workers=None, scheduler=None):
+    """A ``distributed.Client``: of the running cluster at ``scheduler``, or of a new
+    LocalCluster of ``workers`` processes with one thread each (closed afterwards)."""
+    distributed = import_distributed()
+    if scheduler:
+        try:
+            client = distributed.Client(scheduler, timeout=CONNECT_TIMEOUT_SECONDS)
+        except (OSError, TimeoutError) as error:
+            raise ClusterError(f"no Dask scheduler at {scheduler}: {error}") from None
+        with client:
+            yield client
+        return
+    with (
+        distributed.LocalCluster(
+            n_workers=workers, threads_per_worker=1, processes=True,
+            dashboard_address=":0", silence_logs=logging.ERROR,
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):  # fmt: skip
+        yield client
+
+
+def outcome_of(function, arguments):
+    """On a worker: ``(True, function(*arguments))``, or ``(False, (exception, traceback
+    text))`` for an error, which the caller reports as this file's."""
+    try:
+        with worker_threads():
+            return True, function(*arguments)
+    except Exception as error:
+        return False, (picklable(error), traceback.format_exc())
+
+
+def map_on_cluster(function, argument_lists, client):
+    """``function(*arguments)`` for each of ``argument_lists`` on the client's workers.
+
+    Yields ``(True, result)`` or ``(False, (exception, traceback text))`` per task, in
+    the order of ``argument_lists``.  Closing the generator early cancels the tasks not
+    yet done (a task already running finishes: its output is written whole or not at all).
+    """
+    futures = [
+        client.submit(outcome_of, function, tuple(arguments), pure=False)
+        for arguments in argument_lists
+    ]
+    try:
+        for future in futures:
+            try:
+                yield future.result()
+            except Exception as error:  # the worker died, or the task could not run
+                yield False, (RuntimeError(f"the Dask task failed: {error}"), "")
+    finally:
+        client.cancel(futures)

@@ -1,0 +1,116 @@
+"""Batches on a Dask cluster: ``compress_many(client=)`` and ``kmeans-compress --workers N`` /
+``--scheduler ADDRESS`` write exactly the files a local run writes, with the same errors."""
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kmeans_scratch.compression import compress_many
+from kmeans_scratch.compression.cli import main
+
+from .helpers import image_array
+
+distributed = pytest.importorskip("distributed")
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client
+
+
+@pytest.fixture
+def photos(tmp_path):
+    """Three small photos as PNG, and a file that is not an image."""
+    folder = tmp_path / "in"
+    folder.mkdir()
+    for name in ("china", "flower", "coffee"):
+        Image.fromarray(image_array(name)[::3, ::3]).save(folder / f"{name}.png")
+    (folder / "broken.png").write_bytes(b"not a png")
+    return folder
+
+
+def written(folder):
+    return {path.name: path.read_bytes() for path in sorted(folder.iterdir())}
+
+
+def test_compress_many_on_a_cluster_writes_the_local_files(photos, tmp_path, cluster_client):
+    inputs = sorted(photos.iterdir())
+    local = compress_many(inputs, 32, out_dir=tmp_path / "local", dither=True)
+    on_cluster = compress_many(
+        inputs, 32, out_dir=tmp_path / "cluster", dither=True, client=cluster_client
+    )
+    assert written(tmp_path / "local") == written(tmp_path / "cluster")
+    assert len(written(tmp_path / "local")) == 3
+    assert [row["input"] for row in on_cluster] == [str(path) for path in inputs]
+    (broken,) = [row for row in on_cluster if "error" in row]
+    assert broken["input"].endswith("broken.png") and "broken.png" in broken["error"]
+    for ours, theirs in zip(local, on_cluster, strict=True):
+        assert ours.get("psnr") == theirs.get("psnr")
+
+
+def test_compress_many_refuses_two_inputs_for_one_output_and_unknown_options(photos, tmp_path):
+    other = tmp_path / "other"
+    other.mkdir()
+    (other / "china.png").write_bytes((photos / "china.png").read_bytes())
+    with pytest.raises(ValueError, match="would both be written"):
+        compress_many([photos / "china.png", other / "china.png"], 8, out_dir=tmp_path / "o")
+    with pytest.raises(TypeError, match="unknown options"):
+        compress_many([photos / "china.png"], 8, colour_space="lab")
+    assert not (tmp_path / "o").exists()
+
+
+def test_the_command_on_workers_writes_the_local_files(photos, tmp_path, capsys):
+    images = sorted(str(path) for path in photos.glob("[!b]*.png"))
+    assert main([*images, "-k", "64", "--out-dir", str(tmp_path / "local"), "-q"]) == 0
+    assert main([*images, "-k", "64", "--out-dir", str(tmp_path / "w"), "--workers", "2"]) == 0
+    assert written(tmp_path / "local") == written(tmp_path / "w")
+    out = capsys.readouterr().out
+    assert all(f"{name}-k64.png" in out for name in ("china", "flower", "coffee"))
+
+
+def test_the_command_on_a_running_scheduler_names_a_broken_file(
+    photos, tmp_path, capsys, cluster_client
+):
+    address = cluster_client.scheduler.address
+    images = sorted(str(path) for path in photos.iterdir())
+    code = main([*images, "-k", "8", "--out-dir", str(tmp_path / "s"), "--scheduler", address])
+    assert code == 1  # one file failed, the others are written
+    assert len(written(tmp_path / "s")) == 3
+    err = capsys.readouterr().err
+    assert "broken.png" in err and "Traceback" not in err
+
+
+def test_cluster_usage_errors_are_one_line(photos, capsys):
+    image = str(photos / "china.png")
+    assert main(["-", "--workers", "2"]) == 2
+    assert "--workers works on files" in capsys.readouterr().err
+    assert main([image, "--workers", "2", "--scheduler", "tcp://x:1"]) == 2
+    assert "not allowed with argument" in capsys.readouterr().err
+    assert main([image, "-o", str(photos / "x.png"), "--scheduler", "tcp://127.0.0.1:9"]) == 1
+    err = capsys.readouterr().err
+    assert "no Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err
+    assert not (photos / "x.png").exists()
+
+
+def test_outputs_do_not_depend_on_numba_threads(photos, tmp_path):
+    """The reason a cluster's outputs equal a local run's: same bits on any thread count."""
+    import numba
+
+    from kmeans_scratch.compression import compress
+
+    previous = numba.get_num_threads()
+    try:
+        numba.set_num_threads(1)
+        one = compress(photos / "flower.png", 64, dither=True).encode()
+    finally:
+        numba.set_num_threads(previous)
+    assert np.array_equal(
+        np.frombuffer(one, np.uint8),
+        np.frombuffer(compress(photos / "flower.png", 64, dither=True).encode(), np.uint8),
+    )
