@@ -15,3 +15,17 @@ def dtype(request):
 def algorithm(request):
     """Every iteration the library offers; each must give Lloyd's (= scikit-learn's) answer."""
     return request.param
+
+
+@pytest.fixture(scope="module")
+def cluster_client():
+    """A Dask LocalCluster of two worker processes of one thread each (one per core here),
+    and a client of it, shared by a module's tests."""
+    distributed = pytest.importorskip("distributed")
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):
+        yield client

@@ -23,18 +23,6 @@ from .helpers import blobs, image_pixels, jittered_pixel_init  # noqa: E402
 RTOL = 1e-9
 
 
-@pytest.fixture(scope="module")
-def cluster_client():
-    """A LocalCluster of two worker processes of one thread each, as the issue asks."""
-    with (
-        distributed.LocalCluster(
-            n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
-        ) as cluster,
-        distributed.Client(cluster) as client,
-    ):
-        yield client
-
-
 def assert_same_fit(ours, expected):
     np.testing.assert_array_equal(ours.labels_.compute(), expected.labels_)
     assert ours.n_iter_ == expected.n_iter_
