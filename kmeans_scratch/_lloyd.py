@@ -95,12 +95,19 @@ def relocate_empty_clusters(X, sample_weight, centers_old, labels, center_sums, 
         return
     farthest = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
     for new_cluster, far in zip(empty, farthest, strict=True):
-        weight = np.float64(sample_weight[far])
-        old_cluster = labels[far]
-        center_sums[old_cluster] -= X[far] * weight
-        center_sums[new_cluster] = X[far] * weight
-        cluster_weights[new_cluster] = weight
-        cluster_weights[old_cluster] -= weight
+        move_to_empty_cluster(
+            center_sums, cluster_weights, X[far], sample_weight[far], labels[far], new_cluster
+        )
+
+
+def move_to_empty_cluster(center_sums, cluster_weights, row, weight, old_cluster, new_cluster):
+    """Move one ``row`` of ``weight`` from ``old_cluster`` into the empty ``new_cluster``:
+    its w·x and w leave the old cluster's sums and become the new one's (float64)."""
+    weight = np.float64(weight)
+    center_sums[old_cluster] -= row * weight
+    center_sums[new_cluster] = row * weight
+    cluster_weights[new_cluster] = weight
+    cluster_weights[old_cluster] -= weight
 
 
 def centers_from_sums(center_sums, cluster_weights, dtype):

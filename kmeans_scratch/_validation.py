@@ -57,13 +57,30 @@ def check_sample_weight(sample_weight, n_samples, dtype):
             f"sample_weight must have shape (n_samples,) = ({n_samples},), "
             f"got shape {weights.shape}"
         )
+    check_weight_values(weights)
+    check_weight_total(weights.sum())
+    return weights
+
+
+def check_weight_values(weights):
+    """Every weight finite and non-negative (a chunk of weights may sum to zero)."""
     if not np.isfinite(weights).all():
         raise ValueError("sample_weight contains NaN or infinity")
     if (weights < 0).any():
         raise ValueError(f"sample_weight must be non-negative, got a minimum of {weights.min()}")
-    if not weights.sum() > 0:
+
+
+def check_weight_total(total):
+    """The weights' sum must be positive: with every weight zero there is no minimizer."""
+    if not total > 0:
         raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
-    return weights
+
+
+def check_finite(array, name):
+    """Refuse NaN or infinity in ``array``, naming it and which."""
+    if not np.isfinite(array).all():
+        what = "NaN" if np.isnan(array).any() else "infinity"
+        raise ValueError(f"{name} contains {what}")
 
 
 def check_random_state(seed):
@@ -108,7 +125,5 @@ def check_float_rows(X, name="X", dtype=None, copy=False):
         raise ValueError(f"{name} has 0 samples (shape {array.shape}); at least 1 is required")
     if array.shape[1] == 0:
         raise ValueError(f"{name} has 0 features (shape {array.shape}); at least 1 is required")
-    if not np.isfinite(array).all():
-        what = "NaN" if np.isnan(array).any() else "infinity"
-        raise ValueError(f"{name} contains {what}")
+    check_finite(array, name)
     return array

@@ -13,7 +13,7 @@ import dask
 import numpy as np
 from dask import delayed
 
-from .._validation import check_n_samples
+from .._validation import check_n_samples, check_weight_total
 
 
 class PerChunk(list):
@@ -80,8 +80,7 @@ def merged_moments(moments):
     means = np.array([mean for _, mean, _ in moments])
     variances = np.array([variance for _, _, variance in moments])
     total = totals.sum()
-    if not total > 0:
-        raise ValueError("sample_weight sums to zero: at least one sample needs a positive weight")
+    check_weight_total(total)
     mean = (totals[:, None] * means).sum(axis=0) / total
     variance = (totals[:, None] * (variances + (means - mean) ** 2)).sum(axis=0) / total
     return mean, variance

@@ -25,6 +25,7 @@ from .._common import (
 )
 from .._fit import ALGORITHMS
 from .._threads import threads_for, worker_threads
+from .._validation import check_finite, check_weight_values
 
 
 @contextlib.contextmanager
@@ -51,22 +52,13 @@ def centered(chunk, mean):
     return rows
 
 
-def check_finite(rows, weights):
-    """The in-memory fit's errors for NaN or infinity in ``X`` and for bad weights."""
-    if not np.isfinite(rows).all():
-        raise ValueError(f"X contains {'NaN' if np.isnan(rows).any() else 'infinity'}")
-    if not np.isfinite(weights).all():
-        raise ValueError("sample_weight contains NaN or infinity")
-    if (weights < 0).any():
-        raise ValueError(f"sample_weight must be non-negative, got a minimum of {weights.min()}")
-
-
 def chunk_moments(chunk, weights, dtype):
     """``(W, mean, variance)`` of the chunk's rows, weighted, in float64 (W = Σ w_i);
     checks that every value is finite and every weight non-negative on the way."""
     rows = np.ascontiguousarray(chunk, dtype=dtype)
     weights = weights_of(weights, rows.shape[0], dtype)
-    check_finite(rows, weights)
+    check_finite(rows, "X")
+    check_weight_values(weights)
     total = float(weights.sum(dtype=np.float64))
     if total == 0:
         return 0.0, np.zeros(rows.shape[1]), np.zeros(rows.shape[1])
@@ -94,13 +86,18 @@ def assign_step(run, chunk, weights, mean, algorithm, centers_before, centers):
     moved by how far each center went.
     """
     rows = centered(chunk, mean)
+    weights = weights_of(weights, rows.shape[0], rows.dtype)
     if run is None:
         run = ChunkRun(algorithm, rows.shape[0])
-    weights = weights_of(weights, rows.shape[0], rows.dtype)
+    return run, assign_rows(run, rows, weights, centers_before, centers)
+
+
+def assign_rows(run, rows, weights, centers_before, centers):
+    """:func:`assign_step` on the chunk's centered rows: ``(changed, sums, weights)``."""
     n_clusters, n_features = centers.shape
     sums, totals = np.zeros((n_clusters, n_features)), np.zeros(n_clusters)
     if rows.shape[0] == 0:
-        return run, (0, sums, totals)
+        return 0, sums, totals
     with chunk_threads(rows.shape[0]):
         if run.assignment is None:
             run.assignment = ALGORITHMS[run.algorithm](rows, weights, n_clusters)
@@ -110,7 +107,7 @@ def assign_step(run, chunk, weights, mean, algorithm, centers_before, centers):
             run.assignment.centers_moved(centers_before, centers)
         changed = run.assignment.assign_and_accumulate(centers, run.labels, sums, totals)
     run.assignment.X = run.assignment.sample_weight = None  # the data is read, not kept
-    return run, (int(changed), sums, totals)
+    return int(changed), sums, totals
 
 
 def farthest_rows(run, chunk, weights, mean, centers, n_rows):
@@ -126,14 +123,14 @@ def farthest_rows(run, chunk, weights, mean, centers, n_rows):
     return distances[far], rows[far], weights[far], run.labels[far]
 
 
-def finish_run(run, chunk, weights, mean, algorithm, centers_before, centers, reassign):
+def finish_run(run, chunk, weights, mean, centers_before, centers, reassign):
     """The chunk's final labels (after one more assignment step if ``reassign``), then its
     inertia Σ w ‖x − c_l‖² in float64 and its rows per cluster:
     ``(labels, (inertia, sizes))``."""
-    if reassign:
-        run, _ = assign_step(run, chunk, weights, mean, algorithm, centers_before, centers)
     rows = centered(chunk, mean)
     weights = weights_of(weights, rows.shape[0], rows.dtype)
+    if reassign:
+        assign_rows(run, rows, weights, centers_before, centers)
     sizes = np.bincount(run.labels, minlength=centers.shape[0])
     if rows.shape[0] == 0:
         return run.labels, (0.0, sizes)

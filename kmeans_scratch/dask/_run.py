@@ -12,7 +12,7 @@ in-memory fit; only the order in which the sums are added differs, by roundings 
 
 import numpy as np
 
-from .._lloyd import centers_from_sums, squared_center_shift
+from .._lloyd import centers_from_sums, move_to_empty_cluster, squared_center_shift
 from ._chunks import assign_step, farthest_rows, finish_run
 
 
@@ -43,13 +43,10 @@ def relocate_empty_clusters(chunks, runs, mean, centers_old, center_sums, cluste
     rows = np.concatenate([part[1] for part in far])
     weights = np.concatenate([part[2] for part in far])
     labels = np.concatenate([part[3] for part in far])
-    for new_cluster, far_row in zip(empty, np.argsort(-distances, kind="stable"), strict=False):
-        weight = np.float64(weights[far_row])
-        old_cluster = labels[far_row]
-        center_sums[old_cluster] -= rows[far_row] * weight
-        center_sums[new_cluster] = rows[far_row] * weight
-        cluster_weights[new_cluster] = weight
-        cluster_weights[old_cluster] -= weight
+    for new_cluster, far in zip(empty, np.argsort(-distances, kind="stable"), strict=False):
+        move_to_empty_cluster(
+            center_sums, cluster_weights, rows[far], weights[far], labels[far], new_cluster
+        )
 
 
 def run_chunks(chunks, mean, centers_init, algorithm, max_iter, tol, verbose):
@@ -78,9 +75,7 @@ def run_chunks(chunks, mean, centers_init, algorithm, max_iter, tol, verbose):
         if shift <= tol:
             break
     reassign = not strict_convergence or reseeded
-    labels, finished = chunks.map_kept(
-        finish_run, mean, algorithm, before, centers, reassign, states=runs
-    )
+    labels, finished = chunks.map_kept(finish_run, mean, before, centers, reassign, states=runs)
     inertia = sum(inertia for inertia, _ in finished)
     cluster_sizes = np.sum([sizes for _, sizes in finished], axis=0)
     return labels, float(inertia), centers, iteration + 1, cluster_sizes
