@@ -43,6 +43,30 @@ def test_compress_many_on_a_cluster_writes_the_local_files(photos, tmp_path, clu
         assert ours.get("psnr") == theirs.get("psnr")
 
 
+def test_a_shared_palette_on_a_cluster_is_the_local_one(photos, tmp_path, cluster_client):
+    inputs = sorted(photos.iterdir())
+    options = {"shared_palette": True, "dither": 0.5}
+    local = compress_many(inputs, 24, out_dir=tmp_path / "local", **options)
+    on_cluster = compress_many(
+        inputs, 24, out_dir=tmp_path / "cluster", client=cluster_client, **options
+    )
+    assert written(tmp_path / "local") == written(tmp_path / "cluster")
+    broken_first = [False, True, True, True]
+    assert [row.get("error") is None for row in on_cluster] == broken_first
+    assert [row.get("psnr") for row in local] == [row.get("psnr") for row in on_cluster]
+
+
+def test_the_command_shares_a_palette_on_a_running_scheduler(photos, tmp_path, cluster_client):
+    address = cluster_client.scheduler.address
+    images = sorted(str(path) for path in photos.glob("[!b]*.png"))
+    options = ["-k", "16", "--shared-palette", "-q"]
+    assert main([*images, *options, "--out-dir", str(tmp_path / "local")]) == 0
+    assert main([*images, *options, "--out-dir", str(tmp_path / "s"), "--scheduler", address]) == 0
+    assert written(tmp_path / "local") == written(tmp_path / "s")
+    palettes = {Image.open(path).getpalette() is not None for path in (tmp_path / "s").iterdir()}
+    assert palettes == {True} and len(written(tmp_path / "s")) == 3
+
+
 def test_compress_many_refuses_two_inputs_for_one_output_and_unknown_options(photos, tmp_path):
     other = tmp_path / "other"
     other.mkdir()

@@ -5,16 +5,18 @@ Everything here is a client of the public API (:func:`~kmeans_scratch.compressio
 the sweep) plus the checks of :mod:`._io`; ``args`` are the command's parsed arguments.
 """
 
+import contextlib
+import functools
 import sys
-import traceback
 from pathlib import Path
 
 from . import compress
 from ._io import ImageError, atomic_write, check_output, image_pixels, load_bytes
 from ._metrics import QUALITY_MEASURES
-from ._pool import map_in_workers, plan_workers
+from ._pool import map_here, map_in_workers, plan_workers
 from ._quality_scale import QualityTooLow, quality_to_psnr
 from ._quantized import Quantizer
+from ._shared import fit_shared, image_histogram, shared_outcomes
 from ._sweep import write_sweep
 
 #: How messages name the override of a refused output, for the command's users.
@@ -128,8 +130,9 @@ def read_input(args, source):
     return load_bytes(data, STDIN_NAME, args.max_pixels, args.max_memory)
 
 
-def compress_one(args, source):
-    """Compress one file as the arguments say; returns its report row."""
+def compress_one(args, source, shared=None):
+    """Compress one file as the arguments say (onto the :class:`~._shared.SharedPalette`
+    ``shared`` if given); returns its report row."""
     if has_target(args):
         if args.output or args.ext:
             check_output_of(args, source, output_path(args, source, 0))
@@ -139,7 +142,10 @@ def compress_one(args, source):
     else:
         check_output_of(args, source, output_path(args, source, args.colors))
         image = read_input(args, source)
-        result = compress(image, args.colors, **common_options(args))
+        if shared is None:
+            result = compress(image, args.colors, **common_options(args))
+        else:
+            result = shared.quantize(image, **common_options(args))
     if args.strip:
         result.icc_profile = None
     path = output_path(args, source, result.facts["n_colors"])
@@ -172,6 +178,8 @@ def measures_of(args):
 
 
 def common_options(args):
+    """The options of :func:`compress` (and :class:`~._quantized.Quantizer`) that the
+    command's arguments give."""
     return {
         "color_space": args.color_space,
         "dither": args.dither,
@@ -184,51 +192,68 @@ def common_options(args):
 
 
 def sweep_one(args, source, out_dir, stem, overwrite):
-    quantizer = Quantizer(
-        source,
-        args.color_space,
-        args.dither,
-        args.seed,
-        args.max_pixels,
-        max_memory=args.max_memory,
-        speed=args.speed,
-        format=args.format,
-    )
+    quantizer = Quantizer(source, **common_options(args))
     rows, _ = write_sweep(quantizer, args.sweep, out_dir, stem, args.format, overwrite=overwrite)
     return rows
 
 
-def process_file(args, name):
-    """The report rows of one input file: its compression, or its sweep."""
+def histogram_of_file(args, name):
+    """The color histogram of one input file, for a shared palette."""
+    return image_histogram(Path(name), **common_options(args))
+
+
+def process_file(args, name, shared=None):
+    """The report rows of one input file: its compression (onto the shared palette if
+    given), or its sweep."""
     source = Path(name)
     if not args.sweep:
-        return [compress_one(args, source)]
+        return [compress_one(args, source, shared)]
     file_rows = sweep_one(args, source, sweep_dir(args, source), source.stem, args.force)
     return [{"input": str(source), **row} for row in file_rows]
 
 
-def file_outcomes(args):
-    """``(True, rows)`` or ``(False, (error, traceback text))`` for each input, in order:
-    on a Dask cluster with ``--workers`` or ``--scheduler`` (see :mod:`._cluster`), in
-    worker processes when the batch is many small images (see :mod:`._pool`), else here,
-    one after the other."""
+@contextlib.contextmanager
+def task_runner(args):
+    """``run(function, argument_lists)``, which yields each task's outcome in order: on a
+    Dask cluster with ``--workers`` or ``--scheduler`` (see :mod:`._cluster`), in worker
+    processes when the batch is many small images (see :mod:`._pool`), else here, one
+    after the other."""
     if args.workers or args.scheduler:
         from ._cluster import dask_client, map_on_cluster
 
         with dask_client(args.workers, args.scheduler) as client:
-            tasks = [(args, name) for name in args.images]
-            yield from map_on_cluster(process_file, tasks, client)
+            yield functools.partial(map_on_cluster, client=client)
         return
     workers, threads = 0, 0
     if len(args.images) > 1 and not args.sweep:
         largest = max(image_pixels(name) for name in args.images)
         workers, threads = plan_workers(len(args.images), largest)
     if workers:
-        tasks = [(args, name) for name in args.images]
-        yield from map_in_workers(process_file, tasks, workers, threads)
-        return
-    for name in args.images:
-        try:
-            yield True, process_file(args, name)
-        except Exception as error:  # any failure is this file's: name it, go on
-            yield False, (error, traceback.format_exc())
+        yield functools.partial(map_in_workers, workers=workers, threads=threads)
+    else:
+        yield map_here
+
+
+def file_outcomes(args):
+    """``(True, rows)`` or ``(False, (error, traceback text))`` for each input, in order
+    (see :func:`task_runner` for where each runs); with ``--shared-palette``, onto one
+    palette fitted to all of them (see :mod:`._shared`)."""
+    tasks = [(args, name) for name in args.images]
+    with task_runner(args) as run:
+        if not args.shared_palette:
+            yield from run(process_file, tasks)
+            return
+        yield from shared_outcomes(
+            args.images,
+            tasks,
+            run,
+            functools.partial(histogram_of_file, args),
+            functools.partial(
+                fit_shared,
+                n_colors=args.colors,
+                color_space=args.color_space,
+                random_state=args.seed,
+                speed=args.speed,
+            ),
+            process_file,
+        )

@@ -17,7 +17,7 @@ import stat
 import struct
 import tempfile
 import warnings
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
@@ -56,6 +56,38 @@ class LoadedImage:
 
 def _mode_of(n_channels):
     return {1: "L", 2: "LA", 3: "RGB", 4: "RGBA"}[n_channels]
+
+
+def common_channels(channel_counts):
+    """The fewest channels that hold images of all ``channel_counts`` without loss: color
+    (3) if any is color (3 or 4), else gray (1); plus alpha if any has alpha (2 or 4)."""
+    counts = list(channel_counts)
+    color = any(count >= 3 for count in counts)
+    alpha = any(count % 2 == 0 for count in counts)
+    return (3 if color else 1) + alpha
+
+
+def with_channels(pixels, n_channels):
+    """(…, C) uint8 pixels or colors widened to ``n_channels`` (see :func:`common_channels`):
+    a gray level g becomes (g, g, g), a missing alpha 255 (opaque)."""
+    has_alpha = pixels.shape[-1] % 2 == 0
+    color = pixels[..., : pixels.shape[-1] - has_alpha]
+    if n_channels >= 3 and color.shape[-1] == 1:
+        color = np.repeat(color, 3, axis=-1)
+    parts = [color]
+    if n_channels % 2 == 0:
+        alpha = pixels[..., -1:] if has_alpha else np.full_like(pixels[..., :1], 255)
+        parts.append(alpha)
+    return np.ascontiguousarray(np.concatenate(parts, axis=-1))
+
+
+def widened(loaded, n_channels):
+    """``loaded`` with its pixels widened to ``n_channels`` (itself if they have them)."""
+    if loaded.pixels.shape[2] == n_channels:
+        return loaded
+    return replace(
+        loaded, pixels=with_channels(loaded.pixels, n_channels), mode=_mode_of(n_channels)
+    )
 
 
 def from_array(array):
@@ -421,9 +453,12 @@ def gif_transparency(palette, indices):
     return renumber[indices], int(below[0])
 
 
-def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED):
+def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED, keep_palette=False):
     """The file bytes of a quantized image in format ``fmt`` ("png", "gif" or "webp"),
-    compressed with the effort of ``speed`` (1 slowest and smallest, 11 fastest)."""
+    compressed with the effort of ``speed`` (1 slowest and smallest, 11 fastest).
+
+    A PNG's palette loses the entries no pixel uses, unless ``keep_palette`` (a palette
+    shared by many files stays whole and in order in each).  A GIF keeps it whole."""
     if fmt in PALETTE_FORMATS and palette.shape[0] > MAX_PALETTE_COLORS:
         raise ValueError(
             f"{palette.shape[0]} colors cannot be a {fmt.upper()} palette (at most 256); "
@@ -447,6 +482,7 @@ def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED):
             buffer.getvalue(),
             color_type_reduction=False,
             grayscale_reduction=False,
+            palette_reduction=not keep_palette,
             strip=oxipng.StripChunks.safe(),
             **png_options(indices.size, speed, indices.shape[0]),
         )

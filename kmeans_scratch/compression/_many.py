@@ -1,10 +1,16 @@
 """Many image files at once: here one after the other, or on a Dask cluster's workers."""
 
+import functools
 import inspect
 from pathlib import Path
 
-from ._cluster import map_on_cluster, outcome_of
+from ._cluster import map_on_cluster
+from ._pool import map_here
 from ._quantized import check_n_colors
+from ._shared import FIT_OPTIONS, fit_shared, image_histogram, shared_outcomes
+
+#: :func:`~kmeans_scratch.compression.compress`'s quality targets, which choose k per image.
+TARGETS = ("target_psnr", "target_ssim")
 
 
 def output_of(source, n_colors, out_dir, fmt):
@@ -13,11 +19,15 @@ def output_of(source, n_colors, out_dir, fmt):
     return folder / f"{source.stem}-k{n_colors}.{fmt}"
 
 
-def compress_file(source, output, n_colors, fmt, overwrite, options):
-    """Compress one file and write it (atomically); its report, with input and output."""
+def compress_file(source, output, n_colors, fmt, overwrite, options, shared=None):
+    """Compress one file (onto the :class:`~._shared.SharedPalette` ``shared`` if given)
+    and write it atomically; its report, with input and output."""
     from . import compress
 
-    result = compress(source, n_colors, format=fmt, **options)
+    if shared is None:
+        result = compress(source, n_colors, format=fmt, **options)
+    else:
+        result = shared.quantize(source, format=fmt, **options)
     output.parent.mkdir(parents=True, exist_ok=True)
     result.save(output, fmt, overwrite=overwrite)
     return {"input": str(source), "output": str(output), **result.report(fmt, ("psnr",))}
@@ -35,14 +45,34 @@ def check_options(options):
         )
 
 
+def run_tasks(function, argument_lists, client=None):
+    """``function(*arguments)`` for each, here or on the Dask ``client``'s workers: the
+    outcomes in order, as :func:`~._cluster.map_on_cluster`'s."""
+    if client is not None:
+        return map_on_cluster(function, argument_lists, client)
+    return map_here(function, argument_lists)
+
+
 def compress_many(
-    images, n_colors=16, *, out_dir=None, format="png", overwrite=False, client=None, **options
+    images,
+    n_colors=16,
+    *,
+    out_dir=None,
+    format="png",
+    overwrite=False,
+    client=None,
+    shared_palette=False,
+    **options,
 ):
     """Compress image files, each written to ``STEM-kN.FORMAT`` in ``out_dir`` (default:
     next to it), with the options of :func:`~kmeans_scratch.compression.compress`.
 
     With ``client``, a ``dask.distributed.Client``, the files are spread over its workers
     (which must see the same files); each output is byte-identical to a local run's.
+
+    With ``shared_palette``, every output carries one palette of at most ``n_colors``
+    entries, fitted once to the pixels of all the images together (see
+    :mod:`~kmeans_scratch.compression._shared`), the same here and on a cluster.
 
     Returns one dict per input, in order: the file's report (see
     :meth:`QuantizedImage.report`, with PSNR) plus ``input`` and ``output``, or ``input``
@@ -52,6 +82,10 @@ def compress_many(
     fmt = str(format).lower()
     n_colors = check_n_colors(n_colors, fmt)
     check_options(options)
+    if shared_palette:
+        if any(options.get(name) is not None for name in TARGETS):
+            raise ValueError("shared_palette takes n_colors, not a target_psnr / target_ssim")
+        options = {name: value for name, value in options.items() if name not in TARGETS}
     sources = [Path(image) for image in images]
     outputs = [output_of(source, n_colors, out_dir, fmt) for source in sources]
     seen = {}
@@ -64,10 +98,19 @@ def compress_many(
         (source, output, n_colors, fmt, overwrite, options)
         for source, output in zip(sources, outputs, strict=True)
     ]
-    if client is None:
-        outcomes = (outcome_of(compress_file, task) for task in tasks)
+    run = functools.partial(run_tasks, client=client)
+    if shared_palette:
+        fit_options = {name: options[name] for name in FIT_OPTIONS if name in options}
+        outcomes = shared_outcomes(
+            sources,
+            tasks,
+            run,
+            functools.partial(image_histogram, format=fmt, **options),
+            functools.partial(fit_shared, n_colors=n_colors, **fit_options),
+            compress_file,
+        )
     else:
-        outcomes = map_on_cluster(compress_file, tasks, client)
+        outcomes = run(compress_file, tasks)
     return [
         outcome if ok else {"input": str(source), "error": str(outcome[0])}
         for source, (ok, outcome) in zip(sources, outcomes, strict=True)

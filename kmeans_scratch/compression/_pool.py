@@ -141,6 +141,15 @@ def _worker_loop(connection, threads):
         connection.send((index, _run_task((function, arguments))))
 
 
+def map_here(function, argument_lists):
+    """What :func:`map_in_workers` yields, computed in this process, one after the other."""
+    for arguments in argument_lists:
+        try:
+            yield True, function(*arguments)
+        except Exception as error:  # any failure is this task's: name it, go on
+            yield False, (error, traceback.format_exc())
+
+
 def map_in_workers(function, argument_lists, workers, threads):
     """``function(*arguments)`` for each of ``argument_lists`` in ``workers`` processes.
 

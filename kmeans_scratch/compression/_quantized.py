@@ -40,6 +40,8 @@ class QuantizedImage:
         quality numbers are computed on first access, not as part of the quantization.
     speed : int
         The effort of :meth:`encode` (1 slowest and smallest, 11 fastest).
+    keep_palette : bool
+        Whether a PNG keeps the entries no pixel uses (a palette shared by many images).
     """
 
     palette: np.ndarray
@@ -50,6 +52,7 @@ class QuantizedImage:
     original: np.ndarray | None = field(default=None, repr=False)
     histogram: object = field(default=None, repr=False)
     speed: int = DEFAULT_SPEED
+    keep_palette: bool = False
     _quality: dict = field(default_factory=dict, repr=False)
     _pairs: tuple | None = field(default=None, repr=False)
     _encoded: dict = field(default_factory=dict, repr=False)
@@ -95,7 +98,13 @@ class QuantizedImage:
         fmt = format.lower()
         if fmt not in self._encoded:
             self._encoded[fmt] = _io.encode(
-                self.palette, self.indices, self.mode, fmt, self.icc_profile, self.speed
+                self.palette,
+                self.indices,
+                self.mode,
+                fmt,
+                self.icc_profile,
+                self.speed,
+                self.keep_palette,
             )
         return self._encoded[fmt]
 
@@ -183,7 +192,8 @@ class Quantizer:
 
     ``pixels`` is what is quantized and measured against: the image with the color of
     its transparent pixels cleared (invisible, see :mod:`._alpha`), and for ``format``
-    "gif" its alpha made 0 below ``GIF_ALPHA_THRESHOLD`` and 255 from it up.
+    "gif" its alpha made 0 below ``GIF_ALPHA_THRESHOLD`` and 255 from it up; widened to
+    ``n_channels`` if given (gray to RGB, an opaque alpha added; see :mod:`._shared`).
     """
 
     def __init__(
@@ -197,9 +207,12 @@ class Quantizer:
         max_memory=None,
         speed=DEFAULT_SPEED,
         format="png",
+        n_channels=None,
     ):
         self.speed = check_speed(speed)
         self.loaded = as_loaded(image, max_pixels or _io.DEFAULT_MAX_PIXELS, max_memory)
+        if n_channels is not None:
+            self.loaded = _io.widened(self.loaded, n_channels)
         pixels = self.loaded.pixels
         self.pixels = invisible_colors_cleared(alpha_for_gif(pixels) if format == "gif" else pixels)
         self.color_space = check_color_space(color_space)
@@ -216,17 +229,17 @@ class Quantizer:
         if n_colors in self._cache:
             return self._cache[n_colors]
         start = time.perf_counter()
-        pixels = self.pixels
-        plan = effort(self.speed)
-        palette, labels = fit_palette(
-            self.histogram,
-            n_colors,
-            self.color_space,
-            self.random_state,
-            plan.starts(n_colors) if self.n_init == "auto" else self.n_init,
-            plan.max_iter,
-            plan.coarse_starts,
+        palette, labels = fit_for_speed(
+            self.histogram, n_colors, self.color_space, self.random_state, self.n_init, self.speed
         )
+        result = self.mapped(palette, labels, n_colors, start)
+        self._cache[n_colors] = result
+        return result
+
+    def mapped(self, palette, labels, n_colors, start, keep_palette=False):
+        """The image on ``palette``, each distinct color on its entry of ``labels`` (or
+        dithered); ``start`` is when the quantization began, for its time."""
+        pixels = self.pixels
         indices = pixel_indices(
             pixels, self.histogram, palette, labels, self.color_space, self.dither
         )
@@ -245,7 +258,7 @@ class Quantizer:
             "input_bytes": self.loaded.source_bytes,
             "notes": list(self.loaded.notes),
         }
-        result = QuantizedImage(
+        return QuantizedImage(
             palette,
             indices,
             self.loaded.mode,
@@ -254,6 +267,20 @@ class Quantizer:
             original=pixels,
             histogram=self.histogram,
             speed=self.speed,
+            keep_palette=keep_palette,
         )
-        self._cache[n_colors] = result
-        return result
+
+
+def fit_for_speed(histogram, n_colors, color_space, random_state, n_init, speed):
+    """:func:`~._palette.fit_palette` with the starts and iterations ``speed`` gives
+    (``n_init`` "auto") or ``n_init`` starts."""
+    plan = effort(speed)
+    return fit_palette(
+        histogram,
+        n_colors,
+        color_space,
+        random_state,
+        plan.starts(n_colors) if n_init == "auto" else n_init,
+        plan.max_iter,
+        plan.coarse_starts,
+    )

@@ -241,6 +241,12 @@ def build_parser():
         f"nothing and exit with status {EXIT_QUALITY_TOO_LOW}",
     )
     parser.add_argument(
+        "--shared-palette",
+        action="store_true",
+        help="one palette of K colors for all the IMAGEs, fitted to their pixels together "
+        "and written whole, in the same order, in every output (frames, icons, tiles)",
+    )
+    parser.add_argument(
         "--color-space",
         choices=COLOR_SPACES,
         default="rgb",
@@ -370,6 +376,21 @@ def check_cluster(args):
         raise UsageError(f"{option}: {error}") from None
 
 
+def check_shared_palette(args, targets):
+    """``--shared-palette`` fits one K for all the files: no target choosing k per file,
+    no sweep, and files (standard input cannot be read twice)."""
+    if not args.shared_palette:
+        return
+    if targets:
+        raise UsageError(
+            "--shared-palette takes -k/--colors, not --target-psnr/--target-ssim/--quality"
+        )
+    if args.sweep:
+        raise UsageError("--shared-palette does not go with --sweep")
+    if STANDARD_STREAM in args.images:
+        raise UsageError("--shared-palette reads each file twice: not with - (standard input)")
+
+
 def check_usage(args):
     """Command-line mistakes that argparse cannot see."""
     check_streams(args)
@@ -407,6 +428,7 @@ def check_usage(args):
         )
     if targets and args.sweep:
         raise UsageError("--target-psnr/--target-ssim/--quality do not go with --sweep")
+    check_shared_palette(args, targets)
     try:
         check_collisions(args)
     except CollisionError as error:
