@@ -83,6 +83,49 @@ def test_same_fit_on_a_cluster_of_two_processes(cluster_client, algorithm):
     assert_same_fit(ours, expected)
 
 
+def kept_on_workers(client):
+    from kmeans_scratch.dask import _pinned
+
+    return sum(client.run(lambda: len(_pinned._KEPT)).values())
+
+
+def test_persisted_data_gives_the_graph_path_fit_and_leaves_nothing_kept(cluster_client):
+    """Persisted on a cluster, the data goes through ``_pinned`` (one task per worker,
+    prepared rows and states kept in place): the same fit, bit for bit, as through Dask's
+    graphs on the threaded scheduler, from k-means|| seeds with two starts, with weights
+    given unpersisted and an empty chunk; afterwards no worker keeps anything of it."""
+    from kmeans_scratch.dask._pinned import PinnedChunks, row_chunks
+
+    X = blobs(24000, 3, 8, seed=9)
+    weights = np.random.default_rng(10).integers(0, 3, X.shape[0]).astype(float)
+    chunks = (uneven_chunks(X.shape[0], seed=3), -1)
+    persisted = da.from_array(X, chunks=chunks).persist()
+    unpersisted_weights = da.from_array(weights, chunks=5000)
+    assert isinstance(row_chunks(persisted, None, np.float64), PinnedChunks)
+    options = {"n_init": 2, "random_state": 12, "algorithm": "elkan"}
+    pinned = DaskKMeans(8, **options).fit(persisted, sample_weight=unpersisted_weights)
+    with dask.config.set(scheduler="threads"):
+        graphs = DaskKMeans(8, **options).fit(
+            da.from_array(X, chunks=chunks), sample_weight=unpersisted_weights
+        )
+    np.testing.assert_array_equal(pinned.labels_.compute(), graphs.labels_.compute())
+    np.testing.assert_array_equal(pinned.cluster_centers_, graphs.cluster_centers_)
+    assert (pinned.inertia_, pinned.n_iter_) == (graphs.inertia_, graphs.n_iter_)
+    assert kept_on_workers(cluster_client) == 0
+
+
+def test_chunks_are_balanced_over_the_workers_by_their_threads():
+    from kmeans_scratch.dask._pinned import balanced_workers
+
+    holders = ["a", "a", "b", "a", "a", "b", "a", "a"]
+    even = balanced_workers(holders, [10] * 8, {"a": 1, "b": 1})
+    assert even.count("a") == even.count("b") == 4
+    assert [worker for worker, holder in zip(even, holders) if worker != holder] == ["b", "b"]
+    by_threads = balanced_workers(holders, [10] * 8, {"a": 1, "b": 3})
+    assert by_threads.count("b") == 6
+    assert balanced_workers([None, "gone", "a"], [5, 5, 0], {"a": 1, "b": 1}) == ["a", "b", "a"]
+
+
 def test_kmeans_parallel_seeds_depend_on_the_chunks_not_the_scheduler(cluster_client):
     X = blobs(20000, 3, 8, seed=7)
     with_dask = da.from_array(X, chunks=(3000, -1))

@@ -14,6 +14,7 @@ import numpy as np
 from dask import delayed
 
 from .._validation import check_n_samples, check_weight_total
+from ._chunks import prepared
 
 
 class PerChunk(list):
@@ -28,6 +29,7 @@ class RowChunks:
     """
 
     def __init__(self, X, sample_weight, dtype):
+        self.mean = None
         self.dtype = np.dtype(dtype)
         self.sizes = tuple(int(size) for size in X.chunks[0])
         self.n_samples, self.n_features = X.shape
@@ -40,18 +42,30 @@ class RowChunks:
     def __len__(self):
         return len(self.data)
 
+    def __enter__(self):
+        return self
+
+    def __exit__(self, *exc_info):
+        self.close()
+
     def check_n_clusters(self, n_clusters):
         check_n_samples(self.n_samples, n_clusters)
 
+    def center(self, mean):
+        """From now on, calls get each chunk's rows prepared: centered by ``mean`` (see
+        :func:`~._chunks.prepared`), with the weights in the same dtype."""
+        self.mean = mean
+
     def calls(self, function, args, states=None, nout=None):
         """One delayed call per chunk: ``function(chunk, weights, *args)``, or with
-        ``states`` ``function(state, chunk, weights, *args)``."""
-        call = delayed(function, pure=False, nout=nout)
+        ``states`` ``function(state, chunk, weights, *args)``; after :meth:`center`, with
+        the chunk's prepared rows and weights."""
+        call = delayed(on_chunk, pure=False, nout=nout)
         calls = []
         for index, (chunk, weights) in enumerate(zip(self.data, self.weights, strict=True)):
-            head = (chunk, weights) if states is None else (states[index], chunk, weights)
+            state = None if states is None else states[index]
             own = (arg[index] if isinstance(arg, PerChunk) else arg for arg in args)
-            calls.append(call(*head, *own))
+            calls.append(call(function, states is not None, state, chunk, weights, self.mean, *own))
         return calls
 
     def map(self, function, *args, states=None):
@@ -70,6 +84,25 @@ class RowChunks:
         # Persisted together: a local scheduler would otherwise run every call twice.
         kept, results = dask.persist(kept, results)
         return kept, list(dask.compute(*results))
+
+    def values(self, states):
+        """The kept states as delayed values (here they already are)."""
+        return states
+
+    def release(self, states):
+        """Forget kept states (here Python does, once no one refers to them)."""
+
+    def close(self):
+        """Forget every state still kept (nothing to do here; see ``_pinned``)."""
+
+
+def on_chunk(function, has_state, state, chunk, weights, mean, *args):
+    """Where the chunk is: ``function`` on it (its prepared rows if ``mean`` is given),
+    with its ``state`` first if it ``has_state``."""
+    if mean is not None:
+        chunk, weights = prepared(chunk, weights, mean)
+    head = (state, chunk, weights) if has_state else (chunk, weights)
+    return function(*head, *args)
 
 
 def merged_moments(moments):

@@ -6,10 +6,11 @@ O(k·d): sums, counts, a few rows.  What must survive from one iteration to the 
 labels, Hamerly's or Elkan's bounds) is a :class:`ChunkRun` object that stays on the
 worker that made it; the client only ever holds a reference to it.
 
-The chunk itself is never kept: a persisted ``X`` is read from worker memory at every
-iteration, an ``X`` backed by a file or a Zarr store is read from it again.  Each chunk is
-centered by the data's mean exactly as the in-memory fit centers the whole array, so its
-distances, labels and sums are the ones of the in-memory fit.
+The functions of the fit work on a chunk's *prepared* rows (:func:`prepared`): centered
+by the data's mean exactly as the in-memory fit centers the whole array, so their
+distances, labels and sums are those of the in-memory fit, with the weights in the same
+dtype.  Where the rows are prepared is the caller's choice (``_chunked`` prepares them at
+each call, from the chunk where it is read; ``_pinned`` once per fit, kept on the worker).
 """
 
 import contextlib
@@ -44,12 +45,13 @@ def weights_of(weights, n_rows, dtype):
     return np.ascontiguousarray(weights, dtype=dtype)
 
 
-def centered(chunk, mean):
-    """A C-contiguous copy of the chunk minus the data's mean, in the mean's dtype: the same
-    bits as the rows of the in-memory fit's centered ``X``."""
+def prepared(chunk, weights, mean):
+    """``(rows, weights)``: a C-contiguous copy of the chunk minus the data's mean, in the
+    mean's dtype (the same bits as the rows of the in-memory fit's centered ``X``), and
+    the chunk's weights in that dtype."""
     rows = np.array(chunk, dtype=mean.dtype, order="C", copy=True)
     rows -= mean
-    return rows
+    return rows, weights_of(weights, rows.shape[0], rows.dtype)
 
 
 def chunk_moments(chunk, weights, dtype):
@@ -77,16 +79,14 @@ class ChunkRun:
         self.labels = np.full(n_rows, -1, dtype=np.int32)
 
 
-def assign_step(run, chunk, weights, mean, algorithm, centers_before, centers):
-    """One assignment step on the chunk: returns ``(run, (changed, sums, weights))``, the
-    labels changed and the chunk's Σ w x and Σ w of each cluster (float64).
+def assign_step(run, rows, weights, algorithm, centers_before, centers):
+    """One assignment step on the chunk's prepared rows: returns ``(run, (changed, sums,
+    weights))``, the labels changed and the chunk's Σ w x and Σ w of each cluster (float64).
 
     ``run`` None starts a :class:`ChunkRun` of ``algorithm``.  ``centers_before`` are the
     centers of the previous step (None at the first): Hamerly's and Elkan's bounds are
     moved by how far each center went.
     """
-    rows = centered(chunk, mean)
-    weights = weights_of(weights, rows.shape[0], rows.dtype)
     if run is None:
         run = ChunkRun(algorithm, rows.shape[0])
     return run, assign_rows(run, rows, weights, centers_before, centers)
@@ -110,12 +110,10 @@ def assign_rows(run, rows, weights, centers_before, centers):
     return int(changed), sums, totals
 
 
-def farthest_rows(run, chunk, weights, mean, centers, n_rows):
+def farthest_rows(run, rows, weights, centers, n_rows):
     """The chunk's ``n_rows`` rows farthest from their own centers, farthest first (ties to
     the lowest row): ``(squared distances, rows, weights, labels)``, for re-seeding empty
     clusters."""
-    rows = centered(chunk, mean)
-    weights = weights_of(weights, rows.shape[0], rows.dtype)
     distances = np.empty(rows.shape[0], dtype=rows.dtype)
     with chunk_threads(rows.shape[0]):
         sq_distances_to_assigned(rows, centers, run.labels, distances)
@@ -123,12 +121,10 @@ def farthest_rows(run, chunk, weights, mean, centers, n_rows):
     return distances[far], rows[far], weights[far], run.labels[far]
 
 
-def finish_run(run, chunk, weights, mean, centers_before, centers, reassign):
+def finish_run(run, rows, weights, centers_before, centers, reassign):
     """The chunk's final labels (after one more assignment step if ``reassign``), then its
     inertia Σ w ‖x − c_l‖² in float64 and its rows per cluster:
     ``(labels, (inertia, sizes))``."""
-    rows = centered(chunk, mean)
-    weights = weights_of(weights, rows.shape[0], rows.dtype)
     if reassign:
         assign_rows(run, rows, weights, centers_before, centers)
     sizes = np.bincount(run.labels, minlength=centers.shape[0])

@@ -24,7 +24,8 @@ from .._validation import (
     check_random_state,
     check_sample_weight,
 )
-from ._chunked import RowChunks, merged_moments
+from ._chunked import merged_moments
+from ._pinned import row_chunks
 from ._chunks import chunk_inertia, chunk_moments, predict_chunk, transform_chunk
 from ._run import run_chunks
 from ._seeding import N_ROUNDS, OVERSAMPLING_FACTOR, kmeans_parallel, weighted_rows
@@ -154,7 +155,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         check_int(self.init_rounds, "init_rounds", 0)
         check_non_negative_number(self.oversampling_factor, "oversampling_factor")
         X = check_rows(X)
-        chunks = RowChunks(X, check_weights(sample_weight, X), X.dtype)
+        with row_chunks(X, check_weights(sample_weight, X), X.dtype) as chunks:
+            return self._fit_chunks(X, chunks)
+
+    def _fit_chunks(self, X, chunks):
+        """:meth:`fit` on the chunks of ``X``."""
         chunks.check_n_clusters(self.n_clusters)
         random_state = check_random_state(self.random_state)
         init = self._check_init_array(self.init, X)
@@ -163,22 +168,27 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         mean, variance = merged_moments(chunks.map(chunk_moments, chunks.dtype))
         abs_tol = tolerance(variance, self.tol)
         mean = mean.astype(chunks.dtype)  # the in-memory fit centers by the same value
+        chunks.center(mean)
         best = None
         for _ in range(resolve_n_init(self.n_init, init, type(self).__name__)):
             centers_init = self._initial_centers(X, chunks, mean, init, random_state)
             labels, inertia, centers, n_iter, sizes = run_chunks(
-                chunks, mean, centers_init, self.algorithm, self.max_iter, abs_tol,
+                chunks, centers_init, self.algorithm, self.max_iter, abs_tol,
                 self.verbose,
             )  # fmt: skip
             if best is None or inertia < best[1]:
+                if best is not None:
+                    chunks.release(best[0])
                 best = labels, inertia, centers, n_iter, sizes
+            else:
+                chunks.release(labels)
         labels, inertia, centers, n_iter, sizes = best
 
         self.cluster_centers_ = centers + mean
         self.labels_ = da.concatenate(
             [
                 da.from_delayed(part, shape=(size,), dtype=np.int32)
-                for part, size in zip(labels, chunks.sizes, strict=True)
+                for part, size in zip(chunks.values(labels), chunks.sizes, strict=True)
             ]
         )
         self.inertia_ = inertia
@@ -199,11 +209,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         """Initial centers in the frame centered by ``mean``."""
         if isinstance(init, str) and init == "k-means||":
             return kmeans_parallel(
-                chunks, mean, self.n_clusters, random_state, self.init_rounds,
+                chunks, self.n_clusters, random_state, self.init_rounds,
                 self.oversampling_factor,
             )  # fmt: skip
         if isinstance(init, str):  # "random"
-            return weighted_rows(chunks, mean, self.n_clusters, random_state)
+            return weighted_rows(chunks, self.n_clusters, random_state)
         if callable(init):
             init = self._check_init_array(init(X, self.n_clusters, random_state=random_state), X)
         return init.astype(chunks.dtype) - mean
@@ -249,8 +259,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def score(self, X, y=None, sample_weight=None):
         """Opposite of the inertia of ``X`` with respect to the fitted centers (computed)."""
         X, centers = self._check_test_data(X)
-        chunks = RowChunks(X, check_weights(sample_weight, X), centers.dtype)
-        return -float(sum(chunks.map(chunk_inertia, centers)))
+        with row_chunks(X, check_weights(sample_weight, X), centers.dtype) as chunks:
+            return -float(sum(chunks.map(chunk_inertia, centers)))
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()

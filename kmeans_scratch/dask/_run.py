@@ -27,7 +27,7 @@ def merged_sums(results):
     return n_changed, center_sums, cluster_weights
 
 
-def relocate_empty_clusters(chunks, runs, mean, centers_old, center_sums, cluster_weights):
+def relocate_empty_clusters(chunks, runs, centers_old, center_sums, cluster_weights):
     """:func:`kmeans_scratch._lloyd.relocate_empty_clusters` over chunks: each empty cluster
     takes one of the rows farthest from their own centers, the farthest first.
 
@@ -36,7 +36,7 @@ def relocate_empty_clusters(chunks, runs, mean, centers_old, center_sums, cluste
     than in memory (which follows ``numpy.argpartition``).
     """
     empty = np.flatnonzero(cluster_weights == 0)
-    far = chunks.map(farthest_rows, mean, centers_old, empty.size, states=runs)
+    far = chunks.map(farthest_rows, centers_old, empty.size, states=runs)
     distances = np.concatenate([part[0] for part in far])
     if distances.size == 0 or distances.max() == 0:
         return
@@ -49,8 +49,9 @@ def relocate_empty_clusters(chunks, runs, mean, centers_old, center_sums, cluste
         )
 
 
-def run_chunks(chunks, mean, centers_init, algorithm, max_iter, tol, verbose):
-    """One run from ``centers_init`` (in the frame centered by ``mean``).
+def run_chunks(chunks, centers_init, algorithm, max_iter, tol, verbose):
+    """One run from ``centers_init`` (in the frame the chunks are centered in, see
+    :meth:`~._chunked.RowChunks.center`).
 
     Returns ``(labels, inertia, centers, n_iter, cluster_sizes)`` where ``labels`` is one
     persisted delayed int32 array per chunk: the workers keep them, nothing of size n comes
@@ -59,11 +60,11 @@ def run_chunks(chunks, mean, centers_init, algorithm, max_iter, tol, verbose):
     centers = np.array(centers_init, dtype=chunks.dtype, order="C")
     runs, before, strict_convergence = None, None, False
     for iteration in range(max_iter):
-        runs, results = chunks.map_kept(assign_step, mean, algorithm, before, centers, states=runs)
+        runs, results = chunks.map_kept(assign_step, algorithm, before, centers, states=runs)
         n_changed, center_sums, cluster_weights = merged_sums(results)
         reseeded = not cluster_weights.all()
         if reseeded:
-            relocate_empty_clusters(chunks, runs, mean, centers, center_sums, cluster_weights)
+            relocate_empty_clusters(chunks, runs, centers, center_sums, cluster_weights)
         centers_new = centers_from_sums(center_sums, cluster_weights, chunks.dtype)
         shift = squared_center_shift(centers, centers_new)
         before, centers = centers, centers_new
@@ -75,7 +76,7 @@ def run_chunks(chunks, mean, centers_init, algorithm, max_iter, tol, verbose):
         if shift <= tol:
             break
     reassign = not strict_convergence or reseeded
-    labels, finished = chunks.map_kept(finish_run, mean, before, centers, reassign, states=runs)
+    labels, finished = chunks.map_kept(finish_run, before, centers, reassign, states=runs)
     inertia = sum(inertia for inertia, _ in finished)
     cluster_sizes = np.sum([sizes for _, sizes in finished], axis=0)
     return labels, float(inertia), centers, iteration + 1, cluster_sizes

@@ -23,7 +23,7 @@ import numpy as np
 
 from .._seeding import greedy_kmeans_plusplus
 from ._chunked import PerChunk
-from ._chunks import centered, nearest_rows, weights_of
+from ._chunks import nearest_rows
 
 #: Rounds of k-means|| sampling, and candidates drawn per round per cluster (ℓ / k).
 N_ROUNDS = 5
@@ -35,14 +35,13 @@ def chunk_seeds(chunks, random_state):
     return PerChunk(random_state.randint(0, 2**31 - 1, size=len(chunks)).tolist())
 
 
-def draw_keys(chunk, weights, mean, n_rows, seed):
+def draw_keys(rows, weights, n_rows, seed):
     """The chunk's part of a weighted draw without replacement (Efraimidis and Spirakis
     2006): each row gets the key log(u) / w, u uniform in (0, 1); the rows of the
     ``n_rows`` largest keys are a draw of ``n_rows`` distinct rows, each next one chosen
     with probability ∝ its weight.  Returns the chunk's ``n_rows`` best ``(keys, rows)``;
     rows of weight 0 are left out."""
-    rows = centered(chunk, mean)
-    weights = weights_of(weights, rows.shape[0], np.float64)
+    weights = weights.astype(np.float64)
     uniform = 1.0 - np.random.default_rng(seed).random(rows.shape[0])  # in (0, 1]
     with np.errstate(divide="ignore"):
         keys = np.where(weights > 0, np.log(uniform) / weights, -np.inf)
@@ -51,9 +50,9 @@ def draw_keys(chunk, weights, mean, n_rows, seed):
     return keys[best], rows[best]
 
 
-def weighted_rows(chunks, mean, n_rows, random_state):
+def weighted_rows(chunks, n_rows, random_state):
     """``n_rows`` distinct rows of the data (centered), drawn with probability ∝ weight."""
-    drawn = chunks.map(draw_keys, mean, n_rows, chunk_seeds(chunks, random_state))
+    drawn = chunks.map(draw_keys, n_rows, chunk_seeds(chunks, random_state))
     keys = np.concatenate([keys for keys, _ in drawn])
     rows = np.concatenate([rows for _, rows in drawn])
     if keys.shape[0] < n_rows:
@@ -63,11 +62,10 @@ def weighted_rows(chunks, mean, n_rows, random_state):
     return rows[np.argsort(-keys, kind="stable")[:n_rows]]
 
 
-def update_closest(closest, chunk, weights, mean, new_centers):
+def update_closest(closest, rows, weights, new_centers):
     """D(x)² ← min(D(x)², min_{c ∈ new} ‖x − c‖²) for the chunk's rows (``closest`` None: +∞);
     returns ``(closest, Σ w D²)``, the chunk's part of φ."""
-    rows = centered(chunk, mean)
-    weights = weights_of(weights, rows.shape[0], np.float64)
+    weights = weights.astype(np.float64)
     if closest is None:
         closest = np.full(rows.shape[0], np.inf)
     if rows.shape[0] == 0:
@@ -77,19 +75,17 @@ def update_closest(closest, chunk, weights, mean, new_centers):
     return closest, float(weights @ closest)
 
 
-def sample_candidates(closest, chunk, weights, mean, potential, expected, seed):
+def sample_candidates(closest, rows, weights, potential, expected, seed):
     """The chunk's rows drawn independently, each with probability
     min(1, ``expected`` · w D² / φ)."""
-    rows = centered(chunk, mean)
-    weights = weights_of(weights, rows.shape[0], np.float64)
+    weights = weights.astype(np.float64)
     uniform = np.random.default_rng(seed).random(rows.shape[0])
     return rows[uniform * potential < expected * weights * closest]
 
 
-def nearest_weights(chunk, weights, mean, candidates):
+def nearest_weights(rows, weights, candidates):
     """Σ w of the chunk's rows nearest to each candidate (float64, one per candidate)."""
-    rows = centered(chunk, mean)
-    weights = weights_of(weights, rows.shape[0], np.float64)
+    weights = weights.astype(np.float64)
     if rows.shape[0] == 0:
         return np.zeros(candidates.shape[0])
     labels, _ = nearest_rows(rows, candidates)
@@ -97,28 +93,27 @@ def nearest_weights(chunk, weights, mean, candidates):
 
 
 def kmeans_parallel(
-    chunks, mean, n_clusters, random_state, n_rounds=N_ROUNDS, oversampling=OVERSAMPLING_FACTOR
+    chunks, n_clusters, random_state, n_rounds=N_ROUNDS, oversampling=OVERSAMPLING_FACTOR
 ):
-    """k seeds for the chunked data (centered by ``mean``) by k-means|| (module docstring)."""
-    candidates = weighted_rows(chunks, mean, 1, random_state)
-    closest, potentials = chunks.map_kept(update_closest, mean, candidates)
+    """k seeds for the chunked data (centered) by k-means|| (module docstring)."""
+    candidates = weighted_rows(chunks, 1, random_state)
+    closest, potentials = chunks.map_kept(update_closest, candidates)
     for round_ in range(n_rounds):
         potential = sum(potentials)
         if not potential > 0:  # every row sits on a candidate
             break
         drawn = chunks.map(
-            sample_candidates, mean, potential, oversampling * n_clusters,
+            sample_candidates, potential, oversampling * n_clusters,
             chunk_seeds(chunks, random_state), states=closest,
         )  # fmt: skip
         new = np.concatenate(drawn)
         candidates = np.concatenate([candidates, new])
         if round_ < n_rounds - 1 and new.shape[0]:
-            closest, potentials = chunks.map_kept(update_closest, mean, new, states=closest)
+            closest, potentials = chunks.map_kept(update_closest, new, states=closest)
+    chunks.release(closest)
     if candidates.shape[0] < n_clusters:
-        candidates = np.concatenate(
-            [candidates, weighted_rows(chunks, mean, n_clusters, random_state)]
-        )
-    weights = np.sum(chunks.map(nearest_weights, mean, candidates), axis=0)
+        candidates = np.concatenate([candidates, weighted_rows(chunks, n_clusters, random_state)])
+    weights = np.sum(chunks.map(nearest_weights, candidates), axis=0)
     candidates = np.ascontiguousarray(candidates, dtype=chunks.dtype)
     centers, _ = greedy_kmeans_plusplus(
         candidates, n_clusters, weights.astype(chunks.dtype), random_state
