@@ -120,7 +120,10 @@ def test_chunks_are_balanced_over_the_workers_by_their_threads():
     holders = ["a", "a", "b", "a", "a", "b", "a", "a"]
     even = balanced_workers(holders, [10] * 8, {"a": 1, "b": 1})
     assert even.count("a") == even.count("b") == 4
-    assert [worker for worker, holder in zip(even, holders) if worker != holder] == ["b", "b"]
+    assert [worker for worker, holder in zip(even, holders, strict=True) if worker != holder] == [
+        "b",
+        "b",
+    ]
     by_threads = balanced_workers(holders, [10] * 8, {"a": 1, "b": 3})
     assert by_threads.count("b") == 6
     assert balanced_workers([None, "gone", "a"], [5, 5, 0], {"a": 1, "b": 1}) == ["a", "b", "a"]

@@ -25,8 +25,8 @@ from .._validation import (
     check_sample_weight,
 )
 from ._chunked import merged_moments
-from ._pinned import row_chunks
 from ._chunks import chunk_inertia, chunk_moments, predict_chunk, transform_chunk
+from ._pinned import row_chunks
 from ._run import run_chunks
 from ._seeding import N_ROUNDS, OVERSAMPLING_FACTOR, kmeans_parallel, weighted_rows
 

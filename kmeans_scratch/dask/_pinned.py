@@ -135,11 +135,12 @@ class PinnedChunks(RowChunks):
                 workers=[worker],
                 allow_other_workers=False,
                 pure=False,
-            )  # fmt: skip
+            )
             for worker, items in groups.items()
         }
         results = [None] * len(self)
-        for worker, outcome in zip(futures, self.client.gather(list(futures.values()))):
+        outcomes = self.client.gather(list(futures.values()))
+        for worker, outcome in zip(futures, outcomes, strict=True):
             for (index, *_), result in zip(groups[worker], outcome, strict=True):
                 results[index] = result
         self.is_prepared = self.mean is not None
