@@ -56,22 +56,24 @@ class RowChunks:
         :func:`~._chunks.prepared`), with the weights in the same dtype."""
         self.mean = mean
 
-    def calls(self, function, args, states=None, nout=None):
-        """One delayed call per chunk: ``function(chunk, weights, *args)``, or with
-        ``states`` ``function(state, chunk, weights, *args)``; after :meth:`center`, with
-        the chunk's prepared rows and weights."""
+    def calls(self, function, args, states=None, nout=None, only=None):
+        """One delayed call per chunk (or per chunk of the indices ``only``):
+        ``function(chunk, weights, *args)``, or with ``states`` ``function(state, chunk,
+        weights, *args)``; after :meth:`center`, with the chunk's prepared rows and weights."""
         call = delayed(on_chunk, pure=False, nout=nout)
         calls = []
-        for index, (chunk, weights) in enumerate(zip(self.data, self.weights, strict=True)):
+        for index in range(len(self)) if only is None else only:
+            chunk, weights = self.data[index], self.weights[index]
             state = None if states is None else states[index]
             own = (arg[index] if isinstance(arg, PerChunk) else arg for arg in args)
             calls.append(call(function, states is not None, state, chunk, weights, self.mean, *own))
         return calls
 
-    def map(self, function, *args, states=None):
+    def map(self, function, *args, states=None, only=None):
         """``[function(chunk, weights, *args) for each chunk]``, or with ``states``
-        ``function(state, chunk, weights, *args)``; computed, in chunk order."""
-        return list(dask.compute(*self.calls(function, args, states)))
+        ``function(state, chunk, weights, *args)``; computed, in chunk order.  ``only``:
+        the indices of the chunks to call it on (default all)."""
+        return list(dask.compute(*self.calls(function, args, states, only=only)))
 
     def map_kept(self, function, *args, states=None):
         """For ``function(state, chunk, weights, *args) -> (state, result)``: the new states,

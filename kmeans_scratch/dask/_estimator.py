@@ -165,13 +165,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         init = self._check_init_array(self.init, X)
 
         # One pass: NaN, infinity and bad weights are found here, before any iteration.
-        mean, variance = merged_moments(chunks.map(chunk_moments, chunks.dtype))
+        moments = chunks.map(chunk_moments, chunks.dtype)
+        mean, variance = merged_moments(moments)
+        chunk_totals = [total for total, _, _ in moments]
         abs_tol = tolerance(variance, self.tol)
         mean = mean.astype(chunks.dtype)  # the in-memory fit centers by the same value
         chunks.center(mean)
         best = None
         for _ in range(resolve_n_init(self.n_init, init, type(self).__name__)):
-            centers_init = self._initial_centers(X, chunks, mean, init, random_state)
+            centers_init = self._initial_centers(X, chunks, chunk_totals, mean, init, random_state)
             labels, inertia, centers, n_iter, sizes = run_chunks(
                 chunks, centers_init, self.algorithm, self.max_iter, abs_tol,
                 self.verbose,
@@ -205,11 +207,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         check_init_shape(init, self.n_clusters, X.shape[1])
         return init
 
-    def _initial_centers(self, X, chunks, mean, init, random_state):
+    def _initial_centers(self, X, chunks, chunk_totals, mean, init, random_state):
         """Initial centers in the frame centered by ``mean``."""
         if isinstance(init, str) and init == "k-means||":
             return kmeans_parallel(
-                chunks, self.n_clusters, random_state, self.init_rounds,
+                chunks, chunk_totals, self.n_clusters, random_state, self.init_rounds,
                 self.oversampling_factor,
             )  # fmt: skip
         if isinstance(init, str):  # "random"

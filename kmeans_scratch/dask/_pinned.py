@@ -107,20 +107,22 @@ class PinnedChunks(RowChunks):
         holders = [min(who_has[future.key], default=None) for future in data]
         self.workers = balanced_workers(holders, self.sizes, client.nthreads())
         self.name = f"kmeans-scratch-{uuid.uuid4().hex}"
-        self.is_prepared = False
+        self.prepared = set()  # the chunks whose prepared rows their worker keeps
         self.n_states = 0
 
     def center(self, mean):
         super().center(mean)
-        self.is_prepared = False
+        self.prepared = set()
 
-    def submit(self, mode, function, states, args):
-        """``function`` on every chunk, one task per worker (see :func:`on_worker`); the
-        results in chunk order."""
+    def submit(self, mode, function, states, args, only=None):
+        """``function`` on every chunk (or those of the indices ``only``), one task per
+        worker (see :func:`on_worker`); the results in chunk order."""
         groups = {}
-        for index, worker in enumerate(self.workers):
+        indices = range(len(self)) if only is None else only
+        for index in indices:
+            worker = self.workers[index]
             own = [arg[index] if isinstance(arg, PerChunk) else arg for arg in args]
-            read = self.mean is None or not self.is_prepared
+            read = self.mean is None or index not in self.prepared
             chunk = (self.data[index], self.weights[index]) if read else None
             key = None if states is None else states.keys[index]
             groups.setdefault(worker, []).append((index, chunk, key, own))
@@ -138,16 +140,18 @@ class PinnedChunks(RowChunks):
             )
             for worker, items in groups.items()
         }
-        results = [None] * len(self)
+        results = {}
         outcomes = self.client.gather(list(futures.values()))
         for worker, outcome in zip(futures, outcomes, strict=True):
             for (index, *_), result in zip(groups[worker], outcome, strict=True):
                 results[index] = result
-        self.is_prepared = self.mean is not None
-        return results
+        if self.mean is not None:
+            self.prepared.update(indices)
+        return [results[index] for index in indices]
 
-    def map(self, function, *args, states=None):
-        return self.submit("plain" if states is None else "with", function, states, args)
+    def map(self, function, *args, states=None, only=None):
+        mode = "plain" if states is None else "with"
+        return self.submit(mode, function, states, args, only)
 
     def map_kept(self, function, *args, states=None):
         if states is None:
