@@ -61,7 +61,7 @@ bench-effort: $(STAMP)
 # K-Means on a LocalCluster of 2 workers: ours against dask-ml and our in-memory fit, on 4 and
 # 20 million rows; writes benchmarks/RESULTS-dask.md (about 10 minutes, most of it dask-ml's).
 bench-dask: $(STAMP)
-	$(BIN)/python -m pytest benchmarks/test_dask.py -q -p no:logging --results benchmarks/RESULTS-dask.md
+	$(BIN)/python -m pytest benchmarks/test_dask.py -q -p no:logging --results benchmarks/RESULTS-dask.md $(COMMAND_IMAGES)
 
 # The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
 demo: $(STAMP)

@@ -10,12 +10,14 @@ smoke run in ``make test``) every contender runs once and nothing is written.
 
 import os
 import platform
+import shutil
 from pathlib import Path
 
 import numpy as np
 import pytest
+from PIL import Image
 
-from .datasets import image_names, short_name
+from .datasets import SHIPPED_IMAGES, folder_images, image_names, shipped_image, short_name
 from .report import write_results
 
 RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
@@ -83,6 +85,24 @@ def compiled_kernels():
 def large_image_dir(tmp_path_factory):
     """Where the large mosaics and their outputs go (made once per session)."""
     return tmp_path_factory.mktemp("large-images")
+
+
+@pytest.fixture(scope="session")
+def command_inputs(request, tmp_path_factory, smoke):
+    """Copies of the input PNGs in a folder of their own."""
+    folder = tmp_path_factory.mktemp("command-inputs")
+    source_dir = request.config.getoption("--command-images")
+    if source_dir and Path(source_dir).is_dir() and not smoke:
+        sources = folder_images(source_dir)
+        for source in sources:
+            shutil.copyfile(source, folder / source.name)
+        label = f"{len(sources)} images of {Path(source_dir).name}/"
+    else:
+        for name in SHIPPED_IMAGES[: 2 if smoke else None]:
+            pixels = shipped_image(name)
+            Image.fromarray(pixels[::4, ::4] if smoke else pixels).save(folder / f"{name}.png")
+        label = "the shipped images"
+    return sorted(folder.iterdir()), label
 
 
 @pytest.fixture(scope="session")

@@ -28,35 +28,15 @@ import statistics
 import subprocess
 import sys
 import time
-from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
-from .datasets import SHIPPED_IMAGES, folder_images, shipped_image
+from .datasets import shipped_image
 
 PNGQUANT = shutil.which("pngquant")
 OURS = [sys.executable, "-m", "kmeans_scratch.compression.cli"]
 K = 256
-
-
-@pytest.fixture(scope="session")
-def command_inputs(request, tmp_path_factory, smoke):
-    """Copies of the input PNGs in a folder of their own."""
-    folder = tmp_path_factory.mktemp("command-inputs")
-    source_dir = request.config.getoption("--command-images")
-    if source_dir and Path(source_dir).is_dir() and not smoke:
-        sources = folder_images(source_dir)
-        for source in sources:
-            shutil.copyfile(source, folder / source.name)
-        label = f"{len(sources)} images of {Path(source_dir).name}/"
-    else:
-        for name in SHIPPED_IMAGES[: 2 if smoke else None]:
-            pixels = shipped_image(name)
-            Image.fromarray(pixels[::4, ::4] if smoke else pixels).save(folder / f"{name}.png")
-        label = "the shipped images"
-    return sorted(folder.iterdir()), label
 
 
 def wall_time(argv, env=None):

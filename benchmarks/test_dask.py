@@ -1,7 +1,9 @@
 """Issue 16's rows: K-Means on a Dask cluster, ours against dask-ml and against our own
-fit in memory.  ``make bench-dask`` runs them (4 and 20 million rows; dask-ml on the
-4 million only: it took 152 s there when the issue was filed)."""
+fit in memory (4 and 20 million rows; dask-ml on the 4 million only: it took 152 s there
+when the issue was filed), and a batch of files on ``--workers 2`` against the local
+batch.  ``make bench-dask`` runs them."""
 
+import statistics
 import warnings
 
 import numpy as np
@@ -11,6 +13,7 @@ from kmeans_scratch import KMeans
 from kmeans_scratch._common import assign_labels
 
 from .datasets import shipped_image
+from .test_command import alternate, ours_argv, wall_time
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
@@ -92,3 +95,27 @@ def test_dask_kmeans(benchmark, recorder, smoke, cluster_client, n_rows, contend
         "dask-kmeans", benchmark, contender=contender, n_rows=n_rows, k=N_CLUSTERS,
         inertia=inertia, chunks=len(data.chunks[0]),
     )  # fmt: skip
+
+
+BATCHES = {"local batch (worker processes)": [], "--workers 2 (a LocalCluster)": ["--workers", "2"]}
+
+
+def test_batch_on_a_cluster(benchmark, recorder, command_inputs, tmp_path, smoke):
+    """The command over every input, k = 256, in a fresh process: the default local batch
+    (one file per core in worker processes) against ``--workers 2``, which starts a
+    LocalCluster of 2 processes and spreads the files over it; rounds alternate."""
+    inputs, label = command_inputs
+    runs = {
+        name: (lambda extra=extra, name=name: wall_time(
+            [*ours_argv(inputs, tmp_path / str(len(name))), *extra]
+        ))
+        for name, extra in BATCHES.items()
+    }  # fmt: skip
+    times = benchmark.pedantic(alternate, args=(runs, 1 if smoke else 3), rounds=1, iterations=1)
+    outputs = [sorted((tmp_path / str(len(name))).iterdir()) for name in BATCHES]
+    assert [path.read_bytes() for path in outputs[0]] == [path.read_bytes() for path in outputs[1]]
+    for name, seconds in times.items():
+        recorder.add_seconds(
+            "dask-batch", benchmark, statistics.median(seconds), contender=name,
+            images=label, n_files=len(inputs), runs=seconds,
+        )  # fmt: skip
