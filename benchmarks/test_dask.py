@@ -26,13 +26,18 @@ DASK_ML_MAX_ROWS = 4_000_000
 
 @pytest.fixture(scope="module")
 def cluster_client():
-    """A LocalCluster of 2 worker processes of one thread each: this machine's 2 cores."""
+    """A LocalCluster of 2 worker processes of one thread each: this machine's 2 cores;
+    its workers have loaded our kernels (a small fit), as the client process has."""
+    from kmeans_scratch.dask import KMeans as DaskKMeans
+
     with (
         distributed.LocalCluster(
             n_workers=2, threads_per_worker=1, processes=True, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster) as client,
     ):
+        warm_up = da.from_array(noisy_pixels(20_000), chunks=(5_000, -1)).persist()
+        DaskKMeans(N_CLUSTERS, algorithm="hamerly", random_state=0).fit(warm_up)
         yield client
 
 
