@@ -3,7 +3,9 @@
 The fit is the in-memory one, distributed (see ``_run``): the data's weighted mean and
 variance in one pass (each chunk's moments, merged on the client), seeds by k-means||
 (``_seeding``) or random weighted rows, then Lloyd's, Hamerly's or Elkan's iteration with
-the data and the per-row state on the workers.  From the same ``init`` array it gives the
+the data and the per-row state on the workers: through Dask's graphs (``_chunked``), or,
+for data persisted on a cluster, one pinned task per worker (``_pinned``).  From the
+same ``init`` array it gives the
 in-memory fit's labels and ``n_iter_``, and its centers to about 1e-16, whatever the
 chunking and the workers.
 """
