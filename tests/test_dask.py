@@ -114,6 +114,17 @@ def test_persisted_data_gives_the_graph_path_fit_and_leaves_nothing_kept(cluster
     assert kept_on_workers(cluster_client) == 0
 
 
+def test_a_worker_gone_during_a_fit_is_an_error_not_a_hang(cluster_client):
+    from kmeans_scratch.dask._chunks import chunk_moments
+    from kmeans_scratch.dask._pinned import row_chunks
+
+    persisted = da.from_array(blobs(2000, 2, 3, seed=1), chunks=(500, -1)).persist()
+    with row_chunks(persisted, None, np.float64) as chunks:
+        chunks.workers[1] = "tcp://127.0.0.1:9"  # as if that worker had left
+        with pytest.raises(RuntimeError, match="worker tcp://127.0.0.1:9 left during the fit"):
+            chunks.map(chunk_moments, np.float64)
+
+
 def test_chunks_are_balanced_over_the_workers_by_their_threads():
     from kmeans_scratch.dask._pinned import balanced_workers
 

@@ -29,6 +29,9 @@ import uuid
 from ._chunked import PerChunk, RowChunks
 from ._chunks import prepared
 
+#: How often a call waiting for its workers checks that they are still there, in seconds.
+WORKER_CHECK_SECONDS = 1.0
+
 #: On a worker: the prepared rows and the states of the fits running there, by key;
 #: every key starts with its :class:`PinnedChunks` object's ``name``.
 _KEPT = {}
@@ -141,13 +144,33 @@ class PinnedChunks(RowChunks):
             for worker, items in groups.items()
         }
         results = {}
-        outcomes = self.client.gather(list(futures.values()))
+        outcomes = self.gathered(futures)
         for worker, outcome in zip(futures, outcomes, strict=True):
             for (index, *_), result in zip(groups[worker], outcome, strict=True):
                 results[index] = result
         if self.mean is not None:
             self.prepared.update(indices)
         return [results[index] for index in indices]
+
+    def gathered(self, futures):
+        """The results of ``{worker: future}``, in order.  A task pinned to a worker that
+        has left would wait for it forever, and what it kept there is gone: checked every
+        ``WORKER_CHECK_SECONDS``, that is an error naming the worker."""
+        from distributed import wait
+
+        while True:
+            try:
+                wait(list(futures.values()), timeout=WORKER_CHECK_SECONDS)
+                return self.client.gather(list(futures.values()))
+            except TimeoutError:
+                alive = self.client.scheduler_info(n_workers=-1)["workers"]
+                gone = sorted(worker for worker in futures if worker not in alive)
+                if gone:
+                    self.client.cancel(list(futures.values()))
+                    raise RuntimeError(
+                        f"the Dask worker {gone[0]} left during the fit, with the state of "
+                        "its chunks: fit again"
+                    ) from None
 
     def map(self, function, *args, states=None, only=None):
         mode = "plain" if states is None else "with"
