@@ -72,7 +72,7 @@ notebook: $(STAMP)
 	$(BIN)/pip install -q notebook
 	$(BIN)/jupyter notebook examples/color_quantization.ipynb
 
-# Regenerate the figures shown in the README.
+# Regenerate the figures shown in the README and docs/compressor.md.
 figures: $(STAMP)
 	$(BIN)/kmeans-compress --quiet --out-dir .figures-build
 	mkdir -p figures

@@ -6,8 +6,8 @@ scikit-learn: it validates parameters and data the way scikit-learn's estimators
 :func:`kmeans_scratch._fit.fit_arrays`, the fit that :func:`kmeans_scratch.k_means` also
 calls.  It follows ``sklearn.cluster.KMeans`` in everything a user can observe (parameter
 names, defaults, ``n_init="auto"``, ``tol`` scaling, the best-of-``n_init`` rule, the
-warnings), and shares none of its clustering code.  Where it differs on purpose, the README
-says so.
+warnings), and shares none of its clustering code.  Where it differs on purpose,
+``docs/limits.md`` says so.
 """
 
 import warnings
@@ -130,7 +130,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         "lloyd" computes every distance in every iteration; "hamerly" keeps two bounds per
         sample and skips most distances once the centers settle (fastest in low
         dimensions, such as colors); "elkan" keeps one bound per sample and center
-        (n_samples × n_clusters × 8 bytes) and skips even more (see the README).
+        (n_samples × n_clusters × 8 bytes) and skips even more (see ``docs/algorithms.md``).
         When at most 3/4 of the rows of ``X`` are distinct (the pixels of a photo), each
         algorithm iterates on the distinct rows, weighted by the total weight of their
         copies: the same labels, less work.

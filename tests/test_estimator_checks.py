@@ -2,7 +2,7 @@
 
 One check is expected to fail, for the same reason it fails for scikit-learn's KMeans
 (scikit-learn lists it as an expected failure of its own estimator): with random
-initialization, a weight of 2 is not the same random draw as a repeated row.  The README
+initialization, a weight of 2 is not the same random draw as a repeated row.  ``docs/limits.md``
 lists it.
 """
 

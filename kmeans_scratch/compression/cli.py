@@ -237,7 +237,7 @@ def build_parser():
         type=quality_range,
         metavar="MIN-MAX",
         help="pngquant's: the smallest k whose quality (0-100, pngquant's scale turned into "
-        "a PSNR, see the README) reaches MAX; if even 256 colors stay under MIN, write "
+        "a PSNR, see docs/compressor.md) reaches MAX; if even 256 colors stay under MIN, write "
         f"nothing and exit with status {EXIT_QUALITY_TOO_LOW}",
     )
     parser.add_argument(
