@@ -12,7 +12,7 @@ install: $(STAMP)
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e ".[test,bench,dask]"
+	$(BIN)/python -m pip install --quiet -e ".[compress,test,bench,dask]"
 	$(BIN)/python -m compileall -q kmeans_scratch  # bytecode even where PYTHONDONTWRITEBYTECODE is set
 	touch $(STAMP)
 

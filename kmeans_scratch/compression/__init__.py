@@ -12,6 +12,10 @@ Uses only the public API of the core.
 
 import time
 
+from kmeans_scratch._extras import require
+
+require("compress", "kmeans_scratch.compression")
+
 from ._io import DEFAULT_MAX_PIXELS, FORMATS, ImageError, LoadedImage, load
 from ._many import compress_many
 from ._metrics import SSIM_WINDOW

@@ -13,6 +13,7 @@ import contextlib
 import logging
 import traceback
 
+from kmeans_scratch._extras import MissingExtra, require
 from kmeans_scratch._threads import worker_threads
 
 from ._pool import picklable
@@ -27,11 +28,11 @@ class ClusterError(RuntimeError):
 
 def import_distributed():
     try:
-        import distributed
-    except ImportError:
-        raise ClusterError(
-            "a Dask cluster needs the [dask] extra: pip install 'kmeans-scratch[dask]'"
-        ) from None
+        require("dask", "a Dask cluster")
+    except MissingExtra as error:
+        raise ClusterError(str(error)) from None
+    import distributed
+
     return distributed
 
 

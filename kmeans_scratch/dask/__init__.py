@@ -5,12 +5,9 @@ on each chunk where it lives (``dask.distributed`` workers, or threads with Dask
 scheduler).  It needs the ``[dask]`` extra: ``pip install 'kmeans-scratch[dask]'``.
 """
 
-try:
-    import dask.array  # noqa: F401
-except ImportError as error:  # pragma: no cover - depends on the installation
-    raise ImportError(
-        "kmeans_scratch.dask needs Dask: pip install 'kmeans-scratch[dask]'"
-    ) from error
+from kmeans_scratch._extras import require
+
+require("dask", "kmeans_scratch.dask")
 
 from ._estimator import KMeans
 
