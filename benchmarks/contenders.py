@@ -18,7 +18,7 @@ from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.cluster import MiniBatchKMeans
 
 from kmeans_scratch import KMeans, _fit
-from kmeans_scratch._common import assign_labels
+from kmeans_scratch._distances import assign_labels
 
 
 def exact_inertia(X, centers):

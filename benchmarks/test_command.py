@@ -163,7 +163,7 @@ STARTUP_PROBE = """
 import json, sys, time
 start = time.perf_counter()
 from kmeans_scratch.compression import compress
-from kmeans_scratch._common import n_blocks_for
+from kmeans_scratch._blocks import n_blocks_for
 imported = time.perf_counter()
 n_blocks_for(4096, 8)  # the smallest cached kernel: Numba's own start, nearly alone
 numba_started = time.perf_counter()

@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 
 from kmeans_scratch import KMeans
-from kmeans_scratch._common import assign_labels
+from kmeans_scratch._distances import assign_labels
 
 from .datasets import shipped_image
 from .test_command import alternate, ours_argv, wall_time

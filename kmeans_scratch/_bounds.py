@@ -21,7 +21,8 @@ labels, hence the centers and the iteration count, are Lloyd's.
 import numpy as np
 from numba import njit, prange
 
-from ._common import block_sums_for, sq_distance
+from ._blocks import block_sums_for
+from ._distances import sq_distance_f64
 
 
 def shrink_factor(dtype, n_features):
@@ -36,7 +37,7 @@ def center_distances(centers):
     distances = np.empty((n_clusters, n_clusters))
     for a in prange(n_clusters):
         for j in range(n_clusters):
-            distances[a, j] = np.sqrt(sq_distance(centers[a], centers[j])) if j != a else np.inf
+            distances[a, j] = np.sqrt(sq_distance_f64(centers[a], centers[j])) if j != a else np.inf
     return distances
 
 

@@ -35,14 +35,9 @@ International Conference on Machine Learning (ICML), 2003, pp. 147-153.
 import numpy as np
 from numba import njit, prange
 
+from ._blocks import block_bounds, merge_blocks, sum_rows
 from ._bounds import BoundedAssignment, center_distances, movements
-from ._common import (
-    block_bounds,
-    merge_blocks,
-    sq_distance_exact_order,
-    sq_distances_to_all,
-    sum_rows,
-)
+from ._tiles import sq_distance_tile_order, sq_distances_to_all
 
 #: Largest memory Elkan's lower bounds may take (n_samples × n_clusters × 8 bytes): 2 GiB.
 BOUNDS_BUDGET_BYTES = 2 * 2**30
@@ -121,13 +116,13 @@ def elkan_assign_and_accumulate(
                         if u < bound * shrink:
                             continue
                         if not tight:
-                            best_sq = sq_distance_exact_order(x, centers[best])
+                            best_sq = sq_distance_tile_order(x, centers[best])
                             u = np.sqrt(best_sq)
                             lower[i, best] = u + drift[best]
                             tight = True
                             if u < bound * shrink:
                                 continue
-                        sq = sq_distance_exact_order(x, centers[j])
+                        sq = sq_distance_tile_order(x, centers[j])
                         lower[i, j] = np.sqrt(sq) + drift[j]
                         if sq < best_sq or (sq == best_sq and j < best):
                             best, best_sq, u = j, sq, np.sqrt(sq)
@@ -142,7 +137,7 @@ def elkan_assign_and_accumulate(
 
 
 class ElkanAssignment(BoundedAssignment):
-    """Elkan's assignment step for :func:`kmeans_scratch._lloyd.run_iterations`."""
+    """Elkan's assignment step for :func:`kmeans_scratch._iterations.run_iterations`."""
 
     def __init__(self, X, sample_weight, n_clusters):
         check_bounds_fit(X.shape[0], n_clusters)

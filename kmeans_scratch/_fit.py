@@ -19,12 +19,14 @@ inertia kept.
 import warnings
 
 import numpy as np
+from numba import njit
 
-from ._common import column_moments, is_same_clustering
+from ._blocks import column_moments
 from ._distinct import collapse_duplicates
 from ._elkan import ElkanAssignment
 from ._hamerly import HamerlyAssignment
-from ._lloyd import LloydAssignment, run_iterations
+from ._iterations import run_iterations
+from ._lloyd import LloydAssignment
 from ._seeding import greedy_kmeans_plusplus, random_choice_init
 from ._threads import parallel_entry, threads_for
 from ._validation import (
@@ -285,3 +287,16 @@ def k_means(
     if return_n_iter:
         return centers, labels, inertia, n_iter
     return centers, labels, inertia
+
+
+@njit(cache=True)
+def is_same_clustering(labels_a, labels_b, n_clusters):
+    """True when two labelings are the same partition up to a permutation of the labels."""
+    mapping = np.full(n_clusters, -1, dtype=np.int64)
+    for i in range(labels_a.shape[0]):
+        a = labels_a[i]
+        if mapping[a] == -1:
+            mapping[a] = labels_b[i]
+        elif mapping[a] != labels_b[i]:
+            return False
+    return True

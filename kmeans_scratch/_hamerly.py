@@ -57,17 +57,15 @@ centers within 2u of c_a).
 import numpy as np
 from numba import njit, prange
 
+from ._blocks import block_bounds, merge_blocks, sum_rows
 from ._bounds import BoundedAssignment, center_geometry, largest_neighbor_moves, movements
-from ._common import (
+from ._tiles import (
     TILE_ROWS,
-    block_bounds,
     gather_tile,
-    merge_blocks,
     nearest_centers_tile,
     padded_centers,
-    sq_distance_exact_order,
+    sq_distance_tile_order,
     sq_distances_to_all,
-    sum_rows,
     tile_buffers,
 )
 
@@ -99,7 +97,7 @@ def local_search(x, label, sq_label, neighbors, coordinates, sq):
     its neighbors, whose ids are ``neighbors`` and coordinates ``coordinates`` (d, |N|);
     returns (nearest, its squared distance, the second smallest squared distance).
 
-    The squared distances come from :func:`~kmeans_scratch._common.sq_distances_to_all`,
+    The squared distances come from :func:`~kmeans_scratch._tiles.sq_distances_to_all`,
     summed in the order of Lloyd's kernel, so equal inputs give equal bits, and ties go to
     the lowest index: when no other center can be closer (the caller checks), the result
     is Lloyd's argmin over all centers.  ``sq`` is scratch of length |N|.
@@ -171,7 +169,7 @@ def hamerly_assign_and_accumulate(
                 bound = max(half_separation[label], lower[i]) * shrink
                 if upper[i] < bound:
                     continue
-                sq_label = sq_distance_exact_order(X[i], centers[label])
+                sq_label = sq_distance_tile_order(X[i], centers[label])
                 upper[i] = np.sqrt(sq_label)
                 if upper[i] < bound:
                     continue
@@ -207,7 +205,7 @@ def hamerly_assign_and_accumulate(
 
 
 class HamerlyAssignment(BoundedAssignment):
-    """Hamerly's assignment step for :func:`kmeans_scratch._lloyd.run_iterations`."""
+    """Hamerly's assignment step for :func:`kmeans_scratch._iterations.run_iterations`."""
 
     def __init__(self, X, sample_weight, n_clusters):
         super().__init__(X, sample_weight, n_clusters)

@@ -23,7 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
-from ._common import assign_labels, euclidean_distances_to_centers
+from ._distances import assign_labels, euclidean_distances_to_centers
 from ._fit import (
     ALGORITHMS,
     check_parameters,

@@ -18,7 +18,9 @@ own center, exactly as scikit-learn does.
 
 The assignment and the sums of the update are one fused Numba kernel,
 :func:`assign_and_accumulate`: one pass over the data per iteration, no
-(n_samples, n_clusters) temporary.
+(n_samples, n_clusters) temporary.  This module is the assignment step; the loop, the
+update and the empty clusters, which Hamerly's and Elkan's steps share, are
+:func:`kmeans_scratch._iterations.run_iterations`.
 
 References
 ----------
@@ -29,19 +31,8 @@ Theory 28(2), 1982 (written 1957).
 import numpy as np
 from numba import njit, prange
 
-from ._common import (
-    TILE_ROWS,
-    block_bounds,
-    block_sums_for,
-    inertia_of_labels,
-    merge_blocks,
-    nearest_centers_tile,
-    padded_centers,
-    sq_distances_to_assigned,
-    sum_rows,
-    tile_buffers,
-    transpose_tile,
-)
+from ._blocks import block_bounds, block_sums_for, merge_blocks, sum_rows
+from ._tiles import TILE_ROWS, nearest_centers_tile, padded_centers, tile_buffers, transpose_tile
 
 
 @njit(parallel=True, cache=True)
@@ -53,7 +44,7 @@ def assign_and_accumulate(
     Writes ``labels[i] = argmin_j ||x_i - c_j||²``, ``center_sums[j] = sum_{l_i=j} w_i x_i``
     and ``cluster_weights[j] = sum_{l_i=j} w_i`` (both float64), and returns how many
     labels changed.  Each block of rows has its own sums (``block_sums``, kept from the last
-    call, see :func:`~kmeans_scratch._common.block_sums_for`); they are merged in block
+    call, see :func:`~kmeans_scratch._blocks.block_sums_for`); they are merged in block
     order, so the result does not depend on the number of threads.
     """
     n_samples, n_features = X.shape
@@ -76,63 +67,6 @@ def assign_and_accumulate(
             sum_rows(X, sample_weight, labels, start, end, block_sums[block], block_weights[block])
         block_changed[block] = changed
     return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
-
-
-def relocate_empty_clusters(X, sample_weight, centers_old, labels, center_sums, cluster_weights):
-    """Give every empty cluster one of the samples farthest from their own centers.
-
-    The ``n_empty`` samples with the largest ‖x_i − c_{l_i}‖² are
-    moved, the farthest to the first empty cluster, and the sums and weights are
-    corrected in place.  Nothing happens when every sample sits on its center (more
-    clusters than distinct samples).  Same choice and order as scikit-learn.
-    """
-    empty = np.flatnonzero(cluster_weights == 0)
-    if empty.size == 0:
-        return
-    distances = np.empty(X.shape[0], dtype=X.dtype)
-    sq_distances_to_assigned(X, centers_old, labels, distances)
-    if distances.max() == 0:
-        return
-    farthest = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
-    for new_cluster, far in zip(empty, farthest, strict=True):
-        move_to_empty_cluster(
-            center_sums, cluster_weights, X[far], sample_weight[far], labels[far], new_cluster
-        )
-
-
-def move_to_empty_cluster(center_sums, cluster_weights, row, weight, old_cluster, new_cluster):
-    """Move one ``row`` of ``weight`` from ``old_cluster`` into the empty ``new_cluster``:
-    its w·x and w leave the old cluster's sums and become the new one's (float64)."""
-    weight = np.float64(weight)
-    center_sums[old_cluster] -= row * weight
-    center_sums[new_cluster] = row * weight
-    cluster_weights[new_cluster] = weight
-    cluster_weights[old_cluster] -= weight
-
-
-def centers_from_sums(center_sums, cluster_weights, dtype):
-    """The M-step: c_j = s_j · (1 / W_j) for every cluster of positive weight W_j.
-
-    A cluster still empty after relocation (only possible with fewer distinct samples
-    than clusters) is put on the center of the heaviest cluster.
-    """
-    centers = np.empty(center_sums.shape, dtype=dtype)
-    filled = cluster_weights > 0
-    centers[filled] = center_sums[filled] * (1.0 / cluster_weights[filled])[:, None]
-    if not filled.all():
-        centers[~filled] = centers[np.argmax(cluster_weights)]
-    return centers
-
-
-def update_centers(X, sample_weight, centers_old, labels, center_sums, cluster_weights):
-    """Relocate empty clusters, then average: the new centers of one Lloyd iteration."""
-    relocate_empty_clusters(X, sample_weight, centers_old, labels, center_sums, cluster_weights)
-    return centers_from_sums(center_sums, cluster_weights, X.dtype)
-
-
-def squared_center_shift(centers_old, centers_new):
-    """Total squared shift Σ_j ‖c_j(new) − c_j(old)‖²."""
-    return float(((centers_new.astype(np.float64) - centers_old) ** 2).sum())
 
 
 class LloydAssignment:
@@ -162,58 +96,3 @@ class LloydAssignment:
 
     def centers_moved(self, centers_old, centers_new):
         pass
-
-
-def run_iterations(
-    X, sample_weight, centers_init, max_iter, verbose, tol, assignment, rows_merged=False
-):
-    """One run of batch K-Means from ``centers_init`` with the given assignment step.
-
-    Returns ``(labels, inertia, centers, n_iter)`` with the same meaning as scikit-learn's
-    private ``_kmeans_single_lloyd``.  Every assignment step gives the same labels, so
-    every algorithm goes through the same centers and stops at the same iteration.
-
-    With ``rows_merged`` each row of ``X`` stands for all the copies of a repeated row.
-    Re-seeding an empty cluster moves *one* copy, which a merged row cannot do, so the
-    run stops and returns None as soon as a cluster ends an assignment step empty: the
-    caller runs again on every row.
-    """
-    n_clusters, n_features = centers_init.shape
-    centers = np.array(centers_init, dtype=X.dtype, order="C")
-    labels = np.full(X.shape[0], -1, dtype=np.int32)
-    center_sums = np.empty((n_clusters, n_features))
-    cluster_weights = np.empty(n_clusters)
-    strict_convergence = False
-    for iteration in range(max_iter):
-        n_changed = assignment.assign_and_accumulate(centers, labels, center_sums, cluster_weights)
-        reseeded = not cluster_weights.all()
-        if rows_merged and reseeded:
-            return None
-        if verbose:
-            inertia = inertia_of_labels(X, sample_weight, centers, labels)
-            print(f"Iteration {iteration}, inertia {inertia}.")
-        centers_new = update_centers(
-            X, sample_weight, centers, labels, center_sums, cluster_weights
-        )
-        shift = squared_center_shift(centers, centers_new)
-        assignment.centers_moved(centers, centers_new)
-        centers = centers_new
-        if n_changed == 0:
-            if verbose:
-                print(f"Converged at iteration {iteration}: strict convergence.")
-            strict_convergence = True
-            break
-        if shift <= tol:
-            if verbose:
-                print(
-                    f"Converged at iteration {iteration}: center shift {shift} "
-                    f"within tolerance {tol}."
-                )
-            break
-    # The labels of the final centers: one more E-step.  Re-seeding moves centers after
-    # the labels were taken, so strict convergence then needs it too (scikit-learn skips
-    # it, and its labels can disagree with its centers).
-    if not strict_convergence or reseeded:
-        assignment.assign_and_accumulate(centers, labels, center_sums, cluster_weights)
-    inertia = inertia_of_labels(X, sample_weight, centers, labels)
-    return labels, inertia, centers, iteration + 1

@@ -1,7 +1,7 @@
 """Where Numba keeps this package's compiled kernels: one folder per version of its sources.
 
 Every kernel is ``@njit(cache=True)``.  Numba's own cache checks only the file that defines
-a kernel: a kernel that inlines a function of another file (``_common``'s tile kernel is
+a kernel: a kernel that inlines a function of another file (``_tiles``'s tile kernel is
 inlined into four modules) keeps its stale machine code when only that other file changes
 (Numba issue 1833), silently, until the cache is deleted.  So the kernels of this package
 are cached in a folder named after a hash of all its sources, ``kmeans-scratch-<hash>``:

@@ -46,7 +46,7 @@ Proceedings of the 18th ACM-SIAM Symposium on Discrete Algorithms (SODA), 2007.
 import numpy as np
 from numba import njit, prange
 
-from ._common import column_sums, ordered_sum
+from ._blocks import column_sums, ordered_sum
 
 #: Rows per tile: small tiles are small boxes, which candidates reach less often.
 SEEDING_TILE_ROWS = 128

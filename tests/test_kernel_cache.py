@@ -11,8 +11,9 @@ from kmeans_scratch._numba_cache import PREFIX, kernel_cache_folder, sources_has
 
 PACKAGE = Path(kmeans_scratch.__file__).parent
 
-#: ``_bounds.center_distances`` calls ``_common.sq_distance``, a kernel of another file,
-#: which Numba compiles into it: its cache alone would not notice an edit of ``_common``.
+#: ``_bounds.center_distances`` calls ``_distances.sq_distance_f64``, a kernel of another
+#: file, which Numba compiles into it: its cache alone would not notice an edit of
+#: ``_distances``.
 DISTANCE = (
     "import numpy as np\n"
     "from kmeans_scratch._bounds import center_distances\n"
@@ -43,7 +44,7 @@ def test_an_edit_in_another_file_than_the_kernels_recompiles_them(tmp_path):
     assert distance() == 5.0  # compiled, and cached
     assert distance() == 5.0  # from the cache
     first = sorted(path.name for path in (copy / "__pycache__").glob(PREFIX + "*"))
-    common = copy / "_common.py"
+    common = copy / "_distances.py"
     source = common.read_text()
     edited = source.replace(
         "        total += diff * diff\n    return total\n",

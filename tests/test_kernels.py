@@ -3,16 +3,14 @@
 import numpy as np
 import pytest
 
-from kmeans_scratch._common import (
-    TILE_ROWS,
+from kmeans_scratch._blocks import block_sums_for, column_moments, n_blocks_for
+from kmeans_scratch._distances import (
     assign_labels,
-    block_sums_for,
-    column_moments,
     euclidean_distances_to_centers,
     inertia_of_labels,
-    n_blocks_for,
 )
 from kmeans_scratch._lloyd import assign_and_accumulate
+from kmeans_scratch._tiles import TILE_ROWS
 
 
 def brute_force(X, weights, centers):

@@ -17,9 +17,9 @@ import contextlib
 
 import numpy as np
 
-from .._common import (
+from .._blocks import column_moments
+from .._distances import (
     assign_labels,
-    column_moments,
     euclidean_distances_to_centers,
     inertia_of_labels,
     sq_distances_to_assigned,

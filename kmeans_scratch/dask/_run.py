@@ -4,7 +4,7 @@ The workers do the O(n) part of every iteration on their own chunks (assignment,
 Lloyd's, Hamerly's or Elkan's kernels, and the per-cluster sums, see ``_chunks``); the client
 does the O(k·d) part: it adds the chunks' sums in chunk order (float64), re-seeds empty
 clusters, moves the centers and decides when to stop.  These are the steps of
-:func:`kmeans_scratch._lloyd.run_iterations` in the same order with the same rules, so from
+:func:`kmeans_scratch._iterations.run_iterations` in the same order with the same rules, so from
 the same initial centers the labels, the iterations and the centers are those of the
 in-memory fit; only the order in which the sums are added differs, by roundings of about
 1e-16 of each center.
@@ -12,7 +12,7 @@ in-memory fit; only the order in which the sums are added differs, by roundings 
 
 import numpy as np
 
-from .._lloyd import centers_from_sums, move_to_empty_cluster, squared_center_shift
+from .._iterations import centers_from_sums, move_to_empty_cluster, squared_center_shift
 from ._chunks import assign_step, farthest_rows, finish_run
 
 
@@ -28,7 +28,7 @@ def merged_sums(results):
 
 
 def relocate_empty_clusters(chunks, runs, centers_old, center_sums, cluster_weights):
-    """:func:`kmeans_scratch._lloyd.relocate_empty_clusters` over chunks: each empty cluster
+    """:func:`kmeans_scratch._iterations.relocate_empty_clusters` over chunks: each empty cluster
     takes one of the rows farthest from their own centers, the farthest first.
 
     Each chunk sends its ``n_empty`` farthest rows.  With two or more empty clusters at

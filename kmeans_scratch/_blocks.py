@@ -1,0 +1,154 @@
+"""Rows split into blocks: parallel sums that give the same bits on any number of threads.
+
+Every parallel kernel of the package splits the samples into *blocks*: contiguous ranges
+of rows, processed by ``prange``, each owning its own accumulator row.  The accumulators
+are merged afterwards in block order, so a result never depends on how many threads ran
+or how the scheduler interleaved them: the same input gives the same bits on 1 core or 64.
+The number of blocks depends only on the problem size (``n_samples``, and the size of one
+accumulator row), never on the thread count.
+
+Here: how many blocks (:func:`n_blocks_for`) and which rows each holds
+(:func:`block_bounds`), sums in a fixed order (:func:`ordered_sum`, :func:`column_sums`),
+the per-block cluster sums of an assignment step (:func:`block_sums_for`,
+:func:`sum_rows`, :func:`merge_blocks`) and the weighted mean and variance of the columns
+(:func:`column_moments`).
+"""
+
+import numpy as np
+from numba import njit, prange
+
+#: Smallest number of rows worth a block of its own.
+MIN_BLOCK_ROWS = 2048
+
+#: Upper bound on the number of blocks (enough to keep any common core count busy).
+MAX_BLOCKS = 256
+
+#: Memory budget for all per-block accumulators of one kernel call, in bytes.
+ACCUMULATOR_BUDGET_BYTES = 16 * 2**20
+
+
+@njit(cache=True)
+def n_blocks_for(n_samples, accumulator_row_bytes):
+    """Number of blocks for ``n_samples`` rows, each with an accumulator row of the given bytes.
+
+    ``min(MAX_BLOCKS, n_samples // MIN_BLOCK_ROWS, budget // accumulator_row_bytes)``,
+    and at least 1: a pure function of the problem size, so results are reproducible.
+    """
+    n_blocks = min(MAX_BLOCKS, n_samples // MIN_BLOCK_ROWS)
+    n_blocks = min(n_blocks, ACCUMULATOR_BUDGET_BYTES // max(accumulator_row_bytes, 1))
+    return max(n_blocks, 1)
+
+
+@njit(cache=True)
+def ordered_sum(values):
+    """``values[0] + values[1] + ...`` strictly left to right.
+
+    Inside a ``parallel=True`` kernel, ``values.sum()`` would itself become a parallel
+    reduction whose rounding depends on the thread count; this separately compiled,
+    serial loop keeps the block order.
+    """
+    total = 0.0
+    for value in values:
+        total += value
+    return total
+
+
+@njit(cache=True)
+def block_bounds(n_samples, n_blocks, block):
+    """Rows ``[start, end)`` of ``block`` when ``n_samples`` rows are split into ``n_blocks``."""
+    start = (n_samples * block) // n_blocks
+    end = (n_samples * (block + 1)) // n_blocks
+    return start, end
+
+
+def block_sums_for(n_samples, n_clusters, n_features):
+    """Per-block cluster sums ``(sums (B, k, d), weights (B, k))`` for an assignment step.
+
+    They are kept from one iteration to the next: a block in which no label changed has
+    the same sums as before (same rows, same labels, same order), so only blocks with a
+    change are summed again.  The result is the same bits as summing everything anew.
+    """
+    # Called from Python: the plain function behind the kernel, not a compiled one to load.
+    n_blocks = n_blocks_for.py_func(n_samples, 4 * n_clusters * (n_features + 1) * 8)
+    return np.zeros((n_blocks, n_clusters, n_features)), np.zeros((n_blocks, n_clusters))
+
+
+@njit(cache=True)
+def sum_rows(X, sample_weight, labels, start, end, sums, weights):
+    """Write the sums of rows ``start..end``: ``sums[j] = Σ w_i x_i``, ``weights[j] = Σ w_i``
+    over l_i = j, in float64.
+
+    Rows are dealt in turn to four partial accumulators, added up at the end in a fixed
+    order: consecutive rows usually share a label (neighboring pixels), and with a single
+    accumulator every addition would wait for the one before.
+    """
+    n_clusters, n_features = sums.shape
+    lanes = np.zeros((4, n_clusters, n_features + 1))
+    for i in range(start, end):
+        lane = (i - start) & 3
+        label = labels[i]
+        weight = np.float64(sample_weight[i])
+        lanes[lane, label, n_features] += weight
+        for f in range(n_features):
+            lanes[lane, label, f] += X[i, f] * weight
+    for j in range(n_clusters):
+        weights[j] = (
+            (lanes[0, j, n_features] + lanes[1, j, n_features]) + lanes[2, j, n_features]
+        ) + lanes[3, j, n_features]
+        for f in range(n_features):
+            sums[j, f] = ((lanes[0, j, f] + lanes[1, j, f]) + lanes[2, j, f]) + lanes[3, j, f]
+
+
+@njit(cache=True)
+def merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights):
+    """Sum the block accumulators in block order into the outputs; return the labels changed."""
+    center_sums[:] = 0.0
+    cluster_weights[:] = 0.0
+    changed = 0
+    for block in range(block_sums.shape[0]):
+        center_sums += block_sums[block]
+        cluster_weights += block_weights[block]
+        changed += block_changed[block]
+    return changed
+
+
+@njit(cache=True)
+def column_sums(rows):
+    """Σ_t rows[t, c] for every column c, adding the rows in order (float64)."""
+    totals = np.zeros(rows.shape[1])
+    for t in range(rows.shape[0]):
+        totals += rows[t]
+    return totals
+
+
+@njit(parallel=True, cache=True)
+def column_moments(X, sample_weight):
+    """Weighted mean and variance of every column, in float64: with W = Σ_i w_i,
+    ``mean_f = Σ_i w_i x_if / W`` and ``var_f = Σ_i w_i (x_if − mean_f)² / W``.
+
+    Two passes over the rows, so the variance has no cancellation; each pass sums per block
+    and adds the blocks in order (the same bits on any number of threads).  NumPy's
+    reductions along axis 0 of a tall (n, 3) array are many times slower.
+    """
+    n_samples, n_features = X.shape
+    n_blocks = n_blocks_for(n_samples, 8 * (n_features + 1))
+    partial = np.zeros((n_blocks, n_features + 1))
+    for block in prange(n_blocks):
+        start, end = block_bounds(n_samples, n_blocks, block)
+        for i in range(start, end):
+            weight = np.float64(sample_weight[i])
+            partial[block, n_features] += weight
+            for f in range(n_features):
+                partial[block, f] += weight * X[i, f]
+    totals = column_sums(partial)
+    total_weight = totals[n_features]
+    mean = totals[:n_features] / total_weight
+    squares = np.zeros((n_blocks, n_features))
+    for block in prange(n_blocks):
+        start, end = block_bounds(n_samples, n_blocks, block)
+        for i in range(start, end):
+            weight = np.float64(sample_weight[i])
+            for f in range(n_features):
+                diff = X[i, f] - mean[f]
+                squares[block, f] += weight * diff * diff
+    return mean, column_sums(squares) / total_weight

@@ -1,0 +1,78 @@
+"""Distances of every row to the centers: labels, inertia, ``transform``.
+
+Squared distances are computed directly, ``Σ_f (x_f − c_f)²``, not by the expansion
+``‖x‖² − 2 x·c + ‖c‖²`` that a BLAS-based implementation uses; the direct form has no
+cancellation, so a point close to a center gets an accurate distance even in float32.
+The inertia and the distances of one pair (:func:`sq_distance_f64`) are summed in float64.
+"""
+
+import numpy as np
+from numba import njit, prange
+
+from ._blocks import block_bounds, n_blocks_for, ordered_sum
+from ._tiles import TILE_ROWS, nearest_centers_tile, padded_centers, tile_buffers, transpose_tile
+
+
+@njit(cache=True)
+def sq_distance_f64(a, b):
+    """``||a - b||² = sum_f (a_f - b_f)²`` for two 1-D vectors of equal length, in float64."""
+    total = 0.0
+    for f in range(a.shape[0]):
+        diff = a[f] - b[f]
+        total += diff * diff
+    return total
+
+
+@njit(parallel=True, cache=True)
+def assign_labels(X, sample_weight, centers, labels):
+    """E-step: ``labels[i] = argmin_j ||x_i - c_j||²``; returns ``sum_i w_i min_j ||x_i - c_j||²``.
+
+    The inertia is accumulated in float64 per block, then summed in block order.
+    """
+    n_samples, n_features = X.shape
+    centers = padded_centers(centers)
+    n_blocks = n_blocks_for(n_samples, 8)
+    block_inertia = np.zeros(n_blocks)
+    for block in prange(n_blocks):
+        start, end = block_bounds(n_samples, n_blocks, block)
+        x_t, buffers = tile_buffers(n_features, X)
+        inertia = 0.0
+        for tile_start in range(start, end, TILE_ROWS):
+            n_rows = min(TILE_ROWS, end - tile_start)
+            transpose_tile(X, tile_start, tile_start + n_rows, x_t)
+            nearest_sq, nearest, _ = nearest_centers_tile(x_t, n_rows, centers, buffers)
+            for p in range(n_rows):
+                labels[tile_start + p] = nearest[p]
+                inertia += nearest_sq[p] * np.float64(sample_weight[tile_start + p])
+        block_inertia[block] = inertia
+    return ordered_sum(block_inertia)
+
+
+@njit(parallel=True, cache=True)
+def inertia_of_labels(X, sample_weight, centers, labels):
+    """Inertia of a given assignment: ``sum_i w_i ||x_i - c_{labels[i]}||²``, in float64."""
+    n_samples = X.shape[0]
+    n_blocks = n_blocks_for(n_samples, 8)
+    block_inertia = np.zeros(n_blocks)
+    for block in prange(n_blocks):
+        start, end = block_bounds(n_samples, n_blocks, block)
+        inertia = 0.0
+        for i in range(start, end):
+            inertia += sq_distance_f64(X[i], centers[labels[i]]) * sample_weight[i]
+        block_inertia[block] = inertia
+    return ordered_sum(block_inertia)
+
+
+@njit(parallel=True, cache=True)
+def sq_distances_to_assigned(X, centers, labels, out):
+    """``out[i] = ||x_i - c_{labels[i]}||²`` for every sample (used to relocate empty clusters)."""
+    for i in prange(X.shape[0]):
+        out[i] = sq_distance_f64(X[i], centers[labels[i]])
+
+
+@njit(parallel=True, cache=True)
+def euclidean_distances_to_centers(X, centers, out):
+    """``out[i, j] = ||x_i - c_j||``: the (n_samples, n_clusters) output of ``transform``."""
+    for i in prange(X.shape[0]):
+        for j in range(centers.shape[0]):
+            out[i, j] = np.sqrt(sq_distance_f64(X[i], centers[j]))
