@@ -2,7 +2,8 @@
 each file compressed (or swept) in order, here or in worker processes.
 
 Everything here is a client of the public API (:func:`~kmeans_scratch.compression.compress`,
-the sweep) plus the checks of :mod:`._io`; ``args`` are the command's parsed arguments.
+:func:`~kmeans_scratch.compression.sweep`, and for a shared palette :mod:`._shared`'s steps)
+plus the checks of :mod:`._io`; ``args`` are the command's parsed arguments.
 """
 
 import contextlib
@@ -10,14 +11,12 @@ import functools
 import sys
 from pathlib import Path
 
-from . import compress
+from . import compress, sweep
 from ._io import ImageError, atomic_write, check_output, image_pixels, load_bytes
 from ._metrics import QUALITY_MEASURES
 from ._pool import map_here, map_in_workers, plan_workers
 from ._quality_scale import QualityTooLow, quality_to_psnr
-from ._quantized import Quantizer
 from ._shared import fit_shared, image_histogram, shared_outcomes
-from ._sweep import write_sweep
 
 #: How messages name the override of a refused output, for the command's users.
 FORCE = "--force"
@@ -192,9 +191,10 @@ def common_options(args):
 
 
 def sweep_one(args, source, out_dir, stem, overwrite):
-    quantizer = Quantizer(source, **common_options(args))
-    rows, _ = write_sweep(quantizer, args.sweep, out_dir, stem, args.format, overwrite=overwrite)
-    return rows
+    """The k-sweep of one file into ``out_dir``, as the arguments say: its report rows."""
+    return sweep(
+        source, args.sweep, out_dir=out_dir, stem=stem, overwrite=overwrite, **common_options(args)
+    )
 
 
 def histogram_of_file(args, name):

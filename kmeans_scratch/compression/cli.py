@@ -27,7 +27,7 @@ from pathlib import Path
 
 from kmeans_scratch import __version__
 
-from . import FORMATS
+from . import FORMATS, check_n_colors
 from ._batch import (
     STANDARD_STREAM,
     STDIN_NAME,
@@ -39,7 +39,7 @@ from ._batch import (
     sweep_one,
 )
 from ._cluster import ClusterError, import_distributed
-from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, PALETTE_FORMATS
+from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS
 from ._metrics import QUALITY_MEASURES
 from ._palette import COLOR_SPACES
 from ._pool import Stopped, stop_on_signal
@@ -420,12 +420,14 @@ def check_usage(args):
     args.dither = args.floyd if args.floyd is not None else (1.0 if args.dither else 0.0)
     if args.output and (len(args.images) != 1 or args.sweep):
         raise UsageError("-o/--output takes exactly one IMAGE and no --sweep (use --out-dir)")
-    ks = args.sweep or (args.colors,)
-    if fmt in PALETTE_FORMATS and max(ks) > MAX_PALETTE_COLORS:
+    largest = max(args.sweep or (args.colors,))
+    try:
+        check_n_colors(largest, fmt)  # the API's check, before any work, in the command's words
+    except ValueError:
         raise UsageError(
-            f"k={max(ks)}: a {fmt.upper()} palette holds at most 256 colors; "
+            f"k={largest}: a {fmt.upper()} palette holds at most {MAX_PALETTE_COLORS} colors; "
             "use --format webp or a smaller k"
-        )
+        ) from None
     if targets and args.sweep:
         raise UsageError("--target-psnr/--target-ssim/--quality do not go with --sweep")
     check_shared_palette(args, targets)
