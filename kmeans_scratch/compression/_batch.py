@@ -16,7 +16,7 @@ from ._io import ImageError, atomic_write, check_output, image_pixels, load_byte
 from ._metrics import QUALITY_MEASURES
 from ._pool import map_here, map_in_workers, plan_workers
 from ._quality_scale import QualityTooLow, quality_to_psnr
-from ._shared import fit_shared, image_histogram, shared_outcomes
+from ._shared import shared_outcomes
 
 #: How messages name the override of a refused output, for the command's users.
 FORCE = "--force"
@@ -197,11 +197,6 @@ def sweep_one(args, source, out_dir, stem, overwrite):
     )
 
 
-def histogram_of_file(args, name):
-    """The color histogram of one input file, for a shared palette."""
-    return image_histogram(Path(name), **common_options(args))
-
-
 def process_file(args, name, shared=None):
     """The report rows of one input file: its compression (onto the shared palette if
     given), or its sweep."""
@@ -243,17 +238,7 @@ def file_outcomes(args):
         if not args.shared_palette:
             yield from run(process_file, tasks)
             return
+        sources = [Path(name) for name in args.images]
         yield from shared_outcomes(
-            args.images,
-            tasks,
-            run,
-            functools.partial(histogram_of_file, args),
-            functools.partial(
-                fit_shared,
-                n_colors=args.colors,
-                color_space=args.color_space,
-                random_state=args.seed,
-                speed=args.speed,
-            ),
-            process_file,
+            sources, tasks, run, process_file, args.colors, common_options(args)
         )

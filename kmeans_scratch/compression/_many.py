@@ -7,7 +7,7 @@ from pathlib import Path
 from ._cluster import map_on_cluster
 from ._pool import map_here
 from ._quantized import check_n_colors
-from ._shared import FIT_OPTIONS, fit_shared, image_histogram, shared_outcomes
+from ._shared import shared_outcomes
 
 #: :func:`~kmeans_scratch.compression.compress`'s quality targets, which choose k per image.
 TARGETS = ("target_psnr", "target_ssim")
@@ -100,14 +100,8 @@ def compress_many(
     ]
     run = functools.partial(run_tasks, client=client)
     if shared_palette:
-        fit_options = {name: options[name] for name in FIT_OPTIONS if name in options}
         outcomes = shared_outcomes(
-            sources,
-            tasks,
-            run,
-            functools.partial(image_histogram, format=fmt, **options),
-            functools.partial(fit_shared, n_colors=n_colors, **fit_options),
-            compress_file,
+            sources, tasks, run, compress_file, n_colors, {**options, "format": fmt}
         )
     else:
         outcomes = run(compress_file, tasks)

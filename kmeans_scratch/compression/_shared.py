@@ -25,6 +25,7 @@ The merged histogram is the same colors and counts (integers, in Morton order) w
 the order of the files and wherever each step runs, so the palette is too.
 """
 
+import functools
 import time
 from dataclasses import dataclass
 
@@ -36,7 +37,7 @@ from ._quantized import Quantizer, fit_for_speed
 from ._remap import index_dtype
 from ._speed import DEFAULT_SPEED
 
-#: The options of :func:`fit_shared` among :func:`~kmeans_scratch.compression.compress`'s.
+#: The options of :func:`fit_shared` among :class:`~._quantized.Quantizer`'s.
 FIT_OPTIONS = ("color_space", "random_state", "n_init", "speed")
 
 
@@ -114,18 +115,22 @@ def fit_shared(
     return SharedPalette(palette, keys, entries, n_colors, len(histograms))
 
 
-def shared_outcomes(sources, tasks, run, histogram_task, fit_task, quantize_task):
-    """The outcomes of a batch on one palette, one per source in order (see
-    ``run``): ``(True, result)`` or ``(False, (exception, traceback text))``.
+def shared_outcomes(sources, tasks, run, quantize_task, n_colors, options):
+    """The outcomes of a batch on one palette of at most ``n_colors`` entries, one per
+    source in order (see ``run``): ``(True, result)`` or ``(False, (exception, traceback
+    text))``.  ``options`` are :class:`~._quantized.Quantizer`'s.
 
     ``run(function, argument_lists)`` runs ``function(*arguments)`` for each (here, in
     worker processes, or on a Dask cluster) and yields outcomes in order.  First
-    ``histogram_task(source)`` for every source; then, as one task, ``fit_task(list of
-    histograms)`` (in a worker too: a process that forks workers must not run parallel
+    :func:`image_histogram` of every source; then, as one task, :func:`fit_shared` of
+    the histograms (in a worker too: a process that forks workers must not run parallel
     kernels itself); then ``quantize_task(*task, shared palette)`` for the task of each
     source whose histogram was taken.  A source whose histogram failed keeps that error;
     if the fit fails, every other source gets its error.
     """
+    histogram_task = functools.partial(image_histogram, **options)
+    fit_options = {name: options[name] for name in FIT_OPTIONS if name in options}
+    fit_task = functools.partial(fit_shared, n_colors=n_colors, **fit_options)
     histograms = list(run(histogram_task, [(source,) for source in sources]))
     taken = [outcome for ok, outcome in histograms if ok]
     if not taken:

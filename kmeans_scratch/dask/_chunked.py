@@ -21,6 +21,12 @@ class PerChunk(list):
     """An argument of :meth:`RowChunks.map` with one value per chunk (a seed, say)."""
 
 
+def args_of_chunk(args, index):
+    """The arguments of the call on chunk ``index``: each :class:`PerChunk` one's value
+    for that chunk, the others as they are."""
+    return [arg[index] if isinstance(arg, PerChunk) else arg for arg in args]
+
+
 class RowChunks:
     """``X`` (n, d) split by rows into chunks, each with its weights (or None for 1s).
 
@@ -65,7 +71,7 @@ class RowChunks:
         for index in range(len(self)) if only is None else only:
             chunk, weights = self.data[index], self.weights[index]
             state = None if states is None else states[index]
-            own = (arg[index] if isinstance(arg, PerChunk) else arg for arg in args)
+            own = args_of_chunk(args, index)
             calls.append(call(function, states is not None, state, chunk, weights, self.mean, *own))
         return calls
 

@@ -26,7 +26,7 @@ read each chunk where it can and keeps nothing but the states.
 
 import uuid
 
-from ._chunked import PerChunk, RowChunks
+from ._chunked import RowChunks, args_of_chunk
 from ._chunks import prepared
 
 #: How often a call waiting for its workers checks that they are still there, in seconds.
@@ -124,7 +124,7 @@ class PinnedChunks(RowChunks):
         indices = range(len(self)) if only is None else only
         for index in indices:
             worker = self.workers[index]
-            own = [arg[index] if isinstance(arg, PerChunk) else arg for arg in args]
+            own = args_of_chunk(args, index)
             read = self.mean is None or index not in self.prepared
             chunk = (self.data[index], self.weights[index]) if read else None
             key = None if states is None else states.keys[index]
