@@ -4,9 +4,9 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install test lint bench bench-command bench-kodak bench-effort bench-dask demo notebook figures clean pngquant
+.PHONY: install kernels test lint bench bench-command bench-kodak bench-effort bench-dask demo notebook figures clean pngquant
 
-install: $(STAMP)
+install: $(STAMP) kernels
 
 # (Re)install when pyproject.toml changes; the stamp records a finished install.
 $(STAMP): pyproject.toml
@@ -16,12 +16,17 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m compileall -q kmeans_scratch  # bytecode even where PYTHONDONTWRITEBYTECODE is set
 	touch $(STAMP)
 
+# The ahead-of-time kernel module the command starts with (needs a C compiler; about half a
+# minute, once per version of the sources): without it the command runs, 0.5 s slower.
+kernels: $(STAMP)
+	$(BIN)/python -m kmeans_scratch.build_kernels
+
 lint: $(STAMP)
 	$(BIN)/ruff check kmeans_scratch tests benchmarks examples
 	$(BIN)/ruff format --check kmeans_scratch tests benchmarks examples
 
 # The whole suite, then the benchmark suite once in smoke mode (untimed, small data).
-test: lint
+test: lint kernels
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest benchmarks --benchmark-disable -q
 
@@ -35,11 +40,11 @@ pngquant:
 	    || echo "pngquant is not installed and apt could not install it: its rows are skipped"
 
 # The timed benchmark suite; writes benchmarks/RESULTS.md.
-bench: $(STAMP) pngquant
+bench: $(STAMP) kernels pngquant
 	$(BIN)/python -m pytest benchmarks --benchmark-columns=min,median,max,rounds -q $(COMMAND_IMAGES)
 
 # Only the command against pngquant (file to file); writes benchmarks/RESULTS-command.md.
-bench-command: $(STAMP) pngquant
+bench-command: $(STAMP) kernels pngquant
 	$(BIN)/python -m pytest benchmarks/test_command.py -q $(COMMAND_IMAGES) \
 	    --results benchmarks/RESULTS-command.md
 
@@ -60,11 +65,11 @@ bench-effort: $(STAMP)
 
 # K-Means on a LocalCluster of 2 workers: ours against dask-ml and our in-memory fit, on 4 and
 # 20 million rows; writes benchmarks/RESULTS-dask.md (about 10 minutes, most of it dask-ml's).
-bench-dask: $(STAMP)
+bench-dask: $(STAMP) kernels
 	$(BIN)/python -m pytest benchmarks/test_dask.py -q -p no:logging --results benchmarks/RESULTS-dask.md $(COMMAND_IMAGES)
 
 # The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
-demo: $(STAMP)
+demo: $(STAMP) kernels
 	$(BIN)/kmeans-compress
 
 # The classroom experiment as a notebook, opened in Jupyter (installed on first use).
@@ -80,7 +85,7 @@ figures: $(STAMP)
 	   .figures-build/china-quality.png .figures-build/china-scatter.png figures/
 	rm -rf .figures-build
 
-# Numba's cache does not notice when a kernel it inlined changed in another file.
+# Remove the compiled kernels: Numba's cache and the ahead-of-time module.
 clean:
 	find kmeans_scratch -name '*.nbi' -delete -o -name '*.nbc' -delete
 	rm -rf kmeans_scratch/__pycache__/kmeans-scratch-*

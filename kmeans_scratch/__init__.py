@@ -9,29 +9,30 @@ takes about a second: they are loaded on first use, so that ``k_means`` (and the
 layer built on it) starts without it.
 """
 
-from importlib.metadata import PackageNotFoundError, version
-
 from ._cores import configure_threads
 
 configure_threads()  # before Numba reads its configuration
 
-from ._numba_cache import use_kernel_cache  # noqa: E402
-
-use_kernel_cache()  # before any kernel is defined: no stale kernel, and a read-only install runs
-
 from ._fit import ConvergenceWarning, k_means  # noqa: E402
-
-try:
-    __version__ = version("kmeans-scratch")
-except PackageNotFoundError:  # running from a source tree that was never installed
-    __version__ = "0.0.0+unknown"
 
 __all__ = ["ConvergenceWarning", "KMeans", "__version__", "k_means", "kmeans_plusplus"]
 
 _SCIKIT_LEARN_FACING = ("KMeans", "kmeans_plusplus")
 
 
+def installed_version():
+    """The version pip installed (``importlib.metadata`` costs 25 ms: read when asked)."""
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        return version("kmeans-scratch")
+    except PackageNotFoundError:  # running from a source tree that was never installed
+        return "0.0.0+unknown"
+
+
 def __getattr__(name):
+    if name == "__version__":
+        return installed_version()
     if name in _SCIKIT_LEARN_FACING:
         from . import _kmeans
 

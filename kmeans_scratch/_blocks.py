@@ -15,7 +15,8 @@ the per-block cluster sums of an assignment step (:func:`block_sums_for`,
 """
 
 import numpy as np
-from numba import njit, prange
+
+from ._kernels import kernel, prange
 
 #: Smallest number of rows worth a block of its own.
 MIN_BLOCK_ROWS = 2048
@@ -27,7 +28,7 @@ MAX_BLOCKS = 256
 ACCUMULATOR_BUDGET_BYTES = 16 * 2**20
 
 
-@njit(cache=True)
+@kernel
 def n_blocks_for(n_samples, accumulator_row_bytes):
     """Number of blocks for ``n_samples`` rows, each with an accumulator row of the given bytes.
 
@@ -39,7 +40,7 @@ def n_blocks_for(n_samples, accumulator_row_bytes):
     return max(n_blocks, 1)
 
 
-@njit(cache=True)
+@kernel
 def ordered_sum(values):
     """``values[0] + values[1] + ...`` strictly left to right.
 
@@ -53,7 +54,7 @@ def ordered_sum(values):
     return total
 
 
-@njit(cache=True)
+@kernel
 def block_bounds(n_samples, n_blocks, block):
     """Rows ``[start, end)`` of ``block`` when ``n_samples`` rows are split into ``n_blocks``."""
     start = (n_samples * block) // n_blocks
@@ -73,7 +74,7 @@ def block_sums_for(n_samples, n_clusters, n_features):
     return np.zeros((n_blocks, n_clusters, n_features)), np.zeros((n_blocks, n_clusters))
 
 
-@njit(cache=True)
+@kernel
 def sum_rows(X, sample_weight, labels, start, end, sums, weights):
     """Write the sums of rows ``start..end``: ``sums[j] = Σ w_i x_i``, ``weights[j] = Σ w_i``
     over l_i = j, in float64.
@@ -99,7 +100,7 @@ def sum_rows(X, sample_weight, labels, start, end, sums, weights):
             sums[j, f] = ((lanes[0, j, f] + lanes[1, j, f]) + lanes[2, j, f]) + lanes[3, j, f]
 
 
-@njit(cache=True)
+@kernel
 def merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights):
     """Sum the block accumulators in block order into the outputs; return the labels changed."""
     center_sums[:] = 0.0
@@ -112,7 +113,7 @@ def merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_
     return changed
 
 
-@njit(cache=True)
+@kernel
 def column_sums(rows):
     """Σ_t rows[t, c] for every column c, adding the rows in order (float64)."""
     totals = np.zeros(rows.shape[1])
@@ -121,7 +122,7 @@ def column_sums(rows):
     return totals
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def column_moments(X, sample_weight):
     """Weighted mean and variance of every column, in float64: with W = Σ_i w_i,
     ``mean_f = Σ_i w_i x_if / W`` and ``var_f = Σ_i w_i (x_if − mean_f)² / W``.

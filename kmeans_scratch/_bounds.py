@@ -19,10 +19,10 @@ labels, hence the centers and the iteration count, are Lloyd's.
 """
 
 import numpy as np
-from numba import njit, prange
 
 from ._blocks import block_sums_for
 from ._distances import sq_distance_f64
+from ._kernels import kernel, prange
 
 
 def shrink_factor(dtype, n_features):
@@ -30,7 +30,7 @@ def shrink_factor(dtype, n_features):
     return 1.0 - 4.0 * (n_features + 2) * float(np.finfo(dtype).eps)
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def center_distances(centers):
     """(k, k) Euclidean distances between centers, in float64 (+inf on the diagonal)."""
     n_clusters = centers.shape[0]
@@ -41,7 +41,7 @@ def center_distances(centers):
     return distances
 
 
-@njit(cache=True)
+@kernel
 def nearest_in_row(row, out):
     """``out`` ← the indices of the ``len(out)`` smallest values of ``row``, smallest first
     (ties to the lowest index), by insertion into a sorted list."""
@@ -61,7 +61,7 @@ def nearest_in_row(row, out):
             out[slot] = j
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def center_geometry(centers, neighbors, choose_neighbors):
     """The distances between centers that Hamerly's bounds use, without a (k, k) matrix.
 

@@ -7,13 +7,13 @@ The inertia and the distances of one pair (:func:`sq_distance_f64`) are summed i
 """
 
 import numpy as np
-from numba import njit, prange
 
 from ._blocks import block_bounds, n_blocks_for, ordered_sum
+from ._kernels import kernel, prange
 from ._tiles import TILE_ROWS, nearest_centers_tile, padded_centers, tile_buffers, transpose_tile
 
 
-@njit(cache=True)
+@kernel
 def sq_distance_f64(a, b):
     """``||a - b||² = sum_f (a_f - b_f)²`` for two 1-D vectors of equal length, in float64."""
     total = 0.0
@@ -23,7 +23,7 @@ def sq_distance_f64(a, b):
     return total
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def assign_labels(X, sample_weight, centers, labels):
     """E-step: ``labels[i] = argmin_j ||x_i - c_j||²``; returns ``sum_i w_i min_j ||x_i - c_j||²``.
 
@@ -48,7 +48,7 @@ def assign_labels(X, sample_weight, centers, labels):
     return ordered_sum(block_inertia)
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def inertia_of_labels(X, sample_weight, centers, labels):
     """Inertia of a given assignment: ``sum_i w_i ||x_i - c_{labels[i]}||²``, in float64."""
     n_samples = X.shape[0]
@@ -63,14 +63,14 @@ def inertia_of_labels(X, sample_weight, centers, labels):
     return ordered_sum(block_inertia)
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def sq_distances_to_assigned(X, centers, labels, out):
     """``out[i] = ||x_i - c_{labels[i]}||²`` for every sample (used to relocate empty clusters)."""
     for i in prange(X.shape[0]):
         out[i] = sq_distance_f64(X[i], centers[labels[i]])
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def euclidean_distances_to_centers(X, centers, out):
     """``out[i, j] = ||x_i - c_j||``: the (n_samples, n_clusters) output of ``transform``."""
     for i in prange(X.shape[0]):

@@ -16,7 +16,8 @@ merged (0.0 and −0.0 stay apart, which is merely a missed merge).
 """
 
 import numpy as np
-from numba import njit
+
+from ._kernels import kernel
 
 #: Rows are collapsed only when at most this fraction of them is distinct; above it the
 #: saving would not pay for the gathering.
@@ -31,7 +32,7 @@ PROBE_FRACTION = 0.9
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
-@njit(cache=True)
+@kernel
 def row_hash(bits, i):
     """A 64-bit hash of row i of ``bits`` (the rows' raw bits as unsigned integers)."""
     h = np.uint64(0)
@@ -41,7 +42,7 @@ def row_hash(bits, i):
     return h
 
 
-@njit(cache=True)
+@kernel
 def distinct_rows(bits, probe_rows=0, probe_fraction=1.0):
     """``(first, inverse)``: the index of the first occurrence of every distinct row, in
     order of appearance, and for every row the position of its own in ``first``, so
@@ -87,7 +88,7 @@ def distinct_rows(bits, probe_rows=0, probe_fraction=1.0):
     return first[:n_distinct], inverse
 
 
-@njit(cache=True)
+@kernel
 def same_row(keys, j, bits, i):
     """Whether row j of ``keys`` has the bits of row i of ``bits``."""
     for f in range(bits.shape[1]):

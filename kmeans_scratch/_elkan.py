@@ -33,10 +33,10 @@ International Conference on Machine Learning (ICML), 2003, pp. 147-153.
 """
 
 import numpy as np
-from numba import njit, prange
 
 from ._blocks import block_bounds, merge_blocks, sum_rows
 from ._bounds import BoundedAssignment, center_distances, movements
+from ._kernels import kernel, prange
 from ._tiles import sq_distance_tile_order, sq_distances_to_all
 
 #: Largest memory Elkan's lower bounds may take (n_samples × n_clusters × 8 bytes): 2 GiB.
@@ -56,7 +56,7 @@ def check_bounds_fit(n_samples, n_clusters):
         )
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def elkan_assign_and_accumulate(
     X,
     sample_weight,

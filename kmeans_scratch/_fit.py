@@ -19,13 +19,13 @@ inertia kept.
 import warnings
 
 import numpy as np
-from numba import njit
 
 from ._blocks import column_moments
 from ._distinct import collapse_duplicates
 from ._elkan import ElkanAssignment
 from ._hamerly import HamerlyAssignment
 from ._iterations import run_iterations
+from ._kernels import kernel
 from ._lloyd import LloydAssignment
 from ._seeding import greedy_kmeans_plusplus, random_choice_init
 from ._threads import parallel_entry, threads_for
@@ -289,7 +289,7 @@ def k_means(
     return centers, labels, inertia
 
 
-@njit(cache=True)
+@kernel
 def is_same_clustering(labels_a, labels_b, n_clusters):
     """True when two labelings are the same partition up to a permutation of the labels."""
     mapping = np.full(n_clusters, -1, dtype=np.int64)

@@ -55,10 +55,10 @@ centers within 2u of c_a).
 """
 
 import numpy as np
-from numba import njit, prange
 
 from ._blocks import block_bounds, merge_blocks, sum_rows
 from ._bounds import BoundedAssignment, center_geometry, largest_neighbor_moves, movements
+from ._kernels import kernel, prange
 from ._tiles import (
     TILE_ROWS,
     gather_tile,
@@ -76,7 +76,7 @@ NEIGHBORS = 12
 NEIGHBORS_REFRESH = 4
 
 
-@njit(cache=True)
+@kernel
 def neighbor_coordinates(centers, neighbors):
     """``out[a, f, m]``: coordinate f of the m-th neighbor of center a, shape (k, d, |N|),
     so that the distances from one point to every neighbor of its center are computed by
@@ -91,7 +91,7 @@ def neighbor_coordinates(centers, neighbors):
     return out
 
 
-@njit(cache=True)
+@kernel
 def local_search(x, label, sq_label, neighbors, coordinates, sq):
     """Nearest center of x among c_a (a = ``label``, at squared distance ``sq_label``) and
     its neighbors, whose ids are ``neighbors`` and coordinates ``coordinates`` (d, |N|);
@@ -114,7 +114,7 @@ def local_search(x, label, sq_label, neighbors, coordinates, sq):
     return best, best_sq, second_sq
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def hamerly_assign_and_accumulate(
     X,
     sample_weight,

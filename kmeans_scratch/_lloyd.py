@@ -29,13 +29,13 @@ Theory 28(2), 1982 (written 1957).
 """
 
 import numpy as np
-from numba import njit, prange
 
 from ._blocks import block_bounds, block_sums_for, merge_blocks, sum_rows
+from ._kernels import kernel, prange
 from ._tiles import TILE_ROWS, nearest_centers_tile, padded_centers, tile_buffers, transpose_tile
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def assign_and_accumulate(
     X, sample_weight, centers, labels, block_sums, block_weights, center_sums, cluster_weights
 ):

@@ -19,19 +19,18 @@ Other libraries' Numba kernels keep Numba's own locations.
 """
 
 import atexit
+import functools
 import hashlib
 import os
 import shutil
 import tempfile
 from pathlib import Path
 
-from numba.core import caching, config
-from numba.misc.appdirs import AppDirs
-
 PACKAGE = Path(__file__).resolve().parent
 PREFIX = "kmeans-scratch-"
 
 
+@functools.cache
 def sources_hash(package=PACKAGE):
     """16 hex digits of SHA-256 over every ``.py`` file of ``package``: names and bytes."""
     digest = hashlib.sha256()
@@ -50,48 +49,67 @@ def _writable(folder):
     return True
 
 
-class KernelSourcesLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
-    """Numba's cache locator for the kernels of this package: ``folder`` (set by
-    :func:`use_kernel_cache`), then Numba's usual sub-folder per source folder."""
+def kernel_sources_locator():
+    """Numba's cache locator class for the kernels of this package: the kernel folder (set
+    by :func:`use_kernel_cache`), then Numba's usual sub-folder per source folder."""
+    from numba.core import caching
 
-    folder = None
+    class KernelSourcesLocator(caching._SourceFileBackedLocatorMixin, caching._CacheLocator):
+        def __init__(self, py_func, py_file):
+            self._py_file = py_file
+            self._lineno = py_func.__code__.co_firstlineno
+            subpath = self.get_suitable_cache_subpath(py_file)
+            self._cache_path = os.path.join(_folder, subpath)
 
-    def __init__(self, py_func, py_file):
-        self._py_file = py_file
-        self._lineno = py_func.__code__.co_firstlineno
-        subpath = self.get_suitable_cache_subpath(py_file)
-        self._cache_path = os.path.join(self.folder, subpath)
+        def get_cache_path(self):
+            return self._cache_path
 
-    def get_cache_path(self):
-        return self._cache_path
+        @classmethod
+        def from_function(cls, py_func, py_file):
+            if not Path(py_file).resolve().is_relative_to(PACKAGE):
+                return None
+            return super().from_function(py_func, py_file)
 
-    @classmethod
-    def from_function(cls, py_func, py_file):
-        if cls.folder is None or not Path(py_file).resolve().is_relative_to(PACKAGE):
-            return None
-        return super().from_function(py_func, py_file)
+    return KernelSourcesLocator
+
+
+_folder = None  # the kernel folder, once use_kernel_cache chose it
+
+
+def kernel_folder_bases():
+    """Where kernel folders may be, in the order of preference of the module's docstring:
+    ``$NUMBA_CACHE_DIR``, the package's ``__pycache__``, the user's cache folder."""
+    numba_cache_dir = os.environ.get("NUMBA_CACHE_DIR")
+    user_cache = os.environ.get("XDG_CACHE_HOME") or os.path.expanduser("~/.cache")
+    bases = [Path(numba_cache_dir)] if numba_cache_dir else []
+    return [*bases, PACKAGE / "__pycache__", Path(user_cache) / "numba"]
+
+
+def kernel_folder_candidates():
+    """The kernel folders of these sources that may exist, preferred first."""
+    name = PREFIX + sources_hash()
+    return [base / name for base in kernel_folder_bases()]
 
 
 def kernel_cache_folder():
-    """The folder of this package's compiled kernels (:func:`use_kernel_cache` chose it)."""
-    return KernelSourcesLocator.folder
+    """The folder of this package's compiled kernels (chosen by :func:`use_kernel_cache`)."""
+    use_kernel_cache()
+    return _folder
 
 
 def use_kernel_cache():
     """Cache this package's kernels in a folder of their sources' version (see above).
 
-    Call before any kernel is defined: Numba picks a kernel's cache folder when it
-    decorates it.
+    Called before any Numba dispatcher is made (:func:`._kernels.start_numba`): Numba
+    picks a kernel's cache folder when it decorates it.
     """
-    if KernelSourcesLocator.folder is not None:
+    global _folder
+    if _folder is not None:
         return
+    from numba.core import caching
+
     name = PREFIX + sources_hash()
-    bases = [Path(config.CACHE_DIR)] if config.CACHE_DIR else []
-    bases += [
-        PACKAGE / "__pycache__",
-        Path(AppDirs(appname="numba", appauthor=False).user_cache_dir),
-    ]
-    for base in bases:
+    for base in kernel_folder_bases():
         if _writable(base / name):
             folder = base / name
             if base == PACKAGE / "__pycache__":
@@ -100,8 +118,8 @@ def use_kernel_cache():
     else:
         folder = Path(tempfile.mkdtemp(prefix=PREFIX))
         atexit.register(shutil.rmtree, folder, ignore_errors=True)
-    KernelSourcesLocator.folder = str(folder)
-    caching.CacheImpl._locator_classes.insert(0, KernelSourcesLocator)
+    _folder = str(folder)
+    caching.CacheImpl._locator_classes.insert(0, kernel_sources_locator())
 
 
 def remove_other_versions(base, keep):

@@ -44,15 +44,15 @@ Proceedings of the 18th ACM-SIAM Symposium on Discrete Algorithms (SODA), 2007.
 """
 
 import numpy as np
-from numba import njit, prange
 
 from ._blocks import column_sums, ordered_sum
+from ._kernels import kernel, prange
 
 #: Rows per tile: small tiles are small boxes, which candidates reach less often.
 SEEDING_TILE_ROWS = 128
 
 
-@njit(cache=True)
+@kernel
 def rows_sq_distances(X_t, start, n_rows, center, out):
     """``out[p] = ||x_{start+p} - center||²`` for ``n_rows`` points of the transposed ``X_t``."""
     for f in range(X_t.shape[0]):
@@ -66,7 +66,7 @@ def rows_sq_distances(X_t, start, n_rows, center, out):
                 out[p] += (x_row[p] - c) * (x_row[p] - c)
 
 
-@njit(cache=True)
+@kernel
 def rows_sq_distances_4(X_t, start, n_rows, points, out):
     """:func:`rows_sq_distances` for the four rows of ``points`` in one pass per feature
     (each sample is loaded once for four points), into ``out[0..3]``."""
@@ -90,7 +90,7 @@ def rows_sq_distances_4(X_t, start, n_rows, points, out):
                 out_3[p] += (x - c_3) * (x - c_3)
 
 
-@njit(cache=True)
+@kernel
 def tile_bounds(n_samples, tile):
     """Rows ``[start, end)`` of a tile."""
     return tile * SEEDING_TILE_ROWS, min((tile + 1) * SEEDING_TILE_ROWS, n_samples)
@@ -100,13 +100,13 @@ def tile_bounds(n_samples, tile):
 TILE_CHUNKS = 64
 
 
-@njit(cache=True)
+@kernel
 def chunk_tiles(n_tiles, chunk):
     """Tiles ``[first, end)`` of one of the ``TILE_CHUNKS`` tasks."""
     return (n_tiles * chunk) // TILE_CHUNKS, (n_tiles * (chunk + 1)) // TILE_CHUNKS
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def tile_boxes(X_t):
     """``(low, high)``, each (n_features, n_tiles): the bounding box of each tile's points."""
     n_features, n_samples = X_t.shape
@@ -120,7 +120,7 @@ def tile_boxes(X_t):
     return low, high
 
 
-@njit(cache=True)
+@kernel
 def tiles_reached(points, low, high, tile_max_sq, first, end):
     """(n_points, end − first) bool: whether each point can come closer than its center to
     some sample of tile ``first + t``, i.e. whether its squared distance to the tile's
@@ -150,7 +150,7 @@ def tiles_reached(points, low, high, tile_max_sq, first, end):
     return reached
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def add_center(X_t, sample_weight, center, boxes, closest_sq, tile_max_sq, tile_potential):
     """``D(x)² ← min(D(x)², ||x − center||²)`` in every tile the center reaches, and each
     such tile's largest D² and potential anew (summed in row order).
@@ -177,7 +177,7 @@ def add_center(X_t, sample_weight, center, boxes, closest_sq, tile_max_sq, tile_
             tile_max_sq[tile], tile_potential[tile] = largest, potential
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def score_candidates(
     X_t, sample_weight, candidates, boxes, closest_sq, tile_max_sq, tile_potential
 ):
@@ -219,7 +219,7 @@ def score_candidates(
     return scores
 
 
-@njit(cache=True)
+@kernel
 def sum_closer(X_t, sample_weight, closest_sq, start, end, group, distances):
     """``Σ_{i=start}^{end-1} w_i min(D(x_i)², ||x_i − y||²)`` for each of the four rows y of
     ``group``, four independent sums over consecutive rows."""
@@ -235,7 +235,7 @@ def sum_closer(X_t, sample_weight, closest_sq, start, end, group, distances):
     return total_0, total_1, total_2, total_3
 
 
-@njit(cache=True)
+@kernel
 def sample_by_potential(sample_weight, closest_sq, tile_potential, target):
     """Index of the first sample whose running sum of ``w_i D(x_i)²`` reaches ``target``.
 
@@ -256,7 +256,7 @@ def sample_by_potential(sample_weight, closest_sq, tile_potential, target):
     return n_samples - 1
 
 
-@njit(cache=True)
+@kernel
 def draw_candidates(sample_weight, closest_sq, tile_potential, targets):
     """:func:`sample_by_potential` for every target."""
     ids = np.empty(targets.shape[0], dtype=np.int64)
@@ -300,7 +300,7 @@ def greedy_kmeans_plusplus(
     return X[indices], indices
 
 
-@njit(cache=True)
+@kernel
 def choose_centers(X_t, sample_weight, uniforms, indices, tiles):
     """Centers 1, 2, … (``indices[c]``, center 0 already added): for each, the candidates
     drawn by ``uniforms[c − 1]`` · φ, and the one of lowest score kept and added."""
@@ -356,7 +356,7 @@ def choose_centers_float32(X_t, sample_weight, uniforms, indices, tiles):
         add_center(X_t, sample_weight, candidates[best], *tiles)
 
 
-@njit(cache=True)
+@kernel
 def draw_by_running_sum(sample_weight, closest_sq, targets):
     """``np.searchsorted(np.cumsum(w * D²), targets)`` clipped to the last sample, in one
     pass for all targets.
@@ -379,7 +379,7 @@ def draw_by_running_sum(sample_weight, closest_sq, targets):
     return ids
 
 
-@njit(parallel=True, cache=True)
+@kernel(parallel=True)
 def candidate_rows(X_t, candidates, boxes, closest_sq, tile_max_sq, out):
     """``out[c, i] = min(D(x_i)², ||x_i − y_c||²)`` for every candidate y_c, rounded to
     ``out``'s dtype: scikit-learn's ``np.minimum(closest_dist_sq, distance_to_candidates)``.

@@ -16,7 +16,7 @@ import contextlib
 import functools
 import threading
 
-import numba
+from . import _kernels
 
 #: Numba's threading layers that take concurrent launches from several Python threads.
 THREAD_SAFE_LAYERS = ("tbb", "omp")
@@ -26,8 +26,10 @@ _lock = threading.RLock()
 
 def threading_layer():
     """The threading layer Numba uses, or None while no parallel kernel has run yet."""
+    if not _kernels.numba_started():
+        return None
     try:
-        return numba.threading_layer()
+        return _kernels.numba_module().threading_layer()
     except ValueError:  # "Threading layer is not initialized."
         return None
 
@@ -62,15 +64,15 @@ def threads_for(n_rows):
     Numba's thread count is per calling thread and restored afterwards; the kernels give
     the same bits on any number of threads, so only the time changes.
     """
-    previous = numba.get_num_threads()
+    previous = _kernels.get_threads()
     if n_rows >= PARALLEL_FROM_ROWS or previous == 1:
         yield
         return
-    numba.set_num_threads(1)
+    _kernels.set_threads(1)
     try:
         yield
     finally:
-        numba.set_num_threads(previous)
+        _kernels.set_threads(previous)
 
 
 def dask_worker_threads():
@@ -96,9 +98,9 @@ def worker_threads():
     if threads is None:
         yield
         return
-    previous = numba.get_num_threads()
-    numba.set_num_threads(max(1, min(threads, numba.config.NUMBA_NUM_THREADS)))
+    previous = _kernels.get_threads()
+    _kernels.set_threads(max(1, threads))
     try:
         yield
     finally:
-        numba.set_num_threads(previous)
+        _kernels.set_threads(previous)

@@ -13,7 +13,8 @@ The same step in plain NumPy: ``kmeans_scratch.reference.squared_distances`` and
 """
 
 import numpy as np
-from numba import njit
+
+from ._kernels import kernel
 
 #: Rows handled together by :func:`nearest_centers_tile`; its buffers stay in L1 cache.
 TILE_ROWS = 256
@@ -22,7 +23,7 @@ TILE_ROWS = 256
 CENTER_GROUP = 4
 
 
-@njit(cache=True)
+@kernel
 def transpose_tile(X, start, end, x_t):
     """Copy rows ``start..end`` of ``X`` into the columns of ``x_t`` (n_features, TILE_ROWS)."""
     for p in range(end - start):
@@ -30,7 +31,7 @@ def transpose_tile(X, start, end, x_t):
             x_t[f, p] = X[start + p, f]
 
 
-@njit(cache=True)
+@kernel
 def padded_centers(centers):
     """The centers, plus rows of +inf up to a multiple of ``CENTER_GROUP``.
 
@@ -44,7 +45,7 @@ def padded_centers(centers):
     return padded
 
 
-@njit(cache=True)
+@kernel
 def gather_tile(X, rows, x_t):
     """Copy the rows ``rows`` of ``X`` into the columns of ``x_t`` (n_features, TILE_ROWS)."""
     for p in range(rows.shape[0]):
@@ -52,7 +53,7 @@ def gather_tile(X, rows, x_t):
             x_t[f, p] = X[rows[p], f]
 
 
-@njit(cache=True)
+@kernel
 def nearest_centers_tile(x_t, n_rows, centers, buffers):
     """The two nearest centers of each of the first ``n_rows`` points of a transposed tile.
 
@@ -128,7 +129,7 @@ def nearest_centers_tile(x_t, n_rows, centers, buffers):
     return best_sq[:n_rows], best_label[:n_rows], second_sq[:n_rows]
 
 
-@njit(cache=True)
+@kernel
 def tile_buffers(n_features, dtype_source):
     """``(x_t, buffers)``: a transposed tile and the scratch of :func:`nearest_centers_tile`."""
     dtype = dtype_source.dtype
@@ -147,7 +148,7 @@ def tile_buffers(n_features, dtype_source):
 
 # Inlined into its callers: Hamerly's local search calls it per point, where a call costs
 # 5–10 % of a whole fit.
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def sq_distances_to_all(x, centers_t, out):
     """``out[j] = ||x - c_j||²`` for every center, from the (n_features, n_clusters) transpose.
 
@@ -167,7 +168,7 @@ def sq_distances_to_all(x, centers_t, out):
             out[j] += diff * diff
 
 
-@njit(cache=True)
+@kernel
 def sq_distance_tile_order(x, c):
     """``||x - c||²`` summed in the dtype of ``x`` in the order of :func:`nearest_centers_tile`.
 

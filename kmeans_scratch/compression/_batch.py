@@ -11,10 +11,11 @@ import functools
 import sys
 from pathlib import Path
 
+from .._kernels import use_ahead_of_time
 from . import compress, sweep
 from ._io import ImageError, atomic_write, check_output, image_pixels, load_bytes
 from ._metrics import QUALITY_MEASURES
-from ._pool import map_here, map_in_workers, plan_workers
+from ._pool import PARALLEL_FILES_MAX_PIXELS, map_here, map_in_workers, plan_workers
 from ._quality_scale import QualityTooLow, quality_to_psnr
 from ._shared import shared_outcomes
 
@@ -219,9 +220,11 @@ def task_runner(args):
         with dask_client(args.workers, args.scheduler) as client:
             yield functools.partial(map_on_cluster, client=client)
         return
+    largest = max(image_pixels(name) for name in args.images)
+    if largest > PARALLEL_FILES_MAX_PIXELS:
+        use_ahead_of_time(False)  # such an image gains more from Numba's threads
     workers, threads = 0, 0
     if len(args.images) > 1 and not args.sweep:
-        largest = max(image_pixels(name) for name in args.images)
         workers, threads = plan_workers(len(args.images), largest)
     if workers:
         yield functools.partial(map_in_workers, workers=workers, threads=threads)

@@ -9,7 +9,8 @@ temporaries of their input's size, which for the two million distinct colors of 
 import math
 
 import numpy as np
-from numba import njit, prange
+
+from .._kernels import kernel, prange
 
 #: sRGB (linear) → CIE XYZ, and the D65 white point of the 2° observer (scikit-image's).
 XYZ_FROM_RGB = np.array(
@@ -24,7 +25,7 @@ D65_WHITE = np.array([0.95047, 1.0, 1.08883])
 BLOCK = 8192
 
 
-@njit(cache=True)
+@kernel
 def linearized_levels():
     """(256,) the linear light of each 8-bit sRGB level v: with s = v/255, s/12.92 up to
     0.04045, else ((s + 0.055)/1.055)^2.4."""
@@ -35,7 +36,7 @@ def linearized_levels():
     return levels
 
 
-@njit(cache=True)
+@kernel
 def srgb_to_lab(red, green, blue, out, levels):
     """CIELAB (D65, 2°) of an 8-bit sRGB color, into ``out`` (3,).
 
@@ -57,14 +58,14 @@ def srgb_to_lab(red, green, blue, out, levels):
     out[2] = 200.0 * (f[1] - f[2])
 
 
-@njit(cache=True)
+@kernel
 def _polar_2pi(x, y):
     """(r, θ) with θ in [0, 2π)."""
     theta = math.atan2(y, x)
     return math.hypot(x, y), theta + 2 * math.pi if theta < 0.0 else theta
 
 
-@njit(cache=True)
+@kernel
 def ciede2000(lab1, lab2):
     """ΔE₀₀ of two CIELAB colors (Sharma, Wu and Dalal 2005; k_L = k_C = k_H = 1).
 
@@ -117,7 +118,7 @@ def ciede2000(lab1, lab2):
     return math.sqrt(max(squared, 0.0))
 
 
-@njit(cache=True)
+@kernel
 def _lab_of(color, out, levels):
     """CIELAB of an (C,) uint8 color: its RGB part, or its gray level repeated (C ≤ 2)."""
     if color.shape[0] >= 3:
@@ -126,7 +127,7 @@ def _lab_of(color, out, levels):
         srgb_to_lab(color[0], color[0], color[0], out, levels)
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def pair_error_sums(colors, rows, entries, counts, palette):
     """(Σ count · ‖color − entry‖², Σ count · ΔE₀₀(color, entry)) over the distinct
     (color row, palette entry) pairs, every channel in the first, the color in the second."""

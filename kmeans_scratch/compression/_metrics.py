@@ -20,8 +20,8 @@ pixel at most.
 """
 
 import numpy as np
-from numba import njit, prange
 
+from .._kernels import kernel, prange
 from ._color_difference import pair_error_sums
 
 #: The quality measures a quantization reports, each computed only when asked for.
@@ -35,7 +35,7 @@ SSIM_K1, SSIM_K2 = 0.01, 0.03
 SSIM_BAND_ROWS = 128
 
 
-@njit(cache=True)
+@kernel
 def distinct_pairs(inverse, indices, counts):
     """The distinct (color row, palette entry) pairs of the pixels, and how many pixels each.
 
@@ -133,7 +133,7 @@ def mean_delta_e(histogram, palette, indices):
     return mean_delta_e_of_pairs(histogram.colors, pixel_pairs(histogram, indices), palette)
 
 
-@njit(cache=True)
+@kernel
 def _window_ssim(sx, sy, sxx, syy, sxy, c1, c2):
     """SSIM of one window from its integer sums Σx, Σy, Σx², Σy², Σxy over P pixels.
 
@@ -152,7 +152,7 @@ def _window_ssim(sx, sy, sxx, syy, sxy, c1, c2):
     return numerator / denominator
 
 
-@njit(cache=True, parallel=True)
+@kernel(parallel=True)
 def ssim_sum(original, palette, indices, channel, c1, c2):
     """Σ SSIM over every 7 × 7 window of one channel of ``original`` (H, W, C) uint8 and of
     its reconstruction ``palette[indices]`` (never built).
@@ -196,7 +196,7 @@ def ssim_sum(original, palette, indices, channel, c1, c2):
     return band_sums.sum()
 
 
-@njit(cache=True)
+@kernel
 def _add_row(columns, original, palette, indices, channel, y, sign):
     """Add (sign 1) or remove (−1) row ``y``'s x, y, x², y², xy to the column sums."""
     for x in range(indices.shape[1]):

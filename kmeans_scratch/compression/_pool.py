@@ -24,6 +24,7 @@ import signal
 import sys
 import traceback
 
+from kmeans_scratch import _kernels
 from kmeans_scratch._cores import usable_cores
 
 #: A batch runs in parallel only if no image has more pixels than this: larger images
@@ -61,12 +62,11 @@ def plan_workers(n_files, largest_pixels, cores=None):
     return workers, max(1, cores // workers)
 
 
-def _start_worker(threads):
-    import numba
-
+def _start_worker(threads, ahead_of_time):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
-    numba.set_num_threads(threads)
+    _kernels.set_threads(threads)
+    _kernels.use_ahead_of_time(ahead_of_time)  # what the command chose (a spawned worker)
 
 
 def _stop_worker(signal_number, frame):
@@ -127,9 +127,9 @@ POLL_SECONDS = 0.2
 STOP_GRACE_SECONDS = 10
 
 
-def _worker_loop(connection, threads):
+def _worker_loop(connection, threads, ahead_of_time):
     """A worker: run the tasks that come through ``connection`` until it is closed."""
-    _start_worker(threads)
+    _start_worker(threads, ahead_of_time)
     while True:
         try:
             task = connection.recv()
@@ -166,7 +166,11 @@ def map_in_workers(function, argument_lists, workers, threads):
     try:
         for _ in range(min(workers, len(tasks))):
             ours, theirs = context().Pipe()
-            process = context().Process(target=_worker_loop, args=(theirs, threads), daemon=True)
+            process = context().Process(
+                target=_worker_loop,
+                args=(theirs, threads, _kernels.ahead_of_time_used()),
+                daemon=True,
+            )
             process.start()
             theirs.close()
             processes[ours] = process

@@ -7,8 +7,8 @@ its neighbors passed on, and passes its own error on to the pixels not yet visit
 """
 
 import numpy as np
-from numba import njit
 
+from .._kernels import kernel
 from ._alpha import OPAQUE, TRANSPARENT, alpha_classes, entries_allowed
 from ._palette import _SPACES, to_working_space
 from ._quality_scale import libimagequant_error
@@ -23,7 +23,7 @@ DIFFUSED_SHARE = 15 / 16
 LARGE_ERROR = libimagequant_error(35) * 255.0**2
 
 
-@njit(cache=True)
+@kernel
 def floyd_steinberg(color_coords, classes, inverse, height, width, palette, allowed, level, large):
     """Indices of Floyd–Steinberg error diffusion of an image onto ``palette``.
 
@@ -90,7 +90,7 @@ def floyd_steinberg(color_coords, classes, inverse, height, width, palette, allo
     return indices
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def squared_distance(value, palette, j):
     sq = 0.0
     for c in range(value.shape[0]):
@@ -99,7 +99,7 @@ def squared_distance(value, palette, j):
     return sq
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def nearest_allowed(value, palette, allowed, by_first, first_sorted, guess):
     """The allowed entry nearest to ``value`` (the lowest index among equals).
 

@@ -25,7 +25,8 @@ import sys
 from importlib.resources import files
 from pathlib import Path
 
-from kmeans_scratch import __version__
+import kmeans_scratch
+from kmeans_scratch._kernels import use_ahead_of_time
 
 from . import FORMATS, check_n_colors
 from ._batch import (
@@ -344,7 +345,7 @@ def build_parser():
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="print errors only")
     parser.add_argument("--debug", action="store_true", help="show tracebacks")
-    parser.add_argument("--version", action="version", version=f"{PROG} {__version__}")
+    parser.add_argument("--version", action=PrintVersion, nargs=0, help="print the version")
     return parser
 
 
@@ -626,6 +627,14 @@ def report_failure(args, source, error, progress=None, trace=None):
     return message
 
 
+class PrintVersion(argparse.Action):
+    """``--version``: the version is read when asked (it costs 25 ms to read)."""
+
+    def __call__(self, parser, namespace, values, option_string=None):
+        print(f"{PROG} {kmeans_scratch.__version__}")
+        parser.exit()
+
+
 def main(argv=None):
     """The command: its exit status (0 done, 1 a file failed, 2 usage, 128 + signal)."""
     argv = sys.argv[1:] if argv is None else argv
@@ -665,6 +674,7 @@ def entry_point():
     so the command flushes its own streams, runs the exit handlers (``atexit``) and ends
     the process without that teardown.
     """
+    use_ahead_of_time()  # a fresh process: start-up is most of a small file's time
     try:
         status = main()
     except SystemExit as done:  # --help and --version end through argparse's exit

@@ -31,8 +31,8 @@ K-Means++", Proceedings of the VLDB Endowment 5(7), 2012.
 """
 
 import numpy as np
-from numba import njit
 
+from .._kernels import kernel
 from .._seeding import greedy_kmeans_plusplus
 from ._chunked import PerChunk
 from ._chunks import nearest_rows
@@ -102,7 +102,7 @@ def update_closest(closest, rows, weights, new_candidates, first_index):
     return closest, potential
 
 
-@njit(cache=True)
+@kernel
 def nearer_candidates(squared, nearest, distances, labels, first_index, weights):
     """Each row's D² and nearest candidate, where a new candidate (``labels``, numbered
     from ``first_index``, at ``distances``) is strictly nearer; returns Σ w D² (float64)."""
@@ -115,7 +115,7 @@ def nearer_candidates(squared, nearest, distances, labels, first_index, weights)
     return potential
 
 
-@njit(cache=True)
+@kernel
 def rows_that_may_be_drawn(squared, weights, uniform, potential, expected):
     """The rows with u · φ_c < ``expected`` · w D², in order (see :func:`sampling_round`)."""
     maybe = np.empty(squared.shape[0], dtype=np.int64)

@@ -1,0 +1,189 @@
+"""Kernels: written once as Numba functions, run ahead-of-time compiled or just in time.
+
+Every kernel of the package is decorated with :func:`kernel`, which is ``numba.njit`` with
+``cache=True``, deferred: importing a module of kernels does not import Numba.  A call
+runs
+
+- the kernel's specialization in the **ahead-of-time module** (:mod:`._ahead`) when the
+  process allows it (:func:`use_ahead_of_time`: the ``kmeans-compress`` command does,
+  for images up to 4 megapixels), the module is built for these sources, and it has a
+  specialization for exactly the argument types of the call: plain machine code, loaded
+  in milliseconds, on one thread;
+- else the Numba function, compiled just in time (from Numba's cache, see
+  :mod:`._numba_cache`), on all of Numba's threads.  The first such call starts Numba
+  (:func:`start_numba`), and from then on every kernel runs that way.
+
+Why: Numba's import and start take about 0.47 s, more than three times pngquant's whole
+run on a 768 × 512 photo.  The command, compressing one such file, runs from the
+ahead-of-time module and never imports Numba.  A library, in a long process, pays that
+start once and gains Numba's threads on every call.  The two give the same bits (the
+kernels sum in the same order on any number of threads; ``tests/test_ahead.py``
+compares them).
+
+A module of kernels imports ``kernel`` and ``prange`` from here.  Until Numba starts,
+``prange`` is a stand-in and each kernel a :class:`Kernel`; :func:`start_numba` makes
+every kernel a Numba dispatcher and puts the dispatchers and ``numba.prange`` in place
+of the stand-ins in the package's modules, so that Numba, compiling a kernel, sees the
+other kernels it calls (and inlines those marked ``inline="always"``) as it would had
+they been decorated with ``numba.njit`` directly.
+"""
+
+import os
+import sys
+import threading
+
+from ._cores import usable_cores
+
+
+def prange(*args):
+    """Stand-in for ``numba.prange`` until Numba starts (kernels never run as Python)."""
+    return range(*args)
+
+
+_STAND_IN_PRANGE = prange
+_kernels = []  # every Kernel defined before Numba started
+_numba = None  # the numba module, once started
+_start_lock = threading.Lock()
+_threads_when_started = None  # set_threads before Numba started
+_serial = False  # kernels compiled without parallel loops nor cache (see start_numba)
+_ahead_of_time = False  # whether calls may run from the ahead-of-time module
+
+
+def use_ahead_of_time(enabled=True):
+    """Let the kernels run from the ahead-of-time module until Numba starts, or not.
+
+    The command does, for images small enough (a fresh process per call, where Numba's
+    start would be most of the time); a library keeps the default, Numba's parallel
+    kernels, whose start-up a long process pays once.
+    """
+    global _ahead_of_time
+    _ahead_of_time = enabled
+
+
+class Kernel:
+    """A Numba function whose compilation waits for its first call (see the module's
+    docstring).  Attributes not defined here are the Numba dispatcher's."""
+
+    def __init__(self, py_func, options):
+        self.py_func = py_func
+        self.options = options
+        self.dispatcher = None
+        self.name = f"{py_func.__module__}.{py_func.__qualname__}"
+        self.__name__ = py_func.__name__
+        self.__qualname__ = py_func.__qualname__
+        self.__module__ = py_func.__module__
+        self.__doc__ = py_func.__doc__
+        self.__wrapped__ = py_func
+
+    def __call__(self, *args):
+        if self.dispatcher is None:
+            if _ahead_of_time:
+                from . import _ahead
+
+                compiled = _ahead.specialization(self.name, args)
+                if compiled is not None:
+                    return compiled(*args)
+            start_numba()
+        return self.dispatcher(*args)
+
+    def __getattr__(self, name):
+        start_numba()
+        return getattr(self.dispatcher, name)
+
+    def __repr__(self):
+        return f"<kernel {self.name}>"
+
+
+def kernel(py_func=None, **options):
+    """``numba.njit(cache=True, **options)``, compiled when first needed; use as
+    ``@kernel`` or ``@kernel(parallel=True)``."""
+
+    def decorate(py_func):
+        if _numba is not None:
+            return _numba.njit(**numba_options(options))(py_func)
+        deferred = Kernel(py_func, options)
+        _kernels.append(deferred)
+        return deferred
+
+    return decorate if py_func is None else decorate(py_func)
+
+
+def ahead_of_time_used():
+    """Whether kernel calls may run from the ahead-of-time module (see
+    :func:`use_ahead_of_time`)."""
+    return _ahead_of_time
+
+
+def numba_options(options):
+    """``numba.njit``'s options for a kernel decorated with ``options``."""
+    if _serial:
+        return {**options, "cache": False, "parallel": False}
+    return {"cache": True, **options}
+
+
+def numba_started():
+    """Whether Numba runs the kernels in this process (see :func:`start_numba`)."""
+    return _numba is not None
+
+
+def start_numba(serial=False):
+    """Import Numba and make every kernel a Numba dispatcher, cached in this package's
+    kernel folder; the ahead-of-time module is no longer used by this process.
+
+    ``serial=True`` (for :func:`._ahead.build`) compiles every kernel without its parallel
+    loops and without the cache, whose entries do not say whether they are parallel.
+    """
+    global _numba, _serial, prange
+    with _start_lock:
+        if _numba is not None:
+            return
+        from ._numba_cache import use_kernel_cache
+
+        use_kernel_cache()  # before any dispatcher is made: Numba picks its cache then
+        import numba
+
+        _serial = serial
+        for deferred in _kernels:
+            deferred.dispatcher = numba.njit(**numba_options(deferred.options))(deferred.py_func)
+        for name, module in list(sys.modules.items()):
+            if name.partition(".")[0] == __package__ and name != __name__:
+                replace_stand_ins(vars(module), numba.prange)
+        if _threads_when_started is not None:
+            numba.set_num_threads(min(_threads_when_started, numba.config.NUMBA_NUM_THREADS))
+        prange = numba.prange
+        _numba = numba
+
+
+def replace_stand_ins(namespace, numba_prange):
+    """In a module's namespace: each Kernel by its dispatcher, the stand-in ``prange`` by
+    Numba's."""
+    for name, value in list(namespace.items()):
+        if isinstance(value, Kernel):
+            namespace[name] = value.dispatcher
+        elif value is _STAND_IN_PRANGE:
+            namespace[name] = numba_prange
+
+
+def numba_module():
+    """The ``numba`` module (Numba started if it was not)."""
+    start_numba()
+    return _numba
+
+
+def get_threads():
+    """Numba's threads for this thread's parallel kernels (before Numba starts: those it
+    will start with)."""
+    if _numba is not None:
+        return _numba.get_num_threads()
+    if _threads_when_started is not None:
+        return _threads_when_started
+    return int(os.environ.get("NUMBA_NUM_THREADS") or usable_cores())
+
+
+def set_threads(threads):
+    """Numba's threads for this thread's parallel kernels (kept for when Numba starts)."""
+    global _threads_when_started
+    if _numba is None:
+        _threads_when_started = threads
+    else:
+        _numba.set_num_threads(min(threads, _numba.config.NUMBA_NUM_THREADS))

@@ -1,0 +1,174 @@
+"""The ahead-of-time kernels (``kmeans_scratch/_ahead.py``): the command runs without Numba
+and writes the files Numba's kernels write."""
+
+import importlib
+import json
+import os
+import subprocess
+import sys
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from kmeans_scratch import _ahead
+from kmeans_scratch._ahead import EXPORTS, Array, Scalar, Tuple
+
+from .helpers import image_array
+
+#: The command in a fresh process, which prints on its last line whether Numba was
+#: imported (the exit handlers run before the command's quick exit).
+COMMAND = (
+    "import atexit, sys\n"
+    "atexit.register(lambda: print('numba imported:', 'numba' in sys.modules))\n"
+    "from kmeans_scratch.compression.cli import entry_point\n"
+    "sys.argv[0] = 'kmeans-compress'\n"
+    "entry_point()\n"
+)
+
+
+@pytest.fixture(scope="module")
+def built():
+    """The module for these sources and this CPU: ``make install`` builds it; built here
+    when it is missing (a source edited since)."""
+    if _ahead.find_module_file() is None:
+        done = subprocess.run(
+            [sys.executable, "-m", "kmeans_scratch.build_kernels"], capture_output=True, text=True
+        )
+        assert done.returncode == 0, done.stderr
+    assert _ahead.find_module() is not None
+
+
+@pytest.fixture(scope="module")
+def images(tmp_path_factory):
+    """Files of the kinds the command meets: a photo, a gray one, a translucent one."""
+    folder = tmp_path_factory.mktemp("images")
+    photo = image_array("china")[::2, ::2]
+    alpha = np.where(np.arange(photo.shape[1]) < 60, 0, 255).astype(np.uint8)
+    translucent = np.dstack([photo, np.broadcast_to(alpha, photo.shape[:2])])
+    Image.fromarray(photo).save(folder / "photo.png")
+    Image.fromarray(np.ascontiguousarray(image_array("coffee")[::2, ::2, 1])).save(
+        folder / "gray.png"
+    )
+    Image.fromarray(translucent).save(folder / "translucent.png")
+    Image.fromarray(image_array("astronaut")[::2, ::2]).save(folder / "astronaut.png")
+    return folder
+
+
+def run_command(arguments, cwd, ahead):
+    env = {**os.environ, "KMEANS_SCRATCH_AHEAD": "1" if ahead else "0"}
+    done = subprocess.run(
+        [sys.executable, "-c", COMMAND, *arguments],
+        cwd=cwd,
+        env=env,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    *output, last = done.stdout.splitlines()
+    return "\n".join(output), last == "numba imported: True"
+
+
+def written_files(folder):
+    return {path.name: path.read_bytes() for path in sorted(folder.glob("*"))}
+
+
+#: Command lines, and whether their files are compressed in worker processes.
+RUNS = {
+    "default": (["photo.png", "-k", "256"], False),
+    "speed-1": (["photo.png", "-k", "256", "--speed", "1"], False),
+    "k-2": (["photo.png", "-k", "2", "--speed", "11"], False),
+    "gray": (["gray.png", "-k", "16"], False),
+    "dither": (["translucent.png", "-k", "64", "--dither"], False),
+    "gif": (["photo.png", "-k", "32", "--format", "gif"], False),
+    "batch": (["photo.png", "gray.png", "translucent.png", "astronaut.png", "-k", "64"], True),
+    "shared-palette": (["photo.png", "astronaut.png", "-k", "32", "--shared-palette"], True),
+}
+
+
+@pytest.mark.parametrize("run", RUNS)
+def test_the_command_runs_without_numba_and_writes_numbas_files(built, images, tmp_path, run):
+    arguments, in_workers = RUNS[run]
+    outputs = {}
+    for ahead in (True, False):
+        out = tmp_path / f"ahead-{ahead}"
+        report, numba_imported = run_command(
+            [*arguments, "--out-dir", str(out), "--json"], images, ahead
+        )
+        assert numba_imported is not (ahead or in_workers)  # the workers' is their own
+        rows = json.loads(report)
+        outputs[ahead] = (written_files(out), [row["psnr"] for row in rows])
+    assert outputs[True][0]  # files were written
+    assert outputs[True] == outputs[False]
+
+
+def test_metrics_and_a_sweep_run_without_numba_and_measure_what_numba_measures(
+    built, images, tmp_path
+):
+    measured = {}
+    for ahead in (True, False):
+        out = tmp_path / f"ahead-{ahead}"
+        report, numba_imported = run_command(
+            ["photo.png", "--sweep", "2,4,8", "--out-dir", str(out), "--metrics", "--json"],
+            images,
+            ahead,
+        )
+        assert numba_imported is not ahead
+        rows = json.loads(report)
+        measured[ahead] = [(row["psnr"], row["ssim"], row["delta_e"]) for row in rows]
+        assert len(rows) == 3
+    assert measured[True] == measured[False]
+
+
+def test_an_image_over_4_megapixels_runs_on_numbas_threads(built, tmp_path):
+    wide = np.tile(image_array("china"), (5, 4, 1))[:2100, :2000]  # 4.2 MP
+    Image.fromarray(np.ascontiguousarray(wide)).save(tmp_path / "wide.png")
+    _, numba_imported = run_command(["wide.png", "-k", "16", "-q"], tmp_path, ahead=True)
+    assert numba_imported
+
+
+def test_a_specialization_is_found_only_for_its_exact_argument_types(built):
+    """float32 data is not exported: such a call runs just in time."""
+    call = "kmeans_scratch._blocks.column_moments"
+    X = image_array("china").reshape(-1, 3)[:5000].astype(np.float64)
+    weights = np.ones(X.shape[0])
+    assert _ahead.specialization(call, (X, weights)) is not None
+    assert _ahead.specialization(call, (X.astype(np.float32), weights)) is None
+    assert _ahead.specialization(call, (X, weights, 1)) is None
+    assert _ahead.specialization("kmeans_scratch._lloyd.assign_and_accumulate", (X,)) is None
+
+
+@pytest.mark.parametrize(
+    "value, accepted",
+    [
+        (np.zeros((4, 3)), True),
+        (np.zeros((4, 3), dtype=np.float32), False),  # another dtype
+        (np.zeros((4, 3), dtype=">f8"), False),  # another byte order
+        (np.zeros((4, 6))[:, ::2], False),  # not contiguous
+        (np.zeros((3, 4)).T, False),  # Fortran order
+        (np.zeros(12), False),  # another number of dimensions
+        (np.zeros((4, 3)).tolist(), False),  # not an array
+    ],
+)
+def test_an_array_argument_is_accepted_only_with_numbas_exact_type(value, accepted):
+    assert Array("float64", 2).accepts(value) is accepted
+
+
+def test_read_only_arrays_scalars_and_tuples_have_types_of_their_own():
+    frozen = np.zeros((2, 3), dtype=np.uint8)
+    frozen.flags.writeable = False
+    assert Array("uint8", 2, readonly=True).accepts(frozen)
+    assert not Array("uint8", 2).accepts(frozen)
+    assert Scalar("int64").accepts(3) and Scalar("int64").accepts(np.int64(3))
+    assert not Scalar("int64").accepts(np.int32(3)) and not Scalar("int64").accepts(3.0)
+    assert not Scalar("int64").accepts(True)  # Numba types a bool apart
+    assert Scalar("float64").accepts(0.5) and not Scalar("float64").accepts(np.float32(0.5))
+    pair = Tuple((Array("float64", 1), Scalar("float64")))
+    assert pair.accepts((np.zeros(3), 1.0))
+    assert not pair.accepts([np.zeros(3), 1.0]) and not pair.accepts((np.zeros(3),))
+
+
+def test_every_export_names_a_kernel():
+    for module_name, name in EXPORTS:
+        exported = getattr(importlib.import_module(module_name), name)
+        assert exported.py_func.__name__ == name  # a Kernel, or its Numba dispatcher
