@@ -441,3 +441,23 @@ def test_floyd_levels_and_nofs_as_pngquant(photo, tmp_path):
         assert done.returncode == 2, bad
     with pytest.raises(ValueError, match="dither must be True, False or a level from 0 to 1"):
         compress(photo, 8, dither=1.5)
+
+
+@pytest.mark.parametrize("argv", [["--json"], ["-o", "-"]], ids=["json", "image"])
+def test_a_reader_that_left_ends_the_command_quietly_as_cat(photo, tmp_path, argv):
+    """``kmeans-compress … | head``: the pipe is closed before anything is written."""
+    reader, writer = os.pipe()
+    os.close(reader)
+    out = [] if "-o" in argv else ["--out-dir", tmp_path / "out"]
+    with os.fdopen(writer, "wb") as closed_pipe:
+        done = subprocess.run(
+            [*CLI, photo, "-k", "8", *map(os.fsdecode, [*argv, *out])],
+            stdout=closed_pipe,
+            stderr=subprocess.PIPE,
+            text=True,
+            timeout=600,
+        )
+    assert done.returncode == 141, done.stderr  # 128 + SIGPIPE, the status of cat
+    assert done.stderr == ""
+    if "--json" in argv:  # the file was written before the report
+        assert listing(tmp_path / "out") == ["photo-k8.png"]

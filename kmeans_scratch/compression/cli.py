@@ -51,6 +51,7 @@ from ._sweep import DEFAULT_KS, format_value, parse_ks, rows_to_table
 PROG = "kmeans-compress"
 DEMO_DIR = "kmeans-compress-demo"
 EXIT_OK, EXIT_FAILED, EXIT_USAGE = 0, 1, 2
+EXIT_BROKEN_PIPE = 128 + signal.SIGPIPE  # 141, the status of a shell tool killed by SIGPIPE
 #: pngquant's status when ``--skip-if-larger`` left a file unwritten.
 EXIT_SKIPPED = 98
 #: The default palette size (pngquant's is 256: see ``--help``).
@@ -540,6 +541,8 @@ def run(argv):
                 error, trace = outcome
                 if (stop := hidden_stop(error)) is not None:
                     raise stop from None
+                if isinstance(error, BrokenPipeError) and args.output == STANDARD_STREAM:
+                    raise error  # the image's reader left: the command ends (see main)
                 if isinstance(error, QualityTooLow):
                     too_low += 1
                 else:
@@ -627,6 +630,17 @@ def report_failure(args, source, error, progress=None, trace=None):
     return message
 
 
+def silence_standard_output():
+    """Point standard output at /dev/null: what is left in its buffer, flushed at exit,
+    then goes nowhere instead of failing again."""
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+        os.close(devnull)
+    except (OSError, ValueError, AttributeError):  # not a real file: nothing to silence
+        pass
+
+
 class PrintVersion(argparse.Action):
     """``--version``: the version is read when asked (it costs 25 ms to read)."""
 
@@ -652,6 +666,9 @@ def main(argv=None):
     except Stopped as stop:
         print(stop_summary(stop), file=sys.stderr)
         return stop.exit_status
+    except BrokenPipeError:  # the reader of our output left (``| head``): end as cat does
+        silence_standard_output()
+        return EXIT_BROKEN_PIPE
     except Exception as error:  # the last line of defense: one line, never a traceback
         if (stop := hidden_stop(error)) is not None:
             print(stop_summary(stop), file=sys.stderr)
