@@ -10,7 +10,7 @@ import numpy as np
 
 from ._blocks import block_bounds, n_blocks_for, ordered_sum
 from ._kernels import kernel, prange
-from ._tiles import TILE_ROWS, nearest_centers_tile, padded_centers, tile_buffers, transpose_tile
+from ._tiles import TILE_ROWS, label_tile, padded_centers, tile_buffers
 
 
 @kernel
@@ -39,10 +39,8 @@ def assign_labels(X, sample_weight, centers, labels):
         inertia = 0.0
         for tile_start in range(start, end, TILE_ROWS):
             n_rows = min(TILE_ROWS, end - tile_start)
-            transpose_tile(X, tile_start, tile_start + n_rows, x_t)
-            nearest_sq, nearest, _ = nearest_centers_tile(x_t, n_rows, centers, buffers)
+            nearest_sq, _ = label_tile(X, tile_start, n_rows, centers, x_t, buffers, labels)
             for p in range(n_rows):
-                labels[tile_start + p] = nearest[p]
                 inertia += nearest_sq[p] * np.float64(sample_weight[tile_start + p])
         block_inertia[block] = inertia
     return ordered_sum(block_inertia)

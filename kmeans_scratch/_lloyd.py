@@ -32,7 +32,7 @@ import numpy as np
 
 from ._blocks import block_bounds, block_sums_for, merge_blocks, sum_rows
 from ._kernels import kernel, prange
-from ._tiles import TILE_ROWS, nearest_centers_tile, padded_centers, tile_buffers, transpose_tile
+from ._tiles import TILE_ROWS, label_tile, padded_centers, tile_buffers
 
 
 @kernel(parallel=True)
@@ -57,12 +57,7 @@ def assign_and_accumulate(
         changed = 0
         for tile_start in range(start, end, TILE_ROWS):
             n_rows = min(TILE_ROWS, end - tile_start)
-            transpose_tile(X, tile_start, tile_start + n_rows, x_t)
-            _, nearest, _ = nearest_centers_tile(x_t, n_rows, centers, buffers)
-            for p in range(n_rows):
-                if nearest[p] != labels[tile_start + p]:
-                    changed += 1
-                    labels[tile_start + p] = nearest[p]
+            changed += label_tile(X, tile_start, n_rows, centers, x_t, buffers, labels)[1]
         if changed:
             sum_rows(X, sample_weight, labels, start, end, block_sums[block], block_weights[block])
         block_changed[block] = changed

@@ -3,7 +3,9 @@
 Every algorithm's assignment goes through :func:`nearest_centers_tile` (or, for one point,
 :func:`sq_distances_to_all`): rows are copied transposed into a tile
 (:func:`transpose_tile`, :func:`gather_tile`), centers padded to groups of four
-(:func:`padded_centers`).  Squared distances are computed directly,
+(:func:`padded_centers`).  :func:`label_tile` labels a run of rows this way (Lloyd's step
+and the labels of every row); Hamerly's search gathers the rows whose bounds fail.
+Squared distances are computed directly,
 ``Σ_f (x_f − c_f)²`` in the data's dtype and in the order f = 0, 1, …; Hamerly's and
 Elkan's single distances (:func:`sq_distance_tile_order`) follow the same order, so equal
 inputs give equal bits whichever path computed them.
@@ -127,6 +129,25 @@ def nearest_centers_tile(x_t, n_rows, centers, buffers):
         best_label, next_label = next_label, best_label
         second_sq, next_second = next_second, second_sq
     return best_sq[:n_rows], best_label[:n_rows], second_sq[:n_rows]
+
+
+# Inlined into its callers, the block loops of Lloyd's step and of the labels.
+@kernel(inline="always")
+def label_tile(X, tile_start, n_rows, centers, x_t, buffers, labels):
+    """Label rows ``tile_start … tile_start + n_rows − 1`` of ``X`` (at most ``TILE_ROWS``)
+    with their nearest centers (padded, see :func:`padded_centers`).
+
+    Returns the rows' squared distances to those centers (a view into ``buffers``) and how
+    many of the rows' labels changed.
+    """
+    transpose_tile(X, tile_start, tile_start + n_rows, x_t)
+    nearest_sq, nearest, _ = nearest_centers_tile(x_t, n_rows, centers, buffers)
+    changed = 0
+    for p in range(n_rows):
+        if nearest[p] != labels[tile_start + p]:
+            changed += 1
+            labels[tile_start + p] = nearest[p]
+    return nearest_sq, changed
 
 
 @kernel
