@@ -28,6 +28,7 @@ other kernels it calls (and inlines those marked ``inline="always"``) as it woul
 they been decorated with ``numba.njit`` directly.
 """
 
+import importlib
 import os
 import sys
 import threading
@@ -87,11 +88,21 @@ class Kernel:
         return self.dispatcher(*args)
 
     def __getattr__(self, name):
+        if name.startswith("__") or "dispatcher" not in vars(self):  # copy, pickle
+            raise AttributeError(name)
         start_numba()
         return getattr(self.dispatcher, name)
 
+    def __reduce__(self):  # by name, as a function is: the module's kernel where unpickled
+        return kernel_named, (self.__module__, self.__qualname__)
+
     def __repr__(self):
         return f"<kernel {self.name}>"
+
+
+def kernel_named(module, qualname):
+    """The kernel ``qualname`` of ``module`` (a Kernel, or its dispatcher once Numba started)."""
+    return getattr(importlib.import_module(module), qualname)
 
 
 def kernel(py_func=None, **options):

@@ -172,3 +172,16 @@ def test_every_export_names_a_kernel():
     for module_name, name in EXPORTS:
         exported = getattr(importlib.import_module(module_name), name)
         assert exported.py_func.__name__ == name  # a Kernel, or its Numba dispatcher
+
+
+def test_a_kernel_pickles_and_copies_by_name_without_starting_numba():
+    code = (
+        "import copy, pickle, sys\n"
+        "from kmeans_scratch._tiles import transpose_tile\n"
+        "assert pickle.loads(pickle.dumps(transpose_tile)) is transpose_tile\n"
+        "assert copy.deepcopy(transpose_tile) is transpose_tile\n"
+        "print('numba' in sys.modules)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "False"
