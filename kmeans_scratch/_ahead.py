@@ -176,17 +176,15 @@ def module_file(folder, host):
 
 
 _load_lock = threading.Lock()
-_specializations = None  # kernel name → [(argument types, compiled function)], once loaded
+_specializations = None  # kernel name → [(arguments as a Tuple, compiled function)], once loaded
 
 
 def specialization(kernel_name, args):
     """The ahead-of-time function for a call of ``kernel_name`` with ``args``, or None."""
     if _specializations is None:
         load()
-    for argument_types, function in _specializations.get(kernel_name, ()):
-        if len(args) == len(argument_types) and all(
-            spec.accepts(value) for spec, value in zip(argument_types, args, strict=True)
-        ):
+    for arguments, function in _specializations.get(kernel_name, ()):
+        if arguments.accepts(args):
             return function
     return None
 
@@ -202,7 +200,7 @@ def load():
         if module is not None:
             for (module_name, name), signatures in EXPORTS.items():
                 found[f"{module_name}.{name}"] = [
-                    (argument_types, getattr(module, export_name(module_name, name, index)))
+                    (Tuple(argument_types), getattr(module, export_name(module_name, name, index)))
                     for index, argument_types in enumerate(signatures)
                 ]
         _specializations = found

@@ -33,6 +33,7 @@ import os
 import sys
 import threading
 
+from . import _ahead
 from ._cores import usable_cores
 
 
@@ -79,8 +80,6 @@ class Kernel:
     def __call__(self, *args):
         if self.dispatcher is None:
             if _ahead_of_time:
-                from . import _ahead
-
                 compiled = _ahead.specialization(self.name, args)
                 if compiled is not None:
                     return compiled(*args)

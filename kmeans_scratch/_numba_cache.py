@@ -108,12 +108,10 @@ def use_kernel_cache():
         return
     from numba.core import caching
 
-    name = PREFIX + sources_hash()
-    for base in kernel_folder_bases():
-        if _writable(base / name):
-            folder = base / name
-            if base == PACKAGE / "__pycache__":
-                remove_other_versions(base, name)
+    for folder in kernel_folder_candidates():
+        if _writable(folder):
+            if folder.parent == PACKAGE / "__pycache__":
+                remove_other_versions(folder.parent, folder.name)
             break
     else:
         folder = Path(tempfile.mkdtemp(prefix=PREFIX))
