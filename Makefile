@@ -73,9 +73,12 @@ demo: $(STAMP) kernels
 	$(BIN)/kmeans-compress
 
 # The classroom experiment as a notebook, opened in Jupyter (installed on first use).
+# Jupyter refuses to start as root (a container's user) without --allow-root: it is passed
+# then, and only then (ALLOW_ROOT=1 or ALLOW_ROOT=0 decides instead).
+ALLOW_ROOT ?= $(if $(filter 0,$(shell id -u)),1,0)
 notebook: $(STAMP)
 	$(BIN)/pip install -q notebook
-	$(BIN)/jupyter notebook examples/color_quantization.ipynb
+	$(BIN)/jupyter notebook $(if $(filter 1,$(ALLOW_ROOT)),--allow-root )examples/color_quantization.ipynb
 
 # Regenerate the figures shown in the README and docs/compressor.md.
 figures: $(STAMP)
