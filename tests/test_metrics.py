@@ -20,12 +20,34 @@ def random_quantization(shape, n_entries, seed):
     return original, palette, indices
 
 
-def skimage_ssim(original, palette, indices):
+def skimage_ssim(original, palette, indices, win_size=7):
     n_color = 3 if original.shape[2] >= 3 else 1
     rebuilt = palette[indices]
     return structural_similarity(
-        original[:, :, :n_color], rebuilt[:, :, :n_color], channel_axis=2, data_range=255
+        original[:, :, :n_color],
+        rebuilt[:, :, :n_color],
+        channel_axis=2,
+        data_range=255,
+        win_size=win_size,
     )
+
+
+def global_ssim(original, palette, indices):
+    """SSIM of one window covering the whole image (sample variances and covariance),
+    averaged over the color channels: the formula of Wang et al. written out."""
+    n_color = 3 if original.shape[2] >= 3 else 1
+    c1, c2 = (0.01 * 255) ** 2, (0.03 * 255) ** 2
+    values = []
+    for channel in range(n_color):
+        x = original[:, :, channel].astype(np.float64).ravel()
+        y = palette[indices][:, :, channel].astype(np.float64).ravel()
+        mean_x, mean_y = x.mean(), y.mean()
+        var_x, var_y = x.var(ddof=1), y.var(ddof=1)
+        cov = ((x - mean_x) * (y - mean_y)).sum() / (x.size - 1)
+        numerator = (2 * mean_x * mean_y + c1) * (2 * cov + c2)
+        denominator = (mean_x**2 + mean_y**2 + c1) * (var_x + var_y + c2)
+        values.append(numerator / denominator)
+    return float(np.mean(values))
 
 
 @pytest.mark.parametrize(
@@ -48,14 +70,50 @@ def test_ssim_equals_scikit_image_on_photos(name):
         )
 
 
-def test_ssim_of_an_image_with_itself_is_one_and_below_a_window_is_exact_or_nan():
+def test_ssim_of_an_image_with_itself_is_one():
     pixels = image_array("coffee")[:60, :80]
     histogram = color_histogram(pixels)
     indices = np.arange(histogram.colors.shape[0])[histogram.inverse].reshape(60, 80)
     assert ssim(pixels, histogram.colors, indices) == pytest.approx(1.0, abs=1e-15)
-    small, palette, indices = random_quantization((5, 40, 3), 4, seed=0)
-    assert np.isnan(ssim(small, palette, indices))
+
+
+@pytest.mark.parametrize(
+    "shape, window",
+    [((3, 5, 3), 3), ((5, 3, 3), 3), ((5, 40, 3), 5), ((6, 9, 1), 5), ((40, 4, 4), 3)],
+)
+def test_ssim_under_7_pixels_a_side_uses_the_largest_odd_window_that_fits(shape, window):
+    # It was NaN: no 7 × 7 window fits.
+    original, palette, indices = random_quantization(shape, 4, seed=shape[1])
+    value = ssim(original, palette, indices)
+    assert -1 < value <= 1
+    assert value == pytest.approx(skimage_ssim(original, palette, indices, window), abs=1e-12)
+    assert ssim(palette[indices], palette, indices) == pytest.approx(1.0, abs=1e-15)
+
+
+@pytest.mark.parametrize("shape", [(2, 2, 3), (1, 7, 3), (7, 1, 3), (2, 50, 1), (1, 2, 4)])
+def test_ssim_with_a_side_under_3_is_one_window_over_the_whole_image(shape):
+    original, palette, indices = random_quantization(shape, 4, seed=shape[1])
+    value = ssim(original, palette, indices)
+    assert -1 < value <= 1
+    assert value == pytest.approx(global_ssim(original, palette, indices), abs=1e-12)
+    assert ssim(palette[indices], palette, indices) == pytest.approx(1.0, abs=1e-15)
+
+
+def test_a_one_pixel_image_has_a_finite_ssim():
+    original, palette, indices = random_quantization((1, 1, 3), 2, seed=0)
+    assert -1 < ssim(original, palette, indices) <= 1
     assert ssim(palette[indices], palette, indices) == 1.0
+
+
+@pytest.mark.parametrize("size", [(5, 3), (2, 2), (1, 7)])
+def test_a_small_image_reports_a_finite_ssim(size):
+    width, height = size
+    rng = np.random.RandomState(width * 10 + height)
+    pixels = rng.randint(0, 256, size=(height, width, 3)).astype(np.uint8)
+    lossy = compress(pixels, 2).metrics["ssim"]
+    assert np.isfinite(lossy) and -1 < lossy <= 1
+    lossless = compress(pixels, width * height).metrics["ssim"]
+    assert lossless == pytest.approx(1.0, abs=1e-15)
 
 
 @pytest.mark.parametrize("one_entry_per_color", [False, True])

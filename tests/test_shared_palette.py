@@ -63,11 +63,12 @@ def test_the_shared_palette_is_the_palette_of_all_the_images_together(photos, tm
     assert [row["input"] for row in rows] == [str(path) for path in photos]
     for number, row in enumerate(rows):
         assert "error" not in row
-        assert row["colors_used"] == together.palette.shape[0] <= n_colors
-        assert "palette shared by 3 images" in row["notes"]
+        assert together.palette.shape[0] <= n_colors
+        assert row["palette_shared_by"] == 3 and row["notes"] == []
         with Image.open(row["output"]) as image:
             palette = np.array(image.getpalette(), dtype=np.uint8).reshape(-1, 3)
             indices = np.asarray(image)
+        assert row["colors_used"] == np.unique(indices).size
         np.testing.assert_array_equal(palette[: together.palette.shape[0]], together.palette)
         np.testing.assert_array_equal(indices, together.indices[number * HEIGHT :][:HEIGHT])
 
@@ -84,6 +85,32 @@ def test_every_output_keeps_the_whole_palette_in_the_same_order(tmp_path):
         assert len(chunks[0][0]) == 3 * 32
         with Image.open(rows[1]["output"]) as image:
             assert len(np.unique(np.asarray(image))) < 32
+
+
+def ramp(channel):
+    """A (20, 32, 3) image of 16 levels of one channel, two columns each."""
+    pixels = np.zeros((20, 32, 3), dtype=np.uint8)
+    pixels[:, :, channel] = np.repeat(np.arange(16, dtype=np.uint8) * 16 + 15, 2)
+    return pixels
+
+
+@pytest.mark.parametrize("dither", [False, True])
+def test_colors_used_counts_the_entries_an_image_uses_not_the_palette(tmp_path, dither):
+    # A shared palette keeps every entry in every file: reds and blues share 32 entries,
+    # and each image uses its 16 only.
+    inputs = saved(tmp_path / "in", {"reds": ramp(0), "blues": ramp(2)})
+    rows = compress_many(inputs, 32, out_dir=tmp_path / "out", shared_palette=True, dither=dither)
+    for row in rows:
+        with Image.open(row["output"]) as image:
+            assert len(image.getpalette()) == 3 * 32
+            indices = np.asarray(image)
+        assert row["colors_used"] == np.unique(indices).size
+        if not dither:
+            assert row["colors_used"] == 16 < 32
+    # One image, its own palette: the count of its distinct indices as well.
+    for pixels in (photo("china"), ramp(0)):
+        result = compress(pixels, 64, dither=dither)
+        assert result.metrics["colors_used"] == np.unique(result.indices).size
 
 
 def test_the_result_does_not_depend_on_the_order_of_the_files(photos, tmp_path):
@@ -120,7 +147,7 @@ def test_a_broken_file_is_named_and_the_others_share_the_palette_of_the_rest(pho
     without = compress_many(photos, 16, out_dir=tmp_path / "without", shared_palette=True)
     kept = [row for row in rows if "error" not in row]
     assert [row["psnr"] for row in kept] == [row["psnr"] for row in without]
-    assert "palette shared by 3 images" in kept[0]["notes"]
+    assert kept[0]["palette_shared_by"] == 3
 
 
 def test_an_image_changed_after_its_histogram_is_refused(photos):

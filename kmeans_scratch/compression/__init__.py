@@ -18,7 +18,6 @@ require("compress", "kmeans_scratch.compression")
 
 from ._io import DEFAULT_MAX_PIXELS, FORMATS, ImageError, LoadedImage, load
 from ._many import compress_many
-from ._metrics import SSIM_WINDOW
 from ._palette import COLOR_SPACES
 from ._quantized import QuantizedImage, Quantizer, check_n_colors
 from ._speed import DEFAULT_SPEED, SPEEDS
@@ -119,12 +118,6 @@ def compress(
     )
     if n_colors == "auto":
         ((name, target),) = targets.items()
-        height, width = quantizer.loaded.pixels.shape[:2]
-        if name == "target_ssim" and min(height, width) < SSIM_WINDOW:
-            raise ImageError(
-                f"target_ssim / --target-ssim needs at least {SSIM_WINDOW} × {SSIM_WINDOW} "
-                f"pixels (SSIM's window), this image is {width} × {height}: use a PSNR target"
-            )
         result, reached = smallest_k(quantizer, QUALITY_TARGETS[name], target)
         result.facts["target_reached"] = reached
         if not reached:

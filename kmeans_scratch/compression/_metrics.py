@@ -11,7 +11,9 @@ pixel at most.
 - **SSIM**: the mean structural similarity of Wang et al. (2004) over 7 × 7 windows, as
   scikit-image's ``structural_similarity`` defines it (uniform window, sample covariance,
   data range 255), on the color channels (gray for L/LA images).  Computed by a streaming
-  kernel from exact integer window sums (scikit-image is its test oracle).
+  kernel from exact integer window sums (scikit-image is its test oracle).  An image
+  too small for 7 × 7 takes the largest odd square window that fits (3 or 5), and one
+  with a side under 3 one window covering the whole image (the global SSIM).
 - **ΔE**: the mean CIEDE2000 color difference between each pixel and its reconstruction,
   also over distinct (color, entry) pairs, by a parallel kernel that follows
   scikit-image's ``rgb2lab`` and ``deltaE_ciede2000`` (its test oracle).  About 1 is the
@@ -27,7 +29,8 @@ from ._color_difference import pair_error_sums
 #: The quality measures a quantization reports, each computed only when asked for.
 QUALITY_MEASURES = ("psnr", "ssim", "delta_e")
 
-#: SSIM's window side, and its constants K1, K2 (scikit-image's defaults).
+#: SSIM's window side, and its constants K1, K2 (scikit-image's defaults).  A smaller
+#: image takes a smaller window (see :func:`ssim_window`).
 SSIM_WINDOW = 7
 SSIM_K1, SSIM_K2 = 0.01, 0.03
 #: Rows of window positions per parallel band (fixed, so the sum is the same on any
@@ -134,19 +137,44 @@ def mean_delta_e(histogram, palette, indices):
 
 
 @kernel
-def _window_ssim(sx, sy, sxx, syy, sxy, c1, c2):
-    """SSIM of one window from its integer sums Σx, Σy, Σx², Σy², Σxy over P pixels.
+def ssim_window(height, width):
+    """SSIM's window (rows, columns) on a ``height`` × ``width`` image: 7 × 7 when it
+    fits; else the largest odd square that fits, s × s with s = m or m − 1 (odd),
+    m = min(height, width) ≥ 3; else (a side under 3) the whole image, one window."""
+    side = min(height, width)
+    if side >= SSIM_WINDOW:
+        return SSIM_WINDOW, SSIM_WINDOW
+    if side >= 3:
+        odd = side - 1 + side % 2
+        return odd, odd
+    return height, width
 
-    μ = Σx / P;  σx² = (P Σx² − (Σx)²) / (P (P − 1)) (the sample variance, exact up to
-    one rounding); likewise σy², σxy.  Then
+
+@kernel
+def _variance_scale(n):
+    """1 / (P (P − 1)) for a window of P = ``n`` pixels (see :func:`_window_ssim`), 0 for
+    P = 1: one pixel has no variance."""
+    return 1.0 / (float(n) * (n - 1.0)) if n > 1 else 0.0
+
+
+@kernel
+def _window_ssim(p, scale, sx, sy, sxx, syy, sxy, c1, c2):
+    """SSIM of one window from its integer sums Σx, Σy, Σx², Σy², Σxy over P = ``p``
+    pixels (a float), ``scale`` = 1 / (P (P − 1)) (:func:`_variance_scale`).
+
+    μ = Σx / P;  σx² = (P Σx² − (Σx)²) / (P (P − 1)) (the sample variance; σx² = 0 for
+    P = 1); likewise σy², σxy.  Then
     SSIM = (2 μx μy + C1)(2 σxy + C2) / ((μx² + μy² + C1)(σx² + σy² + C2)).
+
+    The products are taken in float64: exact, as in int64, while P² · 255² < 2⁵³ (any
+    window up to 360,000 pixels, so 7 × 7 gives the exact integer value rounded once),
+    and without int64's overflow past about 12 million (a whole-image window).
     """
-    n = SSIM_WINDOW * SSIM_WINDOW
-    mean_x, mean_y = sx / n, sy / n
-    scale = 1.0 / (n * (n - 1))
-    var_x = (n * sxx - sx * sx) * scale
-    var_y = (n * syy - sy * sy) * scale
-    cov = (n * sxy - sx * sy) * scale
+    sx, sy, sxx, syy, sxy = float(sx), float(sy), float(sxx), float(syy), float(sxy)
+    mean_x, mean_y = sx / p, sy / p
+    var_x = (p * sxx - sx * sx) * scale
+    var_y = (p * syy - sy * sy) * scale
+    cov = (p * sxy - sx * sy) * scale
     numerator = (2 * mean_x * mean_y + c1) * (2 * cov + c2)
     denominator = (mean_x * mean_x + mean_y * mean_y + c1) * (var_x + var_y + c2)
     return numerator / denominator
@@ -154,28 +182,34 @@ def _window_ssim(sx, sy, sxx, syy, sxy, c1, c2):
 
 @kernel(parallel=True)
 def ssim_sum(original, palette, indices, channel, c1, c2):
-    """Σ SSIM over every 7 × 7 window of one channel of ``original`` (H, W, C) uint8 and of
-    its reconstruction ``palette[indices]`` (never built).
+    """Σ SSIM over every window (see :func:`ssim_window`: 7 × 7 unless the image is
+    smaller) of one channel of ``original`` (H, W, C) uint8 and of its reconstruction
+    ``palette[indices]`` (never built).
 
-    Bands of window rows run in parallel.  A band keeps, per column, the sums of the 7
-    rows under its current window row; moving down a row adds the row entering and
-    subtracts the row leaving.  Along a row, the window sums slide the same way over the
-    column sums.  The sums are integers, exact in int64.
+    Bands of window rows run in parallel.  A band keeps, per column, the sums of the
+    window's rows under its current window row; moving down a row adds the row entering
+    and subtracts the row leaving.  Along a row, the window sums slide the same way over
+    the column sums.  An image as tall as its window has one row of windows: the column
+    sums are taken as the window reaches and leaves each column, none kept.  The sums
+    are integers, exact in int64.
     """
     height, width = indices.shape
-    side = SSIM_WINDOW
-    n_rows = height - side + 1
+    rows, cols = ssim_window(height, width)
+    p, scale = float(rows * cols), _variance_scale(rows * cols)
+    n_rows = height - rows + 1
+    if n_rows == 1:
+        return _one_row_ssim_sum(original, palette, indices, channel, cols, c1, c2)
     n_bands = (n_rows + SSIM_BAND_ROWS - 1) // SSIM_BAND_ROWS
     band_sums = np.zeros(n_bands)
     for band in prange(n_bands):
         top = band * SSIM_BAND_ROWS
         bottom = min(top + SSIM_BAND_ROWS, n_rows)
         columns = np.zeros((width, 5), dtype=np.int64)
-        for y in range(top, top + side - 1):
+        for y in range(top, top + rows - 1):
             _add_row(columns, original, palette, indices, channel, y, 1)
         total = 0.0
         for y in range(top, bottom):
-            _add_row(columns, original, palette, indices, channel, y + side - 1, 1)
+            _add_row(columns, original, palette, indices, channel, y + rows - 1, 1)
             sx = sy = sxx = syy = sxy = 0
             for x in range(width):
                 sx += columns[x, 0]
@@ -183,9 +217,9 @@ def ssim_sum(original, palette, indices, channel, c1, c2):
                 sxx += columns[x, 2]
                 syy += columns[x, 3]
                 sxy += columns[x, 4]
-                if x >= side - 1:
-                    total += _window_ssim(sx, sy, sxx, syy, sxy, c1, c2)
-                    left = x - side + 1
+                if x >= cols - 1:
+                    total += _window_ssim(p, scale, sx, sy, sxx, syy, sxy, c1, c2)
+                    left = x - cols + 1
                     sx -= columns[left, 0]
                     sy -= columns[left, 1]
                     sxx -= columns[left, 2]
@@ -194,6 +228,38 @@ def ssim_sum(original, palette, indices, channel, c1, c2):
             _add_row(columns, original, palette, indices, channel, y, -1)
         band_sums[band] = total
     return band_sums.sum()
+
+
+@kernel
+def _one_row_ssim_sum(original, palette, indices, channel, cols, c1, c2):
+    """Σ SSIM over the windows of an image exactly as tall as its window (H × ``cols``,
+    one row of windows), sliding along x: each column's sums Σx, Σy, Σx², Σy², Σxy over
+    the H rows are added as the window reaches it and subtracted as it leaves, in the
+    order :func:`ssim_sum`'s bands take them (the same bits)."""
+    height, width = indices.shape
+    p, scale = float(height * cols), _variance_scale(height * cols)
+    sums = np.zeros(5, dtype=np.int64)
+    total = 0.0
+    for x in range(width):
+        _add_column(sums, original, palette, indices, channel, x, 1)
+        if x >= cols - 1:
+            sx, sy, sxx, syy, sxy = sums[0], sums[1], sums[2], sums[3], sums[4]
+            total += _window_ssim(p, scale, sx, sy, sxx, syy, sxy, c1, c2)
+            _add_column(sums, original, palette, indices, channel, x - cols + 1, -1)
+    return total
+
+
+@kernel
+def _add_column(sums, original, palette, indices, channel, x, sign):
+    """Add (sign 1) or remove (−1) column ``x``'s Σx, Σy, Σx², Σy², Σxy to ``sums``."""
+    for y in range(indices.shape[0]):
+        a = np.int64(original[y, x, channel])
+        b = np.int64(palette[indices[y, x], channel])
+        sums[0] += sign * a
+        sums[1] += sign * b
+        sums[2] += sign * a * a
+        sums[3] += sign * b * b
+        sums[4] += sign * a * b
 
 
 @kernel
@@ -211,14 +277,13 @@ def _add_row(columns, original, palette, indices, channel, y, sign):
 
 def ssim(original, palette, indices):
     """Mean SSIM of ``original`` (H, W, C) uint8 and ``palette[indices]``, averaged over the
-    color channels (gray for C ≤ 2), as ``skimage.metrics.structural_similarity``."""
+    color channels (gray for C ≤ 2), as ``skimage.metrics.structural_similarity`` with
+    the window of :func:`ssim_window` (7 × 7 unless the image is smaller)."""
     n_color = 3 if original.shape[2] >= 3 else 1
     height, width = indices.shape
-    if min(height, width) < SSIM_WINDOW:  # no whole window fits
-        rebuilt = palette[indices][:, :, :n_color]
-        return 1.0 if np.array_equal(original[:, :, :n_color], rebuilt) else float("nan")
     c1, c2 = (SSIM_K1 * 255.0) ** 2, (SSIM_K2 * 255.0) ** 2
-    n_windows = (height - SSIM_WINDOW + 1) * (width - SSIM_WINDOW + 1)
+    rows, cols = ssim_window.py_func(height, width)  # in Python: no kernel to start
+    n_windows = (height - rows + 1) * (width - cols + 1)
     palette = np.ascontiguousarray(palette)
     means = [
         ssim_sum(original, palette, indices, channel, c1, c2) / n_windows

@@ -61,7 +61,8 @@ class QuantizedImage:
         """ "psnr", "ssim" or "delta_e", each computed on first use.
 
         PSNR costs one pass over the pixels' indices; ΔE a CIEDE2000 per distinct (color,
-        entry) pair; SSIM a pass of 7 × 7 windows over the image.
+        entry) pair; SSIM a pass of 7 × 7 windows over the image (smaller windows on an
+        image under 7 pixels a side).
         """
         if name not in QUALITY_MEASURES:
             raise ValueError(f"quality measure must be one of {QUALITY_MEASURES}, got {name!r}")
@@ -246,7 +247,7 @@ class Quantizer:
         seconds = time.perf_counter() - start
         facts = {
             "n_colors": n_colors,
-            "colors_used": int(palette.shape[0]),
+            "colors_used": entries_used(indices, labels, palette.shape[0], self.dither),
             "color_space": self.color_space,
             "dither": self.dither,
             "speed": self.speed,
@@ -269,6 +270,14 @@ class Quantizer:
             speed=self.speed,
             keep_palette=keep_palette,
         )
+
+
+def entries_used(indices, labels, n_entries, dither):
+    """How many of the ``n_entries`` palette entries the pixels use (a shared palette
+    keeps them all, and dithering may leave some unused): without dithering, the
+    entries of the distinct colors' ``labels``; with it, of the pixels' ``indices``."""
+    used = indices.ravel() if dither else labels
+    return int(np.count_nonzero(np.bincount(used, minlength=n_entries)))
 
 
 def fit_for_speed(histogram, n_colors, color_space, random_state, n_init, speed):

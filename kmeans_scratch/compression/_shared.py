@@ -80,7 +80,7 @@ class SharedPalette:
         quantizer = Quantizer(image, n_channels=self.n_channels, **options)
         labels = self.entries_of(quantizer.histogram.colors)
         result = quantizer.mapped(self.palette, labels, self.n_colors, start, keep_palette=True)
-        result.facts["notes"].append(f"palette shared by {self.n_images} images")
+        result.facts["palette_shared_by"] = self.n_images  # a fact, not a note to show
         return result
 
 
