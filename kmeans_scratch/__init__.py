@@ -6,18 +6,19 @@ layer lives in :mod:`kmeans_scratch.compression`.
 
 ``KMeans`` and ``kmeans_plusplus`` are scikit-learn facing, and importing scikit-learn
 takes about a second: they are loaded on first use, so that ``k_means`` (and the image
-layer built on it) starts without it.
+layer built on it) starts without it.  ``k_means`` too is loaded on first use (NumPy's
+import), so that the ``kmeans-compress`` command takes its signals before any import that
+takes time (see :mod:`._command`).
 """
 
 from ._cores import configure_threads
 
 configure_threads()  # before Numba reads its configuration
 
-from ._fit import ConvergenceWarning, k_means  # noqa: E402
-
 __all__ = ["ConvergenceWarning", "KMeans", "__version__", "k_means", "kmeans_plusplus"]
 
 _SCIKIT_LEARN_FACING = ("KMeans", "kmeans_plusplus")
+_PLAIN_FIT = ("ConvergenceWarning", "k_means")
 
 
 def installed_version():
@@ -37,4 +38,8 @@ def __getattr__(name):
         from . import _kmeans
 
         return getattr(_kmeans, name)
+    if name in _PLAIN_FIT:
+        from . import _fit
+
+        return getattr(_fit, name)
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

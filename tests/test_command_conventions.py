@@ -93,7 +93,10 @@ def test_skip_if_larger_exits_98_and_writes_nothing(tmp_path):
     tiny = tmp_path / "flat.png"
     Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(tiny, optimize=True)
     done = run(tiny, "-k", "2", "--skip-if-larger")
-    assert done.returncode == 98 and done.stderr == ""
+    assert done.returncode == 98
+    assert one_line(done) == f"kmeans-compress: {tiny}: skipped: the output would not be " + (
+        "smaller than the input"
+    )
     assert listing(tmp_path) == ["flat.png"]
 
 
@@ -153,18 +156,47 @@ def test_a_dangling_link_is_written_only_with_force(photo, tmp_path):
     assert link.is_symlink() and target.is_file()
 
 
-@pytest.mark.parametrize("kind", ["device", "fifo"])
-def test_a_device_or_fifo_is_never_replaced_even_with_force(photo, tmp_path, kind):
-    if kind == "device":
-        special = "/dev/null"
-    else:
-        special = tmp_path / "pipe.png"
-        os.mkfifo(special)
-    done = run(photo, "-k", "4", "-o", special, "--format", "png", "--force")
+@pytest.mark.parametrize("force", [[], ["--force"]], ids=["", "force"])
+def test_dev_null_is_written_into_never_replaced_png_by_default(photo, force):
+    done = run(photo, "-k", "4", "-o", "/dev/null", *force)
+    assert done.returncode == 0, done.stderr
+    assert "/dev/null" in done.stdout and done.stderr == ""
+    assert stat.S_ISCHR(os.stat("/dev/null").st_mode)
+    done = run(photo, "-k", "4", "-o", "/dev/null", "--format", "gif")
+    assert done.returncode == 0, done.stderr
+
+
+def test_a_fifo_is_written_into_never_replaced(photo, tmp_path):
+    import threading
+
+    fifo = tmp_path / "pipe"
+    os.mkfifo(fifo)
+    received = []
+    reader = threading.Thread(target=lambda: received.append(fifo.read_bytes()), daemon=True)
+    reader.start()
+    done = run(photo, "-k", "4", "-o", fifo)
+    reader.join(timeout=60)
+    assert done.returncode == 0, done.stderr
+    assert received == [compress(photo, 4).encode("png")]
+    assert stat.S_ISFIFO(os.stat(fifo).st_mode)
+
+
+def test_dev_stdout_is_standard_output(photo):
+    done = subprocess.run([*CLI, str(photo), "-k", "8", "-o", "/dev/stdout"], capture_output=True)
+    assert done.returncode == 0 and done.stderr == b""
+    assert done.stdout == compress(photo, 8).encode("png")
+
+
+def test_a_socket_is_never_written(photo, tmp_path):
+    import socket
+
+    path = tmp_path / "s.png"
+    with socket.socket(socket.AF_UNIX) as server:
+        server.bind(str(path))
+        done = run(photo, "-k", "4", "-o", path, "--force")
     assert done.returncode == 1
-    assert "is not a regular file (a device, FIFO or socket is never replaced)" in one_line(done)
-    mode = os.stat(special).st_mode
-    assert stat.S_ISCHR(mode) if kind == "device" else stat.S_ISFIFO(mode)
+    assert "is a block device or a socket, not a file to write" in one_line(done)
+    assert stat.S_ISSOCK(os.stat(path).st_mode)
 
 
 def test_json_rows_for_every_input_null_for_non_finite_and_names_kept(tmp_path):
@@ -206,7 +238,10 @@ def test_the_quality_scale_is_libimagequants_curve_as_a_psnr():
     assert psnrs == sorted(psnrs)  # more quality, more PSNR
     assert parse_quality("60-80") == (60, 80)
     assert parse_quality("-80") == (0, 80) and parse_quality("60-") == (60, 100)
-    for bad in ("80", "80-60", "60-101", "a-b", ""):
+    # one number is pngquant's MAX, with MIN 9/10 of it, rounded down
+    assert parse_quality("80") == (72, 80) and parse_quality("55") == (49, 55)
+    assert parse_quality("100") == (90, 100) and parse_quality("0") == (0, 0)
+    for bad in ("101", "80-60", "60-101", "a-b", "", "8x"):
         with pytest.raises(ValueError, match="expected"):
             parse_quality(bad)
 
@@ -232,6 +267,18 @@ def test_quality_under_min_writes_nothing_and_exits_99(photo, tmp_path):
     missing = tmp_path / "missing.png"
     both = run(photo, missing, "--quality", "99-100", "--out-dir", tmp_path / "out")
     assert both.returncode == 1  # a failure outranks a quality too low
+
+
+def test_quality_with_one_number_is_pngquants_max(photo, tmp_path):
+    rows = {}
+    for quality in ("70", "63-70"):
+        out = tmp_path / f"q{quality}.png"
+        done = run(photo, "--quality", quality, "-o", out, "--json")
+        assert done.returncode == 0, done.stderr
+        ((rows[quality]),) = json.loads(done.stdout)
+        rows[quality]["bytes"] = out.read_bytes()
+    assert rows["70"]["n_colors"] == rows["63-70"]["n_colors"]
+    assert rows["70"]["bytes"] == rows["63-70"]["bytes"]
 
 
 def test_quality_does_not_go_with_k(photo):
@@ -412,16 +459,17 @@ def test_a_very_tall_png_gets_the_fast_pass_at_any_speed():
     assert png_options(100_000, 1, n_rows=1)["level"] == 4
 
 
-def test_an_ssim_target_on_an_image_smaller_than_its_window_is_refused(tmp_path):
+def test_an_ssim_target_works_on_an_image_smaller_than_its_window(tmp_path):
     tiny = tmp_path / "tiny.png"
     pixels = np.zeros((5, 6, 3), dtype=np.uint8)
     pixels[2:, 3:] = 200
+    pixels[4, 5] = (10, 250, 10)
     Image.fromarray(pixels).save(tiny)
-    done = run(tiny, "--target-ssim", "0.9", "-o", tmp_path / "out.png")
-    assert done.returncode == 1 and "needs at least 7 × 7 pixels" in one_line(done)
-    assert listing(tmp_path) == ["tiny.png"]
-    # The PSNR target works on it.
-    assert run(tiny, "--target-psnr", "30", "-o", tmp_path / "out.png").returncode == 0
+    done = run(tiny, "--target-ssim", "0.99", "-o", tmp_path / "out.png", "--json")
+    assert done.returncode == 0 and done.stderr == ""
+    (row,) = json.loads(done.stdout)
+    assert row["ssim"] >= 0.99 and row["n_colors"] == 3  # fewer colors cannot reach it
+    assert compress(tiny, 2).quality("ssim") < 0.99
 
 
 @pytest.mark.slow
@@ -461,3 +509,103 @@ def test_a_reader_that_left_ends_the_command_quietly_as_cat(photo, tmp_path, arg
     assert done.stderr == ""
     if "--json" in argv:  # the file was written before the report
         assert listing(tmp_path / "out") == ["photo-k8.png"]
+
+
+def test_ext_and_force_compress_in_place_as_pngquant(tmp_path):
+    """``pngquant --ext .png --force 256 *.png``: each input replaced by its output."""
+    pixels = {name: image_array("coffee")[i::4, ::4] for i, name in enumerate(("a", "b"))}
+    for name, array in pixels.items():
+        Image.fromarray(array).save(tmp_path / f"{name}.png")
+    originals = {name: (tmp_path / f"{name}.png").read_bytes() for name in pixels}
+    # without --force the input is refused, and stays as it was
+    done = run(tmp_path / "a.png", "-k", "16", "--ext", ".png")
+    assert done.returncode == 1 and "would replace the input" in one_line(done)
+    assert (tmp_path / "a.png").read_bytes() == originals["a"]
+    done = run(tmp_path / "a.png", tmp_path / "b.png", "-k", "16", "--ext", ".png", "--force")
+    assert done.returncode == 0, done.stderr
+    assert listing(tmp_path) == ["a.png", "b.png"]  # no temporary file left behind
+    for name, array in pixels.items():
+        written = (tmp_path / f"{name}.png").read_bytes()
+        assert written == compress(array, 16).encode("png")
+    # --ext .PNG names the format as well (upper case), and -o does the same in place
+    assert run(tmp_path / "a.png", "-k", "4", "--ext", ".PNG", "-f").returncode == 0
+    assert run(tmp_path / "b.png", "-k", "4", "-o", tmp_path / "b.png", "-f").returncode == 0
+
+
+def test_notes_are_shown_on_stderr_one_line_each_unless_quiet(tmp_path):
+    frames = [Image.fromarray(image_array("coffee")[::8, ::8]).rotate(90 * i) for i in range(4)]
+    gif = tmp_path / "anim.gif"
+    frames[0].save(gif, save_all=True, append_images=frames[1:])
+    done = run(gif, "-k", "8", "-o", tmp_path / "one.png")
+    assert done.returncode == 0
+    assert one_line(done) == f"kmeans-compress: {gif}: first of 4 frames kept (3 dropped)"
+    done = run(gif, "-k", "8", "-o", tmp_path / "two.png", "-q")
+    assert done.returncode == 0 and done.stderr == "" and done.stdout == ""
+    # a target not reached
+    photo = tmp_path / "photo.png"
+    Image.fromarray(image_array("coffee")[::4, ::4]).save(photo)
+    done = run(photo, "--target-psnr", "60", "-o", tmp_path / "t.png")
+    assert done.returncode == 0
+    assert (
+        one_line(done) == f"kmeans-compress: {photo}: target_psnr=60.0 not reached with 256 colors"
+    )
+    # a large ICC profile converted, not kept
+    tagged = tmp_path / "tagged.jpg"
+    Image.fromarray(image_array("coffee")[::4, ::4]).save(
+        tagged, icc_profile=padded_profile(1 << 17)
+    )
+    done = run(tagged, "-k", "8", "-o", tmp_path / "c.png")
+    assert done.returncode == 0
+    assert "converted to sRGB through its" in one_line(done) and "not kept" in one_line(done)
+
+
+def test_the_table_names_each_input_as_given_one_line_each(tmp_path):
+    for folder in ("x", "y"):
+        (tmp_path / folder).mkdir()
+        Image.fromarray(image_array("coffee")[::8, ::8]).save(tmp_path / folder / "p.png")
+    odd = tmp_path / "new\nline.png"
+    Image.fromarray(image_array("coffee")[::8, ::8]).save(odd)
+    done = run("x/p.png", "y/p.png", odd.name, "-k", "4", cwd=tmp_path)
+    assert done.returncode == 0, done.stderr
+    lines = done.stdout.splitlines()
+    assert len(lines) == 4  # a heading and one line per file
+    assert [line.split()[0] for line in lines[1:]] == ["x/p.png", "y/p.png", "new\\nline.png"]
+
+
+def test_an_output_in_a_missing_folder_is_refused_as_pngquant(photo, tmp_path):
+    done = run(photo, "-k", "4", "-o", tmp_path / "nodir" / "x.png")
+    assert done.returncode == 1 and "no such folder" in one_line(done)
+    assert listing(tmp_path) == ["photo.png"]
+    # --out-dir makes its folder
+    assert run(photo, "-k", "4", "--out-dir", tmp_path / "made").returncode == 0
+    assert listing(tmp_path / "made") == ["photo-k4.png"]
+
+
+EARLY_SIGNAL = """
+import builtins, os, signal, sys
+real_import = builtins.__import__
+def signalling_import(name, *args, **kwargs):
+    if name == "numpy" and not hasattr(builtins, "signalled"):
+        builtins.signalled = True
+        os.kill(os.getpid(), signal.SIGINT)  # Ctrl-C while the command still imports
+    return real_import(name, *args, **kwargs)
+builtins.__import__ = signalling_import
+sys.argv = ["kmeans-compress", *sys.argv[1:]]
+from kmeans_scratch._command import main
+main()
+"""
+
+
+def test_ctrl_c_while_starting_ends_in_one_line_with_status_130(photo, tmp_path):
+    out = tmp_path / "out.png"
+    done = subprocess.run(
+        [sys.executable, "-c", EARLY_SIGNAL, str(photo), "-k", "4", "-o", str(out)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 130, done.stderr
+    assert (
+        one_line(done) == "kmeans-compress: stopped by SIGINT while starting; nothing was written"
+    )
+    assert not out.exists()

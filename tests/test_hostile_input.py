@@ -2,10 +2,10 @@
 odd modes and odd names, then random damage by hypothesis.
 
 Whatever the file, the command either compresses it (exit 0, a PNG of the right size with
-at most k colors, nothing on stderr) or refuses it (exit 1, exactly one stderr line that
-names the file and gives one of the command's reasons); never a traceback; the input
-stays byte for byte the same; and the folder gains the output and nothing else (no
-temporary file, hidden or not).
+at most k colors, nothing on stderr but its notes, a line each) or refuses it (exit 1,
+exactly one stderr line that names the file and gives one of the command's reasons);
+never a traceback; the input stays byte for byte the same; and the folder gains the
+output and nothing else (no temporary file, hidden or not).
 """
 
 import contextlib
@@ -108,8 +108,8 @@ def compress_checked(source, k, *options):
     code, out, lines = run(source, "-k", k, "--json", *options)
     assert source.read_bytes() == original  # the input is never touched
     if code == 0:
-        assert lines == []
         (row,) = json.loads(out)
+        assert lines == [f"kmeans-compress: {source}: {note}" for note in row["notes"]]
         expected = folder / f"{source.stem}-k{k}.png"
         assert row["output"] == str(expected)
         assert listing(folder) == sorted([*before, expected.name])  # the output, nothing else
@@ -433,7 +433,9 @@ CASES = [
         lambda: animated_gif(flat_frames()),
         8,
         (),
-        compressed((32, 20), ["first of 3 frames"], lambda: opaque(flat_frames()[0])),
+        compressed(
+            (32, 20), ["first of 3 frames kept (2 dropped)"], lambda: opaque(flat_frames()[0])
+        ),
     ),
     (
         "cmyk.jpg",
@@ -456,7 +458,7 @@ CASES = [
     ("palette-trns.png", palette_png_with_trns, 8, (), compressed((36, 24), pixels=trns_pixels)),
     ("été photo ü.png", lambda: encoded(photo(), "PNG"), 8, (), compressed((60, 40))),
     ("été cassé ü.png", lambda: truncated("PNG", "half"), 8, (), refused(CORRUPT)),
-    # Pillow warns about the EXIF block: a note of the report, not a line on stderr.  The
+    # Pillow warns about the EXIF block: a note of the report, one line on stderr.  The
     # one entry there, orientation 6, is intact: the 60 × 40 photo is shown 40 × 60.
     (
         "corrupt-exif.jpg",

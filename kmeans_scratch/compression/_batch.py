@@ -8,6 +8,7 @@ plus the checks of :mod:`._io`; ``args`` are the command's parsed arguments.
 
 import contextlib
 import functools
+import os
 import sys
 from pathlib import Path
 
@@ -77,9 +78,10 @@ def sweep_dir(args, source):
 
 
 def same_file(a, b):
+    """Whether ``a`` and ``b`` both exist and are one file (a link or another name)."""
     try:
-        return a.resolve() == b.resolve()
-    except OSError:
+        return os.path.samefile(a, b)
+    except (OSError, ValueError):
         return False
 
 
@@ -110,16 +112,21 @@ def check_collisions(args):
 
 
 def check_output_of(args, source, path):
-    """Refuse, before compressing ``source``, an output that would replace it, that
-    exists (without ``--force``), or that is not a regular file.  Standard output
-    (``path`` None) is always fine."""
+    """Refuse, before compressing ``source``, an output that would replace it (unless
+    named by ``-o`` or ``--ext`` with ``--force``: pngquant's ``--ext .png --force``
+    compresses in place), that exists (without ``--force``), that is not a file to
+    write, or whose folder does not exist (``-o``; ``--out-dir`` is created).  Standard
+    output (``path`` None) is always fine."""
     if path is None:
         return
-    if same_file(path, source) and not (args.force and args.output):
+    if same_file(path, source) and not (args.force and (args.output or args.ext)):
         raise ImageError(
-            f"{source}: the output would replace the input (name it with -o and --force)"
+            f"{source}: the output would replace the input (to compress in place, name it "
+            "with -o or --ext and add --force)"
         )
     check_output(path, overwrite=args.force, force=FORCE)
+    if args.output and not path.parent.is_dir():
+        raise ImageError(f"{path}: no such folder {path.parent}")
 
 
 def read_input(args, source):
@@ -161,7 +168,8 @@ def compress_one(args, source, shared=None):
         sys.stdout.buffer.flush()
         row["output"] = STANDARD_STREAM
         return row
-    path.parent.mkdir(parents=True, exist_ok=True)
+    if args.out_dir:
+        path.parent.mkdir(parents=True, exist_ok=True)
     atomic_write(path, result.encode(args.format), overwrite=args.force, force=FORCE)
     row["output"] = str(path)
     return row

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import oxipng
-from PIL import Image, ImageCms, ImageOps, UnidentifiedImageError
+from PIL import Image, ImageCms, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ._alpha import GIF_ALPHA_THRESHOLD
 from ._palette import uses_key_table
@@ -30,6 +30,12 @@ from ._speed import DEFAULT_SPEED, FULL_EFFORT_PIXELS, LARGE_DEFLATE_LEVEL, effo
 
 #: Default decompression-bomb limit, in pixels (Pillow's own default is about 89 million).
 DEFAULT_MAX_PIXELS = 100_000_000
+
+#: The most a compressed PNG chunk (an iCCP profile, a zTXt or iTXt text) may decompress
+#: to while an image is read.  Pillow's default, 1 MiB, refuses valid files: camera and
+#: printer ICC profiles of a few MB exist (and pngquant reads them).  Still a bound, so a
+#: zlib bomb hidden in a chunk is refused before it takes memory.
+MAX_PNG_CHUNK_BYTES = 32 * 1024 * 1024
 
 FORMATS = ("png", "gif", "webp")
 #: The largest width or height each format can hold (PNG's, 2^31 − 1, is out of reach).
@@ -319,7 +325,7 @@ def _decode(source, name, max_pixels, max_memory):
             notes = []
             n_frames = getattr(image, "n_frames", 1)
             if n_frames > 1:
-                notes.append(f"first of {n_frames} frames")
+                notes.append(f"first of {n_frames} frames kept ({n_frames - 1} dropped)")
             image.load()
             icc_profile = image.info.get("icc_profile")
             oriented = ImageOps.exif_transpose(image, in_place=True) or image
@@ -343,7 +349,7 @@ def image_pixels(path):
     """The number of pixels the image file ``path`` declares (its header only, nothing
     decoded), or 0 when it cannot be read: the full load reports why."""
     try:
-        with warnings.catch_warnings():
+        with warnings.catch_warnings(), _png_chunk_limit():
             warnings.simplefilter("ignore")
             with Image.open(path) as image:
                 return image.size[0] * image.size[1]
@@ -360,8 +366,23 @@ def _pixels_in(error):
     return "the image is"
 
 
+class _png_chunk_limit:
+    """Within the block, Pillow reads PNG chunks that decompress to up to
+    ``MAX_PNG_CHUNK_BYTES`` (a larger limit already set is kept); restored after."""
+
+    def __enter__(self):
+        self.saved = PngImagePlugin.MAX_TEXT_CHUNK
+        PngImagePlugin.MAX_TEXT_CHUNK = max(self.saved, MAX_PNG_CHUNK_BYTES)
+        return self
+
+    def __exit__(self, *exc):
+        PngImagePlugin.MAX_TEXT_CHUNK = self.saved
+        return False
+
+
 class _bomb_limit:
-    """Within the block, Pillow refuses images over ``max_pixels`` (warning → error), and
+    """Within the block, Pillow refuses images over ``max_pixels`` (warning → error),
+    reads PNG chunks up to ``MAX_PNG_CHUNK_BYTES`` (see :class:`_png_chunk_limit`), and
     its UserWarnings about the file go to ``notes`` instead of stderr: the command prints
     one line per failure, and a warning is not one."""
 
@@ -372,6 +393,7 @@ class _bomb_limit:
     def __enter__(self):
         self.saved = Image.MAX_IMAGE_PIXELS
         Image.MAX_IMAGE_PIXELS = self.max_pixels
+        self.chunk_limit = _png_chunk_limit().__enter__()
         self.catcher = warnings.catch_warnings()
         self.catcher.__enter__()
         warnings.simplefilter("always", UserWarning)
@@ -389,6 +411,7 @@ class _bomb_limit:
 
     def __exit__(self, *exc):
         self.catcher.__exit__(*exc)
+        self.chunk_limit.__exit__(*exc)
         Image.MAX_IMAGE_PIXELS = self.saved
         return False
 
@@ -513,18 +536,29 @@ def _current_umask():
 
 class OutputError(FileExistsError):
     """An output that is not written: it exists (without ``overwrite``), it is a folder,
-    a device, a FIFO or a socket, or a symbolic link to nothing (without ``overwrite``)."""
+    a block device or a socket, or a symbolic link to nothing (without ``overwrite``)."""
+
+
+def is_stream_file(path):
+    """Whether ``path`` is a character device (/dev/null, a terminal) or a FIFO: a file
+    that is written into, never replaced."""
+    try:
+        mode = os.stat(path).st_mode
+    except (OSError, ValueError):
+        return False
+    return stat.S_ISCHR(mode) or stat.S_ISFIFO(mode)
 
 
 def check_output(path, overwrite=False, force="overwrite=True"):
-    """The regular file that writing ``path`` creates or replaces; raises
+    """The file that writing ``path`` creates, replaces or writes into; raises
     :class:`OutputError` when it must not be written.
 
     A symbolic link is written through: the file it points to is replaced (atomically,
     see :func:`atomic_write`) and the link stays; a link to nothing is written through
-    only with ``overwrite``.  Anything but a regular file (a folder, a device such as
-    /dev/null, a FIFO, a socket) is never replaced.  ``force`` is how the message names
-    the override: ``overwrite=True`` in the API, ``--force`` in the command.
+    only with ``overwrite``.  A character device (/dev/null) or a FIFO is written into,
+    as a shell's ``>`` does, and never replaced; a folder, a block device or a socket is
+    never written.  ``force`` is how the message names the override: ``overwrite=True``
+    in the API, ``--force`` in the command.
     """
     path = Path(path)
     target = Path(os.path.realpath(path)) if path.is_symlink() else path
@@ -541,9 +575,11 @@ def check_output(path, overwrite=False, force="overwrite=True"):
         raise about_the_output(error, path) from None
     if stat.S_ISDIR(mode):
         raise OutputError(f"{path}: is a folder")
+    if stat.S_ISCHR(mode) or stat.S_ISFIFO(mode):
+        return target
     if not stat.S_ISREG(mode):
         raise OutputError(
-            f"{path}: is not a regular file (a device, FIFO or socket is never replaced)"
+            f"{path}: is a block device or a socket, not a file to write (never replaced)"
         )
     if not overwrite:
         raise OutputError(f"{path}: already exists (use {force} to replace it)")
@@ -554,13 +590,21 @@ def atomic_write(path, data, overwrite=False, force="overwrite=True"):
     """Write ``data`` to ``path`` through a temporary file in the same folder, then rename.
 
     Raises :class:`OutputError` (a FileExistsError) if ``path`` exists and ``overwrite``
-    is false, or is not a regular file (see :func:`check_output`: a symbolic link is
+    is false, or is not a file to write (see :func:`check_output`: a symbolic link is
     written through to its target).  A file that is replaced keeps its permissions.  On
-    any failure the temporary file is removed and ``path`` is untouched.  ``force``
-    names the override in messages.
+    any failure the temporary file is removed and ``path`` is untouched.  A character
+    device or a FIFO is written into instead, in one call, with the data complete.
+    ``force`` names the override in messages.
     """
     path = Path(path)
     target = check_output(path, overwrite, force)
+    if is_stream_file(target):
+        try:
+            with open(target, "wb") as stream:
+                stream.write(data)
+        except OSError as error:
+            raise about_the_output(error, path) from None
+        return
     folder = target.parent if str(target.parent) else Path(".")
     if not folder.is_dir():
         raise FileNotFoundError(f"{folder}: no such folder")

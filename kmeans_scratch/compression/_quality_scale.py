@@ -54,16 +54,20 @@ def quality_to_psnr(quality):
 
 
 def parse_quality(text):
-    """``"MIN-MAX"``, ``"-MAX"`` (MIN 0) or ``"MIN-"`` (MAX 100) → ``(MIN, MAX)``, whole
-    numbers with 0 ≤ MIN ≤ MAX ≤ 100; raises ValueError naming the text otherwise."""
+    """pngquant's forms → ``(MIN, MAX)``, whole numbers with 0 ≤ MIN ≤ MAX ≤ 100:
+    ``"MIN-MAX"``; ``"-MAX"`` (MIN 0); ``"MIN-"`` (MAX 100); and one number ``"N"``,
+    which pngquant reads as MAX N with MIN ⌊9N/10⌋ (``--quality 80`` is ``72-80``).
+    Raises ValueError naming the text otherwise."""
     low, dash, high = str(text).partition("-")
     try:
         if not dash:
-            raise ValueError
-        minimum = int(low) if low.strip() else 0
-        maximum = int(high) if high.strip() else 100
+            maximum = int(low)
+            minimum = maximum * 9 // 10
+        else:
+            minimum = int(low) if low.strip() else 0
+            maximum = int(high) if high.strip() else 100
     except ValueError:
-        message = f"expected MIN-MAX, -MAX or MIN- with whole numbers, got {text!r}"
+        message = f"expected MIN-MAX, -MAX, MIN- or MAX with whole numbers, got {text!r}"
         raise ValueError(message) from None
     if not 0 <= minimum <= maximum <= 100:
         raise ValueError(f"expected 0 <= MIN <= MAX <= 100, got {text!r}")

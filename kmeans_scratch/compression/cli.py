@@ -40,7 +40,7 @@ from ._batch import (
     sweep_one,
 )
 from ._cluster import ClusterError, import_distributed
-from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS
+from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, is_stream_file
 from ._metrics import QUALITY_MEASURES
 from ._palette import COLOR_SPACES
 from ._pool import Stopped, stop_on_signal
@@ -240,7 +240,8 @@ def build_parser():
         metavar="MIN-MAX",
         help="pngquant's: the smallest k whose quality (0-100, pngquant's scale turned into "
         "a PSNR, see docs/compressor.md) reaches MAX; if even 256 colors stay under MIN, write "
-        f"nothing and exit with status {EXIT_QUALITY_TOO_LOW}",
+        f"nothing and exit with status {EXIT_QUALITY_TOO_LOW}; also -MAX (MIN 0), MIN- (MAX "
+        "100) and one number N, as pngquant: MAX N and MIN 9/10 of it",
     )
     parser.add_argument(
         "--shared-palette",
@@ -350,10 +351,16 @@ def build_parser():
     return parser
 
 
+#: Names of this process's standard output as a file: ``-o /dev/stdout`` is ``-o -``.
+STANDARD_OUTPUT_NAMES = ("/dev/stdout", "/dev/fd/1", "/proc/self/fd/1")
+
+
 def check_streams(args):
     """``-`` as the IMAGE (standard input) and as ``-o`` (standard output), as pngquant's:
     standard input writes standard output unless ``-o`` names a file; standard output
     carries the image alone."""
+    if args.output in STANDARD_OUTPUT_NAMES:
+        args.output = STANDARD_STREAM
     if STANDARD_STREAM in args.images:
         if len(args.images) != 1:
             raise UsageError("- (standard input) must be the only IMAGE")
@@ -398,8 +405,10 @@ def check_usage(args):
     check_streams(args)
     check_cluster(args)
     named = args.output if args.output and args.output != STANDARD_STREAM else args.ext
-    suffix = Path(named).suffix.lstrip(".").lower() if named else ""
+    suffix = format_suffix(named) if named else ""
     option = "--ext" if named == args.ext else "-o"
+    if args.output and is_stream_file(args.output):
+        named, suffix = None, ""  # /dev/null, a FIFO: the format from --format, else png
     if args.format and suffix and suffix != args.format:
         raise UsageError(
             f"{option} {named} says {suffix!r} but --format says {args.format!r}: "
@@ -439,6 +448,13 @@ def check_usage(args):
         raise UsageError(str(error)) from None
 
 
+def format_suffix(name):
+    """The format a file name or an ``--ext`` says: the text after its last dot, lower
+    case ('' if none); ``--ext .png`` says 'png'."""
+    tail = Path(name).name
+    return tail.rpartition(".")[2].lower() if "." in tail else ""
+
+
 def print_rows(rows, args, title=None):
     if args.quiet or args.json:
         return
@@ -463,9 +479,13 @@ FILE_COLUMNS = {
 
 
 def printable(name):
-    """A file name as text a terminal can show: bytes that are not UTF-8 (kept by Python
-    as lone surrogates) appear as escapes such as ``\\xff``."""
-    return name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    """A file name as one line of text a terminal can show: bytes that are not UTF-8
+    (kept by Python as lone surrogates) appear as escapes such as ``\\xff``, and control
+    characters (a newline, a tab, an escape) as ``\\n``, ``\\t``, ``\\x1b``."""
+    text = name.encode("utf-8", "surrogateescape").decode("utf-8", "backslashreplace")
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() else c.encode("unicode_escape").decode() for c in text)
 
 
 def print_file_table(rows):
@@ -480,7 +500,7 @@ def print_file_table(rows):
     header = ["file", *(FILE_COLUMNS[key] for key in keys), "output"]
     body = [
         [
-            printable(Path(row["input"]).name),
+            printable(row["input"]),
             *(format_value(key, row.get(key)) for key in keys),
             printable(row["output"]) if row.get("output") else "(skipped)",
         ]
@@ -534,6 +554,8 @@ def run(argv):
             if ok:
                 rows += outcome
                 skipped += sum(bool(row.get("skipped")) for row in outcome)
+                if not args.quiet:
+                    print_notes(source, outcome, progress)
                 if args.sweep:
                     title = f"{source}: k sweep in {sweep_dir(args, Path(source))}/"
                     print_rows(outcome, args, printable(title))
@@ -611,6 +633,19 @@ def make_progress(total):
     return BarProgress(total) if sys.stderr.isatty() else PlainProgress(total)
 
 
+def print_notes(source, rows, progress=None):
+    """Each note of a file's report rows (a frame dropped, a profile converted, a target
+    not reached), once, as one line on stderr: ``kmeans-compress: FILE: note``."""
+    name = STDIN_NAME if source == STANDARD_STREAM else printable(str(source))
+    notes = dict.fromkeys(note for row in rows for note in row.get("notes", ()))
+    for note in notes:
+        line = f"{PROG}: {name}: {printable(note)}"
+        if progress is not None:
+            progress.write(line, file=sys.stderr)
+        else:
+            print(line, file=sys.stderr)
+
+
 def report_failure(args, source, error, progress=None, trace=None):
     """Print the one line of a failed file (or its traceback with ``--debug``); returns
     the message."""
@@ -622,7 +657,7 @@ def report_failure(args, source, error, progress=None, trace=None):
     source = STDIN_NAME if source == STANDARD_STREAM else source
     if str(source) not in message:
         message = f"{source}: {message}"
-    line = f"{PROG}: error: {message}"
+    line = f"{PROG}: error: {printable(message)}"
     if progress is not None:
         progress.write(line, file=sys.stderr)
     else:
@@ -698,6 +733,8 @@ def entry_point():
         status = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         if isinstance(done.code, str):
             print(done.code, file=sys.stderr)
+    for signal_number in (signal.SIGINT, signal.SIGTERM):  # the work is over: its status
+        signal.signal(signal_number, signal.SIG_IGN)  # stands, whatever comes now
     for stream in (sys.stdout, sys.stderr):
         try:
             stream.flush()
