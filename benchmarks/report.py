@@ -19,6 +19,13 @@ TABLES = {
         "(alternating with pngquant's), then the median over the files. The ratio is ours "
         "over pngquant's on the same file: its median over the files and its range.",
     ),
+    "command-speed": (
+        "What --speed buys",
+        "One call over {images} ({n_files} files), k = 256 without dithering, at "
+        "`--speed` 1, 4 (the default) and 11: wall time of the whole call in a fresh "
+        "process, median of {n_runs} runs, the levels alternating; bytes are the outputs' "
+        "total, PSNR their mean.",
+    ),
     "startup": (
         "Where one file's time goes",
         "`kmeans-compress` on {image} in a fresh process, in parts: the interpreter's own "
@@ -363,6 +370,27 @@ def command_batch_table(rows):
     }
 
 
+def command_speed_table(rows):
+    default = next(row for row in rows if row["speed"] == 4)
+    lines = [
+        "| --speed | wall time | × default | runs | mean PSNR dB | bytes | × default |",
+        "|---:|---:|---:|---|---:|---:|---:|",
+    ]
+    for row in rows:
+        runs = ", ".join(f"{seconds:.2f}" for seconds in row["runs"])
+        lines.append(
+            f"| {row['speed']} | {fmt_seconds(row['median_s'])} "
+            f"| **{ratio_to(row, default, 'median_s')}** | {runs} | {row['psnr']:.2f} "
+            f"| {row['bytes']:,} | **{ratio_to(row, default, 'bytes')}** |"
+        )
+    first = rows[0]
+    return lines, {
+        "images": first["images"],
+        "n_files": first["n_files"],
+        "n_runs": len(first["runs"]),
+    }
+
+
 def command_one_file_table(rows):
     lines = [
         "| command | median time | fastest file | slowest file | × pngquant (median) "
@@ -447,6 +475,7 @@ def dask_batch_table(rows):
 RENDERERS = {
     "command-batch": command_batch_table,
     "command-one-file": command_one_file_table,
+    "command-speed": command_speed_table,
     "startup": startup_table,
     "busy-core": busy_core_table,
     "lloyd-iterations": lloyd_table,

@@ -9,6 +9,7 @@ to them).  Settings: k = 256 without dithering, each command at its default spee
 
 - **batch**: one call over every input.
 - **one file**: one call per input.
+- **speed levels**: one batch call at ``--speed`` 1, 4 (the default) and 11.
 - **start-up**: where one file's time goes in our command (interpreter, imports, loading
   the compiled kernels, the work).
 - **busy core**: ``compress()`` of a 512 × 512 photo at k = 256 in a process of its own,
@@ -156,6 +157,41 @@ def test_one_file_in_a_fresh_process(benchmark, recorder, command_inputs, tmp_pa
             slowest=max(medians),
             pngquant_missing=PNGQUANT is None,
             **row,
+        )
+
+
+#: The speed levels ``--speed`` help and docs/compressor.md describe, against the default.
+SPEED_LEVELS = (1, 4, 11)
+
+
+def test_speed_levels(benchmark, recorder, command_inputs, tmp_path, smoke):
+    """What ``--speed`` buys, as a user times it: one batch call over the inputs at each
+    level (k = 256, no dithering), the levels alternating; wall time and bytes against
+    the default's, PSNR of the written files."""
+    inputs, label = command_inputs
+    rounds = 1 if smoke else 3
+    folders = {level: tmp_path / f"speed-{level}" for level in SPEED_LEVELS}
+    runs = {
+        level: (
+            lambda level=level: wall_time(
+                [*ours_argv(inputs, folders[level]), "--speed", str(level)]
+            )
+        )
+        for level in SPEED_LEVELS
+    }
+    times = benchmark.pedantic(alternate, args=(runs, rounds), rounds=1, iterations=1)
+    for level, folder in folders.items():
+        outputs = [ours_output(source, folder) for source in inputs]
+        recorder.add_seconds(
+            "command-speed",
+            benchmark,
+            statistics.median(times[level]),
+            speed=level,
+            images=label,
+            n_files=len(inputs),
+            runs=times[level],
+            psnr=statistics.mean(psnr_of_files(s, o) for s, o in zip(inputs, outputs, strict=True)),
+            bytes=sum(path.stat().st_size for path in outputs),
         )
 
 
