@@ -76,3 +76,23 @@ def png_16bit(pixels):
         + chunk(b"IDAT", zlib.compress(raw))
         + chunk(b"IEND", b"")
     )
+
+
+def padded_profile(extra_bytes):
+    """A valid sRGB ICC profile made ``extra_bytes`` larger by a private tag ('zzzz') of
+    zeros: lcms reads it, and its iCCP chunk, compressed, stays small."""
+    from PIL import ImageCms
+
+    data = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
+    (count,) = struct.unpack(">I", data[128:132])
+    table = [struct.unpack(">4sII", data[132 + 12 * i : 144 + 12 * i]) for i in range(count)]
+    body = data[132 + 12 * count :]
+    # The tag table grows by one 12-byte entry: every tag's offset moves by 12.
+    table = [(signature, offset + 12, size) for signature, offset, size in table]
+    table.append((b"zzzz", 132 + 12 * (count + 1) + len(body), extra_bytes))
+    out = bytearray(data[:128]) + struct.pack(">I", count + 1)
+    for entry in table:
+        out += struct.pack(">4sII", *entry)
+    out += body + bytes(extra_bytes)
+    out[0:4] = struct.pack(">I", len(out))
+    return bytes(out)

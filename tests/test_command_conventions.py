@@ -15,7 +15,7 @@ from PIL import Image
 
 from kmeans_scratch.compression import compress
 
-from .helpers import image_array
+from .helpers import image_array, padded_profile
 
 CLI = [sys.executable, "-m", "kmeans_scratch.compression.cli"]
 PREFIX = "kmeans-compress: error: "
@@ -352,31 +352,6 @@ def test_strip_writes_no_icc_profile(tmp_path):
     with Image.open(kept) as a, Image.open(stripped) as b:
         assert a.info.get("icc_profile") == profile and "icc_profile" not in b.info
         assert np.array_equal(np.asarray(a.convert("RGB")), np.asarray(b.convert("RGB")))
-
-
-def padded_profile(extra_bytes):
-    """A valid sRGB ICC profile made ``extra_bytes`` larger by a private tag ('zzzz')."""
-    import struct
-
-    from PIL import ImageCms
-
-    data = bytearray(ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes())
-    (count,) = struct.unpack(">I", data[128:132])
-    table = []
-    for i in range(count):
-        signature, offset, size = struct.unpack(">4sII", data[132 + 12 * i : 144 + 12 * i])
-        table.append((signature, offset + 12, size))  # the table grows by one entry
-    body = data[132 + 12 * count :]
-    end = 132 + 12 * (count + 1) + len(body)
-    table.append((b"zzzz", end, extra_bytes))
-    header = data[:128]
-    out = bytearray(header)
-    out += struct.pack(">I", count + 1)
-    for entry in table:
-        out += struct.pack(">4sII", *entry)
-    out += body + bytes(extra_bytes)
-    out[0:4] = struct.pack(">I", len(out))
-    return bytes(out)
 
 
 def test_a_huge_icc_profile_is_applied_not_copied_and_the_output_reads_back(tmp_path):

@@ -10,7 +10,7 @@ from PIL import Image, ImageCms, ImageFile
 from kmeans_scratch.compression import ImageError, compress, load
 from kmeans_scratch.compression._io import png_bit_depth
 
-from .helpers import image_array, png_16bit
+from .helpers import image_array, padded_profile, png_16bit
 
 
 def png_header(data):
@@ -150,30 +150,12 @@ def test_modes_p_cmyk_16bit_exif_icc_and_animation(tmp_path):
     assert "first of 2 frames kept (1 dropped)" in compress(path, 4).metrics["notes"]
 
 
-def padded_icc_profile(extra_bytes):
-    """A valid sRGB ICC profile made ``extra_bytes`` larger by a private tag ('zzzz') of
-    zeros: lcms reads it, and its iCCP chunk, compressed, stays small."""
-    data = ImageCms.ImageCmsProfile(ImageCms.createProfile("sRGB")).tobytes()
-    (count,) = struct.unpack(">I", data[128:132])
-    table = [struct.unpack(">4sII", data[132 + 12 * i : 144 + 12 * i]) for i in range(count)]
-    body = data[132 + 12 * count :]
-    # The tag table grows by one 12-byte entry: every tag's offset moves by 12.
-    table = [(signature, offset + 12, size) for signature, offset, size in table]
-    table.append((b"zzzz", 132 + 12 * (count + 1) + len(body), extra_bytes))
-    out = bytearray(data[:128]) + struct.pack(">I", count + 1)
-    for entry in table:
-        out += struct.pack(">4sII", *entry)
-    out += body + bytes(extra_bytes)
-    out[0:4] = struct.pack(">I", len(out))
-    return bytes(out)
-
-
 def test_a_png_with_a_profile_of_megabytes_is_read_and_the_profile_applied(tmp_path):
     # Pillow refuses by default a PNG chunk that decompresses to over 1 MiB ("Decompressed
     # data too large for PngImagePlugin.MAX_TEXT_CHUNK"): a valid 3 MB profile was refused.
     from PIL import PngImagePlugin
 
-    profile = padded_icc_profile(3 * 1024 * 1024)
+    profile = padded_profile(3 * 1024 * 1024)
     ImageCms.ImageCmsProfile(io.BytesIO(profile))  # a profile lcms reads
     pixels = image_array("china")[:40, :60]
     path = write(tmp_path, "big-profile.png", Image.fromarray(pixels), icc_profile=profile)
@@ -186,7 +168,7 @@ def test_a_png_with_a_profile_of_megabytes_is_read_and_the_profile_applied(tmp_p
     assert result.icc_profile is None
     assert "iCCP" not in png_chunks(result.encode("png"))
     # A chunk that decompresses to more than the raised limit is still refused.
-    bomb = padded_icc_profile(40 * 1024 * 1024)
+    bomb = padded_profile(40 * 1024 * 1024)
     path = write(tmp_path, "bomb-profile.png", Image.fromarray(pixels), icc_profile=bomb)
     with pytest.raises(ImageError, match="Decompressed data too large"):
         load(path)
