@@ -584,3 +584,39 @@ def test_ctrl_c_while_starting_ends_in_one_line_with_status_130(photo, tmp_path)
         one_line(done) == "kmeans-compress: stopped by SIGINT while starting; nothing was written"
     )
     assert not out.exists()
+
+
+def test_speed_help_states_what_the_docs_measured():
+    """``--speed``'s help quotes the whole-command measurements of docs/compressor.md's
+    table (it once quoted the encoder's time alone: 'a sixth', where a batch took 1/12)."""
+    import re
+    from pathlib import Path
+
+    from kmeans_scratch.compression.cli import build_parser
+
+    (action,) = [a for a in build_parser()._actions if "--speed" in a.option_strings]
+    words = " ".join(action.help.replace("%%", "%").split())
+    slower, fewer, more = (
+        re.search(pattern, words).groups()
+        for pattern in (
+            r"in (\d+)-(\d+) times its time",
+            r"speed 1 writes (\d+)-(\d+)% fewer bytes",
+            r"speed 11 (\d+)-(\d+)% more",
+        )
+    )
+    docs = (Path(__file__).parent.parent / "docs" / "compressor.md").read_text()
+    rows = {}
+    for line in docs.splitlines():
+        cells = [cell.strip(" *") for cell in line.strip("|").split("|")]
+        if len(cells) == 4 and cells[0].endswith(("× the default's", "bytes × the default's")):
+            rows.setdefault(cells[0].split(":")[-1].strip(), []).append(
+                [float(cell) for cell in cells[1:]]
+            )
+    times, sizes = rows["wall time × the default's"], rows["bytes × the default's"]
+    assert len(times) == len(sizes) == 2  # the Kodak and the Wikipedia rows
+    for speed_1, _, speed_11 in times:
+        assert int(slower[0]) - 0.5 <= speed_1 <= int(slower[1]) + 0.5
+        assert 0.4 <= speed_11 <= 0.6  # "half of it"
+    for speed_1, _, speed_11 in sizes:
+        assert int(fewer[0]) - 0.5 <= 100 * (1 - speed_1) <= int(fewer[1]) + 0.5
+        assert int(more[0]) - 0.5 <= 100 * (speed_11 - 1) <= int(more[1]) + 0.5
