@@ -3,6 +3,8 @@
 Squared distances are computed directly, ``Σ_f (x_f − c_f)²``, not by the expansion
 ``‖x‖² − 2 x·c + ‖c‖²`` that a BLAS-based implementation uses; the direct form has no
 cancellation, so a point close to a center gets an accurate distance even in float32.
+(Wide rows find their nearest centers through BLAS, then settle near ties with the direct
+form: :mod:`._wide`.)
 The inertia and the distances of one pair (:func:`sq_distance_f64`) are summed in float64.
 """
 
@@ -10,7 +12,8 @@ import numpy as np
 
 from ._blocks import block_bounds, n_blocks_for, ordered_sum
 from ._kernels import kernel, prange
-from ._tiles import TILE_ROWS, label_tile, padded_centers, tile_buffers
+from ._tiles import TILE_ROWS, label_tile, padded_centers, sq_distance_tile_order, tile_buffers
+from ._wide import label_rows, row_sq_norms, uses_blas
 
 
 @kernel
@@ -23,9 +26,21 @@ def sq_distance_f64(a, b):
     return total
 
 
-@kernel(parallel=True)
 def assign_labels(X, sample_weight, centers, labels):
     """E-step: ``labels[i] = argmin_j ||x_i - c_j||²``; returns ``sum_i w_i min_j ||x_i - c_j||²``.
+
+    Through the tile kernel, or for wide rows through BLAS (:mod:`._wide`): the same
+    labels and the same inertia, bit for bit.
+    """
+    if not uses_blas(X.shape[1], centers.shape[0]):
+        return assign_labels_by_tiles(X, sample_weight, centers, labels)
+    label_rows(X, row_sq_norms(X), centers, labels, np.zeros(X.shape[0], dtype=np.uint8))
+    return inertia_in_tile_order(X, sample_weight, centers, labels)
+
+
+@kernel(parallel=True)
+def assign_labels_by_tiles(X, sample_weight, centers, labels):
+    """:func:`assign_labels` through the tile kernel.
 
     The inertia is accumulated in float64 per block, then summed in block order.
     """
@@ -42,6 +57,25 @@ def assign_labels(X, sample_weight, centers, labels):
             nearest_sq, _ = label_tile(X, tile_start, n_rows, centers, x_t, buffers, labels)
             for p in range(n_rows):
                 inertia += nearest_sq[p] * np.float64(sample_weight[tile_start + p])
+        block_inertia[block] = inertia
+    return ordered_sum(block_inertia)
+
+
+@kernel(parallel=True)
+def inertia_in_tile_order(X, sample_weight, centers, labels):
+    """``sum_i w_i ||x_i - c_{labels[i]}||²`` with each distance in the data's dtype, as the
+    tile kernel computes it (:func:`~._tiles.sq_distance_tile_order`), and the sum in
+    float64 per block, then in block order: the inertia :func:`assign_labels_by_tiles`
+    returns for the same labels."""
+    n_samples = X.shape[0]
+    n_blocks = n_blocks_for(n_samples, 8)
+    block_inertia = np.zeros(n_blocks)
+    for block in prange(n_blocks):
+        start, end = block_bounds(n_samples, n_blocks, block)
+        inertia = 0.0
+        for i in range(start, end):
+            distance = sq_distance_tile_order(X[i], centers[labels[i]])
+            inertia += distance * np.float64(sample_weight[i])
         block_inertia[block] = inertia
     return ordered_sum(block_inertia)
 

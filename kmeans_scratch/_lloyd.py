@@ -33,6 +33,7 @@ import numpy as np
 from ._blocks import block_bounds, block_sums_for, merge_blocks, sum_rows
 from ._kernels import kernel, prange
 from ._tiles import TILE_ROWS, label_tile, padded_centers, tile_buffers
+from ._wide import assign_and_accumulate_blas, row_sq_norms, uses_blas
 
 
 @kernel(parallel=True)
@@ -76,8 +77,25 @@ class LloydAssignment:
         self.X = X
         self.sample_weight = sample_weight
         self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
+        self.blas = uses_blas(X.shape[1], n_clusters)
+        if self.blas:  # wide rows: the same labels, found through BLAS (see _wide)
+            self.x_sq = row_sq_norms(X)
+            self.changed = np.zeros(X.shape[0], dtype=np.uint8)
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
+        if self.blas:
+            return assign_and_accumulate_blas(
+                self.X,
+                self.sample_weight,
+                self.x_sq,
+                centers,
+                labels,
+                self.changed,
+                self.block_sums,
+                self.block_weights,
+                center_sums,
+                cluster_weights,
+            )
         return assign_and_accumulate(
             self.X,
             self.sample_weight,

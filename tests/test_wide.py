@@ -1,0 +1,94 @@
+"""Wide rows through BLAS (``kmeans_scratch._wide``): the tile kernel's labels, bit for bit.
+
+The expansion ‖x‖² − 2x·c + ‖c‖² only finds the nearest center; near ties are settled by
+the direct distances.  So the labels, the inertia and a whole fit must be the same bits as
+through the tile kernel, whatever the data: clustered, far from the origin (where the
+expansion cancels most), with exact ties, float32 and float64.
+"""
+
+import numpy as np
+import pytest
+
+from kmeans_scratch import KMeans, _wide
+from kmeans_scratch._distances import assign_labels, assign_labels_by_tiles
+
+from .helpers import blobs
+
+
+def hard_rows(n_samples, n_features, n_clusters, dtype, seed):
+    """Rows that stress the margin: clustered, shifted far from the origin, and a quarter
+    of them at the exact midpoint of two centers (equal direct distances up to rounding),
+    with the centers."""
+    rng = np.random.default_rng(seed)
+    centers = rng.normal(0, 1, (n_clusters, n_features))
+    X = centers[rng.integers(0, n_clusters, n_samples)] + rng.normal(
+        0, 0.3, (n_samples, n_features)
+    )
+    pairs = rng.integers(0, n_clusters, (n_samples // 4, 2))
+    X[: n_samples // 4] = (centers[pairs[:, 0]] + centers[pairs[:, 1]]) / 2
+    offset = rng.normal(0, 1, n_features) * 1e3
+    return (X + offset).astype(dtype), (centers + offset).astype(dtype)
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_features, n_clusters", [(64, 2), (40, 33), (300, 64), (17, 256)])
+def test_blas_labels_and_inertia_are_the_tile_kernels(dtype, n_features, n_clusters):
+    X, centers = hard_rows(3000, n_features, n_clusters, dtype, seed=n_features)
+    weights = np.random.default_rng(1).uniform(0.5, 2, X.shape[0]).astype(dtype)
+    by_tiles = np.full(X.shape[0], -1, dtype=np.int32)
+    by_blas = np.full(X.shape[0], -1, dtype=np.int32)
+    assert _wide.uses_blas(n_features, n_clusters)
+    inertia_tiles = assign_labels_by_tiles(X, weights, centers, by_tiles)
+    inertia_blas = assign_labels(X, weights, centers, by_blas)
+    np.testing.assert_array_equal(by_blas, by_tiles)
+    assert inertia_blas == inertia_tiles
+    # the near ties were there (beyond two clusters): rows that the expansion alone, as a
+    # BLAS-based K-Means computes it, labels otherwise
+    expanded = (centers.astype(np.float64) ** 2).sum(1) - 2.0 * (X @ centers.T)
+    assert (expanded.argmin(axis=1) != by_tiles).any() or n_clusters == 2
+
+
+def test_label_rows_counts_the_changes_and_runs_in_chunks(monkeypatch):
+    X, centers = hard_rows(5000, 24, 5, np.float64, seed=3)
+    monkeypatch.setattr(_wide, "CHUNK_BYTES", 64 * 5 * 8)  # 64-row chunks, several per thread
+    labels = np.zeros(X.shape[0], dtype=np.int32)
+    changed = np.full(X.shape[0], 7, dtype=np.uint8)
+    _wide.label_rows(X, _wide.row_sq_norms(X), centers, labels, changed)
+    expected = np.full(X.shape[0], -1, dtype=np.int32)
+    assign_labels_by_tiles(X, np.ones(X.shape[0]), centers, expected)
+    np.testing.assert_array_equal(labels, expected)
+    np.testing.assert_array_equal(changed, (expected != 0).astype(np.uint8))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+def test_a_fit_is_the_same_bits_through_blas_or_tiles(monkeypatch, dtype, algorithm):
+    X = blobs(6000, 64, 12, seed=5, dtype=dtype)
+    init = X[:12] + dtype(0.01)
+
+    def fit():
+        return KMeans(12, init=init, n_init=1, max_iter=30, algorithm=algorithm).fit(X)
+
+    assert _wide.uses_blas(X.shape[1], 12)
+    through_blas = fit()
+    monkeypatch.setattr(_wide, "BLAS_MIN_FEATURES", 10**9)
+    through_tiles = fit()
+    np.testing.assert_array_equal(through_blas.labels_, through_tiles.labels_)
+    np.testing.assert_array_equal(through_blas.cluster_centers_, through_tiles.cluster_centers_)
+    assert through_blas.inertia_ == through_tiles.inertia_
+    assert through_blas.n_iter_ == through_tiles.n_iter_
+    assert through_blas.score(X) == through_tiles.score(X)
+    np.testing.assert_array_equal(through_blas.predict(X), through_tiles.predict(X))
+
+
+def test_wide_lloyd_gives_scikit_learns_answer_from_the_same_init():
+    from sklearn.cluster import KMeans as SklearnKMeans
+
+    X = blobs(4000, 100, 10, seed=7)
+    init = X[np.random.default_rng(0).choice(X.shape[0], 10, replace=False)] + 0.05
+    ours = KMeans(10, init=init, n_init=1, algorithm="lloyd").fit(X)
+    theirs = SklearnKMeans(10, init=init, n_init=1, algorithm="lloyd").fit(X)
+    assert ours.n_iter_ == theirs.n_iter_
+    np.testing.assert_array_equal(ours.labels_, theirs.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, theirs.cluster_centers_, rtol=1e-10)
+    assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-10)
