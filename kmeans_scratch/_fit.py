@@ -102,12 +102,38 @@ def resolve_n_init(n_init, init, owner="KMeans"):
     return n_init
 
 
-def check_init_shape(centers, n_clusters, n_features):
-    if centers.shape != (n_clusters, n_features):
-        raise ValueError(
-            f"The shape of the initial centers {centers.shape} does not match "
-            f"(n_clusters, n_features) = ({n_clusters}, {n_features})."
+def resolve_algorithm(algorithm, n_clusters):
+    """The algorithm to run: "elkan" with one cluster is "lloyd", with scikit-learn's
+    warning (one center has no center-to-center distances to skip work with)."""
+    if algorithm == "elkan" and n_clusters == 1:
+        warnings.warn(
+            "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
+            RuntimeWarning,
+            stacklevel=5,  # the caller of KMeans.fit or k_means
         )
+        return "lloyd"
+    return algorithm
+
+
+def check_init_shape(centers, n_clusters, n_features):
+    """The (2-D) initial centers must be (n_clusters, n_features); the message ends with
+    scikit-learn's reason (clusters first, then features)."""
+    if centers.shape == (n_clusters, n_features):
+        return
+    if centers.shape[0] != n_clusters:
+        reason = (
+            f"init has {centers.shape[0]} rows, which does not match "
+            f"the number of clusters {n_clusters}."
+        )
+    else:
+        reason = (
+            f"init has {centers.shape[1]} columns, which does not match "
+            f"the number of features of the data {n_features}."
+        )
+    raise ValueError(
+        f"The shape of the initial centers {centers.shape} does not match "
+        f"(n_clusters, n_features) = ({n_clusters}, {n_features}): {reason}"
+    )
 
 
 def initial_centers(X, n_clusters, init, sample_weight, random_state, check_init):
@@ -155,6 +181,7 @@ def fit_arrays(
         X_mean, variances = column_moments(X, sample_weight)
         abs_tol = tolerance(variances, tol)
         n_init = resolve_n_init(n_init, init, owner)
+        algorithm = resolve_algorithm(algorithm, n_clusters)
         if is_array_init(init):
             init = np.array(init, dtype=X.dtype, order="C")
             check_init_shape(init, n_clusters, X.shape[1])

@@ -33,7 +33,7 @@ from ._fit import (
 )
 from ._seeding import greedy_kmeans_plusplus
 from ._threads import parallel_entry, threads_for
-from ._validation import check_int, check_n_samples, check_sample_weight
+from ._validation import check_int, check_n_samples, check_sample_weight, check_squared_norms
 
 FLOAT_DTYPES = (np.float64, np.float32)
 
@@ -41,7 +41,15 @@ __all__ = ["ALGORITHMS", "KMeans", "kmeans_plusplus"]
 
 
 @parallel_entry
-def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_local_trials=None):
+def kmeans_plusplus(
+    X,
+    n_clusters,
+    *,
+    sample_weight=None,
+    x_squared_norms=None,
+    random_state=None,
+    n_local_trials=None,
+):
     """Choose ``n_clusters`` initial centers from ``X`` by greedy k-means++.
 
     Parameters
@@ -52,6 +60,12 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
         The number of centers.
     sample_weight : array-like of shape (n_samples,), default=None
         Weights of the samples; ``None`` gives every sample weight 1.
+    x_squared_norms : array-like of shape (n_samples,), default=None
+        The squared Euclidean norm ‖x_i‖² of each row of ``X``, as scikit-learn takes it
+        (which uses it to compute ‖x‖² − 2 x·y + ‖y‖²).  It is checked (one finite value
+        per sample; a column of shape (n_samples, 1) is taken too) and otherwise not
+        needed: the distances here are Σ (x − y)², from ``X`` alone, so the centers are
+        the same with or without it (and with wrong values, where scikit-learn's change).
     random_state : int, RandomState instance or None, default=None
         Seed of the random draws.
     n_local_trials : int, default=None
@@ -88,6 +102,7 @@ def kmeans_plusplus(X, n_clusters, *, sample_weight=None, random_state=None, n_l
         n_local_trials = check_int(n_local_trials, "n_local_trials", 1)
     check_n_samples(X.shape[0], n_clusters)
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
+    check_squared_norms(x_squared_norms, X.shape[0], X.dtype)  # not needed: see Parameters
     random_state = check_random_state(random_state)
     with threads_for(X.shape[0]):
         return greedy_kmeans_plusplus(

@@ -62,6 +62,35 @@ def check_sample_weight(sample_weight, n_samples, dtype):
     return weights
 
 
+def check_squared_norms(x_squared_norms, n_samples, dtype):
+    """scikit-learn's ``x_squared_norms`` (‖x_i‖² for each row of X): ``None``, or an array
+    of ``dtype`` with one finite value per sample, of shape (n_samples,) or, as
+    scikit-learn also takes it, (n_samples, 1).  Returned as shape (n_samples,)."""
+    if x_squared_norms is None:
+        return None
+    try:
+        norms = np.asarray(x_squared_norms, dtype=dtype)
+    except (TypeError, ValueError) as error:
+        raise TypeError(f"x_squared_norms must be an array of numbers: {error}") from None
+    if norms.ndim == 0:
+        raise ValueError(
+            f"x_squared_norms must be an array of shape (n_samples,) = ({n_samples},), "
+            f"got {x_squared_norms!r}"
+        )
+    if norms.shape[0] != n_samples:
+        raise ValueError(
+            f"The length of x_squared_norms {norms.shape[0]} should be equal to the length "
+            f"of n_samples {n_samples}."
+        )
+    if norms.shape not in ((n_samples,), (n_samples, 1)):
+        raise ValueError(
+            f"x_squared_norms must have shape (n_samples,) = ({n_samples},), "
+            f"got shape {norms.shape}"
+        )
+    check_finite(norms, "x_squared_norms")
+    return norms.reshape(n_samples)
+
+
 def check_weight_values(weights):
     """Every weight finite and non-negative (a chunk of weights may sum to zero)."""
     if not np.isfinite(weights).all():

@@ -2,6 +2,7 @@
 
 import io
 import os
+import re
 import subprocess
 import sys
 import warnings
@@ -12,11 +13,12 @@ import numpy as np
 import pytest
 from sklearn.base import clone
 from sklearn.cluster import KMeans as SklearnKMeans
+from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from kmeans_scratch import KMeans
+from kmeans_scratch import KMeans, kmeans_plusplus
 
 from .helpers import blobs, image_pixels
 
@@ -251,3 +253,110 @@ def test_k_means_warns_with_its_own_convergence_warning():
 
     with pytest.warns(OurWarning, match="Number of distinct clusters"):
         k_means(np.tile([1.0, 2.0], (5, 1)), 3, random_state=0)
+
+
+# Differences found by running scikit-learn's own test file against ours (issue 24; the
+# whole file runs in test_sklearn_suite.py).
+
+
+def test_elkan_with_one_cluster_warns_like_sklearn_and_runs_lloyd(monkeypatch):
+    """One center has no center-to-center distances for Elkan's bounds: scikit-learn warns
+    and runs Lloyd's.  So do we, with its message, from ``KMeans`` and ``k_means``."""
+    from kmeans_scratch import _fit, k_means
+
+    X = blobs(300, 3, 2, seed=13)
+    with pytest.warns(RuntimeWarning) as theirs:
+        SklearnKMeans(1, algorithm="elkan", random_state=0).fit(X)
+
+    def no_elkan(*args):
+        raise AssertionError("Elkan's iteration ran for a single cluster")
+
+    monkeypatch.setitem(_fit.ALGORITHMS, "elkan", no_elkan)
+    with pytest.warns(RuntimeWarning) as ours:
+        fitted = KMeans(1, algorithm="elkan", random_state=0).fit(X)
+    messages = [str(w.message) for w in theirs if w.category is RuntimeWarning]
+    assert [str(w.message) for w in ours] == messages
+    assert messages == [
+        "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead."
+    ]
+    assert ours[0].filename == __file__  # the warning points at the caller
+    np.testing.assert_allclose(fitted.cluster_centers_, X.mean(axis=0, keepdims=True))
+    with pytest.warns(RuntimeWarning, match=re.escape(messages[0])) as function:
+        k_means(X, 1, algorithm="elkan", random_state=0)
+    assert function[0].filename == __file__
+
+
+@pytest.mark.parametrize(
+    "n_rows, n_columns, as_callable",
+    [(2, 5, False), (8, 2, False), (2, 5, True), (8, 2, True), (2, 2, False)],
+    ids=["rows", "columns", "callable-rows", "callable-columns", "both"],
+)
+def test_wrong_init_shape_message_ends_with_sklearns(n_rows, n_columns, as_callable):
+    """scikit-learn names what does not match (clusters first, then features); our message
+    gives the expected shape, then the same reason in the same words."""
+    from kmeans_scratch import k_means
+
+    X = blobs(100, 5, 3, seed=14)
+    init = X[:n_rows, :n_columns]
+    if as_callable:
+        init = lambda data, n_clusters, random_state: data[:n_rows, :n_columns]  # noqa: E731
+    with pytest.raises(ValueError) as theirs:
+        SklearnKMeans(8, init=init, n_init=1).fit(X)
+    head, reason = str(theirs.value).split(" does not match ", 1)
+    assert reason.startswith("the number of clusters 8" if n_rows != 8 else "the number of feat")
+    for fit in (lambda: KMeans(8, init=init, n_init=1).fit(X), lambda: k_means(X, 8, init=init)):
+        with pytest.raises(ValueError) as ours:
+            fit()
+        message = str(ours.value)
+        assert message.startswith(f"{head} does not match (n_clusters, n_features) = (8, 5): ")
+        assert message.endswith(f" does not match {reason}")
+
+
+def test_kmeans_plusplus_takes_x_squared_norms_like_sklearn():
+    """``x_squared_norms`` (‖x_i‖² per row) is accepted and checked as scikit-learn does;
+    given correctly, it changes nothing: the same indices, which are scikit-learn's."""
+    X = blobs(2_000, 4, 6, seed=15)
+    norms = np.einsum("ij,ij->i", X, X)
+    centers, indices = kmeans_plusplus(X, 6, random_state=3)
+    _, theirs = sklearn_kmeans_plusplus(X, 6, x_squared_norms=norms, random_state=3)
+    np.testing.assert_array_equal(indices, theirs)
+    for given in (norms, norms[:, None], list(norms), norms.astype(np.float32)):
+        again, again_indices = kmeans_plusplus(X, 6, x_squared_norms=given, random_state=3)
+        np.testing.assert_array_equal(again_indices, indices)
+        np.testing.assert_array_equal(again, centers)
+    X32 = X.astype(np.float32)
+    _, indices32 = kmeans_plusplus(X32, 6, random_state=3)
+    _, given32 = kmeans_plusplus(X32, 6, x_squared_norms=norms, random_state=3)
+    np.testing.assert_array_equal(given32, indices32)
+
+    for wrong_length in (norms[:2], X[:2]):
+        with pytest.raises(ValueError) as theirs:
+            sklearn_kmeans_plusplus(X, 6, x_squared_norms=wrong_length)
+        assert "The length of x_squared_norms 2 should be equal" in str(theirs.value)
+        with pytest.raises(ValueError, match=re.escape(str(theirs.value))):
+            kmeans_plusplus(X, 6, x_squared_norms=wrong_length)
+    for bad, match in [
+        (np.ones((2_000, 2)), r"x_squared_norms must have shape \(n_samples,\) = \(2000,\)"),
+        (3.0, r"x_squared_norms must be an array of shape \(n_samples,\)"),
+        (np.full(2_000, np.nan), "x_squared_norms contains NaN"),
+    ]:
+        with pytest.raises(ValueError, match=match):
+            kmeans_plusplus(X, 6, x_squared_norms=bad)
+
+
+@pytest.mark.parametrize("init", ["callable", "array"])
+def test_n_init_auto_with_a_callable_or_an_array(init):
+    """n_init="auto" is 10 runs for a callable init, 1 for an array (scikit-learn's rule)."""
+    X = blobs(300, 4, 5, seed=16)
+    calls = []
+
+    def random_centers(data, n_clusters, random_state):
+        calls.append(n_clusters)
+        return random_state.uniform(size=(n_clusters, data.shape[1]))
+
+    out = io.StringIO()
+    with redirect_stdout(out):
+        KMeans(5, init=random_centers if init == "callable" else X[:5], verbose=1).fit(X)
+    runs = out.getvalue().count("Initialization complete")
+    assert runs == (10 if init == "callable" else 1)
+    assert len(calls) == (10 if init == "callable" else 0)
