@@ -61,28 +61,24 @@ def assign_labels_by_tiles(X, sample_weight, centers, labels):
     return ordered_sum(block_inertia)
 
 
-@kernel(parallel=True)
-def inertia_in_tile_order(X, sample_weight, centers, labels):
-    """``sum_i w_i ||x_i - c_{labels[i]}||²`` with each distance in the data's dtype, as the
-    tile kernel computes it (:func:`~._tiles.sq_distance_tile_order`), and the sum in
-    float64 per block, then in block order: the inertia :func:`assign_labels_by_tiles`
-    returns for the same labels."""
-    n_samples = X.shape[0]
-    n_blocks = n_blocks_for(n_samples, 8)
-    block_inertia = np.zeros(n_blocks)
-    for block in prange(n_blocks):
-        start, end = block_bounds(n_samples, n_blocks, block)
-        inertia = 0.0
-        for i in range(start, end):
-            distance = sq_distance_tile_order(X[i], centers[labels[i]])
-            inertia += distance * np.float64(sample_weight[i])
-        block_inertia[block] = inertia
-    return ordered_sum(block_inertia)
-
-
-@kernel(parallel=True)
+@kernel
 def inertia_of_labels(X, sample_weight, centers, labels):
     """Inertia of a given assignment: ``sum_i w_i ||x_i - c_{labels[i]}||²``, in float64."""
+    return labelled_inertia(X, sample_weight, centers, labels, False)
+
+
+@kernel
+def inertia_in_tile_order(X, sample_weight, centers, labels):
+    """The inertia :func:`assign_labels_by_tiles` returns for the same labels: each
+    distance in the data's dtype, as the tile kernel computes it."""
+    return labelled_inertia(X, sample_weight, centers, labels, True)
+
+
+@kernel(parallel=True)
+def labelled_inertia(X, sample_weight, centers, labels, in_tile_order):
+    """``sum_i w_i ||x_i - c_{labels[i]}||²``, summed in float64 per block, then in block
+    order; each distance in float64 (:func:`sq_distance_f64`), or ``in_tile_order`` in the
+    data's dtype (:func:`~._tiles.sq_distance_tile_order`)."""
     n_samples = X.shape[0]
     n_blocks = n_blocks_for(n_samples, 8)
     block_inertia = np.zeros(n_blocks)
@@ -90,7 +86,11 @@ def inertia_of_labels(X, sample_weight, centers, labels):
         start, end = block_bounds(n_samples, n_blocks, block)
         inertia = 0.0
         for i in range(start, end):
-            inertia += sq_distance_f64(X[i], centers[labels[i]]) * sample_weight[i]
+            if in_tile_order:
+                distance = np.float64(sq_distance_tile_order(X[i], centers[labels[i]]))
+            else:
+                distance = sq_distance_f64(X[i], centers[labels[i]])
+            inertia += distance * np.float64(sample_weight[i])
         block_inertia[block] = inertia
     return ordered_sum(block_inertia)
 
