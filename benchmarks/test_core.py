@@ -54,6 +54,46 @@ def test_lloyd_iterations(benchmark, recorder, smoke, pixels, dtype, k, library)
     )
 
 
+#: The widths of the dense grid (issue 24): pixels to embeddings and MNIST's 784.
+WIDTHS = [2, 3, 8, 16, 32, 64, 128, 300, 784]
+
+
+def wide_blobs(n_features, n_clusters, dtype, smoke):
+    """Gaussian blobs with n·d ≈ 10⁷ values (10⁵ in the smoke run, and at least 4 rows per
+    cluster): ``n_clusters`` centers of spread 3, unit noise."""
+    n_samples = max((10**5 if smoke else 10**7) // n_features, 4 * n_clusters)
+    rng = np.random.default_rng(n_features * 1000 + n_clusters)
+    centers = rng.normal(0, 3, (n_clusters, n_features))
+    noise = rng.normal(0, 1, (n_samples, n_features))
+    return (centers[rng.integers(0, n_clusters, n_samples)] + noise).astype(dtype)
+
+
+@pytest.mark.parametrize("library", list(LIBRARIES))
+@pytest.mark.parametrize("k", [8, 64, 256])
+@pytest.mark.parametrize("n_features", WIDTHS)
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_lloyd_at_every_width(benchmark, recorder, smoke, dtype, n_features, k, library):
+    """20 Lloyd iterations (``tol=0``) from the same init, ours and scikit-learn's, on dense
+    data of every width: the tile kernel for narrow rows, BLAS for wide ones."""
+    X = wide_blobs(n_features, k, dtype, smoke)
+    init = X[np.random.RandomState(k).choice(X.shape[0], k, replace=False)] + X.dtype.type(0.01)
+    estimator = LIBRARIES[library](k, init=init, n_init=1, tol=0, max_iter=20)
+    LIBRARIES[library](k, init=init, n_init=1, max_iter=1).fit(X[: 4 * k])  # warm up
+    with every_row_kept():
+        fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=1 if smoke else 3)
+    recorder.add(
+        "lloyd-widths",
+        benchmark,
+        library=library,
+        dtype=dtype,
+        n_features=n_features,
+        k=k,
+        n_rows=X.shape[0],
+        n_iter=fitted.n_iter_,
+        inertia=fitted.inertia_,
+    )
+
+
 SEEDERS = {"kmeans_scratch": kmeans_plusplus, "scikit-learn": sklearn_kmeans_plusplus}
 
 
