@@ -177,7 +177,7 @@ def fit_arrays(
     """
     check_n_samples(X.shape[0], n_clusters)
     # On one thread for a small X (see threads_for); run() narrows it to the distinct rows.
-    with threads_for(X.shape[0]):
+    with threads_for(*X.shape):
         X_mean, variances = column_moments(X, sample_weight)
         abs_tol = tolerance(variances, tol)
         n_init = resolve_n_init(n_init, init, owner)
@@ -230,7 +230,7 @@ def run(X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose,
     if distinct is not None:
         rows, row_weight, inverse = distinct
         assignment = make_assignment(rows, row_weight, n_clusters)
-        with threads_for(rows.shape[0]):
+        with threads_for(*rows.shape):
             result = run_iterations(
                 rows, row_weight, centers_init, max_iter, verbose, tol, assignment, rows_merged=True
             )

@@ -104,7 +104,7 @@ def kmeans_plusplus(
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     check_squared_norms(x_squared_norms, X.shape[0], X.dtype)  # not needed: see Parameters
     random_state = check_random_state(random_state)
-    with threads_for(X.shape[0]):
+    with threads_for(*X.shape):
         return greedy_kmeans_plusplus(
             X, n_clusters, sample_weight, random_state, n_local_trials, sklearn_rounding=True
         )
@@ -261,7 +261,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """Index of the closest center for each sample of ``X``."""
         X, centers = self._check_test_data(X)
         labels = np.empty(X.shape[0], dtype=np.int32)
-        with threads_for(X.shape[0]):
+        with threads_for(*X.shape):
             assign_labels(X, np.ones(X.shape[0], dtype=X.dtype), centers, labels)
         return labels
 
@@ -274,7 +274,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         """Euclidean distance of each sample to each center: shape (n_samples, n_clusters)."""
         X, centers = self._check_test_data(X)
         distances = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
-        with threads_for(X.shape[0]):
+        with threads_for(*X.shape):
             euclidean_distances_to_centers(X, centers, distances)
         return distances
 
@@ -288,7 +288,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         X, centers = self._check_test_data(X)
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         labels = np.empty(X.shape[0], dtype=np.int32)
-        with threads_for(X.shape[0]):
+        with threads_for(*X.shape):
             return -assign_labels(X, sample_weight, centers, labels)
 
     def __sklearn_tags__(self):

@@ -58,14 +58,17 @@ PARALLEL_FROM_ROWS = 16384
 
 
 @contextlib.contextmanager
-def threads_for(n_rows):
-    """Run the block on one thread when ``n_rows`` is below ``PARALLEL_FROM_ROWS``.
+def threads_for(n_rows, n_features=3):
+    """Run the block on one thread when ``n_rows`` rows of ``n_features`` are less work
+    than ``PARALLEL_FROM_ROWS`` rows of three (pixels, where it was measured): a row costs
+    in proportion to its features, and 12,755 rows of 784 ran 20 Lloyd iterations 1.4 ×
+    faster on this machine's 2 threads than on 1.
 
     Numba's thread count is per calling thread and restored afterwards; the kernels give
     the same bits on any number of threads, so only the time changes.
     """
     previous = _kernels.get_threads()
-    if n_rows >= PARALLEL_FROM_ROWS or previous == 1:
+    if n_rows * max(n_features, 3) >= 3 * PARALLEL_FROM_ROWS or previous == 1:
         yield
         return
     _kernels.set_threads(1)
