@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install kernels test lint bench bench-command bench-kodak bench-effort bench-dask demo notebook figures clean pngquant
+.PHONY: install kernels test lint bench bench-command bench-kodak bench-effort bench-dask bench-widths demo notebook figures clean pngquant
 
 install: $(STAMP) kernels
 
@@ -39,9 +39,14 @@ pngquant:
 	@command -v pngquant >/dev/null || apt-get install -y -qq pngquant >/dev/null 2>&1 \
 	    || echo "pngquant is not installed and apt could not install it: its rows are skipped"
 
-# The timed benchmark suite; writes benchmarks/RESULTS.md.
+# The timed benchmark suite (but the grids of their own targets); writes benchmarks/RESULTS.md.
 bench: $(STAMP) kernels pngquant
-	$(BIN)/python -m pytest benchmarks --benchmark-columns=min,median,max,rounds -q $(COMMAND_IMAGES)
+	$(BIN)/python -m pytest benchmarks -m "not grid" --benchmark-columns=min,median,max,rounds -q $(COMMAND_IMAGES)
+
+# Lloyd against scikit-learn at every width: d = 2 ... 784, k = 8/64/256, float32 and float64,
+# n*d = 1e7 (108 cells; 44 of them took 12.5 minutes); writes benchmarks/RESULTS-widths.md.
+bench-widths: $(STAMP)
+	$(BIN)/python -m pytest benchmarks/test_core.py -m grid -q --results benchmarks/RESULTS-widths.md
 
 # Only the command against pngquant (file to file); writes benchmarks/RESULTS-command.md.
 bench-command: $(STAMP) kernels pngquant

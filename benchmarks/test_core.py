@@ -68,6 +68,7 @@ def wide_blobs(n_features, n_clusters, dtype, smoke):
     return (centers[rng.integers(0, n_clusters, n_samples)] + noise).astype(dtype)
 
 
+@pytest.mark.grid
 @pytest.mark.parametrize("library", list(LIBRARIES))
 @pytest.mark.parametrize("k", [8, 64, 256])
 @pytest.mark.parametrize("n_features", WIDTHS)
