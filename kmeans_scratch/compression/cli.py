@@ -641,11 +641,7 @@ def print_notes(source, rows, progress=None):
     name = STDIN_NAME if source == STANDARD_STREAM else printable(str(source))
     notes = dict.fromkeys(note for row in rows for note in row.get("notes", ()))
     for note in notes:
-        line = f"{PROG}: {name}: {printable(note)}"
-        if progress is not None:
-            progress.write(line, file=sys.stderr)
-        else:
-            print(line, file=sys.stderr)
+        to_stderr(f"{PROG}: {name}: {printable(note)}", progress)
 
 
 def report_failure(args, source, error, progress=None, trace=None):
@@ -659,12 +655,16 @@ def report_failure(args, source, error, progress=None, trace=None):
     source = STDIN_NAME if source == STANDARD_STREAM else source
     if str(source) not in message:
         message = f"{source}: {message}"
-    line = f"{PROG}: error: {printable(message)}"
+    to_stderr(f"{PROG}: error: {printable(message)}", progress)
+    return message
+
+
+def to_stderr(line, progress=None):
+    """One line on stderr; above the progress bar, if there is one."""
     if progress is not None:
         progress.write(line, file=sys.stderr)
     else:
         print(line, file=sys.stderr)
-    return message
 
 
 def silence_standard_output():
