@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install kernels test lint bench bench-command bench-kodak bench-effort bench-dask bench-widths demo notebook figures clean pngquant
+.PHONY: install kernels test lint bench bench-quick bench-command bench-kodak bench-effort bench-dask bench-widths demo notebook figures clean pngquant
 
 install: $(STAMP) kernels
 
@@ -30,18 +30,27 @@ test: lint kernels
 	$(BIN)/python -m pytest tests
 	$(BIN)/python -m pytest benchmarks --benchmark-disable -q
 
-# The command-against-pngquant rows read the Kodak photos when they are there.
+# The command-against-pngquant rows read the Kodak photos; where the folder is missing the
+# run says so before it starts and uses the shipped images instead.
 KODAK ?= ../shared/images/kodak
-COMMAND_IMAGES := $(if $(wildcard $(KODAK)/*.png),--command-images $(KODAK))
+COMMAND_IMAGES := --command-images $(KODAK)
 
 # pngquant, the file-to-file reference of the benchmarks (Debian's package), where apt can.
 pngquant:
 	@command -v pngquant >/dev/null || apt-get install -y -qq pngquant >/dev/null 2>&1 \
 	    || echo "pngquant is not installed and apt could not install it: its rows are skipped"
 
-# The timed benchmark suite (but the grids of their own targets); writes benchmarks/RESULTS.md.
+# The timed benchmark suite (but the grids of their own targets); writes benchmarks/RESULTS.md
+# and .json. It says what it runs, on which images, how long it expects and where it wrote.
 bench: $(STAMP) kernels pngquant
 	$(BIN)/python -m pytest benchmarks -m "not grid" --benchmark-columns=min,median,max,rounds -q $(COMMAND_IMAGES)
+
+# The headline rows alone (marked quick in benchmarks/conftest.py), at most 3 rounds each:
+# under 5 minutes; writes benchmarks/RESULTS-quick.md and .json, and the README's speed table.
+bench-quick: $(STAMP) kernels pngquant
+	$(BIN)/python -m pytest benchmarks -m quick --max-rounds 3 -q \
+	    --benchmark-columns=min,median,max,rounds $(COMMAND_IMAGES) --results benchmarks/RESULTS-quick.md
+	$(BIN)/python -m benchmarks.report benchmarks/RESULTS-quick.json README.md
 
 # Lloyd against scikit-learn at every width: d = 2 ... 784, k = 8/64/256, float32 and float64,
 # n*d = 1e7 (108 cells; 44 of them took 12.5 minutes); writes benchmarks/RESULTS-widths.md.

@@ -1,15 +1,17 @@
 """The benchmark suite: datasets, a record of every measured row, and ``RESULTS.md``.
 
-Run with ``make bench``.  Each contender is timed by pytest-benchmark (several rounds, the
-median is reported); every row also records a quality number (inertia), so speed is never
-shown without quality.  When the session ends with benchmarks enabled, the rows are
-written to ``benchmarks/RESULTS.md`` with the machine, the library versions and the
-ratios against the peer measured in the same run.  With ``--benchmark-disable`` (the
-smoke run in ``make test``) every contender runs once and nothing is written.
+Run with ``make bench`` (``make bench-quick`` for the headline rows alone, ``-m quick``).
+Each contender is timed by pytest-benchmark (several rounds, the median is reported);
+every row also records a quality number (inertia), so speed is never shown without
+quality.  When the session ends with benchmarks enabled, the rows are written to
+``benchmarks/RESULTS.md`` (and ``RESULTS.json`` beside it) with the machine, the library
+versions and the ratios against the peer measured in the same run.  With
+``--benchmark-disable`` (the smoke run in ``make test``) every contender runs once and
+nothing is written.  What the run says as it goes (its plan, progress, where it wrote) is
+``session.py``'s.
 """
 
 import os
-import platform
 import shutil
 from pathlib import Path
 
@@ -17,17 +19,34 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from .datasets import SHIPPED_IMAGES, folder_images, image_names, shipped_image, short_name
-from .report import write_results
+from .datasets import SHIPPED_IMAGES, image_names, shipped_image, short_name
+from .session import BenchmarkRun, image_folder
 
 RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
+
+#: The headline rows (``make bench-quick``, marked ``quick``): each test with the values of
+#: the parameters it runs with there (a parameter not named takes all of its values).
+QUICK = {
+    "test_lloyd_iterations": {"dtype": {"float64"}, "k": {64}},
+    "test_lloyd_at_every_width": {"dtype": {"float64"}, "n_features": {784}, "k": {64}},
+    "test_batch_against_pngquant": {},
+    "test_one_file_in_a_fresh_process": {},
+    "test_quantize": {"k": {256}, "quantizer": {"ours (compress)", "libimagequant"}},
+}
 
 
 def pytest_addoption(parser):
     parser.addoption(
         "--results",
         default=str(RESULTS_PATH),
-        help="where to write the Markdown results table (default: benchmarks/RESULTS.md)",
+        help="where to write the Markdown results table, and its rows and durations as .json "
+        "beside it (default: benchmarks/RESULTS.md)",
+    )
+    parser.addoption(
+        "--max-rounds",
+        type=int,
+        default=None,
+        help="at most this many timed rounds a measurement (make bench-quick passes 3)",
     )
     parser.addoption(
         "--large-megapixels",
@@ -37,8 +56,9 @@ def pytest_addoption(parser):
     parser.addoption(
         "--command-images",
         default=None,
-        help="the command-against-pngquant rows on the images of this folder (default: the "
-        "shipped images saved as PNG; make bench passes the Kodak photos when present)",
+        help="the command-against-pngquant rows on the images of this folder (make bench "
+        "passes ../shared/images/kodak); without it, or when it is missing, the shipped "
+        "images saved as PNG, and the run says so before it starts",
     )
     parser.addoption(
         "--images",
@@ -46,6 +66,25 @@ def pytest_addoption(parser):
         help="run the image rows on every image of this folder instead of the shipped "
         "images (or set KMEANS_BENCH_IMAGES)",
     )
+
+
+def pytest_configure(config):
+    config.addinivalue_line("markers", "quick: a headline row, run by `make bench-quick`")
+    folder = config.getoption("--images")
+    if folder and image_folder(folder) is None:
+        raise pytest.UsageError(f"--images {folder}: no such folder, or no images in it")
+    config.pluginmanager.register(BenchmarkRun(config), "benchmark-run")
+
+
+@pytest.hookimpl(tryfirst=True)  # before -m selects by marks
+def pytest_collection_modifyitems(items):
+    """Mark the headline rows of :data:`QUICK` ``quick``."""
+    for item in items:
+        wanted = QUICK.get(getattr(item, "originalname", None))
+        params = getattr(item, "callspec", None)
+        params = params.params if params else {}
+        if wanted is not None and all(params.get(p) in values for p, values in wanted.items()):
+            item.add_marker(pytest.mark.quick)
 
 
 def pytest_generate_tests(metafunc):
@@ -92,8 +131,8 @@ def command_inputs(request, tmp_path_factory, smoke):
     """Copies of the input PNGs in a folder of their own."""
     folder = tmp_path_factory.mktemp("command-inputs")
     source_dir = request.config.getoption("--command-images")
-    if source_dir and Path(source_dir).is_dir() and not smoke:
-        sources = folder_images(source_dir)
+    sources = image_folder(source_dir)
+    if sources and not smoke:
         for source in sources:
             shutil.copyfile(source, folder / source.name)
         label = f"{len(sources)} images of {Path(source_dir).name}/"
@@ -111,52 +150,15 @@ def smoke(request):
     return bool(request.config.getoption("benchmark_disable"))
 
 
-class Recorder:
-    """Rows measured in this session, grouped into the tables of RESULTS.md."""
-
-    def __init__(self):
-        self.rows = []
-
-    def add(self, table, benchmark, **fields):
-        """Record the timing pytest-benchmark took of ``benchmark``, with ``fields``."""
-        stats = getattr(benchmark, "stats", None)
-        if stats is None:  # --benchmark-disable: the code ran once, untimed
-            return
-        self.add_seconds(table, benchmark, stats.stats.median, **fields)
-
-    def add_seconds(self, table, benchmark, seconds, **fields):
-        """Record a time measured by the benchmark itself (e.g. inside a child process)."""
-        if benchmark.disabled:
-            return
-        self.rows.append({"table": table, "median_s": seconds, **fields})
+@pytest.fixture(scope="session")
+def timed_rounds(request, smoke):
+    """``timed_rounds(n)``: the rounds of a measurement that the full run times ``n`` times:
+    one in the smoke run, at most ``--max-rounds``."""
+    cap = request.config.getoption("--max-rounds")
+    return lambda n: 1 if smoke else min(n, cap or n)
 
 
 @pytest.fixture(scope="session")
 def recorder(request):
-    recorder = Recorder()
-    yield recorder
-    if recorder.rows:
-        write_results(Path(request.config.getoption("--results")), recorder.rows, machine())
-
-
-def machine():
-    """A one-paragraph description of this machine and the libraries measured."""
-    from importlib.metadata import version
-
-    cpu = platform.processor() or platform.machine()
-    try:
-        with open("/proc/cpuinfo") as cpuinfo:
-            for line in cpuinfo:
-                if line.startswith("model name"):
-                    cpu = line.split(":", 1)[1].strip()
-                    break
-    except OSError:
-        pass
-    versions = ", ".join(
-        f"{name} {version(name)}"
-        for name in ("kmeans-scratch", "numpy", "numba", "scikit-learn", "threadpoolctl")
-    )
-    return (
-        f"{cpu}, {os.cpu_count()} logical cores, Python {platform.python_version()} "
-        f"on {platform.system()} {platform.release()}; {versions}"
-    )
+    """Where the tests record their rows; the run writes them at its end."""
+    return request.config.pluginmanager.get_plugin("benchmark-run").recorder

@@ -1,7 +1,18 @@
-"""Render the recorded benchmark rows as ``RESULTS.md``: one table per kind of comparison."""
+"""Render the recorded benchmark rows as ``RESULTS.md``: one table per kind of comparison.
+
+A run writes two files: ``RESULTS*.json`` (its date, machine, load, rows and each test's
+duration) and ``RESULTS*.md`` rendered from it.  The README's speed table is the headline
+of ``RESULTS-quick.json`` between two markers.  ``python -m benchmarks.report RUN.json
+[README.md]`` renders the Markdown and that table again (``make bench-quick`` does);
+``tests/test_bench_report.py`` checks that both say what the JSON holds.
+"""
 
 import datetime
+import json
+import re
 import statistics
+import sys
+from pathlib import Path
 
 #: How each table is introduced and which row is the reference of its ratios.
 TABLES = {
@@ -30,12 +41,16 @@ TABLES = {
         "Where one file's time goes",
         "`kmeans-compress` on {image} in a fresh process, in parts: the interpreter's own "
         "start (`python -c pass`), importing the command's modules (NumPy, Pillow, oxipng, "
-        "ours), loading the kernels a compression runs (the first compression's time less "
-        "the second's) and the work of one compression (decode, histogram, fit, PNG, "
-        "written). The command's kernels come from the ahead-of-time module; the other "
+        "ours), then two compressions in the same process: the first loads the kernels a "
+        "compression runs, the second is the work alone (decode, histogram, fit, PNG, "
+        "written). Kernel loading is the first less the second, run by run: their median "
+        "when every run found the first slower, else *within noise* (the largest "
+        "difference either way in brackets: a difference of two noisy times is not a time). "
+        "The command's kernels come from the ahead-of-time module; the other "
         "column is the same run with Numba's (`KMEANS_SCRATCH_AHEAD=0`): their loading is "
         "Numba's import, its start (its typing and lowering registries, and SciPy's linear "
-        "algebra through its BLAS check) and its cache. Medians of 5 runs; the process's "
+        "algebra through its BLAS check) and its cache. Medians of {n_runs} runs; one file "
+        "in all is the interpreter, the imports and the first compression; the process's "
         "exit is not in the parts.",
     ),
     "busy-core": (
@@ -443,25 +458,52 @@ def command_one_file_table(rows):
     return lines, {"images": rows[0]["images"]}
 
 
+def kernel_loading(first, second):
+    """The first compression's time less the second's, from the runs of both (paired).
+
+    Their median when every run found the first slower; else "within noise" and the largest
+    difference either way: two noisy times can differ by less than nothing, a load cannot.
+    """
+    differences = [a - b for a, b in zip(first, second, strict=True)]
+    if min(differences) > 0:
+        return fmt_seconds(statistics.median(differences))
+    return f"within noise (±{fmt_seconds(max(abs(d) for d in differences))})"
+
+
 def startup_table(rows):
     modes = list(dict.fromkeys(row["kernels"] for row in rows))
-    parts = list(dict.fromkeys(row["part"] for row in rows))
-    seconds = {(row["kernels"], row["part"]): row["median_s"] for row in rows}
-    totals = {mode: sum(seconds[mode, part] for part in parts) for mode in modes}
+    runs = {(row["kernels"], row["part"]): row["runs"] for row in rows}
+    parts = {
+        "interpreter": "interpreter",
+        "imports": "imports",
+        "first compression": "first compression: kernel loading and the work",
+        "second compression": "second compression: the work",
+    }
     lines = [
         "| part | " + " | ".join(f"{mode} kernels" for mode in modes) + " |",
         "|---|" + "---:|" * len(modes),
     ]
-    for part in parts:
-        cells = " | ".join(fmt_seconds(seconds[mode, part]) for mode in modes)
-        lines.append(f"| {part} | {cells} |")
-    cells = " | ".join(f"**{fmt_seconds(totals[mode])}**" for mode in modes)
+    for part, label in parts.items():
+        cells = " | ".join(fmt_seconds(statistics.median(runs[mode, part])) for mode in modes)
+        lines.append(f"| {label} | {cells} |")
+    cells = " | ".join(
+        kernel_loading(runs[mode, "first compression"], runs[mode, "second compression"])
+        for mode in modes
+    )
+    lines.append(f"| kernel loading: the first less the second | {cells} |")
+    totals = (
+        sum(statistics.median(runs[mode, part]) for part in list(parts)[:3]) for mode in modes
+    )
+    cells = " | ".join(f"**{fmt_seconds(total)}**" for total in totals)
     lines.append(f"| **one file, in all** | {cells} |")
     answers = ", ".join(
         f"`kmeans-compress {flag}` {fmt_seconds(seconds)}"
         for flag, seconds in rows[0]["answers"].items()
     )
-    return [*lines, "", f"In a fresh process: {answers} (medians)."], {"image": rows[0]["image"]}
+    return [*lines, "", f"In a fresh process: {answers} (medians)."], {
+        "image": rows[0]["image"],
+        "n_runs": len(rows[0]["runs"]),
+    }
 
 
 def busy_core_table(rows):
@@ -524,23 +566,216 @@ RENDERERS = {
 }
 
 
-def write_results(path, rows, machine):
-    """Write every table that has rows; tables of other runs are not kept (one run, one file)."""
-    today = datetime.date.today().isoformat()
+def plain(value):
+    """A NumPy scalar or array as the Python numbers JSON can hold (anything else as text:
+    a long run's rows are kept whatever a test recorded)."""
+    return value.tolist() if hasattr(value, "tolist") else str(value)
+
+
+def write_results(path, rows, machine, load, durations):
+    """Write the run to ``path`` with ``.json`` (its date, machine, the machine's ``load``
+    average at its start and end, its rows and each test's ``durations``) and ``path``
+    (Markdown: every table that has rows; tables of other runs are not kept: one run, one
+    file).  Returns both paths."""
+    path = Path(path)
+    run = {
+        "date": datetime.datetime.now().strftime("%Y-%m-%d %H:%M"),
+        "machine": machine,
+        "load": load,
+        "rows": rows,
+        "durations": durations,
+    }
+    text = json.dumps(run, indent=1, ensure_ascii=False, default=plain) + "\n"
+    json_path = path.with_suffix(".json")
+    json_path.write_text(text, encoding="utf-8")  # first: the rows outlive a renderer's bug
+    path.write_text(render_results(json.loads(text)), encoding="utf-8")
+    return [path, json_path]
+
+
+def load_note(run):
+    """The machine's load around the run: how busy it was with other work."""
+    start, end = run["load"]
+    return (
+        f"Load average (1 minute): {start:.2f} as the run started (other work), {end:.2f} "
+        "as it ended (the run's own included)."
+    )
+
+
+def render_results(run):
+    """The Markdown of a run (as ``write_results`` stores it)."""
     out = [
         "# Benchmark results",
         "",
-        f"Generated by `make bench` (RESULTS.md), `make bench-kodak`, `make bench-effort`, "
-        f"`make bench-command` or `make bench-dask` (RESULTS-kodak.md, -effort.md, "
-        f"-command.md, -dask.md) on {today}. "
-        f"Machine: {machine}.",
+        f"Generated by `make bench` (RESULTS.md), `make bench-quick`, `make bench-kodak`, "
+        f"`make bench-effort`, `make bench-command` or `make bench-dask` (RESULTS-quick.md, "
+        f"-kodak.md, -effort.md, -command.md, -dask.md) on {run['date']}, from the rows in "
+        f"the .json file of the same name. Machine: {run['machine']}. {load_note(run)}",
         "Times are medians over the rounds pytest-benchmark ran; ratios compare contenders "
         "measured in the same run on the same machine.",
     ]
+    headline = headline_lines(run["rows"])
+    if headline:
+        out += ["", "## The headline", "", *headline]
     for table, (title, intro) in TABLES.items():
-        table_rows = [r for r in rows if r["table"] == table]
+        table_rows = [r for r in run["rows"] if r["table"] == table]
         if not table_rows:
             continue
         lines, fields = RENDERERS[table](table_rows)
         out += ["", f"## {title}", "", intro.format(**fields), "", *lines]
-    path.write_text("\n".join(out) + "\n")
+    return "\n".join(out) + "\n"
+
+
+# --- the headline: the few rows a reader needs, from whichever of them the run measured ---
+
+
+def lloyd_headline(rows, table, data):
+    """Headline rows of ours against scikit-learn's Lloyd from the rows of ``table``."""
+    keys = ["dtype", "k"] + (["n_features"] if table == "lloyd-widths" else [])
+    lines = []
+    selected = [row for row in rows if row["table"] == table]
+    for key, ours, theirs in ours_and_theirs(selected, keys):
+        d = key[2] if table == "lloyd-widths" else 3
+        if "n_iter" in ours:
+            iterations = f"at most 20 Lloyd iterations ({ours['n_iter']}, {theirs['n_iter']})"
+        else:
+            iterations = "20 Lloyd iterations"
+        lines.append(
+            f"| K-Means, {iterations} from the same init: {data(ours)}, d = {d}, "
+            f"k = {key[1]}, {key[0]} | {fmt_seconds(ours['median_s'])} "
+            f"| scikit-learn {fmt_seconds(theirs['median_s'])} "
+            f"| **{ratio(ours['median_s'], theirs['median_s'])}** "
+            f"| inertia {ours['inertia'] / theirs['inertia']:.6f} × scikit-learn's |"
+        )
+    return lines
+
+
+def command_headline(rows):
+    batch = [row for row in rows if row["table"] == "command-batch"]
+    one_file = [row for row in rows if row["table"] == "command-one-file"]
+    lines = []
+    ours, theirs = row_of(batch, "kmeans-compress"), row_of(batch, "pngquant")
+    if ours:
+        quality = (
+            f"PSNR {ours['psnr'] - theirs['psnr']:+.2f} dB, bytes "
+            f"{ratio(ours['bytes'], theirs['bytes'])} × pngquant's"
+            if theirs
+            else f"PSNR {ours['psnr']:.2f} dB (pngquant not installed)"
+        )
+        lines.append(
+            f"| `kmeans-compress` file to file, k = 256: one call over {ours['images']} "
+            f"| {fmt_seconds(ours['median_s'])} "
+            f"| pngquant {fmt_seconds(theirs['median_s']) if theirs else '–'} "
+            f"| **{ratio_to(ours, theirs, 'median_s')}** | {quality} |"
+        )
+    ours, theirs = row_of(one_file, "kmeans-compress"), row_of(one_file, "pngquant")
+    if ours:
+        ratios = ours.get("ratio_range")
+        cell = (
+            f"**{ours['ratio_median']:.2f}** ({ratios[0]:.2f}–{ratios[1]:.2f})" if ratios else "–"
+        )
+        lines.append(
+            f"| the same, one call per file (median over the files) "
+            f"| {fmt_seconds(ours['median_s'])} "
+            f"| pngquant {fmt_seconds(theirs['median_s']) if theirs else '–'} | {cell} | |"
+        )
+    return lines
+
+
+def spread(values, form, bold=False):
+    """``form`` of the median of ``values`` (in bold if asked), and their range when they
+    differ ("…" between signed numbers, "–" otherwise)."""
+    low, mid, high = min(values), statistics.median(values), max(values)
+    median = f"**{form.format(mid)}**" if bold else form.format(mid)
+    if low == high:
+        return median
+    between = "…" if form.startswith("{:+") else "–"
+    return f"{median} ({form.format(low)}{between}{form.format(high)})"
+
+
+def quantize_headline(rows, k=256):
+    cells_rows = [r for r in rows if r["table"] == "quantize-peers" and r["k"] == k]
+    cells = grouped(cells_rows, ["image"])
+    pairs = [
+        (row_of(cell, "ours (compress)"), row_of(cell, "libimagequant")) for cell in cells.values()
+    ]
+    pairs = [(ours, theirs) for ours, theirs in pairs if ours and theirs]
+    if not pairs:
+        return []
+    times = [ours["median_s"] / theirs["median_s"] for ours, theirs in pairs]
+    gains = [ours["psnr"] - theirs["psnr"] for ours, theirs in pairs]
+    sizes = [ours["png_bytes"] / theirs["png_bytes"] for ours, theirs in pairs]
+    return [
+        f"| the quantization alone, in memory, k = {k}: "
+        f"{image_set(cells_rows)['images']}, median (range) "
+        f"| {fmt_seconds(statistics.median(ours['median_s'] for ours, _ in pairs))} "
+        f"| libimagequant {fmt_seconds(statistics.median(t['median_s'] for _, t in pairs))} "
+        f"| {spread(times, '{:.2f}', bold=True)} "
+        f"| PSNR {spread(gains, '{:+.2f}')} dB, PNG {spread(sizes, '{:.2f}')} × its |"
+    ]
+
+
+def headline_lines(rows):
+    """The headline table of ``rows``: ours against the reference of each comparison the run
+    measured (empty when it measured none of them)."""
+    body = [
+        *lloyd_headline(rows, "lloyd-iterations", lambda row: f"{row['n_rows']:,} pixels"),
+        *lloyd_headline(rows, "lloyd-widths", lambda row: f"{row['n_rows']:,} rows of blobs"),
+        *command_headline(rows),
+        *quantize_headline(rows),
+    ]
+    if not body:
+        return []
+    return [
+        "| | ours | the reference | ours ÷ reference | quality |",
+        "|---|---:|---:|---:|---|",
+        *body,
+    ]
+
+
+README_BEGIN = "<!-- bench-quick: begin (make bench-quick writes this part) -->"
+README_END = "<!-- bench-quick: end -->"
+
+
+def readme_section(run, results_name="benchmarks/RESULTS-quick.md"):
+    """The README's speed table, from a run as ``write_results`` stores it."""
+    return "\n".join(
+        [
+            README_BEGIN,
+            f"`make bench-quick` of {run['date']} ([{Path(results_name).name}]({results_name})), "
+            f"on {run['machine']}. {load_note(run)}",
+            "",
+            *headline_lines(run["rows"]),
+            README_END,
+        ]
+    )
+
+
+def readme_part(text):
+    """The marked part of a README's text (markers included), or None."""
+    found = re.search(rf"{re.escape(README_BEGIN)}.*?{re.escape(README_END)}", text, re.S)
+    return found and found.group(0)
+
+
+def rewrite_readme(readme, run):
+    """Replace the marked part of the ``readme`` file by the headline of ``run``."""
+    readme = Path(readme)
+    text = readme.read_text(encoding="utf-8")
+    old = readme_part(text)
+    if old is None:
+        raise SystemExit(f"{readme}: no part between {README_BEGIN!r} and {README_END!r}")
+    readme.write_text(text.replace(old, readme_section(run)), encoding="utf-8")
+
+
+def main(run_json, readme=None):
+    """Render ``RESULTS*.md`` again from the ``.json`` beside it, and the README's speed
+    table from it when a README is given."""
+    run_json = Path(run_json)
+    run = json.loads(run_json.read_text(encoding="utf-8"))
+    run_json.with_suffix(".md").write_text(render_results(run), encoding="utf-8")
+    if readme:
+        rewrite_readme(readme, run)
+        print(f"{readme}: its speed table is the headline of {run_json}")
+
+
+if __name__ == "__main__":
+    main(*sys.argv[1:3])  # python -m benchmarks.report benchmarks/RESULTS-quick.json [README.md]

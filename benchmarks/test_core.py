@@ -32,7 +32,7 @@ def pixels(smoke):
 @pytest.mark.parametrize("library", list(LIBRARIES))
 @pytest.mark.parametrize("k", [16, 64, 256])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_lloyd_iterations(benchmark, recorder, smoke, pixels, dtype, k, library):
+def test_lloyd_iterations(benchmark, recorder, smoke, timed_rounds, pixels, dtype, k, library):
     X = pixels.astype(dtype)
     init = X[np.random.RandomState(k).choice(X.shape[0], k, replace=False)]
     estimator = LIBRARIES[library](k, init=init, n_init=1, tol=0, max_iter=20)
@@ -40,7 +40,7 @@ def test_lloyd_iterations(benchmark, recorder, smoke, pixels, dtype, k, library)
         warnings.simplefilter("ignore")
         LIBRARIES[library](8, init=init[:8], n_init=1, max_iter=1).fit(X[:5000])  # warm up
     with every_row_kept():  # same work: ours does not collapse the repeated rows here
-        fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=3, iterations=1)
+        fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=timed_rounds(3), iterations=1)
     assert fitted.n_iter_ == 20 or smoke  # the 20,000 smoke pixels may converge sooner
     benchmark.extra_info["inertia"] = fitted.inertia_
     recorder.add(
@@ -73,7 +73,9 @@ def wide_blobs(n_features, n_clusters, dtype, smoke):
 @pytest.mark.parametrize("k", [8, 64, 256])
 @pytest.mark.parametrize("n_features", WIDTHS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_lloyd_at_every_width(benchmark, recorder, smoke, dtype, n_features, k, library):
+def test_lloyd_at_every_width(
+    benchmark, recorder, smoke, timed_rounds, dtype, n_features, k, library
+):
     """20 Lloyd iterations (``tol=0``) from the same init, ours and scikit-learn's, on dense
     data of every width: the tile kernel for narrow rows, BLAS for wide ones."""
     X = wide_blobs(n_features, k, dtype, smoke)
@@ -81,7 +83,7 @@ def test_lloyd_at_every_width(benchmark, recorder, smoke, dtype, n_features, k, 
     estimator = LIBRARIES[library](k, init=init, n_init=1, tol=0, max_iter=20)
     LIBRARIES[library](k, init=init, n_init=1, max_iter=1).fit(X[: 4 * k])  # warm up
     with every_row_kept():
-        fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=1 if smoke else 3)
+        fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=timed_rounds(3))
     recorder.add(
         "lloyd-widths",
         benchmark,

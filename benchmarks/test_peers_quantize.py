@@ -18,13 +18,13 @@ from .datasets import image, short_name
 
 @pytest.mark.parametrize("quantizer", list(QUANTIZERS))
 @pytest.mark.parametrize("k", [16, 64, 256])
-def test_quantize(benchmark, recorder, smoke, image_name, k, quantizer):
+def test_quantize(benchmark, recorder, smoke, timed_rounds, image_name, k, quantizer):
     pixels = image(image_name)
     if smoke:
         pixels = np.ascontiguousarray(pixels[::8, ::8])
     quantize = QUANTIZERS[quantizer]
     quantize(pixels[:32, :32], min(k, 16))  # warm up: load compiled kernels, libraries
-    rounds = 1 if smoke else 3
+    rounds = timed_rounds(3)
     palette, indices = benchmark.pedantic(quantize, args=(pixels, k), rounds=rounds, iterations=1)
     assert palette.shape[0] <= k and indices.shape == pixels.shape[:2]
     histogram = color_histogram(pixels)
