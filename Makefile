@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install kernels test lint bench bench-quick bench-command bench-kodak bench-effort bench-dask bench-widths demo notebook figures clean pngquant
+.PHONY: install kernels test lint bench bench-quick bench-command bench-kodak bench-effort bench-dask bench-dask-memory bench-widths demo notebook figures clean pngquant
 
 install: $(STAMP) kernels
 
@@ -81,6 +81,11 @@ bench-effort: $(STAMP)
 # 20 million rows; writes benchmarks/RESULTS-dask.md (about 10 minutes, most of it dask-ml's).
 bench-dask: $(STAMP) kernels
 	$(BIN)/python -m pytest benchmarks/test_dask.py -q -p no:logging --results benchmarks/RESULTS-dask.md $(COMMAND_IMAGES)
+
+# A Dask worker's memory, and 60 million rows fitted on 2 workers of 400 MB with Dask's
+# default memory settings (a few minutes); writes benchmarks/RESULTS-dask-memory.md.
+bench-dask-memory: $(STAMP) kernels
+	$(BIN)/python -m benchmarks.dask_memory --results benchmarks/RESULTS-dask-memory.md
 
 # The k-sweep experiment on china.jpg: palette PNGs, figures and report in kmeans-compress-demo/.
 demo: $(STAMP) kernels

@@ -99,10 +99,10 @@ U8_1, U8_2, U8_2_READONLY = Array("uint8", 1), Array("uint8", 2), Array("uint8",
 U8_3, U8_3_READONLY, U64_2 = Array("uint8", 3), Array("uint8", 3, True), Array("uint64", 2)
 F8, I8, BOOL = Scalar("float64"), Scalar("int64"), Scalar("boolean")
 
-#: The exported specializations: kernel (module, name) → argument types, one tuple per
-#: specialization.  These are the calls of ``compress()`` with its defaults (the fit in
-#: float64 on the distinct colors, Hamerly's iteration, PSNR from the histogram).
-EXPORTS = {
+#: The calls of ``compress()`` with its defaults (the fit in float64 on the distinct
+#: colors, Hamerly's iteration, PSNR from the histogram): kernel (module, name) → argument
+#: types, one tuple per specialization.
+COMPRESS_CALLS = {
     ("kmeans_scratch.compression._palette", "distinct_keys"): [(U8_2_READONLY,), (U8_2,)],
     ("kmeans_scratch.compression._palette", "distinct_keys_by_table"): [(U8_2_READONLY,), (U8_2,)],
     ("kmeans_scratch.compression._palette", "pack_keys"): [(U8_2,)],
@@ -148,6 +148,66 @@ EXPORTS = {
         (source, U8_2, U8_2, I8, F8, F8) for source in (U8_3_READONLY, U8_3)
     ],
 }
+
+
+def chunk_task_calls(F1, F2, F3):
+    """The kernels a Dask worker runs on its chunks (``kmeans_scratch.dask._chunks``: the
+    moments, k-means|| passes, the three iterations, predict, transform, score), for the
+    float arrays ``F1``, ``F2``, ``F3`` of one dtype."""
+    return {
+        ("kmeans_scratch._blocks", "column_moments"): [(F2, F1)],
+        ("kmeans_scratch._distances", "assign_labels_by_tiles"): [(F2, F1, F2, I4_1)],
+        ("kmeans_scratch._distances", "sq_distances_to_assigned"): [(F2, F2, I4_1, F1)],
+        ("kmeans_scratch._distances", "inertia_of_labels"): [(F2, F1, F2, I4_1)],
+        ("kmeans_scratch._distances", "euclidean_distances_to_centers"): [(F2, F2, F2)],
+        ("kmeans_scratch.dask._seeding", "nearer_candidates"): [(F1, I4_1, F1, I4_1, I8, F1)],
+        ("kmeans_scratch.dask._seeding", "rows_that_may_be_drawn"): [(F1, F1, F8_1, F8, F8)],
+        ("kmeans_scratch._lloyd", "assign_and_accumulate"): [
+            (F2, F1, F2, I4_1, F8_3, F8_2, F8_2, F8_1)
+        ],
+        ("kmeans_scratch._bounds", "center_geometry"): [(F2, I8_2, BOOL)],
+        ("kmeans_scratch._bounds", "center_distances"): [(F2,)],
+        ("kmeans_scratch._hamerly", "neighbor_coordinates"): [(F2, I8_2)],
+        ("kmeans_scratch._hamerly", "hamerly_assign_and_accumulate"): [
+            (
+                F2,
+                F1,
+                F2,
+                Tuple((F8_1, I8_2, F3, F8_1)),
+                Tuple((F8_1, F8_1, F8_1)),
+                I4_1,
+                F8_1,
+                F8_1,
+                F8,
+                F8_3,
+                F8_2,
+                F8_2,
+                F8_1,
+            )
+        ],
+        ("kmeans_scratch._elkan", "elkan_assign_and_accumulate"): [
+            (F2, F1, F2, F8_2, F8_1, F8_1, I4_1, F8_1, F8_2, F8, F8_3, F8_2, F8_2, F8_1)
+        ],
+    }
+
+
+def merged_calls(*tables):
+    """One table of specializations from several, each specialization once, in order."""
+    merged = {}
+    for table in tables:
+        for kernel_name, signatures in table.items():
+            known = merged.setdefault(kernel_name, [])
+            known.extend(signature for signature in signatures if signature not in known)
+    return merged
+
+
+F4_1, F4_2, F4_3 = Array("float32", 1), Array("float32", 2), Array("float32", 3)
+
+#: The exported specializations: the command's calls, and a Dask worker's in float64 and
+#: float32.
+EXPORTS = merged_calls(
+    COMPRESS_CALLS, chunk_task_calls(F8_1, F8_2, F8_3), chunk_task_calls(F4_1, F4_2, F4_3)
+)
 
 
 def export_name(module, name, index):
@@ -202,6 +262,7 @@ def load():
                 found[f"{module_name}.{name}"] = [
                     (Tuple(argument_types), getattr(module, export_name(module_name, name, index)))
                     for index, argument_types in enumerate(signatures)
+                    if hasattr(module, export_name(module_name, name, index))
                 ]
         _specializations = found
 
@@ -261,7 +322,11 @@ def build(verbose=False):
     compiler.target_cpu = "host"
     compiler.verbose = verbose
     for (module_name, name), signatures in EXPORTS.items():
-        dispatcher = getattr(importlib.import_module(module_name), name)
+        try:
+            dispatcher = getattr(importlib.import_module(module_name), name)
+        except ImportError as error:  # a part whose extra is missing: its calls run just in time
+            print(f"{module_name}.{name} left out: {error}")
+            continue
         for index, argument_types in enumerate(signatures):
             numba_types = tuple(spec.numba_type(types) for spec in argument_types)
             dispatcher.compile(numba_types)

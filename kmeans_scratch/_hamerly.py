@@ -190,14 +190,16 @@ def hamerly_assign_and_accumulate(
         for tile_start in range(0, n_search, TILE_ROWS):
             rows = to_search[tile_start : min(tile_start + TILE_ROWS, n_search)]
             gather_tile(X, rows, x_t)
-            best_sq, best, second_sq = nearest_centers_tile(x_t, rows.shape[0], padded, buffers)
+            best_sq, best, second_best_sq = nearest_centers_tile(
+                x_t, rows.shape[0], padded, buffers
+            )
             for p in range(rows.shape[0]):
                 i = rows[p]
                 if best[p] != labels[i]:
                     changed += 1
                     labels[i] = best[p]
                 upper[i] = np.sqrt(best_sq[p])
-                lower[i] = np.sqrt(second_sq[p])
+                lower[i] = np.sqrt(second_best_sq[p])
         if changed:
             sum_rows(X, sample_weight, labels, start, end, block_sums[block], block_weights[block])
         block_changed[block] = changed

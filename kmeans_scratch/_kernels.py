@@ -28,6 +28,7 @@ other kernels it calls (and inlines those marked ``inline="always"``) as it woul
 they been decorated with ``numba.njit`` directly.
 """
 
+import contextlib
 import importlib
 import os
 import sys
@@ -49,6 +50,7 @@ _start_lock = threading.Lock()
 _threads_when_started = None  # set_threads before Numba started
 _serial = False  # kernels compiled without parallel loops nor cache (see start_numba)
 _ahead_of_time = False  # whether calls may run from the ahead-of-time module
+_this_thread = threading.local()  # .ahead_of_time: the same, for this thread only
 
 
 def use_ahead_of_time(enabled=True):
@@ -60,6 +62,19 @@ def use_ahead_of_time(enabled=True):
     """
     global _ahead_of_time
     _ahead_of_time = enabled
+
+
+@contextlib.contextmanager
+def ahead_of_time_in_this_thread():
+    """Within the block, this thread's kernel calls may run from the ahead-of-time module
+    (until Numba starts): a Dask worker of one thread does, to run its chunks without
+    Numba's memory (see :func:`._threads.worker_threads`)."""
+    previous = getattr(_this_thread, "ahead_of_time", False)
+    _this_thread.ahead_of_time = True
+    try:
+        yield
+    finally:
+        _this_thread.ahead_of_time = previous
 
 
 class Kernel:
@@ -79,7 +94,7 @@ class Kernel:
 
     def __call__(self, *args):
         if self.dispatcher is None:
-            if _ahead_of_time:
+            if _ahead_of_time or getattr(_this_thread, "ahead_of_time", False):
                 compiled = _ahead.specialization(self.name, args)
                 if compiled is not None:
                     return compiled(*args)
@@ -121,7 +136,7 @@ def kernel(py_func=None, **options):
 def ahead_of_time_used():
     """Whether kernel calls may run from the ahead-of-time module (see
     :func:`use_ahead_of_time`)."""
-    return _ahead_of_time
+    return _ahead_of_time or getattr(_this_thread, "ahead_of_time", False)
 
 
 def numba_options(options):
@@ -160,8 +175,46 @@ def start_numba(serial=False):
                 replace_stand_ins(vars(module), numba.prange)
         if _threads_when_started is not None:
             numba.set_num_threads(min(_threads_when_started, numba.config.NUMBA_NUM_THREADS))
+        if not serial:
+            announce_first_compile()
         prange = numba.prange
         _numba = numba
+
+
+#: Set to 1, no line on stderr when kernels compile (the tests set it: their subprocesses'
+#: standard error is part of what they check).
+QUIET_COMPILE = "KMEANS_SCRATCH_QUIET_COMPILE"
+
+
+def announce_first_compile():
+    """Say on stderr, before the first of this package's kernels compiles in this process,
+    that they are compiling and for about how long: a first run of an install would
+    otherwise wait a minute in silence.  Kernels loaded from the cache compile nothing and
+    say nothing.  Numba's event API reports a compile when its cache had no entry."""
+    from numba.core import event
+
+    class FirstCompile(event.Listener):
+        said = False
+
+        def on_start(self, compiling):
+            function = getattr(compiling.data["dispatcher"], "py_func", None)
+            module = getattr(function, "__module__", "") or ""
+            if self.said or not module.startswith(f"{__package__}."):
+                return
+            self.said = True
+            if os.environ.get(QUIET_COMPILE) != "1":
+                print(
+                    f"kmeans-scratch: compiling the kernels for this machine ({module}."
+                    f"{function.__qualname__} first); up to a minute or two, once: later "
+                    "runs load them from the cache",
+                    file=sys.stderr,
+                    flush=True,
+                )
+
+        def on_end(self, compiling):
+            pass
+
+    event.register("numba:compile", FirstCompile())
 
 
 def replace_stand_ins(namespace, numba_prange):

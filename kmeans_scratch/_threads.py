@@ -96,6 +96,10 @@ def worker_threads():
     core never oversubscribes it.  Our kernels hold the GIL, so the tasks of one process
     run their kernels one at a time.  Outside a worker (Dask's threaded scheduler, or no
     Dask) nothing changes.
+
+    A worker of one thread runs the kernels from the ahead-of-time module where it has
+    them (as fast on one thread): Numba's compiler and its start, about 120 MiB of the
+    worker's memory, are then never loaded (see docs/dask.md).
     """
     threads = dask_worker_threads()
     if threads is None:
@@ -104,6 +108,10 @@ def worker_threads():
     previous = _kernels.get_threads()
     _kernels.set_threads(max(1, threads))
     try:
-        yield
+        if threads <= 1:
+            with _kernels.ahead_of_time_in_this_thread():
+                yield
+        else:
+            yield
     finally:
         _kernels.set_threads(previous)

@@ -1,9 +1,16 @@
 """Fixtures shared by the tests."""
 
+import os
+
 import numpy as np
 import pytest
 
 from kmeans_scratch._fit import ALGORITHMS
+from kmeans_scratch._kernels import QUIET_COMPILE
+
+# The line that announces a compile is tested on its own (test_kernel_cache.py); elsewhere
+# it would be in the standard error that tests of the command compare.
+os.environ.setdefault(QUIET_COMPILE, "1")
 
 
 @pytest.fixture(params=[np.float64, np.float32], ids=["float64", "float32"])

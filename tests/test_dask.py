@@ -191,8 +191,9 @@ def test_numba_runs_as_many_threads_as_the_worker_has(cluster_client):
     from kmeans_scratch.dask._chunks import chunk_threads
 
     def threads_in_a_task():
-        import numba
+        from kmeans_scratch._kernels import numba_module
 
+        numba = numba_module()  # started, as where a kernel has no ahead-of-time code
         with chunk_threads(10**6):
             return numba.get_num_threads()
 

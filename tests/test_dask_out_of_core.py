@@ -1,5 +1,8 @@
 """kmeans_scratch.dask.KMeans on data larger than what its workers may hold."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 
@@ -9,6 +12,7 @@ distributed = pytest.importorskip("distributed")
 
 from dask import delayed  # noqa: E402
 
+from benchmarks.dask_memory import PeakMemory  # noqa: E402
 from kmeans_scratch import KMeans  # noqa: E402
 from kmeans_scratch.dask import KMeans as DaskKMeans  # noqa: E402
 
@@ -78,3 +82,85 @@ def held_after_the_fit(dask_worker):
     """How many results a worker keeps, and their bytes in memory and spilled to disk."""
     data = dask_worker.data
     return len(data), data.fast.total_weight + data.spilled_total.memory
+
+
+@pytest.fixture(scope="module")
+def ahead_of_time_module():
+    """The ahead-of-time module of these sources, which a worker of one thread runs its
+    chunks with (``make kernels`` builds it; built here when a source changed since)."""
+    from kmeans_scratch import _ahead
+
+    if _ahead.find_module_file() is None:
+        subprocess.run([sys.executable, "-m", "kmeans_scratch.build_kernels"], check=True)
+    assert _ahead.find_module_file() is not None
+
+
+@pytest.mark.slow
+def test_workers_with_less_memory_than_the_data_finish_with_dask_defaults(ahead_of_time_module):
+    """640 MB of rows made chunk by chunk, two workers that may each use 300 MB, and Dask's
+    memory settings left as they are (spill at 60-70 %, pause at 80 %, restart at 95 %):
+    the fit finishes with the in-memory answer, no worker is restarted, and no worker
+    went past its limit."""
+    n_samples, n_features, limit = 20_000_000, 8, 300_000_000
+    X = da.random.default_rng(3).random(
+        (n_samples, n_features), dtype=np.float32, chunks=(250_000, n_features)
+    )
+    in_memory = X.compute(scheduler="threads")
+    init = in_memory[:8] + np.float32(0.01)
+    expected = KMeans(8, init=init, max_iter=3).fit(in_memory)
+    del in_memory
+
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, memory_limit=limit, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):  # fmt: skip
+        workers = set(client.scheduler_info()["workers"])
+        with PeakMemory(client) as memory:
+            ours = DaskKMeans(8, init=init, max_iter=3).fit(X)
+            # Chunk by chunk to this process: .compute() would join them on a worker first.
+            labels = np.concatenate(dask.compute(*ours.labels_.to_delayed().ravel()))
+        assert set(client.scheduler_info()["workers"]) == workers  # none restarted
+        assert memory.peak and max(memory.peak.values()) < limit
+    np.testing.assert_array_equal(labels, expected.labels_)
+    np.testing.assert_allclose(ours.cluster_centers_, expected.cluster_centers_, rtol=1e-6)
+
+
+def test_a_chunk_the_workers_cannot_hold_is_refused_with_what_to_change():
+    """Chunks of 120 MB for workers that may use 200 MB: an error before any pass, with the
+    chunk size that fits, not a worker paused forever."""
+    X = da.zeros((10_000_000, 3), dtype=np.float32, chunks=(10_000_000, 3))
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, memory_limit=200_000_000, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster),
+    ):  # fmt: skip
+        with pytest.raises(ValueError, match=r"do not fit worker .*\(X\.rechunk\(\{0: \d+\}\)\)"):
+            DaskKMeans(4, random_state=0).fit(X)
+
+
+def test_a_worker_of_one_thread_runs_the_chunks_without_starting_numba(ahead_of_time_module):
+    """A worker of one thread runs its chunks from the ahead-of-time module: Numba's
+    compiler, about 120 MiB of a worker, never starts there."""
+
+    def one_assignment_step():
+        from kmeans_scratch._kernels import numba_started
+        from kmeans_scratch.dask._chunked import on_chunk
+        from kmeans_scratch.dask._chunks import assign_step
+
+        rows = np.random.default_rng(0).random((100_000, 3), dtype=np.float32)
+        mean = rows.mean(axis=0)
+        run, (_, _, cluster_weights) = on_chunk(
+            assign_step, True, None, rows, None, mean, "lloyd", None, rows[:4] - mean
+        )
+        return numba_started(), int(cluster_weights.sum()), int(run.labels.min())
+
+    fresh = distributed.LocalCluster(
+        n_workers=1, threads_per_worker=1, dashboard_address=":0"
+    )  # a worker where no earlier test started Numba
+    with fresh, distributed.Client(fresh) as client:
+        started, total_weight, lowest_label = client.submit(one_assignment_step).result()
+    assert (total_weight, lowest_label) == (100_000, 0)
+    assert not started

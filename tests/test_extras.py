@@ -43,26 +43,26 @@ def test_the_core_fits_without_any_extra():
 
 @pytest.mark.slow
 @pytest.mark.parametrize(
-    "part, message",
+    "statement, message",
     [
         (
-            "kmeans_scratch.compression",
+            "import kmeans_scratch.compression",
             "kmeans_scratch.compression needs the [compress] extra (PIL is not installed): "
             "pip install 'kmeans-scratch[compress]'",
         ),
         (
-            "kmeans_scratch.dask",
-            "kmeans_scratch.dask needs the [dask] extra (dask.array is not installed): "
+            "from kmeans_scratch.dask import KMeans",
+            "kmeans_scratch.dask.KMeans needs the [dask] extra (dask.array is not installed): "
             "pip install 'kmeans-scratch[dask]'",
         ),
     ],
 )
-def test_a_part_without_its_extra_names_it(part, message):
+def test_a_part_without_its_extra_names_it(statement, message):
     done = run_without_extras(
         f"""
         from kmeans_scratch._extras import MissingExtra
         try:
-            import {part}
+            {statement}
         except MissingExtra as error:
             print(error)
         """

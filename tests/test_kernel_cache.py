@@ -7,6 +7,7 @@ import sys
 from pathlib import Path
 
 import kmeans_scratch
+from kmeans_scratch._kernels import QUIET_COMPILE
 from kmeans_scratch._numba_cache import PREFIX, kernel_cache_folder, sources_hash
 
 PACKAGE = Path(kmeans_scratch.__file__).parent
@@ -27,19 +28,40 @@ def test_this_packages_kernels_are_cached_in_the_folder_of_its_sources():
     assert any(folder.rglob("*.nbi"))  # the kernels this session ran were cached there
 
 
-def test_an_edit_in_another_file_than_the_kernels_recompiles_them(tmp_path):
+def package_copy(tmp_path):
+    """A copy of the package without its compiled kernels, and the environment that runs it."""
     site = tmp_path / "site"
     copy = site / "kmeans_scratch"
     shutil.copytree(PACKAGE, copy, ignore=shutil.ignore_patterns("__pycache__"))
     env = {name: value for name, value in os.environ.items() if not name.startswith("NUMBA_")}
     env["PYTHONPATH"] = str(site)
+    return copy, env
+
+
+def run_distance(env, cwd):
+    done = subprocess.run(
+        [sys.executable, "-c", DISTANCE], env=env, cwd=cwd, capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    return float(done.stdout), done.stderr
+
+
+def test_a_compile_says_so_first_and_once_and_a_cached_kernel_says_nothing(tmp_path):
+    _, env = package_copy(tmp_path)
+    env.pop(QUIET_COMPILE, None)
+    distance, said = run_distance(env, tmp_path)
+    assert distance == 5.0
+    assert said.splitlines() == [said.splitlines()[0]]  # one line, for two kernels compiled
+    assert said.startswith("kmeans-scratch: compiling the kernels for this machine (")
+    assert "kmeans_scratch._bounds.center_distances first); up to a minute" in said
+    assert run_distance(env, tmp_path) == (5.0, "")  # loaded from the cache: silent
+
+
+def test_an_edit_in_another_file_than_the_kernels_recompiles_them(tmp_path):
+    copy, env = package_copy(tmp_path)
 
     def distance():
-        done = subprocess.run(
-            [sys.executable, "-c", DISTANCE], env=env, cwd=tmp_path, capture_output=True, text=True
-        )
-        assert done.returncode == 0, done.stderr
-        return float(done.stdout)
+        return run_distance(env, tmp_path)[0]
 
     assert distance() == 5.0  # compiled, and cached
     assert distance() == 5.0  # from the cache

@@ -3,12 +3,23 @@
 :class:`KMeans` takes a ``dask.array`` chunked by rows and runs the library's Numba kernels
 on each chunk where it lives (``dask.distributed`` workers, or threads with Dask's local
 scheduler).  It needs the ``[dask]`` extra: ``pip install 'kmeans-scratch[dask]'``.
+
+A worker imports this package to run a chunk's task (the task's functions live in its
+modules): ``KMeans``, which brings scikit-learn's estimator machinery, is loaded on first
+use, so that a worker holds only NumPy and the kernels (see docs/dask.md).  The kernels of
+the chunks (``_chunks``, ``_seeding``) import without Dask: the package build compiles
+them ahead of time.
 """
 
 from kmeans_scratch._extras import require
 
-require("dask", "kmeans_scratch.dask")
-
-from ._estimator import KMeans
-
 __all__ = ["KMeans"]
+
+
+def __getattr__(name):
+    if name == "KMeans":
+        require("dask", "kmeans_scratch.dask.KMeans")
+        from ._estimator import KMeans
+
+        return KMeans
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

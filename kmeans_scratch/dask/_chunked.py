@@ -13,18 +13,9 @@ import dask
 import numpy as np
 from dask import delayed
 
+from .._threads import worker_threads
 from .._validation import check_n_samples, check_weight_total
-from ._chunks import prepared
-
-
-class PerChunk(list):
-    """An argument of :meth:`RowChunks.map` with one value per chunk (a seed, say)."""
-
-
-def args_of_chunk(args, index):
-    """The arguments of the call on chunk ``index``: each :class:`PerChunk` one's value
-    for that chunk, the others as they are."""
-    return [arg[index] if isinstance(arg, PerChunk) else arg for arg in args]
+from ._chunks import args_of_chunk, prepared, usable
 
 
 class RowChunks:
@@ -106,11 +97,14 @@ class RowChunks:
 
 def on_chunk(function, has_state, state, chunk, weights, mean, *args):
     """Where the chunk is: ``function`` on it (its prepared rows if ``mean`` is given),
-    with its ``state`` first if it ``has_state``."""
+    with its ``state`` first if it ``has_state``, on the worker's threads (see
+    :func:`kmeans_scratch._threads.worker_threads`)."""
     if mean is not None:
         chunk, weights = prepared(chunk, weights, mean)
     head = (state, chunk, weights) if has_state else (chunk, weights)
-    return function(*head, *args)
+    args = [usable(arg) for arg in args]
+    with worker_threads():
+        return function(*head, *args)
 
 
 def merged_moments(moments):

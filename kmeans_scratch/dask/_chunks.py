@@ -29,6 +29,16 @@ from .._threads import threads_for, worker_threads
 from .._validation import check_finite, check_weight_values
 
 
+class PerChunk(list):
+    """An argument of a call on every chunk with one value per chunk (a seed, say)."""
+
+
+def args_of_chunk(args, index):
+    """The arguments of the call on chunk ``index``: each :class:`PerChunk` one's value
+    for that chunk, the others as they are."""
+    return [arg[index] if isinstance(arg, PerChunk) else arg for arg in args]
+
+
 @contextlib.contextmanager
 def chunk_threads(n_rows):
     """Numba's threads for one chunk's kernels: the worker's threads (see
@@ -77,6 +87,39 @@ class ChunkRun:
         self.algorithm = algorithm
         self.assignment = None
         self.labels = np.full(n_rows, -1, dtype=np.int32)
+
+    def __sizeof__(self):
+        return held_bytes(self) + held_bytes(self.assignment)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        usable_arrays(self)
+        if self.assignment is not None:
+            usable_arrays(self.assignment)
+
+
+def usable(value):
+    """An array argument or state made C-contiguous, aligned and writeable (copied if it was
+    not); anything else as it is.  What Dask sends to a worker or spills to disk comes back
+    from bytes, where an array may start at an address that the kernels' ahead-of-time
+    code does not accept (it takes aligned arrays only)."""
+    if isinstance(value, np.ndarray):
+        return np.require(value, requirements="CAW")
+    return value
+
+
+def usable_arrays(state):
+    """:func:`usable` on every attribute of ``state``."""
+    for name, value in vars(state).items():
+        setattr(state, name, usable(value))
+
+
+def held_bytes(state):
+    """The bytes of the arrays an object holds as attributes: its ``__sizeof__`` for the
+    per-row states kept on a worker, which Dask counts to decide when to spill results
+    to disk (by default it would count a few dozen bytes, and never spill them)."""
+    arrays = [value for value in vars(state).values() if isinstance(value, np.ndarray)]
+    return 100 + sum(array.nbytes for array in arrays)
 
 
 def assign_step(run, rows, weights, algorithm, centers_before, centers):

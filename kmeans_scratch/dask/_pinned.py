@@ -26,8 +26,12 @@ read each chunk where it can and keeps nothing but the states.
 
 import uuid
 
-from ._chunked import RowChunks, args_of_chunk
-from ._chunks import prepared
+import numpy as np
+
+from .._threads import worker_threads
+from ._chunked import RowChunks
+from ._chunks import args_of_chunk, prepared, usable
+from ._memory import check_chunks_fit
 
 #: How often a call waiting for its workers checks that they are still there, in seconds.
 WORKER_CHECK_SECONDS = 1.0
@@ -65,6 +69,8 @@ def row_chunks(X, sample_weight, dtype):
     """:class:`PinnedChunks` when ``X`` is persisted on the current client's cluster, else
     :class:`~._chunked.RowChunks`."""
     client = distributed_client()
+    if client is not None:
+        check_chunks_fit(client, X, np.dtype(dtype))
     data = persisted_chunks(X) if client is not None else None
     if data is None:
         return RowChunks(X, sample_weight, dtype)
@@ -215,22 +221,25 @@ def on_worker(mode, function, name, mean, items):
     first ("with"), or ``function(state, chunk, weights, *args) -> (state, result)``
     with the state kept ("kept"; None the first time).  With ``mean``, the chunk's
     prepared rows, made at the first call and kept.  Returns the results in order."""
-    results = []
-    for index, chunk, key, args in items:
-        if mean is None:
-            rows, weights = chunk
-        else:
-            if chunk is not None:
-                _KEPT[f"{name}-rows-{index}"] = prepared(*chunk, mean)
-            rows, weights = _KEPT[f"{name}-rows-{index}"]
-        if mode == "plain":
-            results.append(function(rows, weights, *args))
-        elif mode == "with":
-            results.append(function(_KEPT[key], rows, weights, *args))
-        else:
-            _KEPT[key], result = function(_KEPT.get(key), rows, weights, *args)
-            results.append(result)
-    return results
+    with worker_threads():
+        return [run_on_chunk(mode, function, name, mean, *item) for item in items]
+
+
+def run_on_chunk(mode, function, name, mean, index, chunk, key, args):
+    """:func:`on_worker`'s call on one chunk."""
+    args = [usable(arg) for arg in args]
+    if mean is None:
+        rows, weights = chunk
+    else:
+        if chunk is not None:
+            _KEPT[f"{name}-rows-{index}"] = prepared(*chunk, mean)
+        rows, weights = _KEPT[f"{name}-rows-{index}"]
+    if mode == "plain":
+        return function(rows, weights, *args)
+    if mode == "with":
+        return function(_KEPT[key], rows, weights, *args)
+    _KEPT[key], result = function(_KEPT.get(key), rows, weights, *args)
+    return result
 
 
 def take_kept(key):

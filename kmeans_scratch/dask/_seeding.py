@@ -13,9 +13,9 @@ workers.  k-means|| ("k-means parallel") samples many candidates per pass instea
 
 Bahmani et al. show that a constant number of rounds (5 in their experiments, ℓ = 2k)
 gives seeds as good as k-means++'s.  Each chunk keeps D(x)² and the index of its nearest
-candidate between rounds (12 bytes a row) and draws its own random numbers from a seed
-the client draws for it, so the seeds depend on ``random_state`` and on the chunking,
-never on the workers.
+candidate between rounds (8 bytes a row in float32, 12 in float64) and draws its own
+random numbers from a seed the client draws for it, so the seeds depend on
+``random_state`` and on the chunking, never on the workers.
 
 One pass over the data per round.  Step 2's draw needs φ, a sum over every chunk, which
 is known only after each chunk has updated its D² with the previous round's candidates;
@@ -34,8 +34,7 @@ import numpy as np
 
 from .._kernels import kernel
 from .._seeding import greedy_kmeans_plusplus
-from ._chunked import PerChunk
-from ._chunks import nearest_rows
+from ._chunks import PerChunk, held_bytes, nearest_rows, usable_arrays
 
 #: Rounds of k-means|| sampling, and candidates drawn per round per cluster (ℓ / k).
 N_ROUNDS = 5
@@ -79,12 +78,20 @@ def weighted_rows(chunks, n_rows, random_state):
 
 
 class Closest:
-    """A chunk's distance to the candidates so far: D(x)² (float64) and the index of the
-    nearest candidate (the first of equals), per row."""
+    """A chunk's distance to the candidates so far: D(x)² (in the rows' dtype, that of the
+    distances it is the minimum of) and the index of the nearest candidate (the first of
+    equals), per row."""
 
-    def __init__(self, n_rows):
-        self.squared = np.full(n_rows, np.inf)
-        self.nearest = np.zeros(n_rows, dtype=np.int64)
+    def __init__(self, n_rows, dtype):
+        self.squared = np.full(n_rows, np.inf, dtype=dtype)
+        self.nearest = np.zeros(n_rows, dtype=np.int32)
+
+    def __sizeof__(self):
+        return held_bytes(self)
+
+    def __setstate__(self, state):
+        self.__dict__.update(state)
+        usable_arrays(self)
 
 
 def update_closest(closest, rows, weights, new_candidates, first_index):
@@ -92,7 +99,7 @@ def update_closest(closest, rows, weights, new_candidates, first_index):
     candidate's index (the new ones are numbered from ``first_index``; ``closest`` None:
     none yet).  Returns the updated :class:`Closest` and φ_c = Σ w D² over the chunk."""
     if closest is None:
-        closest = Closest(rows.shape[0])
+        closest = Closest(rows.shape[0], rows.dtype)
     if rows.shape[0] == 0:
         return closest, 0.0
     labels, distances = nearest_rows(rows, new_candidates)

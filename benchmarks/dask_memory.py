@@ -1,0 +1,171 @@
+"""Issue 27's rows: a Dask worker's memory, and a fit on workers smaller than the data.
+
+``python -m benchmarks.dask_memory [--rows N] [--results FILE]`` (``make bench-dask-memory``):
+
+1. *Footprint*: a LocalCluster of one worker of one thread; the worker's memory before
+   and after it imports ``kmeans_scratch.dask`` and runs one assignment step on 100,000
+   rows, and whether Numba started there.
+2. *Out of core*: ``--rows`` (60 million) rows of 3 float32, made chunk by chunk (1 million
+   rows a chunk, 720 MB in all), fitted by ``kmeans_scratch.dask.KMeans(16,
+   random_state=0)`` on a LocalCluster of 2 workers of one thread and
+   ``memory_limit="400MB"``, Dask's memory settings as they are: wall time, each
+   worker's peak memory (sampled every 0.2 s), the pauses and restarts in the workers'
+   logs; then our in-memory fit of the first 20 million rows, for the time per row.
+
+Both are whole runs of a few minutes; the machine is named with the results.
+"""
+
+import argparse
+import datetime
+import threading
+import time
+
+import numpy as np
+
+MEMORY_LIMIT = 400_000_000
+CHUNK_ROWS = 1_000_000
+N_CLUSTERS = 16
+
+
+def worker_rss(dask_worker=None):
+    """The memory (RSS, bytes) of the process it runs in."""
+    import psutil
+
+    return psutil.Process().memory_info().rss
+
+
+class PeakMemory:
+    """The largest memory each worker of ``client`` used while the block ran (sampled every
+    0.2 s; a sample that fails ends the block with its error)."""
+
+    def __init__(self, client):
+        self.client, self.peak = client, {}
+        self.done = threading.Event()
+        self.thread = threading.Thread(target=self.watch, daemon=True)
+
+    def watch(self):
+        try:
+            while not self.done.wait(0.2):
+                for address, rss in self.client.run(worker_rss).items():
+                    self.peak[address] = max(self.peak.get(address, 0), rss)
+        except Exception as error:  # handed to the block's thread
+            self.error = error
+
+    def __enter__(self):
+        self.error = None
+        self.thread.start()
+        return self
+
+    def __exit__(self, *exc_info):
+        self.done.set()
+        self.thread.join()
+        if self.error is not None and exc_info[0] is None:
+            raise self.error
+
+
+def one_assignment_step():
+    """On a worker: its memory before the import, after the import and one Lloyd step on
+    100,000 rows, and whether Numba started."""
+    before = worker_rss()
+    import kmeans_scratch.dask  # noqa: F401
+    from kmeans_scratch._kernels import numba_started
+    from kmeans_scratch.dask._chunked import on_chunk
+    from kmeans_scratch.dask._chunks import assign_step
+
+    rows = np.random.default_rng(0).random((100_000, 3), dtype=np.float32)
+    mean = rows.mean(axis=0)
+    on_chunk(assign_step, True, None, rows, None, mean, "lloyd", None, rows[:16] - mean)
+    return before, worker_rss(), numba_started()
+
+
+def footprint():
+    import distributed
+
+    with (
+        distributed.LocalCluster(n_workers=1, threads_per_worker=1, dashboard_address=":0") as c,
+        distributed.Client(c) as client,
+    ):
+        return client.submit(one_assignment_step, pure=False).result()
+
+
+def memory_events(client):
+    """How many times the workers paused, by their logs."""
+    logs = client.get_worker_logs()
+    return sum("Pausing worker" in line for lines in logs.values() for _, line in lines)
+
+
+def out_of_core(n_rows):
+    import dask.array as da
+    import distributed
+
+    from kmeans_scratch import KMeans
+    from kmeans_scratch.dask import KMeans as DaskKMeans
+
+    X = da.random.default_rng(0).random((n_rows, 3), dtype=np.float32, chunks=(CHUNK_ROWS, 3))
+    with (
+        distributed.LocalCluster(
+            n_workers=2, threads_per_worker=1, memory_limit=MEMORY_LIMIT, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):  # fmt: skip
+        workers = set(client.scheduler_info()["workers"])
+        with PeakMemory(client) as memory:
+            start = time.perf_counter()
+            ours = DaskKMeans(N_CLUSTERS, random_state=0).fit(X)
+            wall = time.perf_counter() - start
+        restarted = len(workers - set(client.scheduler_info()["workers"]))
+        pauses = memory_events(client)
+        in_memory_rows = min(n_rows, 20_000_000)
+        head = X[:in_memory_rows].compute()
+    start = time.perf_counter()
+    KMeans(N_CLUSTERS, random_state=0, n_init=1).fit(head)
+    in_memory = time.perf_counter() - start
+    return {
+        "wall": wall, "n_iter": ours.n_iter_, "peak": memory.peak, "pauses": pauses,
+        "restarted": restarted, "in_memory": in_memory, "in_memory_rows": in_memory_rows,
+    }  # fmt: skip
+
+
+def report(n_rows, step, fit):
+    from .session import machine  # not at the top: workers import this module (worker_rss)
+
+    before, after, numba_started = step
+    mib = 2**20
+    per_row = (fit["wall"] / n_rows) / (fit["in_memory"] / fit["in_memory_rows"])
+    peaks = ", ".join(f"{rss / mib:.0f}" for rss in sorted(fit["peak"].values()))
+    return "\n".join(
+        [
+            "# A Dask worker's memory (`make bench-dask-memory`)",
+            "",
+            f"{datetime.datetime.now():%Y-%m-%d %H:%M}, {machine()}.",
+            "",
+            "| | measured | target |",
+            "|---|---:|---:|",
+            f"| worker after `import kmeans_scratch.dask` and one step | {after / mib:.0f} MiB "
+            f"(before: {before / mib:.0f} MiB; Numba started: {numba_started}) | ≤ 150 MiB |",
+            f"| {n_rows:,} × 3 float32, 2 workers of 400 MB, Dask's defaults: wall | "
+            f"{fit['wall']:.1f} s ({fit['n_iter']} iterations) | |",
+            f"| peak memory per worker | {peaks} MiB | ≤ 381 MiB (400 MB) |",
+            f"| pauses, restarts (workers' logs) | {fit['pauses']}, {fit['restarted']} "
+            "| 0 restarts |",
+            f"| time per row ÷ our in-memory fit of {fit['in_memory_rows']:,} rows "
+            f"({fit['in_memory']:.1f} s) | {per_row:.2f} | ≤ 1.5 |",
+            "",
+        ]
+    )
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--rows", type=float, default=60e6)
+    parser.add_argument("--results", default="benchmarks/RESULTS-dask-memory.md")
+    options = parser.parse_args()
+    n_rows = int(options.rows)
+    text = report(n_rows, footprint(), out_of_core(n_rows))
+    with open(options.results, "w", encoding="utf-8") as results:
+        results.write(text)
+    print(text)
+
+
+if __name__ == "__main__":
+    main()

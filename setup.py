@@ -1,0 +1,56 @@
+"""The package build: setuptools' own (pyproject.toml holds the metadata), plus the
+ahead-of-time kernel module, compiled for the building machine into the package.
+
+``pip install .`` (or ``'.[compress]'``, or from an sdist) then installs a package whose
+command and one-thread Dask workers start without compiling anything (see
+``kmeans_scratch/_ahead.py``).  Compiling needs a C compiler and takes one to two
+minutes; if it fails, the build says so and goes on: the package then compiles its
+kernels just in time, on first use.  An editable install (``pip install -e``, what
+``make install`` does) builds nothing here: ``make kernels`` builds the module in the
+source tree.
+"""
+
+import os
+import subprocess
+import sys
+
+from setuptools import setup
+from setuptools.command.build_py import build_py
+from setuptools.dist import Distribution
+
+
+class BuildWithKernels(build_py):
+    """``build_py``, then ``python -m kmeans_scratch.build_kernels`` on the built copy."""
+
+    def run(self):
+        super().run()
+        if getattr(self, "editable_mode", False):
+            return
+        built_package = os.path.abspath(self.build_lib)
+        environment = {**os.environ, "PYTHONPATH": built_package}
+        environment.pop("NUMBA_CACHE_DIR", None)  # into the built package's __pycache__
+        print("kmeans-scratch: compiling the ahead-of-time kernels (1-2 minutes)", flush=True)
+        built = subprocess.run(
+            [sys.executable, "-m", "kmeans_scratch.build_kernels", "--force"],
+            cwd=built_package,  # python -m looks in the working folder first
+            env=environment,
+            capture_output=True,
+            text=True,
+        )
+        if built.returncode != 0:
+            last_line = (built.stderr.strip().splitlines() or ["(no message)"])[-1]
+            print(
+                "kmeans-scratch: the ahead-of-time kernels were not built "
+                f"({last_line}); the kernels will compile on first use instead",
+                file=sys.stderr,
+            )
+
+
+class MachineSpecificDistribution(Distribution):
+    """A wheel holding machine code for one platform (not ``py3-none-any``)."""
+
+    def has_ext_modules(self):
+        return True
+
+
+setup(cmdclass={"build_py": BuildWithKernels}, distclass=MachineSpecificDistribution)
