@@ -101,13 +101,13 @@ F8, I8, BOOL = Scalar("float64"), Scalar("int64"), Scalar("boolean")
 
 #: The calls of ``compress()`` with its defaults (the fit in float64 on the distinct
 #: colors, Hamerly's iteration, PSNR from the histogram): kernel (module, name) → argument
-#: types, one tuple per specialization.
+#: types, one tuple per specialization.  Its fit's moments, Hamerly steps and inertia are
+#: those of a Dask worker in float64 (:func:`chunk_task_calls`).
 COMPRESS_CALLS = {
     ("kmeans_scratch.compression._palette", "distinct_keys"): [(U8_2_READONLY,), (U8_2,)],
     ("kmeans_scratch.compression._palette", "distinct_keys_by_table"): [(U8_2_READONLY,), (U8_2,)],
     ("kmeans_scratch.compression._palette", "pack_keys"): [(U8_2,)],
     ("kmeans_scratch._distinct", "distinct_rows"): [(U64_2, I8, F8)],
-    ("kmeans_scratch._blocks", "column_moments"): [(F8_2, F8_1)],
     ("kmeans_scratch._seeding", "tile_boxes"): [(F8_2,)],
     ("kmeans_scratch._seeding", "add_center"): [
         (F8_2, F8_1, F8_1, Tuple((F8_2, F8_2)), F8_1, F8_1, F8_1)
@@ -115,26 +115,6 @@ COMPRESS_CALLS = {
     ("kmeans_scratch._seeding", "choose_centers"): [
         (F8_2, F8_1, F8_2, I8_1, Tuple((Tuple((F8_2, F8_2)), F8_1, F8_1, F8_1)))
     ],
-    ("kmeans_scratch._bounds", "center_geometry"): [(F8_2, I8_2, BOOL)],
-    ("kmeans_scratch._hamerly", "neighbor_coordinates"): [(F8_2, I8_2)],
-    ("kmeans_scratch._hamerly", "hamerly_assign_and_accumulate"): [
-        (
-            F8_2,
-            F8_1,
-            F8_2,
-            Tuple((F8_1, I8_2, F8_3, F8_1)),
-            Tuple((F8_1, F8_1, F8_1)),
-            I4_1,
-            F8_1,
-            F8_1,
-            F8,
-            F8_3,
-            F8_2,
-            F8_2,
-            F8_1,
-        )
-    ],
-    ("kmeans_scratch._distances", "inertia_of_labels"): [(F8_2, F8_1, F8_2, I4_1)],
     ("kmeans_scratch._fit", "is_same_clustering"): [(I4_1, I4_1, I8)],
     ("kmeans_scratch.compression._metrics", "distinct_pairs"): [(I4_1, U8_1, I8_1)],
     ("kmeans_scratch.compression._palette", "optimal_1d_levels"): [(F8_1, F8_1, I8)],
