@@ -10,7 +10,9 @@ kernels just in time, on first use.  An editable install (``pip install -e``, wh
 source tree.
 """
 
+import glob
 import os
+import shutil
 import subprocess
 import sys
 
@@ -27,7 +29,12 @@ class BuildWithKernels(build_py):
         if getattr(self, "editable_mode", False):
             return
         built_package = os.path.abspath(self.build_lib)
-        environment = {**os.environ, "PYTHONPATH": built_package}
+        for stale in glob.glob(
+            os.path.join(built_package, "kmeans_scratch", "__pycache__", "kmeans-scratch-*")
+        ):
+            shutil.rmtree(stale)  # an earlier build's: a failed build must not ship it
+        search_path = [built_package, *filter(None, [os.environ.get("PYTHONPATH")])]
+        environment = {**os.environ, "PYTHONPATH": os.pathsep.join(search_path)}
         environment.pop("NUMBA_CACHE_DIR", None)  # into the built package's __pycache__
         print("kmeans-scratch: compiling the ahead-of-time kernels (1-2 minutes)", flush=True)
         built = subprocess.run(
