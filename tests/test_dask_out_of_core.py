@@ -97,13 +97,13 @@ def ahead_of_time_module():
 
 @pytest.mark.slow
 def test_workers_with_less_memory_than_the_data_finish_with_dask_defaults(ahead_of_time_module):
-    """640 MB of rows made chunk by chunk, two workers that may each use 300 MB, and Dask's
+    """832 MB of rows made chunk by chunk, two workers that may each use 400 MB, and Dask's
     memory settings left as they are (spill at 60-70 %, pause at 80 %, restart at 95 %):
     the fit finishes with the in-memory answer, no worker is restarted, and no worker
     went past its limit."""
-    n_samples, n_features, limit = 20_000_000, 8, 300_000_000
+    n_samples, n_features, limit = 13_000_000, 16, 400_000_000
     X = da.random.default_rng(3).random(
-        (n_samples, n_features), dtype=np.float32, chunks=(250_000, n_features)
+        (n_samples, n_features), dtype=np.float32, chunks=(125_000, n_features)
     )
     in_memory = X.compute(scheduler="threads")
     init = in_memory[:8] + np.float32(0.01)
