@@ -239,11 +239,14 @@ def load():
         module = None if os.environ.get("KMEANS_SCRATCH_AHEAD") == "0" else find_module()
         if module is not None:
             for (module_name, name), signatures in EXPORTS.items():
-                found[f"{module_name}.{name}"] = [
-                    (Tuple(argument_types), getattr(module, export_name(module_name, name, index)))
-                    for index, argument_types in enumerate(signatures)
-                    if hasattr(module, export_name(module_name, name, index))
-                ]
+                compiled = [
+                    (
+                        Tuple(argument_types),
+                        getattr(module, export_name(module_name, name, i), None),
+                    )
+                    for i, argument_types in enumerate(signatures)
+                ]  # None: left out of the build (a part whose extra was missing)
+                found[f"{module_name}.{name}"] = [pair for pair in compiled if pair[1] is not None]
         _specializations = found
 
 

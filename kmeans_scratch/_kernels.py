@@ -94,7 +94,7 @@ class Kernel:
 
     def __call__(self, *args):
         if self.dispatcher is None:
-            if _ahead_of_time or getattr(_this_thread, "ahead_of_time", False):
+            if ahead_of_time_used():
                 compiled = _ahead.specialization(self.name, args)
                 if compiled is not None:
                     return compiled(*args)
