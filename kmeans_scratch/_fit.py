@@ -20,6 +20,7 @@ import warnings
 
 import numpy as np
 
+from . import _sparse
 from ._blocks import column_moments
 from ._distinct import collapse_duplicates
 from ._elkan import ElkanAssignment
@@ -28,6 +29,7 @@ from ._iterations import run_iterations
 from ._kernels import kernel
 from ._lloyd import LloydAssignment
 from ._seeding import greedy_kmeans_plusplus, random_choice_init
+from ._sparse_bounds import SparseElkanAssignment, SparseHamerlyAssignment
 from ._threads import parallel_entry, threads_for
 from ._validation import (
     check_choice,
@@ -42,6 +44,12 @@ from ._validation import (
 #: The assignment step of each algorithm, keyed by the ``algorithm`` parameter.  All three
 #: are exact: from the same init they give the same labels, centers and iterations.
 ALGORITHMS = {"lloyd": LloydAssignment, "hamerly": HamerlyAssignment, "elkan": ElkanAssignment}
+#: The same steps on CSR rows (``_sparse``, ``_sparse_bounds``).
+SPARSE_ALGORITHMS = {
+    "lloyd": _sparse.SparseLloydAssignment,
+    "hamerly": SparseHamerlyAssignment,
+    "elkan": SparseElkanAssignment,
+}
 INIT_METHODS = ("k-means++", "random")
 
 
@@ -140,9 +148,11 @@ def initial_centers(X, n_clusters, init, sample_weight, random_state, check_init
     """Initial centers in the (mean-centered) frame of ``X``; ``check_init`` validates the
     array a callable ``init`` returns."""
     if isinstance(init, str) and init == "k-means++":
-        centers, _ = greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state)
+        seeding = _sparse.kmeans_plusplus if _sparse.is_sparse(X) else greedy_kmeans_plusplus
+        centers, _ = seeding(X, n_clusters, sample_weight, random_state)
     elif isinstance(init, str) and init == "random":
         centers = random_choice_init(X, n_clusters, sample_weight, random_state)
+        centers = centers.toarray() if _sparse.is_sparse(centers) else centers
     elif callable(init):
         centers = check_init(init(X, n_clusters, random_state=random_state), X.dtype)
         check_init_shape(centers, n_clusters, X.shape[1])
@@ -170,15 +180,18 @@ def fit_arrays(
     """The fit on validated input: ``(centers, labels, inertia, n_iter)``.
 
     ``X`` is a C-contiguous float32/float64 array that may be centered in place (it is
-    restored afterwards unless ``copy_x``, which says it is a copy already),
+    restored afterwards unless ``copy_x``, which says it is a copy already), or CSR rows
+    of such a dtype (:func:`~._sparse.check_sparse_rows`), which are never centered,
     ``sample_weight`` a valid weight array of its dtype, ``random_state`` a
     ``numpy.random.RandomState``, ``init`` a method name, a callable, or an array of the
     dtype of ``X`` and shape (n_clusters, n_features), which is not modified.
     """
     check_n_samples(X.shape[0], n_clusters)
     # On one thread for a small X (see threads_for); run() narrows it to the distinct rows.
+    sparse = _sparse.is_sparse(X)
     with threads_for(*X.shape):
-        X_mean, variances = column_moments(X, sample_weight)
+        moments = _sparse.column_moments if sparse else column_moments
+        X_mean, variances = moments(X, sample_weight)
         abs_tol = tolerance(variances, tol)
         n_init = resolve_n_init(n_init, init, owner)
         algorithm = resolve_algorithm(algorithm, n_clusters)
@@ -187,14 +200,16 @@ def fit_arrays(
             check_init_shape(init, n_clusters, X.shape[1])
 
         # Centering X makes every distance and sum better conditioned; it is undone below.
-        X_mean = X_mean.astype(X.dtype)
-        X -= X_mean
+        # Sparse rows are not centered: it would fill them.
+        X_mean = np.zeros(X.shape[1], dtype=X.dtype) if sparse else X_mean.astype(X.dtype)
+        if not sparse:
+            X -= X_mean
         if is_array_init(init):
             init -= X_mean
 
         # The seeds are drawn from every row (the same draws as scikit-learn's); the
         # iterations run on the distinct rows, weighted, when rows repeat enough.
-        distinct = collapse_duplicates(X, sample_weight)
+        distinct = None if sparse else collapse_duplicates(X, sample_weight)
         best = None
         try:
             for _ in range(n_init):
@@ -213,7 +228,7 @@ def fit_arrays(
                 ):
                     best = centers, labels, inertia, n_iter
         finally:
-            if not copy_x:
+            if not copy_x and not sparse:
                 X += X_mean
         centers, labels, inertia, n_iter = best
         return centers + X_mean, labels, float(inertia), n_iter
@@ -226,7 +241,7 @@ def run(X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose,
     where re-seeding moves one copy of a row as scikit-learn does (never on photos
     seeded by k-means++, whose seeds are distinct rows).
     """
-    make_assignment = ALGORITHMS[algorithm]
+    make_assignment = (SPARSE_ALGORITHMS if _sparse.is_sparse(X) else ALGORITHMS)[algorithm]
     if distinct is not None:
         rows, row_weight, inverse = distinct
         assignment = make_assignment(rows, row_weight, n_clusters)
@@ -290,7 +305,11 @@ def k_means(
         Only with ``return_n_iter=True``: the iterations of the kept run.
     """
     check_parameters(n_clusters, init, n_init, max_iter, tol, verbose, copy_x, algorithm)
-    X = check_float_rows(X, "X", copy=copy_x)
+    X = (
+        _sparse.check_sparse_rows(X)
+        if _sparse.is_sparse(X)
+        else check_float_rows(X, "X", copy=copy_x)
+    )
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     if is_array_init(init):
         init = check_init_array(init, X.dtype)

@@ -18,7 +18,28 @@ centers and stop at the same iteration.  The same loop in plain NumPy:
 
 import numpy as np
 
-from ._distances import inertia_of_labels, sq_distances_to_assigned
+from . import _distances, _sparse
+
+
+def inertia_of_labels(X, sample_weight, centers, labels):
+    """Σ_i w_i ‖x_i − c_{l_i}‖², in float64, for dense or CSR rows."""
+    if _sparse.is_sparse(X):
+        return _sparse.SparseRows(X, sample_weight).inertia_of_labels(centers, labels)
+    return _distances.inertia_of_labels(X, sample_weight, centers, labels)
+
+
+def sq_distances_to_assigned(X, centers, labels):
+    """``‖x_i − c_{l_i}‖²`` of every row, dense or CSR."""
+    distances = np.empty(X.shape[0], dtype=np.float64 if _sparse.is_sparse(X) else X.dtype)
+    if _sparse.is_sparse(X):
+        _sparse.SparseRows(X, None).sq_distances_to_assigned(centers, labels, distances)
+    else:
+        _distances.sq_distances_to_assigned(X, centers, labels, distances)
+    return distances
+
+
+def dense_row(X, i):
+    return X[[i]].toarray()[0] if _sparse.is_sparse(X) else X[i]
 
 
 def relocate_empty_clusters(X, sample_weight, centers_old, labels, center_sums, cluster_weights):
@@ -32,14 +53,18 @@ def relocate_empty_clusters(X, sample_weight, centers_old, labels, center_sums, 
     empty = np.flatnonzero(cluster_weights == 0)
     if empty.size == 0:
         return
-    distances = np.empty(X.shape[0], dtype=X.dtype)
-    sq_distances_to_assigned(X, centers_old, labels, distances)
+    distances = sq_distances_to_assigned(X, centers_old, labels)
     if distances.max() == 0:
         return
     farthest = np.argpartition(distances, -empty.size)[: -empty.size - 1 : -1]
     for new_cluster, far in zip(empty, farthest, strict=True):
         move_to_empty_cluster(
-            center_sums, cluster_weights, X[far], sample_weight[far], labels[far], new_cluster
+            center_sums,
+            cluster_weights,
+            dense_row(X, far),
+            sample_weight[far],
+            labels[far],
+            new_cluster,
         )
 
 

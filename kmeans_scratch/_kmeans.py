@@ -23,6 +23,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils import check_array, check_random_state
 from sklearn.utils.validation import check_is_fitted, validate_data
 
+from . import _sparse
 from ._distances import assign_labels, euclidean_distances_to_centers
 from ._fit import (
     ALGORITHMS,
@@ -96,7 +97,7 @@ def kmeans_plusplus(
     float64, and the fit in both dtypes, touch only the tiles a candidate can improve.
     """
     with np.errstate(invalid="ignore", over="ignore"):  # see KMeans._validate_X
-        X = check_array(X, dtype=list(FLOAT_DTYPES), order="C")
+        X = check_array(X, accept_sparse="csr", dtype=list(FLOAT_DTYPES), order="C")
     n_clusters = check_int(n_clusters, "n_clusters", 1)
     if n_local_trials is not None:
         n_local_trials = check_int(n_local_trials, "n_local_trials", 1)
@@ -105,9 +106,21 @@ def kmeans_plusplus(
     check_squared_norms(x_squared_norms, X.shape[0], X.dtype)  # not needed: see Parameters
     random_state = check_random_state(random_state)
     with threads_for(*X.shape):
+        if _sparse.is_sparse(X):
+            X = _sparse.check_sparse_rows(X)
+            return _sparse.kmeans_plusplus(
+                X, n_clusters, sample_weight, random_state, n_local_trials
+            )
         return greedy_kmeans_plusplus(
             X, n_clusters, sample_weight, random_state, n_local_trials, sklearn_rounding=True
         )
+
+
+def labelled_inertia(X, sample_weight, centers, labels):
+    """``labels[i]`` ← the nearest center of each row, dense or CSR; returns the inertia."""
+    if _sparse.is_sparse(X):
+        return _sparse.assign_labels(X, sample_weight, centers, labels)
+    return assign_labels(X, sample_weight, centers, labels)
 
 
 def _check_init(init, dtype):
@@ -244,12 +257,20 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         return self
 
     def _validate_X(self, X, reset, copy=False):
-        """X as a C-contiguous float32/float64 array; names NaN, inf, shape and sparsity errors."""
+        """X as a C-contiguous float32/float64 array or CSR rows of one (any SciPy sparse
+        format is converted); names NaN, inf and shape errors."""
         # The finiteness check adds +inf and -inf; the NaN it makes is reported, not warned.
         with np.errstate(invalid="ignore", over="ignore"):
-            return validate_data(
-                self, X, dtype=list(FLOAT_DTYPES), order="C", copy=copy, reset=reset
+            X = validate_data(
+                self,
+                X,
+                accept_sparse="csr",
+                dtype=list(FLOAT_DTYPES),
+                order="C",
+                copy=copy,
+                reset=reset,
             )
+        return _sparse.check_sparse_rows(X) if _sparse.is_sparse(X) else X
 
     def _check_test_data(self, X):
         check_is_fitted(self)
@@ -262,7 +283,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         X, centers = self._check_test_data(X)
         labels = np.empty(X.shape[0], dtype=np.int32)
         with threads_for(*X.shape):
-            assign_labels(X, np.ones(X.shape[0], dtype=X.dtype), centers, labels)
+            labelled_inertia(X, np.ones(X.shape[0], dtype=X.dtype), centers, labels)
         return labels
 
     def fit_predict(self, X, y=None, sample_weight=None):
@@ -273,8 +294,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     def transform(self, X):
         """Euclidean distance of each sample to each center: shape (n_samples, n_clusters)."""
         X, centers = self._check_test_data(X)
-        distances = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
         with threads_for(*X.shape):
+            if _sparse.is_sparse(X):
+                return _sparse.transform(X, centers)
+            distances = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
             euclidean_distances_to_centers(X, centers, distances)
         return distances
 
@@ -289,9 +312,10 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         labels = np.empty(X.shape[0], dtype=np.int32)
         with threads_for(*X.shape):
-            return -assign_labels(X, sample_weight, centers, labels)
+            return -labelled_inertia(X, sample_weight, centers, labels)
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
+        tags.input_tags.sparse = True
         tags.transformer_tags.preserves_dtype = ["float64", "float32"]
         return tags

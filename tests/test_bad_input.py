@@ -22,9 +22,14 @@ X_GOOD = np.random.RandomState(0).normal(size=(50, 3))
         (np.zeros((0, 3)), ValueError, "0 sample"),
         (np.zeros((5, 0)), ValueError, "0 feature"),
         (np.array([["a", "b"], ["c", "d"]]), ValueError, "could not convert|dtype"),
-        (sp.csr_matrix(np.eye(5)), TypeError, "[Ss]parse"),
+        (sp.csr_matrix([[1.0, np.nan], [2.0, 3.0], [4.0, 5.0]]), ValueError, "NaN"),
+        (sp.csr_matrix([[1.0, np.inf], [2.0, 3.0], [4.0, 5.0]]), ValueError, "infinity"),
+        (sp.csr_matrix((0, 3)), ValueError, "0 sample"),
     ],
-    ids=["nan", "inf", "1d", "3d", "no-samples", "no-features", "strings", "sparse"],
+    ids=[
+        "nan", "inf", "1d", "3d", "no-samples", "no-features", "strings",
+        "sparse-nan", "sparse-inf", "sparse-no-samples",
+    ],  # fmt: skip
 )
 def test_bad_X(bad, error, match):
     with pytest.raises(error, match=match):

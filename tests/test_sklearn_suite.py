@@ -5,9 +5,7 @@ pytest, with ``KMeans``, ``k_means`` and ``kmeans_plusplus`` pointing at ours (s
 ``tests/sklearn_suite_plugin.py``: the file is read at run time, never copied).  Its
 ``MiniBatchKMeans`` tests are deselected, and so are the tests in :data:`PRIVATE_INTERNALS`,
 which read scikit-learn's private internals rather than the public API.  Every other test
-must pass, except the sparse-input cases of :data:`SPARSE_KNOWN_FAILURES`, which must fail,
-and only because we refuse sparse input: when one passes, this test fails until it is
-taken off the list.
+must pass, its sparse-input cases included.
 """
 
 import json
@@ -58,37 +56,9 @@ PRIVATE_INTERNALS = {
     ),
 }
 
-#: Known failures until sparse input lands (issue 24): each test's cases given a SciPy
-#: sparse matrix or array fail with our TypeError refusing it; its dense cases pass.
-SPARSE = "fits CSR input, which we refuse with a TypeError"
-SPARSE_KNOWN_FAILURES = {
-    "test_kmeans_results": SPARSE,
-    "test_kmeans_relocated_clusters": SPARSE,
-    "test_kmeans_elkan_results": SPARSE,
-    "test_all_init": SPARSE,
-    "test_kmeans_predict": SPARSE,
-    "test_dense_sparse": "compares a fit on CSR input with the dense fit",
-    "test_predict_dense_sparse": "fits and predicts CSR input",
-    "test_integer_input": SPARSE,
-    "test_float_precision": SPARSE,
-    "test_kmeans_init_fitted_centers": SPARSE,
-    "test_unit_weights_vs_no_weights": SPARSE,
-    "test_scaled_weights": SPARSE,
-    "test_kmeans_empty_cluster_relocated": SPARSE,
-    "test_k_means_1_iteration": SPARSE,
-    "test_kmeans_plusplus_output": "kmeans_plusplus on CSR input, which we refuse",
-    "test_predict_does_not_change_cluster_centers": SPARSE,
-    "test_relocating_with_duplicates": (
-        "fits CSR input inside pytest.warns: our TypeError is reported as DID NOT WARN"
-    ),
-}
-
-#: How our refusal of sparse input reads (scikit-learn's check_array message).
-SPARSE_REFUSAL = "Sparse data was passed"
-
 #: Fewer tests run (passed) than this means the loader lost part of the file: 170 run and
-#: 78 pass with scikit-learn 1.9.1.
-MIN_TESTS_RUN, MIN_TESTS_PASSED = 150, 70
+#: pass with scikit-learn 1.9.1.
+MIN_TESTS_RUN, MIN_TESTS_PASSED = 150, 150
 
 
 def sklearn_test_file():
@@ -126,7 +96,7 @@ def test_the_suite_file_is_found():
 
 @pytest.mark.slow
 def test_sklearn_k_means_tests_pass_on_ours(tmp_path):
-    """Every test of KMeans, k_means and kmeans_plusplus passes, but the two lists."""
+    """Every test of KMeans, k_means and kmeans_plusplus passes, but the private ones."""
     report = run_suite(tmp_path)
     tests = report["tests"]
 
@@ -139,21 +109,10 @@ def test_sklearn_k_means_tests_pass_on_ours(tmp_path):
     outcomes = Counter(test["outcome"] for test in tests.values())
     assert len(tests) >= MIN_TESTS_RUN and outcomes["passed"] >= MIN_TESTS_PASSED, outcomes
 
-    unexpected, now_passing = [], []
-    for name, test in sorted(tests.items()):
-        expected_to_fail = test["sparse"] and function(name) in SPARSE_KNOWN_FAILURES
-        errors = test["errors"]
-        if expected_to_fail:
-            if test["outcome"] == "passed":
-                now_passing.append(name)
-            elif test["outcome"] != "failed" or not any(SPARSE_REFUSAL in e for e in errors):
-                unexpected.append(f"{name}: {test['outcome']}: {' | '.join(errors[:3])}")
-        elif test["outcome"] not in ("passed", "skipped"):
-            unexpected.append(f"{name}: {test['outcome']}: {' | '.join(errors[:3])}")
-    assert not unexpected, "scikit-learn's tests that fail on ours:\n" + "\n".join(unexpected)
-    assert not now_passing, (
-        "sparse cases that pass now: take them off SPARSE_KNOWN_FAILURES:\n"
-        + "\n".join(now_passing)
-    )
-    sparse_run = {function(name) for name, test in tests.items() if test["sparse"]}
-    assert not set(SPARSE_KNOWN_FAILURES) - sparse_run, "listed, but no sparse case ran"
+    failed = [
+        f"{name}: {test['outcome']}: {' | '.join(test['errors'][:3])}"
+        for name, test in sorted(tests.items())
+        if test["outcome"] not in ("passed", "skipped")
+    ]
+    assert not failed, "scikit-learn's tests that fail on ours:\n" + "\n".join(failed)
+    assert any(test["sparse"] for test in tests.values()), "no sparse case ran"
