@@ -32,12 +32,17 @@ def shrink_factor(dtype, n_features):
 
 @kernel(parallel=True)
 def center_distances(centers):
-    """(k, k) Euclidean distances between centers, in float64 (+inf on the diagonal)."""
+    """(k, k) Euclidean distances between centers, in float64 (+inf on the diagonal).
+
+    Each pair is computed once, a < j, and mirrored: (c_a − c_j)² and (c_j − c_a)² are the
+    same bits."""
     n_clusters = centers.shape[0]
     distances = np.empty((n_clusters, n_clusters))
     for a in prange(n_clusters):
-        for j in range(n_clusters):
-            distances[a, j] = np.sqrt(sq_distance_f64(centers[a], centers[j])) if j != a else np.inf
+        distances[a, a] = np.inf
+        for j in range(a + 1, n_clusters):
+            distances[a, j] = np.sqrt(sq_distance_f64(centers[a], centers[j]))
+            distances[j, a] = distances[a, j]
     return distances
 
 

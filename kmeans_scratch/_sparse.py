@@ -29,7 +29,7 @@ so that the image layer, which never meets one, never pays SciPy's import.
 
 import numpy as np
 
-from ._blocks import block_bounds, merge_blocks, n_blocks_for, ordered_sum
+from ._blocks import block_bounds, n_blocks_for, ordered_sum
 from ._kernels import kernel, prange
 from ._validation import check_finite
 
@@ -110,13 +110,14 @@ def row_keys(data, indices, start, end, centers_t, center_sq, keys):
 
 
 @kernel
-def pair_key(data, indices, start, end, center, c_sq):
-    """κ between one row (nonzeros ``start … end − 1``) and one ``center``: the value
-    :func:`row_keys` gives for it (products added in the same order)."""
+def pair_key(data, indices, start, end, centers_t, j, center_sq):
+    """κ between one row (nonzeros ``start … end − 1``) and center ``j``: the value
+    :func:`row_keys` gives for it (products added in the same order).  The centers are
+    read by column, as there: the cache lines a row brings in serve its other centers."""
     dot = 0.0
     for p in range(start, end):
-        dot += np.float64(data[p]) * center[indices[p]]
-    return c_sq - 2.0 * dot
+        dot += np.float64(data[p]) * centers_t[indices[p], j]
+    return center_sq[j] - 2.0 * dot
 
 
 @kernel
@@ -149,39 +150,42 @@ def label_rows(data, indices, indptr, x_sq, centers_t, center_sq, labels, change
             nearest_sq[i] = sq_distance(x_sq[i], best_key)
 
 
-def sum_blocks_for(n_samples, n_clusters, n_features):
-    """Per-block cluster sums ``(sums (B, k, d), weights (B, k))``: B as many blocks as the
-    accumulator budget allows (see :func:`~._blocks.n_blocks_for`), fixed by the shape."""
-    n_blocks = n_blocks_for.py_func(n_samples, n_clusters * (n_features + 1) * 8)
-    return np.zeros((n_blocks, n_clusters, n_features)), np.zeros((n_blocks, n_clusters))
+@kernel
+def rows_by_cluster(labels, n_clusters):
+    """``(order, starts)``: the rows of cluster j are ``order[starts[j]:starts[j + 1]]``, in
+    increasing order (a counting sort of the labels)."""
+    starts = np.zeros(n_clusters + 1, dtype=np.int64)
+    for i in range(labels.shape[0]):
+        starts[labels[i] + 1] += 1
+    for j in range(n_clusters):
+        starts[j + 1] += starts[j]
+    order = np.empty(labels.shape[0], dtype=np.int64)
+    filled = starts[:-1].copy()
+    for i in range(labels.shape[0]):
+        order[filled[labels[i]]] = i
+        filled[labels[i]] += 1
+    return order, starts
 
 
 @kernel(parallel=True)
-def sum_changed_blocks(data, indices, indptr, sample_weight, labels, changed, sums, weights):
-    """Each block of rows in which a label ``changed`` sums its clusters again,
-    ``sums[b, j] = Σ w_i x_i`` and ``weights[b, j] = Σ w_i`` over its rows with l_i = j
-    (float64, in row order); a block without a change keeps its sums.  Returns the labels
-    changed per block."""
-    n_samples = labels.shape[0]
-    n_blocks = sums.shape[0]
-    block_changed = np.zeros(n_blocks, dtype=np.int64)
-    for block in prange(n_blocks):
-        start, end = block_bounds(n_samples, n_blocks, block)
-        count = 0
-        for i in range(start, end):
-            count += changed[i]
-        block_changed[block] = count
-        if count == 0:
-            continue
-        sums[block] = 0.0
-        weights[block] = 0.0
-        for i in range(start, end):
-            label = labels[i]
+def cluster_sums(data, indices, indptr, sample_weight, labels, center_sums, cluster_weights):
+    """The M-step's sums, ``center_sums[j] = Σ w_i x_i`` and ``cluster_weights[j] = Σ w_i``
+    over the rows with l_i = j (float64), each cluster on one thread, its rows added in
+    increasing order: the same bits on any number of threads, and no per-block copies of
+    the (k, d) sums, which are large for wide sparse rows."""
+    n_clusters = center_sums.shape[0]
+    order, starts = rows_by_cluster(labels, n_clusters)
+    for j in prange(n_clusters):
+        sums = center_sums[j]
+        sums[:] = 0.0
+        total = 0.0
+        for t in range(starts[j], starts[j + 1]):
+            i = order[t]
             weight = np.float64(sample_weight[i])
-            weights[block, label] += weight
+            total += weight
             for p in range(indptr[i], indptr[i + 1]):
-                sums[block, label, indices[p]] += weight * data[p]
-    return block_changed
+                sums[indices[p]] += weight * data[p]
+        cluster_weights[j] = total
 
 
 class SparseRows:
@@ -196,8 +200,8 @@ class SparseRows:
 
     def sq_distances_to_assigned(self, centers, labels, out):
         """``out[i] = D̃(x_i, c_{l_i})``."""
-        centers, _, center_sq = center_arrays(centers)
-        sq_distances_to_assigned(*self.parts, self.x_sq, centers, center_sq, labels, out)
+        _, centers_t, center_sq = center_arrays(centers)
+        sq_distances_to_assigned(*self.parts, self.x_sq, centers_t, center_sq, labels, out)
 
     def inertia_of_labels(self, centers, labels):
         """Σ_i w_i D̃(x_i, c_{l_i}), in float64."""
@@ -208,13 +212,17 @@ class SparseRows:
     def dense_row(self, i):
         return self.X[[i]].toarray()[0]
 
+    def accumulate(self, labels, center_sums, cluster_weights):
+        """The clusters' sums for the labels of a step; returns how many labels changed."""
+        cluster_sums(*self.parts, self.sample_weight, labels, center_sums, cluster_weights)
+        return int(self.changed.sum(dtype=np.int64))
+
 
 class SparseLloydAssignment(SparseRows):
     """Lloyd's assignment step on CSR rows, for :func:`~._iterations.run_iterations`."""
 
     def __init__(self, X, sample_weight, n_clusters):
         super().__init__(X, sample_weight)
-        self.sums = sum_blocks_for(X.shape[0], n_clusters, X.shape[1])
         self.changed = np.zeros(X.shape[0], dtype=np.uint8)
         self.nearest_sq = np.empty(X.shape[0])
 
@@ -223,21 +231,18 @@ class SparseLloydAssignment(SparseRows):
         label_rows(
             *self.parts, self.x_sq, centers_t, center_sq, labels, self.changed, self.nearest_sq
         )
-        block_changed = sum_changed_blocks(
-            *self.parts, self.sample_weight, labels, self.changed, *self.sums
-        )
-        return merge_blocks(*self.sums, block_changed, center_sums, cluster_weights)
+        return self.accumulate(labels, center_sums, cluster_weights)
 
     def centers_moved(self, centers_old, centers_new):
         pass
 
 
 @kernel(parallel=True)
-def sq_distances_to_assigned(data, indices, indptr, x_sq, centers, center_sq, labels, out):
+def sq_distances_to_assigned(data, indices, indptr, x_sq, centers_t, center_sq, labels, out):
     """``out[i] = D̃(x_i, c_{labels[i]})``."""
     for i in prange(x_sq.shape[0]):
         label = labels[i]
-        key = pair_key(data, indices, indptr[i], indptr[i + 1], centers[label], center_sq[label])
+        key = pair_key(data, indices, indptr[i], indptr[i + 1], centers_t, label, center_sq)
         out[i] = sq_distance(x_sq[i], key)
 
 

@@ -23,7 +23,7 @@ beside the O(nnz · k) distances they save.
 
 import numpy as np
 
-from ._blocks import block_bounds, merge_blocks
+from ._blocks import block_bounds
 from ._bounds import center_distances, movements, shrink_factor
 from ._elkan import check_bounds_fit
 from ._kernels import kernel, prange
@@ -35,8 +35,6 @@ from ._sparse import (
     pair_key,
     row_keys,
     sq_distance,
-    sum_blocks_for,
-    sum_changed_blocks,
 )
 
 #: Unit roundoff of float64, in which every D̃ is computed.
@@ -63,8 +61,7 @@ def hamerly_step(
     indices,
     indptr,
     x_sq,  # IN: ‖x_i‖²
-    centers,  # IN: (k, d) float64, and its transpose, ‖c_j‖², s(a) = ½ min_j ‖c_a − c_j‖
-    centers_t,
+    centers_t,  # IN: the centers by column (d, k) float64, ‖c_j‖², s(a) = ½ min_j ‖c_a − c_j‖
     center_sq,
     half_separation,
     movement,  # IN: how far each center moved since the last step
@@ -75,7 +72,7 @@ def hamerly_step(
     changed,  # OUT: 1 where the label changed
 ):
     """Hamerly's assignment on CSR rows: one lower bound per row, on its second nearest."""
-    n_samples, n_features = x_sq.shape[0], centers.shape[1]
+    n_samples, n_features = x_sq.shape[0], centers_t.shape[0]
     n_chunks = min(n_samples, LABEL_CHUNKS)
     largest_center_sq = center_sq.max()
     largest_movement = movement.max()
@@ -93,9 +90,7 @@ def hamerly_step(
                 lower[i] -= largest_movement
                 bound = max(lower[i], half_separation[label]) * shrink
                 if upper[i] + 2.0 * slack >= bound:
-                    key = pair_key(
-                        data, indices, row_start, row_end, centers[label], center_sq[label]
-                    )
+                    key = pair_key(data, indices, row_start, row_end, centers_t, label, center_sq)
                     upper[i] = distance(x_sq[i], key) + slack
                     every_center = upper[i] + 2.0 * slack >= bound
             if every_center:
@@ -107,14 +102,50 @@ def hamerly_step(
             labels[i] = best
 
 
+#: Elkan's step computes one row's κ for every center at once (:func:`row_keys`, reading each
+#: nonzero's cache line of the centers once) rather than center by center when more than
+#: this many centers may be closer than the label's.
+ALL_KEYS_FROM_CANDIDATES = 4
+
+
+@kernel
+def nearest_of_candidates(
+    data, indices, row_start, row_end, x_sq, centers_t, center_sq, half_distances, label,
+    upper, lower, slack, shrink,
+):  # fmt: skip
+    """Elkan's search for one row labelled ``label``, center by center: the tests of the
+    module's docstring skip what they can, U is tightened once before the first center
+    that fails them, ``lower`` (the row's bounds) is updated for every center computed.
+    Returns the nearest center and the new U."""
+    best, best_key = label, np.inf  # κ of the label's center, once computed
+    for j in range(center_sq.shape[0]):
+        if j == best:
+            continue
+        bound = max(lower[j], half_distances[best, j]) * shrink
+        if upper + 2.0 * slack < bound:
+            continue
+        if best_key == np.inf:
+            best_key = pair_key(data, indices, row_start, row_end, centers_t, best, center_sq)
+            upper = distance(x_sq, best_key) + slack
+            lower[best] = distance(x_sq, best_key) - slack
+            if upper + 2.0 * slack < bound:
+                continue
+        key = pair_key(data, indices, row_start, row_end, centers_t, j, center_sq)
+        lower[j] = distance(x_sq, key) - slack
+        if key < best_key or (key == best_key and j < best):
+            best, best_key = j, key
+            upper = distance(x_sq, key) + slack
+    return best, upper
+
+
 @kernel(parallel=True)
 def elkan_step(
     data,
     indices,
     indptr,
     x_sq,  # IN: ‖x_i‖²
-    centers,  # IN: (k, d) float64, and ‖c_j‖², ½ ‖c_a − c_j‖ (+inf on the diagonal)
-    center_sq,
+    centers_t,  # IN: the centers by column (d, k) float64, ‖c_j‖², ½ ‖c_a − c_j‖ (+inf
+    center_sq,  # on the diagonal)
     half_distances,
     movement,  # IN: how far each center moved since the last step
     shrink,
@@ -124,7 +155,7 @@ def elkan_step(
     changed,  # OUT: 1 where the label changed
 ):
     """Elkan's assignment on CSR rows: a lower bound per row and center."""
-    n_samples, n_features = x_sq.shape[0], centers.shape[1]
+    n_samples, n_features = x_sq.shape[0], centers_t.shape[0]
     n_clusters = center_sq.shape[0]
     n_chunks = min(n_samples, LABEL_CHUNKS)
     largest_center_sq = center_sq.max()
@@ -132,65 +163,48 @@ def elkan_step(
     for a in range(n_clusters):
         half_separation[a] = half_distances[a].min()
     for chunk in prange(n_chunks):
+        keys = np.empty(n_clusters)
         start, end = block_bounds(n_samples, n_chunks, chunk)
         for i in range(start, end):
             row_start, row_end = indptr[i], indptr[i + 1]
             slack = distance_slack(row_end - row_start, n_features, x_sq[i], largest_center_sq)
             label = labels[i]
-            if label < 0:  # no bounds yet: every distance
-                best, best_key = 0, np.inf
-                for j in range(n_clusters):
-                    key = pair_key(data, indices, row_start, row_end, centers[j], center_sq[j])
-                    lower[i, j] = distance(x_sq[i], key) - slack
-                    if key < best_key:
-                        best, best_key = j, key
-                upper[i] = distance(x_sq[i], best_key) + slack
-            else:
+            best = label
+            every_center = label < 0  # no bounds yet: every distance
+            if not every_center:
                 upper[i] += movement[label]
                 for j in range(n_clusters):
                     lower[i, j] -= movement[j]
-                best = label
                 if upper[i] + 2.0 * slack >= half_separation[label] * shrink:
-                    best_key = np.inf  # κ of the label's center, once computed
+                    n_candidates = 0
                     for j in range(n_clusters):
-                        if j == best:
-                            continue
-                        bound = max(lower[i, j], half_distances[best, j]) * shrink
-                        if upper[i] + 2.0 * slack < bound:
-                            continue
-                        if best_key == np.inf:
-                            best_key = pair_key(
-                                data, indices, row_start, row_end, centers[best], center_sq[best]
-                            )
-                            upper[i] = distance(x_sq[i], best_key) + slack
-                            lower[i, best] = distance(x_sq[i], best_key) - slack
-                            if upper[i] + 2.0 * slack < bound:
-                                continue
-                        key = pair_key(data, indices, row_start, row_end, centers[j], center_sq[j])
-                        lower[i, j] = distance(x_sq[i], key) - slack
-                        if key < best_key or (key == best_key and j < best):
-                            best, best_key = j, key
-                            upper[i] = distance(x_sq[i], key) + slack
+                        bound = max(lower[i, j], half_distances[label, j]) * shrink
+                        n_candidates += j != label and upper[i] + 2.0 * slack >= bound
+                    every_center = n_candidates > ALL_KEYS_FROM_CANDIDATES
+                    if not every_center:
+                        best, upper[i] = nearest_of_candidates(
+                            data, indices, row_start, row_end, x_sq[i], centers_t, center_sq,
+                            half_distances, label, upper[i], lower[i], slack, shrink,
+                        )  # fmt: skip
+            if every_center:
+                row_keys(data, indices, row_start, row_end, centers_t, center_sq, keys)
+                best, best_key, _ = nearest_of_keys(keys)
+                for j in range(n_clusters):
+                    lower[i, j] = distance(x_sq[i], keys[j]) - slack
+                upper[i] = distance(x_sq[i], best_key) + slack
             changed[i] = best != label
             labels[i] = best
 
 
 class SparseBoundedAssignment(SparseRows):
-    """What the two steps share: the rows, U, the per-block sums, the last movement."""
+    """What the two steps share: the rows, U, the last movement."""
 
     def __init__(self, X, sample_weight, n_clusters):
         super().__init__(X, sample_weight)
-        self.sums = sum_blocks_for(X.shape[0], n_clusters, X.shape[1])
         self.changed = np.zeros(X.shape[0], dtype=np.uint8)
         self.upper = np.empty(X.shape[0])
         self.movement = np.zeros(n_clusters)
         self.shrink = shrink_factor(np.float64, X.shape[1])
-
-    def accumulate(self, labels, center_sums, cluster_weights):
-        block_changed = sum_changed_blocks(
-            *self.parts, self.sample_weight, labels, self.changed, *self.sums
-        )
-        return merge_blocks(*self.sums, block_changed, center_sums, cluster_weights)
 
     def centers_moved(self, centers_old, centers_new):
         self.movement = movements(centers_old, centers_new)
@@ -207,7 +221,7 @@ class SparseHamerlyAssignment(SparseBoundedAssignment):
         centers_64, centers_t, center_sq = center_arrays(centers)
         half_separation = 0.5 * center_distances(centers_64).min(axis=1)
         hamerly_step(
-            *self.parts, self.x_sq, centers_64, centers_t, center_sq, half_separation,
+            *self.parts, self.x_sq, centers_t, center_sq, half_separation,
             self.movement, self.shrink, labels, self.upper, self.lower, self.changed,
         )  # fmt: skip
         return self.accumulate(labels, center_sums, cluster_weights)
@@ -222,10 +236,10 @@ class SparseElkanAssignment(SparseBoundedAssignment):
         self.lower = np.empty((X.shape[0], n_clusters))
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
-        centers_64, _, center_sq = center_arrays(centers)
+        centers_64, centers_t, center_sq = center_arrays(centers)
         half_distances = 0.5 * center_distances(centers_64)
         elkan_step(
-            *self.parts, self.x_sq, centers_64, center_sq, half_distances, self.movement,
+            *self.parts, self.x_sq, centers_t, center_sq, half_distances, self.movement,
             self.shrink, labels, self.upper, self.lower, self.changed,
         )  # fmt: skip
         return self.accumulate(labels, center_sums, cluster_weights)
