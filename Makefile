@@ -52,8 +52,9 @@ bench-quick: $(STAMP) kernels pngquant
 	    --benchmark-columns=min,median,max,rounds $(COMMAND_IMAGES) --results benchmarks/RESULTS-quick.md
 	$(BIN)/python -m benchmarks.report benchmarks/RESULTS-quick.json README.md
 
-# Lloyd against scikit-learn at every width: d = 2 ... 784, k = 8/64/256, float32 and float64,
-# n*d = 1e7 (108 cells; 44 of them took 12.5 minutes); writes benchmarks/RESULTS-widths.md.
+# Lloyd and Elkan against scikit-learn's at every width: d = 2 ... 784, k = 8/64/256, float32
+# and float64, n*d = 1e7, and sparse TF-IDF-like rows (20,000 x 20,000, k = 20);
+# writes benchmarks/RESULTS-widths.md.
 bench-widths: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/test_core.py -m grid -q --results benchmarks/RESULTS-widths.md
 

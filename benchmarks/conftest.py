@@ -28,7 +28,12 @@ RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
 #: the parameters it runs with there (a parameter not named takes all of its values).
 QUICK = {
     "test_lloyd_iterations": {"dtype": {"float64"}, "k": {64}},
-    "test_lloyd_at_every_width": {"dtype": {"float64"}, "n_features": {784}, "k": {64}},
+    "test_at_every_width": {
+        "algorithm": {"lloyd"},
+        "dtype": {"float64"},
+        "n_features": {784},
+        "k": {64},
+    },
     "test_batch_against_pngquant": {},
     "test_one_file_in_a_fresh_process": {},
     "test_quantize": {"k": {256}, "quantizer": {"ours (compress)", "libimagequant"}},

@@ -88,3 +88,29 @@ def blobs(n_features, n_samples=100_000, n_centers=100, seed=0):
         random_state=seed,
     )
     return X
+
+
+def tfidf_like(n_samples, n_features, density, n_topics=20, seed=0):
+    """Rows like TF-IDF vectors of documents: ``density`` · n_features nonzeros per row, most
+    of them drawn from the columns of the row's topic (each topic favors its own 5 % of the
+    columns, with Zipf-like weights), the rest anywhere; values exponential, each row scaled
+    to length 1.  CSR, float64."""
+    import scipy.sparse as sp
+
+    rng = np.random.default_rng(seed)
+    nnz = max(1, round(density * n_features))
+    topic_columns = rng.integers(0, n_features, (n_topics, max(nnz, n_features // 20)))
+    popularity = 1.0 / np.arange(1, topic_columns.shape[1] + 1)
+    popularity /= popularity.sum()
+    topics = rng.integers(0, n_topics, n_samples)
+    picks = rng.choice(topic_columns.shape[1], (n_samples, nnz), p=popularity)
+    columns = topic_columns[topics[:, None], picks]
+    anywhere = rng.random((n_samples, nnz)) < 0.2
+    columns[anywhere] = rng.integers(0, n_features, anywhere.sum())
+    rows = np.repeat(np.arange(n_samples), nnz)
+    X = sp.csr_matrix(
+        (rng.exponential(1.0, rows.size), (rows, columns.ravel())), shape=(n_samples, n_features)
+    )
+    X.sum_duplicates()
+    norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
+    return sp.csr_matrix(sp.diags(1.0 / norms) @ X)

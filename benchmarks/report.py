@@ -80,6 +80,22 @@ TABLES = {
         "`kmeans_scratch._wide.uses_blas` says so; n_iter and inertia are each library's "
         "own.",
     ),
+    "elkan-widths": (
+        "Elkan at every width, same init",
+        '20 iterations of Elkan\'s algorithm (`algorithm="elkan"`, `tol=0`, `max_iter=20`, '
+        "the same explicit init) on the blobs of the table above, ours against "
+        "scikit-learn's Elkan, median of the rounds, side by side in this run; below 1 is "
+        "faster. Cells whose bounds would take more than 2 GiB (n·k·8 bytes) are left out: "
+        "ours refuses them and names Hamerly.",
+    ),
+    "sparse-text": (
+        "Sparse rows like TF-IDF, same init",
+        "At most 20 iterations (`tol=0`) from the same init (20 rows, k = 20) on CSR rows "
+        "like TF-IDF vectors ({rows} rows and columns, {nnz} nonzeros a row on average, "
+        "each row of length 1; `benchmarks/datasets.py:tfidf_like`), ours against "
+        "scikit-learn's same algorithm, median of the rounds, side by side in this run; "
+        "below 1 is faster. n_iter and inertia are each library's own.",
+    ),
     "seeding": (
         "k-means++ seeding, same seed",
         "Greedy k-means++ (`kmeans_plusplus`, `random_state=0`) on `china.jpg` tiled to "
@@ -222,6 +238,24 @@ def lloyd_widths_table(rows):
             f"| {ours['inertia'] / theirs['inertia']:.6f} |"
         )
     return lines, {}
+
+
+def sparse_text_table(rows):
+    lines = [
+        "| dtype | algorithm | kmeans_scratch | scikit-learn | ratio | n_iter "
+        "| inertia ÷ sklearn |",
+        "|---|---|---:|---:|---:|---|---:|",
+    ]
+    for (dtype, algorithm), ours, theirs in ours_and_theirs(rows, ["dtype", "algorithm"]):
+        lines.append(
+            f"| {dtype} | {algorithm} | {fmt_seconds(ours['median_s'])} "
+            f"| {fmt_seconds(theirs['median_s'])} "
+            f"| **{ratio(ours['median_s'], theirs['median_s'])}** "
+            f"| {ours['n_iter']}, {theirs['n_iter']} "
+            f"| {ours['inertia'] / theirs['inertia']:.6f} |"
+        )
+    first = rows[0]
+    return lines, {"rows": f"{first['n_rows']:,}", "nnz": f"{first['nnz'] / first['n_rows']:.1f}"}
 
 
 def seeding_table(rows):
@@ -553,6 +587,8 @@ RENDERERS = {
     "busy-core": busy_core_table,
     "lloyd-iterations": lloyd_table,
     "lloyd-widths": lloyd_widths_table,
+    "elkan-widths": lloyd_widths_table,
+    "sparse-text": sparse_text_table,
     "seeding": seeding_table,
     "kmeans-peers": kmeans_peers_table,
     "faiss-quality": faiss_quality_table,

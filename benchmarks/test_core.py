@@ -15,10 +15,11 @@ from sklearn.cluster import KMeans as SklearnKMeans
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 
 from kmeans_scratch import KMeans, kmeans_plusplus
+from kmeans_scratch._elkan import BOUNDS_BUDGET_BYTES
 from kmeans_scratch.compression._palette import color_histogram
 
 from .contenders import every_row_kept
-from .datasets import tiled_china
+from .datasets import tfidf_like, tiled_china
 
 LIBRARIES = {"kmeans_scratch": KMeans, "scikit-learn": SklearnKMeans}
 
@@ -73,25 +74,67 @@ def wide_blobs(n_features, n_clusters, dtype, smoke):
 @pytest.mark.parametrize("k", [8, 64, 256])
 @pytest.mark.parametrize("n_features", WIDTHS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_lloyd_at_every_width(
-    benchmark, recorder, smoke, timed_rounds, dtype, n_features, k, library
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+def test_at_every_width(
+    benchmark, recorder, smoke, timed_rounds, algorithm, dtype, n_features, k, library
 ):
-    """20 Lloyd iterations (``tol=0``) from the same init, ours and scikit-learn's, on dense
-    data of every width: the tile kernel for narrow rows, BLAS for wide ones."""
+    """20 iterations (``tol=0``) of ``algorithm`` from the same init, ours and
+    scikit-learn's, on dense data of every width: for Lloyd the tile kernel for narrow
+    rows, BLAS for wide ones; Elkan's bounds skip what they can."""
     X = wide_blobs(n_features, k, dtype, smoke)
+    if algorithm == "elkan" and X.shape[0] * k * 8 > BOUNDS_BUDGET_BYTES:
+        pytest.skip(
+            f"Elkan's bounds would take n·k·8 = {X.shape[0] * k * 8 / 2**30:.1f} GiB, over our "
+            "2 GiB budget: ours refuses (and names hamerly)"
+        )
     init = X[np.random.RandomState(k).choice(X.shape[0], k, replace=False)] + X.dtype.type(0.01)
-    estimator = LIBRARIES[library](k, init=init, n_init=1, tol=0, max_iter=20)
-    LIBRARIES[library](k, init=init, n_init=1, max_iter=1).fit(X[: 4 * k])  # warm up
+    make = LIBRARIES[library]
+    estimator = make(k, init=init, n_init=1, tol=0, max_iter=20, algorithm=algorithm)
+    make(k, init=init, n_init=1, max_iter=1, algorithm=algorithm).fit(X[: 4 * k])  # warm up
     with every_row_kept():
         fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=timed_rounds(3))
     recorder.add(
-        "lloyd-widths",
+        "lloyd-widths" if algorithm == "lloyd" else "elkan-widths",
         benchmark,
         library=library,
         dtype=dtype,
         n_features=n_features,
         k=k,
         n_rows=X.shape[0],
+        n_iter=fitted.n_iter_,
+        inertia=fitted.inertia_,
+    )
+
+
+@pytest.fixture(scope="module")
+def text_rows(smoke):
+    """TF-IDF-like rows: 20,000 × 20,000 with 0.3 % of the entries drawn (about 47 nonzeros
+    a row once repeats are summed); 2,000 × 2,000 in the smoke run."""
+    n = 2_000 if smoke else 20_000
+    return tfidf_like(n, n, 0.003, seed=0)
+
+
+@pytest.mark.grid
+@pytest.mark.parametrize("library", list(LIBRARIES))
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sparse_text(benchmark, recorder, timed_rounds, text_rows, dtype, algorithm, library):
+    """At most 20 iterations (``tol=0``) of each library's ``algorithm`` from the same init
+    (20 rows) on CSR rows like TF-IDF, k = 20 (issue 24)."""
+    X = text_rows.astype(dtype)
+    init = X[np.random.RandomState(20).choice(X.shape[0], 20, replace=False)].toarray()
+    estimator = LIBRARIES[library](20, init=init, n_init=1, tol=0, max_iter=20, algorithm=algorithm)
+    LIBRARIES[library](20, init=init, n_init=1, max_iter=1, algorithm=algorithm).fit(X[:100])
+    fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=timed_rounds(3))
+    recorder.add(
+        "sparse-text",
+        benchmark,
+        library=library,
+        dtype=dtype,
+        algorithm=algorithm,
+        n_rows=X.shape[0],
+        n_features=X.shape[1],
+        nnz=X.nnz,
         n_iter=fitted.n_iter_,
         inertia=fitted.inertia_,
     )
