@@ -27,9 +27,9 @@ X_GOOD = np.random.RandomState(0).normal(size=(50, 3))
         (sp.csr_matrix((0, 3)), ValueError, "0 sample"),
     ],
     ids=[
-        "nan", "inf", "1d", "3d", "no-samples", "no-features", "strings",
-        "sparse-nan", "sparse-inf", "sparse-no-samples",
-    ],  # fmt: skip
+        *["nan", "inf", "1d", "3d", "no-samples", "no-features", "strings"],
+        *["sparse-nan", "sparse-inf", "sparse-no-samples"],
+    ],
 )
 def test_bad_X(bad, error, match):
     with pytest.raises(error, match=match):
