@@ -7,7 +7,7 @@ from PIL import Image
 from skimage.metrics import structural_similarity
 
 from kmeans_scratch.compression import compress
-from kmeans_scratch.compression._alpha import OPAQUE, TRANSPARENT, alpha_classes, entries_allowed
+from kmeans_scratch.compression._alpha import TRANSPARENT, alpha_classes, entries_allowed
 from kmeans_scratch.compression._palette import color_histogram, to_working_space
 from kmeans_scratch.compression._remap import floyd_steinberg
 
@@ -19,7 +19,6 @@ def reference_floyd_steinberg(coords, classes, palette, allowed, level, large):
     """Serpentine error diffusion over a whole (H, W, C) error image, in the kernel's
     order of sums (see ``_remap.floyd_steinberg``)."""
     height, width, n_channels = coords.shape
-    has_alpha = n_channels in (2, 4)
     low, high = palette.min(axis=0), palette.max(axis=0)
     received = np.zeros((height + 1, width + 2, n_channels))
     indices = np.empty((height, width), dtype=np.int32)
@@ -34,8 +33,6 @@ def reference_floyd_steinberg(coords, classes, palette, allowed, level, large):
             if classes[y, x] == TRANSPARENT:
                 continue
             error = value - palette[best]
-            if has_alpha and classes[y, x] == OPAQUE:
-                error[-1] = 0.0
             error = error * (level if (error**2).sum() <= large else level * 0.75)
             for dy, dx, share in ((0, 1, 7 / 16), (1, -1, 3 / 16), (1, 0, 5 / 16), (1, 1, 1 / 16)):
                 received[y + dy, x + 1 + dx * ahead] += error * share

@@ -5,12 +5,16 @@ A pixel's alpha puts it in one of three classes: **transparent** (alpha 0), **tr
 
 - A transparent pixel's color cannot be seen: it is set to 0 before anything else, so
   all transparent pixels are one color, and the palette spends one entry, (0, 0, 0, 0),
-  on all of them whatever their RGB was.
-- Opaque pixels get opaque entries and transparent pixels the transparent entry, at every
-  k ≥ 2: alpha 255 stays 255 and 0 stays 0.  Dithering never moves a pixel to an entry of
-  another class than its own (when the palette has one of its class).
-- Colors are compared premultiplied by their opacity (see ``to_working_space``): two
-  colors that are almost invisible are almost alike, whatever their RGB.
+  on all of them whatever their RGB was.  Alpha 0 stays 0, and a visible pixel never
+  takes that entry, at every k ≥ 2 (dithering included).
+- Colors are compared by what a viewer sees (see ``to_working_space``): the error of
+  one shown for the other, composited over black and over white.  Two colors that are
+  almost invisible are almost alike, whatever their RGB, and the palette goes where
+  the eye sees.
+- An image without translucent pixels keeps alpha 255 (opaque entries only: its visible
+  pixels are quantized as if alone).  With translucent pixels, an opaque pixel may share
+  a nearly opaque entry with translucent ones, as in libimagequant, when that is the
+  least error seen: an entry apart for them would cost the rest of the image more.
 - GIF has no partial alpha, one transparent index at most: for a GIF, pixels whose alpha
   is below ``GIF_ALPHA_THRESHOLD`` become transparent and the others opaque, before the
   quantization.
@@ -64,20 +68,15 @@ def alpha_for_gif(pixels):
 
 
 def entries_allowed(palette):
-    """(3, k) bool: the palette entries a pixel of each class may take.
+    """(3, k) bool: the palette entries a pixel of each class may take when dithering.
 
-    Its own class's entries; a class the palette has no entry of (few colors) may take
-    any visible entry, or any entry at all.
+    A transparent pixel the transparent entries, a visible pixel (translucent or opaque)
+    the visible ones; a class the palette has no entry for may take any entry.
     """
-    entry_classes = alpha_classes(palette)
-    allowed = np.zeros((3, palette.shape[0]), dtype=np.bool_)
-    visible = entry_classes != TRANSPARENT
-    for pixel_class in (TRANSPARENT, TRANSLUCENT, OPAQUE):
-        own = entry_classes == pixel_class
-        if own.any():
-            allowed[pixel_class] = own
-        elif pixel_class != TRANSPARENT and visible.any():
-            allowed[pixel_class] = visible
-        else:
-            allowed[pixel_class] = True
+    visible = alpha_classes(palette) != TRANSPARENT
+    allowed = np.ones((3, palette.shape[0]), dtype=np.bool_)
+    if (~visible).any():
+        allowed[TRANSPARENT] = ~visible
+    if visible.any():
+        allowed[TRANSLUCENT] = allowed[OPAQUE] = visible
     return allowed

@@ -7,8 +7,8 @@ The fast path of a compression:
    often each occurs, and for each pixel which distinct color it is.  A photo of
    millions of pixels has some 10⁴–10⁵ distinct colors.
 2. **working space**: the distinct colors are converted to the space the distances are
-   measured in (sRGB, CIELAB or Oklab), premultiplied by their opacity, with alpha as one
-   more coordinate.
+   measured in (sRGB, CIELAB or Oklab); with alpha, to where a squared distance is the
+   error seen over black and over white (:func:`to_working_space`).
 3. **fit**: ``k_means`` on the distinct colors weighted by their counts.  A weight is a count,
    so this is exactly K-Means on every pixel (see the core's test 4), on a much smaller
    problem; coarse histograms of octree cells start it (:func:`coarse_levels`).  Grayscale
@@ -80,14 +80,16 @@ def rgb_to_lab(rgb):
 
 
 def lab_to_rgb(lab):
-    """CIELAB → sRGB in [0, 255] (float), by scikit-image."""
+    """CIELAB → sRGB in [0, 255] (float), by scikit-image; out of the gamut, clipped
+    without its warning (a center may lie out of it, and is clipped as in the other spaces)."""
     from skimage.color import lab2rgb
 
-    return lab2rgb(lab) * 255.0
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)
+        return lab2rgb(lab) * 255.0
 
 
-#: Per space: sRGB→space, space→sRGB, and the span of its lightness axis (alpha is scaled
-#: to that span so that an opacity step weighs like a lightness step).
+#: Per space: sRGB→space, space→sRGB, and the span of its lightness axis.
 _SPACES = {
     "rgb": (lambda rgb: rgb.astype(np.float64), lambda x: x, 255.0),
     "lab": (rgb_to_lab, lab_to_rgb, 100.0),
@@ -285,34 +287,60 @@ def to_working_space(colors, color_space):
     """(m, C) uint8 colors → float64 coordinates for clustering.
 
     C is 3 (RGB), 4 (RGBA), 1 (gray) or 2 (gray + alpha).  Gray is the sRGB gray level in
-    "rgb", or the lightness of that gray in "lab"/"oklab".  With alpha, the color
-    coordinates are premultiplied by the opacity α = alpha / 255 and α, scaled to the
-    span of the lightness axis, is one more coordinate:
+    "rgb", or the lightness of that gray in "lab"/"oklab".
 
-        (c₁, c₂, c₃, alpha) → (α·c₁, α·c₂, α·c₃, α·span)
+    With alpha, the squared distance between two colors is the error a viewer sees when
+    one is shown for the other, on average over a black and a white background.  Over a
+    background b, a color c of opacity α = alpha / 255 shows α·c + (1 − α)·b.  Black is
+    the space's origin and white is w, so between two colors the difference is u = Δ(α·c)
+    over black and u − Δα·w over white, and per channel
 
-    so that colors differ as much as they can be told apart: not at all when invisible.
+        ½ (u² + (u − Δα·w)²) = (u − Δα·w/2)² + (Δα·w/2)²,
+
+    the squared distance between the points
+
+        (c, alpha) → (α·c + (1 − α)·w/2,  α·‖w‖/2)
+
+    summed over the channels: the color composited over mid-gray, and the opacity scaled
+    by half the distance from black to white (:func:`alpha_frame`).  Exact in "rgb"
+    (w = (255, 255, 255)); in "lab" and "oklab" the blend is taken as linear in the
+    space.  An invisible color cannot be told from another, a faint one little, and a
+    translucent one is judged over white as much as over black.  A K-Means center is
+    the mean of such points: the entry of least error for its colors.  An opaque color's
+    coordinates are its color, bit for bit, and ‖w‖/2.  A transparent color is put at the
+    origin: it is a class apart, never compared with a visible one (:mod:`._alpha`).
     """
-    forward, _, span = _SPACES[color_space]
+    forward = _SPACES[color_space][0]
     n_color = 3 if colors.shape[1] >= 3 else 1
     rgb = colors[:, :3] if n_color == 3 else np.repeat(colors[:, :1], 3, axis=1)
     coords = forward(rgb.astype(np.float64))
     if n_color == 1:
         coords = coords[:, :1]
     if has_alpha(colors.shape[1]):
+        gray, scale = alpha_frame(color_space, n_color)
         opacity = colors[:, -1:].astype(np.float64) / 255.0
-        coords = np.hstack([coords * opacity, opacity * span])
+        coords = np.hstack([opacity * coords + (1.0 - opacity) * gray, opacity * scale])
+        coords[colors[:, -1] == 0] = 0.0
     return coords
+
+
+def alpha_frame(color_space, n_color):
+    """``(gray, scale)`` of :func:`to_working_space`: w/2, the middle between black (the
+    origin) and white (w) in the space, as (n_color,), and ‖w‖/2."""
+    white = _SPACES[color_space][0](np.full((1, 3), 255.0))[0, :n_color]
+    return white / 2, float(np.linalg.norm(white)) / 2
 
 
 def from_working_space(coords, n_channels, color_space):
     """Inverse of :func:`to_working_space`, rounded to uint8 (out-of-gamut colors clipped;
-    a fully transparent color is (0, …, 0))."""
-    _, backward, span = _SPACES[color_space]
+    a fully transparent color is (0, …, 0)).  With alpha, α = clip(y / scale, 0, 1) and
+    c = (x − (1 − α)·gray) / α."""
+    backward = _SPACES[color_space][1]
     color = coords
     if has_alpha(n_channels):
-        opacity = np.clip(coords[:, -1:] / span, 0.0, 1.0)
-        color = coords[:, :-1] / np.where(opacity > 0, opacity, 1.0)
+        gray, scale = alpha_frame(color_space, coords.shape[1] - 1)
+        opacity = np.clip(coords[:, -1:] / scale, 0.0, 1.0)
+        color = (coords[:, :-1] - (1.0 - opacity) * gray) / np.where(opacity > 0, opacity, 1.0)
     if color.shape[1] == 3:
         rgb = backward(color)
     elif color_space == "rgb":
@@ -473,47 +501,25 @@ def fit_with_alpha(colors, counts, n_colors, color_space, fit):
     return np.vstack([transparent_center, visible_centers]), labels
 
 
-#: Opaque colors' alpha coordinate is moved this many diagonals of the colors' bounding
-#: box away from the translucent ones' while they are clustered (see :func:`fit_visible`).
-OPAQUE_APART = 10.0
-
-
 def fit_visible(colors, counts, n_entries, color_space, fit):
-    """Centers and labels of ``n_entries`` entries for visible colors with alpha, such that
-    no opaque color ever shares an entry with a translucent one (while both have one).
+    """Centers and labels of ``n_entries`` entries for visible colors with alpha.
 
     All opaque: the color channels alone are clustered (gray then gets its optimal 1-D
-    quantizer), and the entries are opaque.  Otherwise both are clustered at once, with
-    the opaque colors' alpha coordinate moved a distance G, ``OPAQUE_APART`` times the
-    diagonal D of the colors' bounding box, away.  A color is then always nearer (≤ D) to
-    every center of its own class than to any of the other (≥ G), so Lloyd's iterations
-    never mix the classes; k-means++ seeding, whose draws weigh the squared distance to
-    the nearest center, gives each class its first center early and then shares the
-    others by each class's error.  The tolerance is scaled back to the unmoved colors'
-    variance, and the entries are the clusters' means without the move.  A cluster that
-    holds an opaque color anyway (too few entries for a class each) is made opaque: its
-    color is its members' opacity-weighted mean color, its alpha 255.
+    quantizer), and the entries are opaque.  With translucent colors, K-Means on the
+    coordinates of :func:`to_working_space`, where it minimizes the error seen over black
+    and over white: the entries go where the eye sees.  An entry is opaque when its
+    alpha rounds to 255, so an opaque color may share a nearly opaque entry with
+    translucent ones when that is what a viewer would see least (as in libimagequant).
     """
-    span = _SPACES[color_space][2]
     coords = to_working_space(colors, color_space)
     if colors.shape[0] <= n_entries:
         return coords, np.arange(colors.shape[0])
-    opaque = colors[:, -1] == 255
-    if opaque.all():
-        color_only = np.ascontiguousarray(colors[:, :-1])
-        centers, labels = fit(color_only, coords[:, :-1], counts, n_entries)
-        return np.hstack([centers, np.full((centers.shape[0], 1), span)]), labels
-    diagonal = np.linalg.norm(np.ptp(coords, axis=0))
-    apart = coords.copy()
-    apart[opaque, -1] += OPAQUE_APART * diagonal
-    tol = TOL * np.var(coords, axis=0).mean() / np.var(apart, axis=0).mean()
-    _, labels = fit(colors, apart, counts, n_entries, tol=tol)
-    centers = weighted_means(coords, counts.astype(np.float64), labels, n_entries)
-    holds_opaque = np.bincount(labels, weights=opaque, minlength=n_entries) > 0
-    opacity = centers[holds_opaque, -1:] / span
-    centers[holds_opaque, :-1] /= np.where(opacity > 0, opacity, 1.0)
-    centers[holds_opaque, -1] = span
-    return centers, labels
+    if (colors[:, -1] < 255).any():
+        return fit(colors, coords, counts, n_entries)
+    color_only = np.ascontiguousarray(colors[:, :-1])
+    centers, labels = fit(color_only, coords[:, :-1], counts, n_entries)
+    scale = alpha_frame(color_space, coords.shape[1] - 1)[1]
+    return np.hstack([centers, np.full((centers.shape[0], 1), scale)]), labels
 
 
 #: Above this many distinct colors (a photo of many megapixels has millions), K-Means

@@ -9,7 +9,7 @@ its neighbors passed on, and passes its own error on to the pixels not yet visit
 import numpy as np
 
 from .._kernels import kernel
-from ._alpha import OPAQUE, TRANSPARENT, alpha_classes, entries_allowed
+from ._alpha import TRANSPARENT, alpha_classes, entries_allowed
 from ._palette import _SPACES, to_working_space
 from ._quality_scale import libimagequant_error
 
@@ -38,12 +38,10 @@ def floyd_steinberg(color_coords, classes, inverse, height, width, palette, allo
         e = (v − p) · level · (3/4 if |v − p|² > large else 1)
 
     (7/16 e ahead, 3/16 below behind, 5/16 below, 1/16 below ahead).  Transparent pixels
-    neither keep nor pass on error; opaque pixels' alpha is exact, so they pass on no
-    error of alpha.  Only two rows of received error are kept (this row's and the next's,
-    one column of padding on each side), so the memory is O(width).
+    neither keep nor pass on error.  Only two rows of received error are kept (this row's
+    and the next's, one column of padding on each side), so the memory is O(width).
     """
     n_channels = color_coords.shape[1]
-    alpha = n_channels - 1 if n_channels in (2, 4) else -1
     low = np.empty(n_channels)
     high = np.empty(n_channels)
     for c in range(n_channels):
@@ -74,9 +72,6 @@ def floyd_steinberg(color_coords, classes, inverse, height, width, palette, allo
             squared = 0.0
             for c in range(n_channels):
                 error[c] = value[c] - palette[best, c]
-            if alpha >= 0 and pixel_class == OPAQUE:
-                error[alpha] = 0.0
-            for c in range(n_channels):
                 squared += error[c] * error[c]
             share = level if squared <= large else level * 0.75
             for c in range(n_channels):
