@@ -197,6 +197,7 @@ class SparseRows:
         self.parts = csr_parts(X)
         self.sample_weight = sample_weight
         self.x_sq = row_sq_norms(X.data, X.indptr)
+        self.changed = np.zeros(X.shape[0], dtype=np.uint8)  # 1 where a step changed a label
 
     def sq_distances_to_assigned(self, centers, labels, out):
         """``out[i] = D̃(x_i, c_{l_i})``."""
@@ -223,7 +224,6 @@ class SparseLloydAssignment(SparseRows):
 
     def __init__(self, X, sample_weight, n_clusters):
         super().__init__(X, sample_weight)
-        self.changed = np.zeros(X.shape[0], dtype=np.uint8)
         self.nearest_sq = np.empty(X.shape[0])
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
@@ -265,8 +265,7 @@ def assign_labels(X, sample_weight, centers, labels):
     rows = SparseRows(X, sample_weight)
     _, centers_t, center_sq = center_arrays(centers)
     nearest_sq = np.empty(X.shape[0])
-    changed = np.empty(X.shape[0], dtype=np.uint8)
-    label_rows(*rows.parts, rows.x_sq, centers_t, center_sq, labels, changed, nearest_sq)
+    label_rows(*rows.parts, rows.x_sq, centers_t, center_sq, labels, rows.changed, nearest_sq)
     return weighted_sum(sample_weight, nearest_sq)
 
 

@@ -201,7 +201,6 @@ class SparseBoundedAssignment(SparseRows):
 
     def __init__(self, X, sample_weight, n_clusters):
         super().__init__(X, sample_weight)
-        self.changed = np.zeros(X.shape[0], dtype=np.uint8)
         self.upper = np.empty(X.shape[0])
         self.movement = np.zeros(n_clusters)
         self.shrink = shrink_factor(np.float64, X.shape[1])
