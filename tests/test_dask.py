@@ -243,3 +243,21 @@ def test_bad_parameters_and_test_data_are_named():
     model = DaskKMeans(4, random_state=0).fit(X)
     with pytest.raises(ValueError, match="X has 2 features, but KMeans is expecting 3"):
         model.predict(X[:, :2])
+
+
+def test_a_paused_worker_holds_a_fit_up_when_it_runs_nothing_and_has_work_waiting():
+    """Which paused workers the wait of a fit counts against its bound (see ``_waiting``):
+    one that runs no task and has tasks to run, or every one when no worker runs at all;
+    never one still running a task, nor an idle one beside a worker that runs."""
+    from kmeans_scratch.dask._waiting import holding_up
+
+    def worker(status, executing):
+        return {"status": status, "metrics": {"task_counts": {"executing": executing}}}
+
+    paused_idle, paused_busy = worker("paused", 0), worker("paused", 1)
+    running = worker("running", 1)
+    assert holding_up({"a": paused_idle, "b": running}, {"a": ["task"]}) == ["a"]
+    assert holding_up({"a": paused_idle, "b": running}, {"b": ["task"]}) == []
+    assert holding_up({"a": paused_busy, "b": running}, {"a": ["task"]}) == []
+    assert holding_up({"a": paused_idle, "b": paused_idle}, {}) == ["a", "b"]
+    assert holding_up({"a": paused_idle, "b": paused_busy}, {}) == []

@@ -1,7 +1,10 @@
 """kmeans_scratch.dask.KMeans on data larger than what its workers may hold."""
 
+import re
 import subprocess
 import sys
+import threading
+import time
 
 import numpy as np
 import pytest
@@ -128,12 +131,13 @@ def test_workers_with_less_memory_than_the_data_finish_with_dask_defaults(ahead_
 
 
 def test_a_chunk_the_workers_cannot_hold_is_refused_with_what_to_change():
-    """Chunks of 120 MB for workers that may use 200 MB: an error before any pass, with the
-    chunk size that fits, not a worker paused forever."""
+    """Chunks of 120 MB for workers of 400 MB (that may use 320 MB, of which about 100-220
+    MB go to imports and kernels): an error before any pass, with the chunk size that
+    fits, not a worker paused forever."""
     X = da.zeros((10_000_000, 3), dtype=np.float32, chunks=(10_000_000, 3))
     with (
         distributed.LocalCluster(
-            n_workers=1, threads_per_worker=1, memory_limit=200_000_000, dashboard_address=":0"
+            n_workers=1, threads_per_worker=1, memory_limit=400_000_000, dashboard_address=":0"
         ) as cluster,
         distributed.Client(cluster),
     ):  # fmt: skip
@@ -164,3 +168,134 @@ def test_a_worker_of_one_thread_runs_the_chunks_without_starting_numba(ahead_of_
         started, total_weight, lowest_label = client.submit(one_assignment_step).result()
     assert (total_weight, lowest_label) == (100_000, 0)
     assert not started
+
+
+def outcome_within(seconds, function):
+    """The exception ``function()`` raises (None if it returns), run in a thread: the test
+    fails, instead of hanging, if it has not ended within ``seconds``."""
+    outcome = []
+
+    def run():
+        try:
+            function()
+        except BaseException as error:
+            outcome.append(error)
+        else:
+            outcome.append(None)
+
+    thread = threading.Thread(target=run, daemon=True)
+    thread.start()
+    thread.join(seconds)
+    if thread.is_alive():
+        pytest.fail(f"still waiting after {seconds} s: the fit hangs")
+    return outcome[0]
+
+
+def memory_probes():
+    """Functions for ``client.run`` (made here, so that a worker receives them by value and
+    imports nothing of this module): the process's memory in bytes, and the same once it
+    has made the imports of a task of the fit (a chunk of a Dask array to work on, and our
+    chunk functions)."""
+
+    def process_memory(dask_worker=None):
+        import psutil
+
+        return psutil.Process().memory_info().rss
+
+    def after_the_task_imports(dask_worker=None):
+        import dask.array  # noqa: F401
+
+        import kmeans_scratch.dask._chunked  # noqa: F401
+
+        return process_memory()
+
+    return process_memory, after_the_task_imports
+
+
+@pytest.mark.slow
+def test_the_check_counts_what_the_first_task_imports():
+    """A fresh worker is smaller than the one that runs the fit's first task: that task
+    imports ``dask.array`` (with dask-ml installed, ``sparse`` and Numba with it).  The
+    chunk here fits the room of a fresh worker but not the room left after those imports
+    (both measured on a probe worker): it is refused before the fit, not found paused in
+    the middle of it."""
+    from kmeans_scratch.dask._memory import kernels_to_load, usable_fraction
+
+    process_memory, after_the_task_imports = memory_probes()
+    one_worker = {"n_workers": 1, "threads_per_worker": 1, "dashboard_address": ":0"}
+    with distributed.LocalCluster(**one_worker) as probe, distributed.Client(probe) as client:
+        (fresh,) = client.run(process_memory).values()
+        (to_load_fresh,) = client.run(kernels_to_load).values()
+        (imported,) = client.run(after_the_task_imports).values()
+        (to_load,) = client.run(kernels_to_load).values()
+    gap = (imported + to_load) - (fresh + to_load_fresh)
+    assert gap > 8 * 2**20, "the imports of a task cost less than the test can tell apart"
+
+    # A worker whose room, after the imports, is 40 MB: the work on the chunk needs half
+    # the gap more than that, and half the gap less than a fresh worker's room.
+    limit = int((imported + to_load + 40e6) / usable_fraction())
+    rows = int((40e6 + gap / 2) / (3 * 3 * 4))  # 3 copies of rows of 3 float32
+    X = da.zeros((rows, 3), dtype=np.float32, chunks=(rows, 3))
+    with (
+        distributed.LocalCluster(memory_limit=limit, **one_worker) as cluster,
+        distributed.Client(cluster),
+    ):
+        error = outcome_within(60, lambda: DaskKMeans(2, random_state=0, max_iter=2).fit(X))
+    assert isinstance(error, ValueError), error
+    assert re.search(r"do not fit worker .*in use after the imports of the fit's tasks", str(error))
+
+
+def rows_that_fill_their_worker(memory_limit):
+    """A function for a chunk's task (made here, so that a worker receives it by value):
+    the first time on a worker, it keeps an array (outside Dask's results, as a task's
+    imports and buffers are) that takes the process to 87 % of ``memory_limit``, past
+    Dask's pause threshold (80 %) and below its restart (95 %), and waits for Dask to
+    pause the worker; then it returns ``n_rows`` rows of 3 float64 from ``start``."""
+
+    def rows(start, n_rows):
+        import psutil
+
+        worker = distributed.get_worker()
+        if not hasattr(worker, "memory_held_by_the_test"):
+            extra = max(int(0.87 * memory_limit) - psutil.Process().memory_info().rss, 0)
+            worker.memory_held_by_the_test = np.ones(extra, dtype=np.uint8)
+            time.sleep(1.0)  # Dask's memory monitor looks every 0.1 s
+        return np.arange(start, start + 3 * n_rows, dtype=np.float64).reshape(n_rows, 3)
+
+    return rows
+
+
+@pytest.mark.slow
+def test_a_worker_paused_for_good_is_an_error_not_a_hang():
+    """The first chunk made leaves its worker past Dask's pause threshold with memory that
+    no spill frees: the fit stops with WorkerPausedError, naming the worker and what to
+    change, within the bound (it used to wait for ever)."""
+    from kmeans_scratch.dask import WorkerPausedError
+    from kmeans_scratch.dask._waiting import CHECK_SECONDS, PAUSED_LIMIT_SECONDS
+
+    limit, n_rows = 600_000_000, 1000
+    make = delayed(rows_that_fill_their_worker(limit), pure=False)
+    X = da.concatenate(
+        [
+            da.from_delayed(make(start, n_rows), shape=(n_rows, 3), dtype=np.float64)
+            for start in range(0, 4 * n_rows, n_rows)
+        ]
+    )
+    with (
+        distributed.LocalCluster(
+            n_workers=1, threads_per_worker=1, memory_limit=limit, dashboard_address=":0"
+        ) as cluster,
+        distributed.Client(cluster) as client,
+    ):  # fmt: skip
+        (address,) = client.scheduler_info()["workers"]
+        started = time.monotonic()
+        error = outcome_within(
+            PAUSED_LIMIT_SECONDS + 20, lambda: DaskKMeans(2, random_state=0).fit(X)
+        )
+        waited = time.monotonic() - started
+    assert isinstance(error, WorkerPausedError), error
+    assert isinstance(error, MemoryError)
+    message = str(error)
+    assert address in message and "memory_limit of 600 MB" in message
+    assert "smaller chunks" in message and "more memory" in message
+    assert PAUSED_LIMIT_SECONDS <= waited <= PAUSED_LIMIT_SECONDS + 5 + 2 * CHECK_SECONDS

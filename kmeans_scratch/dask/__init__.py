@@ -9,11 +9,15 @@ modules): ``KMeans``, which brings scikit-learn's estimator machinery, is loaded
 use, so that a worker holds only NumPy and the kernels (see docs/dask.md).  The kernels of
 the chunks (``_chunks``, ``_seeding``) import without Dask: the package build compiles
 them ahead of time.
+
+A fit on a cluster never waits for ever on a worker that Dask has paused for good: after
+``_waiting.PAUSED_LIMIT_SECONDS`` (30 s) it raises :class:`WorkerPausedError`, a
+``MemoryError`` that names the worker and what to change.
 """
 
 from kmeans_scratch._extras import require
 
-__all__ = ["KMeans"]
+__all__ = ["KMeans", "WorkerPausedError"]
 
 
 def __getattr__(name):
@@ -22,4 +26,8 @@ def __getattr__(name):
         from ._estimator import KMeans
 
         return KMeans
+    if name == "WorkerPausedError":
+        from ._waiting import WorkerPausedError
+
+        return WorkerPausedError
     raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -6,7 +6,9 @@ chunk.  :meth:`RowChunks.map` runs a function on every chunk with Dask's current
 returns what the calls return, gathered in chunk order.  :meth:`RowChunks.map_kept` does
 the same for a function that also returns a state: the states are *persisted* (kept on
 the worker that computed them, as futures, or in memory under a local scheduler) and
-only their references come back, to be passed to the next call.
+only their references come back, to be passed to the next call.  On a cluster the client
+waits for the results through :func:`~._waiting.wait_for`, which stops the fit with an
+error instead of waiting for ever on a worker that Dask has paused for good.
 """
 
 import dask
@@ -16,16 +18,19 @@ from dask import delayed
 from .._threads import worker_threads
 from .._validation import check_n_samples, check_weight_total
 from ._chunks import args_of_chunk, prepared, usable
+from ._waiting import wait_for
 
 
 class RowChunks:
     """``X`` (n, d) split by rows into chunks, each with its weights (or None for 1s).
 
     ``dtype`` is the float dtype the fit computes in: float32 stays float32, anything else
-    is float64, as in memory.
+    is float64, as in memory.  ``client``: the ``dask.distributed`` client Dask computes
+    with, or None under a local scheduler.
     """
 
-    def __init__(self, X, sample_weight, dtype):
+    def __init__(self, X, sample_weight, dtype, client=None):
+        self.client = client
         self.mean = None
         self.dtype = np.dtype(dtype)
         self.sizes = tuple(int(size) for size in X.chunks[0])
@@ -70,7 +75,7 @@ class RowChunks:
         """``[function(chunk, weights, *args) for each chunk]``, or with ``states``
         ``function(state, chunk, weights, *args)``; computed, in chunk order.  ``only``:
         the indices of the chunks to call it on (default all)."""
-        return list(dask.compute(*self.calls(function, args, states, only=only)))
+        return self.computed(self.calls(function, args, states, only=only))
 
     def map_kept(self, function, *args, states=None):
         """For ``function(state, chunk, weights, *args) -> (state, result)``: the new states,
@@ -82,7 +87,16 @@ class RowChunks:
         results = [pair[1] for pair in pairs]
         # Persisted together: a local scheduler would otherwise run every call twice.
         kept, results = dask.persist(kept, results)
-        return kept, list(dask.compute(*results))
+        return kept, self.computed(results)
+
+    def computed(self, values):
+        """The values of delayed ``values``, in order: on the client's cluster, waited for
+        through :func:`~._waiting.wait_for`; else by Dask's local scheduler."""
+        if self.client is None:
+            return list(dask.compute(*values))
+        futures = self.client.compute(list(values))
+        wait_for(self.client, futures)
+        return self.client.gather(futures)
 
     def values(self, states):
         """The kept states as delayed values (here they already are)."""

@@ -4,36 +4,66 @@ A worker that runs out of memory in the middle of a task is paused by Dask (at 8
 ``memory_limit``, by default) and waits, with nothing said, for memory that only its own
 task could free; past 95 % it is restarted, and after a few restarts the task fails.  A
 chunk whose work cannot fit is therefore refused before the first pass, with what to
-change.  While a worker works on a chunk it holds the chunk as read, its prepared (centered)
-copy and the per-row state (labels, bounds) beside its kernels: about :data:`CHUNK_COPIES`
-times the chunk's bytes, and the kernels' memory if they are not loaded yet.
+change.
+
+A worker is measured as the fit's tasks will find it.  A fresh worker holds about 60 MiB,
+but its first task imports ``dask.array`` (which may bring ``sparse``, SciPy and Numba:
+80 MiB more with dask-ml installed) and this package's chunk modules, then loads the
+kernels.  So the check makes those imports on every worker first, then reads the
+process's memory (:func:`worker_memory`); the kernels, which the check does not load (a
+compile could take a small worker past its limit before anything is said), are counted
+by what they were measured to add: the ahead-of-time module of a worker of one thread,
+or Numba's start (and its import, unless ``dask.array`` brought it).
+
+While a worker works on a chunk it holds, beside that, the chunk as read, its prepared
+(centered) copy and the per-row state (labels, bounds): about :data:`CHUNK_COPIES` times
+the chunk's bytes, for each chunk it works on at once.
 """
+
+import sys
 
 import dask
 
 #: What the work on one chunk holds at once, in multiples of the chunk's bytes.
 CHUNK_COPIES = 3
 
-#: The memory a worker's kernels take once loaded: Numba's compiler and start, and a
-#: worker of one thread that runs them from the ahead-of-time module instead.
-JUST_IN_TIME_BYTES = 128 * 2**20
+#: The memory a worker's kernels add once loaded (measured on this project's machine): a
+#: worker of one thread runs them from the ahead-of-time module; a worker of more threads
+#: starts Numba (its import, unless another package made it, and its start: the kernels
+#: loaded from Numba's cache).
 AHEAD_OF_TIME_BYTES = 16 * 2**20
+NUMBA_IMPORT_BYTES = 64 * 2**20
+NUMBA_START_BYTES = 64 * 2**20
 
 
-def worker_memory(dask_worker):
-    """On a worker: ``(bytes in use, bytes its kernels will add)``."""
-    import psutil
+def import_what_tasks_import():
+    """The imports of a task of the fit on a worker: ``dask.array``, which the tasks of a
+    Dask array's graph import (and which may import ``sparse``, SciPy and Numba), and
+    the modules the fit's tasks live in."""
+    import dask.array  # noqa: F401
 
+    from . import _chunked, _pinned, _seeding  # noqa: F401
+
+
+def kernels_to_load(dask_worker):
+    """On a worker: the bytes its kernels will add when a task first runs them."""
     from .._ahead import find_module_file
     from .._kernels import numba_started
 
     if numba_started():
-        to_load = 0
-    elif dask_worker.state.nthreads == 1 and find_module_file() is not None:
-        to_load = AHEAD_OF_TIME_BYTES
-    else:
-        to_load = JUST_IN_TIME_BYTES
-    return psutil.Process().memory_info().rss, to_load
+        return 0
+    if dask_worker.state.nthreads == 1 and find_module_file() is not None:
+        return AHEAD_OF_TIME_BYTES
+    return NUMBA_START_BYTES + (0 if "numba" in sys.modules else NUMBA_IMPORT_BYTES)
+
+
+def worker_memory(dask_worker):
+    """On a worker (``client.run``): ``(bytes in use, bytes its kernels will add)``, once
+    the imports of the fit's tasks are made."""
+    import psutil
+
+    import_what_tasks_import()
+    return psutil.Process().memory_info().rss, kernels_to_load(dask_worker)
 
 
 def usable_fraction():
@@ -46,39 +76,61 @@ def usable_fraction():
     return None
 
 
-def check_chunks_fit(client, X, dtype):
-    """Raise ValueError, saying how to rechunk, when a worker of ``client`` has no room for
-    the work on ``X``'s largest chunk (in the fit's ``dtype``)."""
-    limits = {
-        address: info.get("memory_limit")
-        for address, info in client.scheduler_info()["workers"].items()
-    }
+def check_chunks_fit(client, X, dtype, one_chunk_at_a_time=False):
+    """Raise ValueError, saying what to change, when a worker of ``client`` has no room for
+    the work on ``X``'s largest chunk (in the fit's ``dtype``), once per thread (Dask runs
+    a task per thread), or once if the fit sends a worker ``one_chunk_at_a_time``."""
+    info = client.scheduler_info(n_workers=-1)["workers"]
+    limits = {address: worker.get("memory_limit") for address, worker in info.items()}
     fraction = usable_fraction()
     if fraction is None or not limits or not all(limits.values()):
         return  # no worker will be paused or restarted
     row_bytes = X.shape[1] * max(X.dtype.itemsize, dtype.itemsize)
     largest = max(X.chunks[0])
-    need = CHUNK_COPIES * largest * row_bytes
-    for address, (used, to_load) in client.run(worker_memory).items():
+    for address, (in_use, to_load) in client.run(worker_memory).items():
         if address not in limits:
             continue
-        usable = limits[address] * fraction
-        room = usable - used - to_load
-        if need <= room:
-            continue
-        rows = int(room // (CHUNK_COPIES * row_bytes))
-        advice = (
-            f"Rechunk X to at most {rows:,} rows per chunk (X.rechunk({{0: {rows}}})), or "
-            "give the workers more memory."
-            if rows > 0
-            else "Give the workers more memory."
-        )
-        raise ValueError(
-            f"X's chunks of up to {largest:,} rows ({largest * row_bytes / 1e6:,.0f} MB in "
-            f"{dtype}) do not fit worker {address}: the work on a chunk holds about "
-            f"{CHUNK_COPIES} times its size, {need / 1e6:,.0f} MB, and the worker has "
-            f"{max(room, 0) / 1e6:,.0f} MB left of the {usable / 1e6:,.0f} MB it may use "
-            f"({fraction:.0%} of its memory_limit; {used / 1e6:,.0f} MB in use"
-            f"{f', and {to_load / 1e6:,.0f} MB of kernels to load' if to_load else ''}). "
-            f"{advice}"
+        at_once = 1 if one_chunk_at_a_time else info[address].get("nthreads", 1)
+        fit = ChunkFit(largest, row_bytes, at_once, limits[address] * fraction, in_use, to_load)
+        if fit.need > fit.room:
+            raise ValueError(fit.refusal(address, dtype, fraction))
+
+
+class ChunkFit:
+    """The work on ``at_once`` chunks of ``largest`` rows of ``row_bytes`` against a
+    worker's memory: ``usable`` bytes, ``in_use`` after the imports, ``to_load`` for its
+    kernels."""
+
+    def __init__(self, largest, row_bytes, at_once, usable, in_use, to_load):
+        self.largest, self.row_bytes, self.at_once = largest, row_bytes, at_once
+        self.usable, self.in_use, self.to_load = usable, in_use, to_load
+        self.need = CHUNK_COPIES * largest * row_bytes * at_once
+        self.room = usable - in_use - to_load
+
+    def rows_that_fit(self):
+        """The most rows per chunk whose work fits the room left."""
+        return int(self.room // (CHUNK_COPIES * self.row_bytes * self.at_once))
+
+    def refusal(self, address, dtype, fraction):
+        """The error's message, for the worker at ``address``."""
+        rows = self.rows_that_fit()
+        if rows > 0:
+            advice = (
+                f"Rechunk X to at most {rows:,} rows per chunk (X.rechunk({{0: {rows}}})), "
+                "or give the workers more memory (memory_limit)"
+            )
+        else:
+            advice = "Give the workers more memory (memory_limit)"
+        if self.at_once > 1:
+            advice += ", or run fewer threads per worker"
+        threads = f" for each of its {self.at_once} threads" if self.at_once > 1 else ""
+        kernels = f", and {self.to_load / 1e6:,.0f} MB of kernels to load" if self.to_load else ""
+        return (
+            f"X's chunks of up to {self.largest:,} rows "
+            f"({self.largest * self.row_bytes / 1e6:,.0f} MB in {dtype}) do not fit worker "
+            f"{address}: the work on a chunk holds about {CHUNK_COPIES} times its "
+            f"size{threads}, {self.need / 1e6:,.0f} MB, and the worker has "
+            f"{max(self.room, 0) / 1e6:,.0f} MB left of the {self.usable / 1e6:,.0f} MB it "
+            f"may use ({fraction:.0%} of its memory_limit; {self.in_use / 1e6:,.0f} MB in "
+            f"use after the imports of the fit's tasks{kernels}). {advice}."
         )

@@ -26,15 +26,14 @@ read each chunk where it can and keeps nothing but the states.
 
 import uuid
 
+import dask
 import numpy as np
 
 from .._threads import worker_threads
 from ._chunked import RowChunks
 from ._chunks import args_of_chunk, prepared, usable
 from ._memory import check_chunks_fit
-
-#: How often a call waiting for its workers checks that they are still there, in seconds.
-WORKER_CHECK_SECONDS = 1.0
+from ._waiting import wait_for
 
 #: On a worker: the prepared rows and the states of the fits running there, by key;
 #: every key starts with its :class:`PinnedChunks` object's ``name``.
@@ -65,16 +64,28 @@ def distributed_client():
         return None
 
 
+def computes_with(client):
+    """Whether ``dask.compute`` runs on ``client``: no other scheduler is named in Dask's
+    settings (``dask.config.set(scheduler="threads")`` names one)."""
+    scheduler = dask.config.get("scheduler", None)
+    return scheduler in (None, client, "dask.distributed", "distributed")
+
+
 def row_chunks(X, sample_weight, dtype):
     """:class:`PinnedChunks` when ``X`` is persisted on the current client's cluster, else
-    :class:`~._chunked.RowChunks`."""
+    :class:`~._chunked.RowChunks` (on that cluster if Dask computes there).  On a cluster,
+    the chunks are first checked to fit the workers (see ``_memory``)."""
+    dtype = np.dtype(dtype)
     client = distributed_client()
-    if client is not None:
-        check_chunks_fit(client, X, np.dtype(dtype))
     data = persisted_chunks(X) if client is not None else None
-    if data is None:
-        return RowChunks(X, sample_weight, dtype)
-    return PinnedChunks(client, X, data, sample_weight, dtype)
+    if data is not None:
+        check_chunks_fit(client, X, dtype, one_chunk_at_a_time=True)
+        return PinnedChunks(client, X, data, sample_weight, dtype)
+    if client is not None and not computes_with(client):
+        client = None
+    if client is not None:
+        check_chunks_fit(client, X, dtype)
+    return RowChunks(X, sample_weight, dtype, client)
 
 
 def balanced_workers(holders, sizes, threads):
@@ -105,8 +116,7 @@ class PinnedChunks(RowChunks):
     """
 
     def __init__(self, client, X, data, sample_weight, dtype):
-        super().__init__(X, None, dtype)
-        self.client = client
+        super().__init__(X, None, dtype, client)
         self.data = data
         if sample_weight is not None:
             self.weights = persisted_chunks(sample_weight) or persisted_chunks(
@@ -150,33 +160,14 @@ class PinnedChunks(RowChunks):
             for worker, items in groups.items()
         }
         results = {}
-        outcomes = self.gathered(futures)
+        wait_for(self.client, list(futures.values()), pinned_to=futures)
+        outcomes = self.client.gather(list(futures.values()))
         for worker, outcome in zip(futures, outcomes, strict=True):
             for (index, *_), result in zip(groups[worker], outcome, strict=True):
                 results[index] = result
         if self.mean is not None:
             self.prepared.update(indices)
         return [results[index] for index in indices]
-
-    def gathered(self, futures):
-        """The results of ``{worker: future}``, in order.  A task pinned to a worker that
-        has left would wait for it forever, and what it kept there is gone: checked every
-        ``WORKER_CHECK_SECONDS``, that is an error naming the worker."""
-        from distributed import wait
-
-        while True:
-            try:
-                wait(list(futures.values()), timeout=WORKER_CHECK_SECONDS)
-                return self.client.gather(list(futures.values()))
-            except TimeoutError:
-                alive = self.client.scheduler_info(n_workers=-1)["workers"]
-                gone = sorted(worker for worker in futures if worker not in alive)
-                if gone:
-                    self.client.cancel(list(futures.values()))
-                    raise RuntimeError(
-                        f"the Dask worker {gone[0]} left during the fit, with the state of "
-                        "its chunks: fit again"
-                    ) from None
 
     def map(self, function, *args, states=None, only=None):
         mode = "plain" if states is None else "with"
@@ -190,15 +181,13 @@ class PinnedChunks(RowChunks):
 
     def values(self, states):
         """The kept states as futures on their workers, forgotten as states."""
-        from distributed import wait
-
         futures = [
             self.client.submit(
                 take_kept, key, workers=[worker], allow_other_workers=False, pure=False
             )
             for key, worker in zip(states.keys, self.workers, strict=True)
         ]
-        wait(futures)  # before :meth:`close` forgets what is left
+        wait_for(self.client, futures, pinned_to=self.workers)  # before :meth:`close` forgets
         return futures
 
     def release(self, states):
