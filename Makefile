@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed
 
-.PHONY: install kernels test lint bench bench-quick bench-command bench-kodak bench-effort bench-dask bench-dask-memory bench-widths demo notebook figures clean pngquant
+.PHONY: install kernels test lint bench bench-quick bench-command bench-large bench-kodak bench-effort bench-dask bench-dask-memory bench-widths demo notebook figures clean pngquant
 
 install: $(STAMP) kernels
 
@@ -62,6 +62,11 @@ bench-widths: $(STAMP)
 bench-command: $(STAMP) kernels pngquant
 	$(BIN)/python -m pytest benchmarks/test_command.py -q $(COMMAND_IMAGES) \
 	    --results benchmarks/RESULTS-command.md
+
+# Large images (3, 12 and 24 megapixels) file to file, time and peak memory, against pngquant
+# and libimagequant; writes benchmarks/RESULTS-large.md (about 5 minutes).
+bench-large: $(STAMP) kernels pngquant
+	$(BIN)/python -m pytest benchmarks/test_large_images.py -q --results benchmarks/RESULTS-large.md
 
 # The k = 256 quantizer rows (ours, libimagequant, scikit-learn on all pixels) and how soon ours
 # passes faiss's inertia, on every image of a folder: the 24 Kodak photos by default

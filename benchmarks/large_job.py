@@ -9,15 +9,21 @@ peak after the imports, before the image is opened).
 
 Contenders:
 
-- ``ours``: the ``kmeans-compress`` command, k = 256: decode, histogram, fit, indices,
-  the quality report (PSNR, SSIM, ΔE) and the PNG written atomically.
+- ``ours``: the ``kmeans-compress`` command, k = 256, on the kernels the command runs
+  (its ahead-of-time module for one file): decode, histogram, fit, indices, the quality
+  report (PSNR, SSIM, ΔE) and the PNG written atomically.
+- ``pngquant``: the ``pngquant --nofs 256`` command, run as a process of its own:
+  ``seconds`` is that whole process, ``peak_rss`` its peak (``os.wait4``'s ``ru_maxrss``),
+  the other two are null.
 - ``libimagequant``: what pngquant does with libimagequant, without dithering: decode
   with Pillow, quantize and remap (``quantize_raw_rgba_bytes``), write the palette PNG
   with Pillow's encoder at its default level.
 """
 
 import json
+import os
 import resource
+import subprocess
 import sys
 import time
 
@@ -36,7 +42,9 @@ def peak_rss():
 
 
 def ours(source, output):
-    from kmeans_scratch.compression.cli import main
+    from kmeans_scratch.compression.cli import main, set_up_process
+
+    set_up_process()  # as the command's entry point does
 
     def run():
         from contextlib import redirect_stdout
@@ -76,25 +84,45 @@ def libimagequant(source, output):
     return run
 
 
-CONTENDERS = {"ours": ours, "libimagequant": libimagequant}
+def pngquant(source, output):
+    """``pngquant --nofs 256`` from ``source`` to ``output`` in a process of its own: its
+    wall time and peak resident memory."""
+    import shutil
+
+    def run():
+        start = time.perf_counter()
+        child = subprocess.Popen(
+            [shutil.which("pngquant"), "--nofs", "256", "--force", "--output", output, source]
+        )
+        _, status, usage = os.wait4(child.pid, 0)
+        seconds = time.perf_counter() - start
+        child.returncode = os.waitstatus_to_exitcode(status)
+        if child.returncode != 0:
+            raise SystemExit(f"pngquant exited with {child.returncode}")
+        return {"seconds": seconds, "peak_rss": usage.ru_maxrss * 1024}  # KiB on Linux
+
+    return run
+
+
+CONTENDERS = {"ours": ours, "libimagequant": libimagequant, "pngquant": pngquant}
 
 
 def main(contender, source, output):
     run = CONTENDERS[contender](source, output)
     import_rss = peak_rss()
     start = time.perf_counter()
-    quantize_seconds = run()
+    outcome = run()
     seconds = time.perf_counter() - start
-    print(
-        json.dumps(
-            {
-                "seconds": seconds,
-                "quantize_seconds": quantize_seconds,
-                "peak_rss": peak_rss(),
-                "import_rss": import_rss,
-            }
-        )
-    )
+    if isinstance(outcome, dict):  # another process's measures
+        row = {"quantize_seconds": None, "import_rss": None, **outcome}
+    else:
+        row = {
+            "seconds": seconds,
+            "quantize_seconds": outcome,
+            "peak_rss": peak_rss(),
+            "import_rss": import_rss,
+        }
+    print(json.dumps(row))
 
 
 if __name__ == "__main__":

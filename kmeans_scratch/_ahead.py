@@ -97,6 +97,7 @@ F8_1, F8_2, F8_3 = Array("float64", 1), Array("float64", 2), Array("float64", 3)
 I4_1, I8_1, I8_2 = Array("int32", 1), Array("int64", 1), Array("int64", 2)
 U8_1, U8_2, U8_2_READONLY = Array("uint8", 1), Array("uint8", 2), Array("uint8", 2, True)
 U8_3, U8_3_READONLY, U64_2 = Array("uint8", 3), Array("uint8", 3, True), Array("uint64", 2)
+U2_1 = Array("uint16", 1)
 F8, I8, BOOL = Scalar("float64"), Scalar("int64"), Scalar("boolean")
 
 #: The calls of ``compress()`` with its defaults (the fit in float64 on the distinct
@@ -107,6 +108,9 @@ COMPRESS_CALLS = {
     ("kmeans_scratch.compression._palette", "distinct_keys"): [(U8_2_READONLY,), (U8_2,)],
     ("kmeans_scratch.compression._palette", "distinct_keys_by_table"): [(U8_2_READONLY,), (U8_2,)],
     ("kmeans_scratch.compression._palette", "pack_keys"): [(U8_2,)],
+    ("kmeans_scratch.compression._palette", "values_of_keys"): [
+        (flat, table) for flat in (U8_2_READONLY, U8_2) for table in (I4_1, U8_1, U2_1)
+    ],
     ("kmeans_scratch._distinct", "distinct_rows"): [(U64_2, I8, F8)],
     ("kmeans_scratch._seeding", "tile_boxes"): [(F8_2,)],
     ("kmeans_scratch._seeding", "add_center"): [

@@ -120,10 +120,25 @@ def test_metrics_and_a_sweep_run_without_numba_and_measure_what_numba_measures(
     assert measured[True] == measured[False]
 
 
-def test_an_image_over_4_megapixels_runs_on_numbas_threads(built, tmp_path):
+def test_one_image_over_4_megapixels_runs_without_numba_and_a_batch_of_them_with_it(
+    built, tmp_path
+):
+    """One large image (its histogram by key table) stays on the ahead-of-time kernels,
+    dithered or not, and writes Numba's files; several run on Numba's threads."""
     wide = np.tile(image_array("china"), (5, 4, 1))[:2100, :2000]  # 4.2 MP
-    Image.fromarray(np.ascontiguousarray(wide)).save(tmp_path / "wide.png")
-    _, numba_imported = run_command(["wide.png", "-k", "16", "-q"], tmp_path, ahead=True)
+    for name in ("wide.png", "wide-2.png"):
+        Image.fromarray(np.ascontiguousarray(wide)).save(tmp_path / name)
+    for extra in ([], ["--dither"]):
+        written = {}
+        for ahead in (True, False):
+            out = tmp_path / f"ahead-{ahead}{''.join(extra)}"
+            arguments = ["wide.png", "-k", "16", "-q", "--out-dir", str(out), *extra]
+            _, numba_imported = run_command(arguments, tmp_path, ahead)
+            assert numba_imported is not ahead
+            written[ahead] = written_files(out)
+        assert written[True] and written[True] == written[False]
+    batch = ["wide.png", "wide-2.png", "-k", "16", "-q", "--out-dir", str(tmp_path / "batch")]
+    _, numba_imported = run_command(batch, tmp_path, ahead=True)
     assert numba_imported
 
 

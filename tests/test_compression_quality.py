@@ -101,6 +101,24 @@ def test_histogram_is_the_distinct_colors_in_morton_order(n_channels):
         assert np.all(np.diff(histogram.colors[:, 0].astype(int)) > 0)
 
 
+def test_a_large_rgb_histogram_finds_each_pixels_color_by_its_key():
+    """From 4 megapixels an RGB histogram counts keys in a table and keeps no per-pixel
+    rows (97 MiB at 24 megapixels): a pixel's entry is looked up from its key."""
+    from kmeans_scratch.compression._palette import distinct_keys
+
+    rng = np.random.RandomState(0)
+    pixels = rng.randint(0, 256, size=(2048, 2048, 3)).astype(np.uint8)
+    pixels[:1024] //= 64  # many repeated colors too
+    histogram = color_histogram(pixels)
+    assert histogram._inverse is None  # the rows are made only when asked for
+    colors, counts, inverse = distinct_keys(pixels.reshape(-1, 3))
+    np.testing.assert_array_equal(histogram.colors, colors)
+    np.testing.assert_array_equal(histogram.counts, counts)
+    np.testing.assert_array_equal(histogram.inverse, inverse)
+    labels = (np.arange(colors.shape[0]) % 251).astype(np.uint8)
+    np.testing.assert_array_equal(histogram.entries_of_pixels(labels), labels[inverse])
+
+
 def test_histogram_of_a_photo_rebuilds_it():
     pixels = image_array("china")
     histogram = color_histogram(pixels)
@@ -223,10 +241,20 @@ def test_n_init_reaches_the_fit():
 
 @pytest.mark.parametrize("n_channels", [1, 2, 3])
 def test_histogram_by_key_table_equals_the_radix_sort(n_channels):
-    from kmeans_scratch.compression._palette import distinct_keys, distinct_keys_by_table
+    from kmeans_scratch.compression._palette import (
+        ColorHistogram,
+        distinct_keys,
+        distinct_keys_by_table,
+    )
 
     rng = np.random.RandomState(n_channels)
     flat = rng.choice([0, 1, 127, 128, 254, 255], size=(5000, n_channels)).astype(np.uint8)
     flat[:500] = rng.randint(0, 256, size=(500, n_channels))
-    for by_table, by_sort in zip(distinct_keys_by_table(flat), distinct_keys(flat), strict=True):
-        np.testing.assert_array_equal(by_table, by_sort)
+    by_table = ColorHistogram(*distinct_keys_by_table(flat), pixels=flat)
+    by_sort = ColorHistogram(*distinct_keys(flat))
+    for name in ("colors", "counts", "inverse"):
+        np.testing.assert_array_equal(getattr(by_table, name), getattr(by_sort, name))
+    labels = (np.arange(by_sort.colors.shape[0]) * 7 % 5).astype(np.uint8)
+    np.testing.assert_array_equal(
+        by_table.entries_of_pixels(labels), by_sort.entries_of_pixels(labels)
+    )

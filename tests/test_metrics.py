@@ -157,3 +157,25 @@ def test_lab_and_ciede2000_equal_scikit_image_color_by_color():
     for one, other in pairs:
         ours = np.array([ciede2000(a, b) for a, b in zip(one, other, strict=True)])
         np.testing.assert_allclose(ours, deltaE_ciede2000(one, other), rtol=0, atol=1e-9)
+
+
+def test_released_pixels_keep_the_measures_taken_and_the_file():
+    """The command measures, lets the pixels go, then encodes: the same file, the same
+    numbers, and a measure not taken before is refused with a clear message."""
+    from kmeans_scratch.compression import compress
+
+    pixels = image_array("china")[::3, ::3]
+    kept, released = compress(pixels, 32), compress(pixels, 32)
+    psnr_before = released.quality("psnr")
+    released.release_pixels()
+    assert released.original is None and released.histogram is None
+    assert released.quality("psnr") == psnr_before == kept.quality("psnr")
+    untimed = [
+        {name: value for name, value in result.report(measures=("psnr",)).items()
+         if not name.endswith("seconds")}
+        for result in (released, kept)
+    ]  # fmt: skip
+    assert untimed[0] == untimed[1]
+    assert released.encode("png") == kept.encode("png")
+    with pytest.raises(ValueError, match="ssim was not measured before the pixels were released"):
+        released.quality("ssim")

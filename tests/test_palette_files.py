@@ -240,3 +240,24 @@ def test_large_images_get_the_fast_png_pass_and_decode_exactly():
     data = encode(palette, indices, "RGB", "png")
     assert png_header(data) == (8, 3)  # 8-bit palette
     np.testing.assert_array_equal(np.asarray(decode(data).convert("RGB")), palette[indices])
+
+
+@pytest.mark.parametrize("shape", [(40, 30), (1000, 1100)])  # full effort, the fast pass
+def test_unused_entries_leave_the_png_palette_unless_kept(shape):
+    from kmeans_scratch.compression._io import encode
+
+    rng = np.random.RandomState(1)
+    palette = rng.randint(0, 256, size=(20, 4)).astype(np.uint8)
+    used = np.array([0, 3, 4, 11, 19])  # 5 of 20 entries: 3 bits would do, PNG takes 4
+    indices = used[rng.randint(0, used.size, size=shape)].astype(np.uint8)
+    expected = palette[indices]
+    data = encode(palette, indices, "RGBA", "png")
+    image = decode(data)
+    assert png_header(data) == (4, 3) and len(image.getpalette()) == 3 * used.size
+    np.testing.assert_array_equal(np.asarray(image.convert("RGBA")), expected)
+    kept = encode(palette, indices, "RGBA", "png", keep_palette=True)
+    image = decode(kept)
+    assert png_header(kept) == (8, 3)  # 20 entries need 8 bits
+    np.testing.assert_array_equal(np.asarray(image), indices)  # the entries in their order
+    assert image.getpalette()[: 3 * 20] == palette[:, :3].ravel().tolist()
+    np.testing.assert_array_equal(np.asarray(image.convert("RGBA")), expected)

@@ -97,18 +97,22 @@ def test_the_fastest_fit_loses_little_quality():
 
 
 def test_quality_is_measured_only_when_read(monkeypatch):
-    from kmeans_scratch.compression import _quantized
+    from kmeans_scratch.compression import _metrics
 
-    passes = []
-    real = _quantized.pixel_pairs
-    monkeypatch.setattr(_quantized, "pixel_pairs", lambda *a: passes.append(1) or real(*a))
-    result = compress(image_array("coffee")[::4, ::4], 16)
-    assert result._quality == {} and passes == []
+    passes = []  # of distinct_pairs: one pass over every pixel
+    real = _metrics.distinct_pairs
+    monkeypatch.setattr(_metrics, "distinct_pairs", lambda *a: passes.append(1) or real(*a))
+    pixels = image_array("coffee")[::4, ::4]
+    result = compress(pixels, 16)
+    assert result._quality == {}
     row = result.report("png", measures=("psnr",))
     assert "psnr" in row and "ssim" not in row and "delta_e" not in row
     assert set(result._quality) == {"psnr"}
     assert set(result.metrics) >= {"psnr", "ssim", "delta_e"}  # the API's full report
-    assert passes == [1]  # PSNR and ΔE share one pass over the pixels' pairs
+    assert passes == []  # undithered, a color's pixels share its entry: no pass needed
+    dithered = compress(pixels, 16, dither=True)
+    assert set(dithered.metrics) >= {"psnr", "ssim", "delta_e"}
+    assert passes == [1]  # dithered, PSNR and ΔE share one pass over the pixels' pairs
 
 
 def run(argv, **kwargs):

@@ -153,10 +153,13 @@ def compress_one(args, source, shared=None):
             result = compress(image, args.colors, **common_options(args))
         else:
             result = shared.quantize(image, **common_options(args))
+    del image  # standard input's pixels: the result holds what it needs
     if args.strip:
         result.icc_profile = None
     path = output_path(args, source, result.facts["n_colors"])
     check_output_of(args, source, path)  # with a target, its name is known only now
+    result.facts_and_quality(measures_of(args))  # measured, then the pixels can go
+    result.release_pixels()
     row = {"input": str(source), **result.report(args.format, measures_of(args))}
     if args.skip_if_larger and row["input_bytes"] and row["output_bytes"] >= row["input_bytes"]:
         row["output"] = None
@@ -229,8 +232,11 @@ def task_runner(args):
             yield functools.partial(map_on_cluster, client=client)
         return
     largest = max(image_pixels(name) for name in args.images)
-    if largest > PARALLEL_FILES_MAX_PIXELS:
-        use_ahead_of_time(False)  # such an image gains more from Numba's threads
+    if largest > PARALLEL_FILES_MAX_PIXELS and len(args.images) > 1:
+        # Large images one after the other: Numba's threads work on each.  One large
+        # image stays on the ahead-of-time kernels: Numba's start and its threads
+        # cost more (CPU, and 150 MiB) than its second core saves.
+        use_ahead_of_time(False)
     workers, threads = 0, 0
     if len(args.images) > 1 and not args.sweep:
         workers, threads = plan_workers(len(args.images), largest)

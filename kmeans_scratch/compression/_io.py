@@ -24,7 +24,7 @@ import numpy as np
 import oxipng
 from PIL import Image, ImageCms, ImageOps, PngImagePlugin, UnidentifiedImageError
 
-from ._alpha import GIF_ALPHA_THRESHOLD
+from ._alpha import GIF_ALPHA_THRESHOLD, has_alpha
 from ._palette import uses_key_table
 from ._speed import DEFAULT_SPEED, FULL_EFFORT_PIXELS, LARGE_DEFLATE_LEVEL, effort
 
@@ -136,14 +136,31 @@ def from_pil(image, icc_profile=None, notes=None):
         image = image.convert("RGBA" if "A" in mode else ("L" if mode == "1" else "RGB"))
     if icc_profile and len(icc_profile) > MAX_ICC_PROFILE_BYTES:
         image, icc_profile = _to_srgb_without(image, icc_profile, notes)
-    pixels = np.asarray(image, dtype=np.uint8)
-    if pixels.ndim == 2:
-        pixels = pixels[:, :, None]
-    if 0 in pixels.shape[:2]:
+    if 0 in image.size:
         raise ImageError("the image has no pixels")
-    return LoadedImage(
-        np.ascontiguousarray(pixels), _mode_of(pixels.shape[2]), icc_profile, notes=notes
-    )
+    pixels = pixels_of(image)
+    return LoadedImage(pixels, _mode_of(pixels.shape[2]), icc_profile, notes=notes)
+
+
+#: The most bytes of pixels :func:`pixels_of` copies out of Pillow at once.
+BAND_BYTES = 4 << 20
+
+
+def pixels_of(image):
+    """(H, W, C) uint8, the pixels of a Pillow image in mode L, LA, RGB or RGBA.
+
+    Copied a band of rows at a time: ``np.asarray(image)`` would first gather the whole
+    image's bytes, and Pillow joins them from chunks, two copies of the image beside
+    its own (which holds RGB in 4 bytes a pixel)."""
+    width, height = image.size
+    n_channels = len(image.getbands())
+    pixels = np.empty((height, width, n_channels), dtype=np.uint8)
+    band_rows = max(1, BAND_BYTES // (width * n_channels))
+    for top in range(0, height, band_rows):
+        bottom = min(top + band_rows, height)
+        band = image.crop((0, top, width, bottom))
+        pixels[top:bottom] = np.asarray(band, dtype=np.uint8).reshape(bottom - top, width, -1)
+    return pixels
 
 
 #: The largest ICC profile written into an output.  A profile can outweigh the pixels of
@@ -210,13 +227,14 @@ def _cmyk_to_rgb(image, icc_profile):
     return image.convert("RGB"), None
 
 
-#: Peak memory of a compression per pixel, in bytes, above the libraries' own: the
-#: decoded image twice while it is decoded, then the pixels, each pixel's distinct color
-#: (int32), its palette index, the encoder's buffers, and the fit on a photo's distinct
-#: colors (about 100 bytes each, 1–2 million at 24 megapixels).  Measured: 22 at 24 and
-#: 17 at 100 megapixels (benchmarks/test_large_images.py).  The radix sort of the
-#: histogram (RGBA, or RGB under 4 megapixels) adds 16 bytes per pixel of scratch; the
-#: RGB key table is a fixed 64 MiB.
+#: Peak memory of a compression per pixel, in bytes, above the libraries' own, with room
+#: to spare: Pillow's decoded image (4 bytes a pixel) beside ours while it is copied,
+#: then the pixels, each pixel's distinct color (int32, under 4 megapixels or with
+#: alpha), its palette index, the encoder's buffers, and the fit on a photo's distinct
+#: colors (about 100 bytes each, 1–2 million at 24 megapixels).  Measured: 10.5 at
+#: 24 megapixels (1.9 million colors; benchmarks/test_large_images.py).  The radix sort
+#: of the histogram (RGBA, or RGB under 4 megapixels) adds 16 bytes per pixel of
+#: scratch; the RGB key table is a fixed 64 MiB.
 BYTES_PER_PIXEL = 20
 RADIX_BYTES_PER_PIXEL = 16
 KEY_TABLE_BYTES = 64 << 20
@@ -436,10 +454,14 @@ def png_options(n_pixels, speed=DEFAULT_SPEED, n_rows=1):
     cheap."""
     plan = effort(speed)
     if n_pixels > FULL_EFFORT_PIXELS or n_rows > FULL_EFFORT_ROWS:
+        # No palette reduction either: its search for an entry order costs about 0.05 s
+        # and 5 bytes per megapixel for 0.03 % smaller files; the unused entries are
+        # dropped before (see indexed_png).
         return {
             "level": 0,
             "filter": [oxipng.RowFilter.NoOp],
             "deflate": oxipng.Deflaters.libdeflater(LARGE_DEFLATE_LEVEL),
+            "palette_reduction": False,
         }
     if plan.oxipng_level is not None:
         return {"level": plan.oxipng_level}
@@ -451,9 +473,62 @@ def png_options(n_pixels, speed=DEFAULT_SPEED, n_rows=1):
     }
 
 
+def indexed_png(palette, indices, icc_profile=None, speed=DEFAULT_SPEED, keep_palette=False):
+    """The bytes of an indexed PNG of ``palette`` (k ≤ 256, C channels) and (H, W)
+    ``indices``: Pillow writes it uncompressed at the smallest bit depth, with a tRNS
+    chunk for alpha and the ICC profile as iCCP, then oxipng compresses it with the
+    effort of ``speed``.  The palette loses the entries no pixel uses, unless
+    ``keep_palette``.  Each copy is let go as soon as the next exists: at most the
+    indices three times over (Pillow's image, the PNG, oxipng's rows)."""
+    options = png_options(indices.size, speed, indices.shape[0])
+    options["palette_reduction"] = not keep_palette and options.get("palette_reduction", True)
+    if not keep_palette:
+        palette, indices = used_entries_only(palette, indices)
+    image = palette_image(palette, indices, "RGBA" if has_alpha(palette.shape[1]) else "RGB")
+    extra = {"icc_profile": icc_profile} if icc_profile else {}
+    if "transparency" in image.info:
+        extra["transparency"] = image.info["transparency"]
+    buffer = io.BytesIO()
+    image.save(buffer, "PNG", bits=png_bit_depth(palette.shape[0]), compress_level=0, **extra)
+    del image
+    data = buffer.getvalue()
+    buffer.close()
+    return oxipng.optimize_from_memory(
+        data,
+        color_type_reduction=False,
+        grayscale_reduction=False,
+        strip=oxipng.StripChunks.safe(),
+        **options,
+    )
+
+
+#: Indices counted at once by :func:`entries_in_use` (``np.bincount`` widens them to
+#: 8 bytes each: a whole 24-megapixel image at once would take 190 MiB).
+COUNT_CHUNK = 1 << 22
+
+
+def entries_in_use(indices, n_entries):
+    """(n_entries,) bool: whether any of ``indices`` (any shape) points at each entry."""
+    flat = indices.ravel()
+    used = np.zeros(n_entries, dtype=bool)
+    for start in range(0, flat.shape[0], COUNT_CHUNK):
+        used |= np.bincount(flat[start : start + COUNT_CHUNK], minlength=n_entries) > 0
+    return used
+
+
+def used_entries_only(palette, indices):
+    """``(palette, indices)`` without the entries no index points at, the others
+    renumbered in their order (unchanged when every entry is used)."""
+    used = entries_in_use(indices, palette.shape[0])
+    if used.all():
+        return palette, indices
+    renumber = (np.cumsum(used) - 1).astype(indices.dtype)
+    return palette[used], renumber[indices]
+
+
 def palette_image(palette, indices, mode):
     """A Pillow "P" image for (k, C) ``palette`` and (H, W) ``indices``; alpha → tRNS."""
-    image = Image.fromarray(indices.astype(np.uint8), "P")
+    image = Image.fromarray(np.asarray(indices, dtype=np.uint8), "P")
     rgb = palette[:, :3] if palette.shape[1] >= 3 else np.repeat(palette[:, :1], 3, axis=1)
     image.putpalette(rgb.astype(np.uint8).ravel().tolist())
     if mode in ("LA", "RGBA"):
@@ -494,21 +569,10 @@ def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED, k
             f"a {fmt.upper()} is at most {side_limit:,} pixels a side, this image is "
             f"{width:,} × {height:,}; use --format png / format='png'"
         )
+    if fmt == "png":
+        return indexed_png(palette, indices, icc_profile, speed, keep_palette)
     buffer = io.BytesIO()
     extra = {"icc_profile": icc_profile} if icc_profile else {}
-    if fmt == "png":
-        image = palette_image(palette, indices, mode)
-        if "transparency" in image.info:
-            extra["transparency"] = image.info["transparency"]
-        image.save(buffer, "PNG", bits=png_bit_depth(palette.shape[0]), compress_level=0, **extra)
-        return oxipng.optimize_from_memory(
-            buffer.getvalue(),
-            color_type_reduction=False,
-            grayscale_reduction=False,
-            palette_reduction=not keep_palette,
-            strip=oxipng.StripChunks.safe(),
-            **png_options(indices.size, speed, indices.shape[0]),
-        )
     if fmt == "gif":
         if mode in ("LA", "RGBA"):
             indices, transparent = gif_transparency(palette, indices)

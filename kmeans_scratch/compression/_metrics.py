@@ -95,13 +95,21 @@ def distinct_pairs(inverse, indices, counts):
     return rows, entries, pair_counts
 
 
-def pixel_pairs(histogram, indices):
-    """The distinct (color row, palette entry) pairs of an image and their pixel counts."""
+def pixel_pairs(histogram, indices, labels=None):
+    """The distinct (color row, palette entry) pairs of an image and their pixel counts.
+
+    ``labels``, when given, is each distinct color's entry, taken by every pixel of that
+    color (no dithering): the pairs are then the colors themselves, with no pass over
+    the pixels."""
+    if labels is not None:
+        rows = np.arange(histogram.colors.shape[0])
+        return rows, labels.astype(np.int64), histogram.counts.astype(np.int64)
     return distinct_pairs(histogram.inverse, indices.ravel(), histogram.counts)
 
 
-#: Pairs whose squared errors NumPy computes at once (bounded scratch for huge images).
-PAIR_CHUNK = 1 << 20
+#: Pairs whose squared errors NumPy computes at once (bounded scratch for huge images:
+#: about 14 MiB).
+PAIR_CHUNK = 1 << 18
 
 
 def psnr_of_pairs(colors, pairs, palette):

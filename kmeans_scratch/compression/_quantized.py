@@ -42,6 +42,8 @@ class QuantizedImage:
         The effort of :meth:`encode` (1 slowest and smallest, 11 fastest).
     keep_palette : bool
         Whether a PNG keeps the entries no pixel uses (a palette shared by many images).
+    labels : ndarray (m,) or None
+        Each distinct color's entry when every pixel takes its color's (no dithering).
     """
 
     palette: np.ndarray
@@ -53,6 +55,7 @@ class QuantizedImage:
     histogram: object = field(default=None, repr=False)
     speed: int = DEFAULT_SPEED
     keep_palette: bool = False
+    labels: np.ndarray | None = field(default=None, repr=False)
     _quality: dict = field(default_factory=dict, repr=False)
     _pairs: tuple | None = field(default=None, repr=False)
     _encoded: dict = field(default_factory=dict, repr=False)
@@ -66,15 +69,28 @@ class QuantizedImage:
         """
         if name not in QUALITY_MEASURES:
             raise ValueError(f"quality measure must be one of {QUALITY_MEASURES}, got {name!r}")
+        if name not in self._quality and self.original is None:
+            raise ValueError(f"{name} was not measured before the pixels were released")
         if name not in self._quality:
             if name == "ssim":
                 self._quality["ssim"] = ssim(self.original, self.palette, self.indices)
             else:  # PSNR and ΔE share the one pass that finds the (color, entry) pairs
-                if self._pairs is None:
-                    self._pairs = pixel_pairs(self.histogram, self.indices)
+                pairs = self._pairs
+                if pairs is None:
+                    pairs = pixel_pairs(self.histogram, self.indices, self.labels)
+                    if self.labels is None:  # kept: a pass over the pixels (from labels: free)
+                        self._pairs = pairs
                 of_pairs = psnr_of_pairs if name == "psnr" else mean_delta_e_of_pairs
-                self._quality[name] = of_pairs(self.histogram.colors, self._pairs, self.palette)
+                self._quality[name] = of_pairs(self.histogram.colors, pairs, self.palette)
         return self._quality[name]
+
+    def release_pixels(self):
+        """Let go of the original pixels and the histogram, keeping the quality measures
+        taken so far (:meth:`quality` of another then raises): for a caller that only
+        writes the file from here on, so that the encoder's buffers do not come on top
+        of the image's memory (3–4 bytes a pixel, and the histogram's)."""
+        self.original = None
+        self.histogram = None
 
     @property
     def metrics(self):
@@ -269,6 +285,7 @@ class Quantizer:
             histogram=self.histogram,
             speed=self.speed,
             keep_palette=keep_palette,
+            labels=None if self.dither else labels,
         )
 
 
@@ -276,8 +293,7 @@ def entries_used(indices, labels, n_entries, dither):
     """How many of the ``n_entries`` palette entries the pixels use (a shared palette
     keeps them all, and dithering may leave some unused): without dithering, the
     entries of the distinct colors' ``labels``; with it, of the pixels' ``indices``."""
-    used = indices.ravel() if dither else labels
-    return int(np.count_nonzero(np.bincount(used, minlength=n_entries)))
+    return int(np.count_nonzero(_io.entries_in_use(indices if dither else labels, n_entries)))
 
 
 def fit_for_speed(histogram, n_colors, color_space, random_state, n_init, speed):

@@ -136,7 +136,7 @@ def pixel_indices(pixels, histogram, palette, labels, color_space, dither):
     height, width = pixels.shape[:2]
     dtype = index_dtype(palette.shape[0])
     if not dither:
-        return labels.astype(dtype)[histogram.inverse].reshape(height, width)
+        return histogram.entries_of_pixels(labels.astype(dtype)).reshape(height, width)
     span = _SPACES[color_space][2]
     indices = floyd_steinberg(
         to_working_space(histogram.colors, color_space),
