@@ -429,7 +429,7 @@ def large_images_table(rows):
                 + f"| {row['psnr']:.2f} | {row['png_bytes']:,} |"
             )
     if pngquant is None:
-        lines += ["", "pngquant is not installed (`apt-get install pngquant`): its rows are missing."]
+        lines += ["", "pngquant is not installed (`apt-get install pngquant`): no pngquant rows."]
     return lines, {}
 
 

@@ -3,9 +3,9 @@
 Each row runs in a fresh child process (``benchmarks/large_job.py``), so that its peak
 resident memory is its own; pngquant (when installed) is that child's own child, timed
 and measured as the whole process it is.  *Process wall* is the whole child, interpreter
-start and imports included, the way a user times a command.  The images are 3:2 mosaics of the four shipped images,
-each resampled (Lanczos) to a quarter of the size: ``--large-megapixels`` sets the sizes
-(default 3, 12 and 24 megapixels).
+start and imports included, the way a user times a command.  The images are 3:2 mosaics
+of the four shipped images, each resampled (Lanczos) to a quarter of the size:
+``--large-megapixels`` sets the sizes (default 3, 12 and 24 megapixels).
 """
 
 import functools
