@@ -93,11 +93,13 @@ def test_dithering(benchmark, recorder, smoke, image_name, k, ditherer):
     pixels = image(image_name)
     if smoke:
         pixels = np.ascontiguousarray(pixels[::8, ::8])
-    palette = compress(pixels, k).palette  # the same palette for both
+    fitted = compress(pixels, k)
+    palette = fitted.palette  # the same palette for both
     if ditherer == "ours":
-        histogram = color_histogram(pixels)
+        histogram = color_histogram(pixels)  # the fit's: each distinct color's entry is a label
+        labels = fitted.labels
         indices = benchmark.pedantic(
-            pixel_indices, args=(pixels, histogram, palette, None, "rgb", 1.0), rounds=3
+            pixel_indices, args=(pixels, histogram, palette, labels, "rgb", 1.0), rounds=3
         )
         rebuilt = palette[indices]
     else:
