@@ -96,10 +96,10 @@ def test_dithering(benchmark, recorder, smoke, image_name, k, ditherer):
     fitted = compress(pixels, k)
     palette = fitted.palette  # the same palette for both
     if ditherer == "ours":
-        histogram = color_histogram(pixels)  # the fit's: each distinct color's entry is a label
-        labels = fitted.labels
         indices = benchmark.pedantic(
-            pixel_indices, args=(pixels, histogram, palette, labels, "rgb", 1.0), rounds=3
+            pixel_indices,
+            args=(pixels, fitted.histogram, palette, fitted.labels, "rgb", 1.0),
+            rounds=3,
         )
         rebuilt = palette[indices]
     else:

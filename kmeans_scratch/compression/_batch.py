@@ -158,9 +158,10 @@ def compress_one(args, source, shared=None):
         result.icc_profile = None
     path = output_path(args, source, result.facts["n_colors"])
     check_output_of(args, source, path)  # with a target, its name is known only now
-    result.facts_and_quality(measures_of(args))  # measured, then the pixels can go
+    measures = measures_of(args)
+    result.facts_and_quality(measures)  # measured, then the pixels can go
     result.release_pixels()
-    row = {"input": str(source), **result.report(args.format, measures_of(args))}
+    row = {"input": str(source), **result.report(args.format, measures)}
     if args.skip_if_larger and row["input_bytes"] and row["output_bytes"] >= row["input_bytes"]:
         row["output"] = None
         row["skipped"] = True

@@ -123,9 +123,14 @@ class ColorHistogram:
         return table
 
     @property
+    def found_by_key(self):
+        """Whether each pixel's distinct color is found from its key (no ``inverse`` kept)."""
+        return self._inverse is None and self.pixels is not None
+
+    @property
     def inverse(self):
         """(H·W,) int32: each pixel's row in ``colors``."""
-        if self._inverse is None and self.pixels is not None:
+        if self.found_by_key:
             rows = np.arange(self.colors.shape[0], dtype=np.int32)
             return values_of_keys(self.pixels, self.key_table(rows))
         return self._inverse
@@ -133,7 +138,7 @@ class ColorHistogram:
     def entries_of_pixels(self, labels):
         """(H·W,) each pixel's palette entry, ``labels`` giving each distinct color's (in
         ``labels``' dtype), looked up by the pixel's key or its row."""
-        if self._inverse is None and self.pixels is not None:
+        if self.found_by_key:
             return values_of_keys(self.pixels, self.key_table(labels))
         return labels[self._inverse]
 

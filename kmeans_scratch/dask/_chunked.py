@@ -7,7 +7,7 @@ returns what the calls return, gathered in chunk order.  :meth:`RowChunks.map_ke
 the same for a function that also returns a state: the states are *persisted* (kept on
 the worker that computed them, as futures, or in memory under a local scheduler) and
 only their references come back, to be passed to the next call.  On a cluster the client
-waits for the results through :func:`~._waiting.wait_for`, which stops the fit with an
+waits for the results through :func:`~._waiting.gathered`, which stops the fit with an
 error instead of waiting for ever on a worker that Dask has paused for good.
 """
 
@@ -18,7 +18,7 @@ from dask import delayed
 from .._threads import worker_threads
 from .._validation import check_n_samples, check_weight_total
 from ._chunks import args_of_chunk, prepared, usable
-from ._waiting import wait_for
+from ._waiting import gathered
 
 
 class RowChunks:
@@ -91,12 +91,10 @@ class RowChunks:
 
     def computed(self, values):
         """The values of delayed ``values``, in order: on the client's cluster, waited for
-        through :func:`~._waiting.wait_for`; else by Dask's local scheduler."""
+        through :func:`~._waiting.gathered`; else by Dask's local scheduler."""
         if self.client is None:
             return list(dask.compute(*values))
-        futures = self.client.compute(list(values))
-        wait_for(self.client, futures)
-        return self.client.gather(futures)
+        return gathered(self.client, self.client.compute(list(values)))
 
     def values(self, states):
         """The kept states as delayed values (here they already are)."""

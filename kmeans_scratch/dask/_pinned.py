@@ -33,7 +33,7 @@ from .._threads import worker_threads
 from ._chunked import RowChunks
 from ._chunks import args_of_chunk, prepared, usable
 from ._memory import check_chunks_fit
-from ._waiting import wait_for
+from ._waiting import gathered, wait_for
 
 #: On a worker: the prepared rows and the states of the fits running there, by key;
 #: every key starts with its :class:`PinnedChunks` object's ``name``.
@@ -160,8 +160,7 @@ class PinnedChunks(RowChunks):
             for worker, items in groups.items()
         }
         results = {}
-        wait_for(self.client, list(futures.values()), pinned_to=futures)
-        outcomes = self.client.gather(list(futures.values()))
+        outcomes = gathered(self.client, list(futures.values()), pinned_to=futures)
         for worker, outcome in zip(futures, outcomes, strict=True):
             for (index, *_), result in zip(groups[worker], outcome, strict=True):
                 results[index] = result

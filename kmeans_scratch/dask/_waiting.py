@@ -1,10 +1,10 @@
 """The client's waits for the workers, watched: a fit never waits for ever on a worker that
 cannot go on.
 
-Every wait of a fit on a ``dask.distributed`` cluster goes through :func:`wait_for`: the
-memory check's first task on each worker, every pass over the chunks (through Dask's
-graphs or pinned to the workers) and the final labels.  It waits in steps of
-:data:`CHECK_SECONDS` and, between two steps, looks at the workers:
+Every wait of a fit on a ``dask.distributed`` cluster for its tasks goes through
+:func:`wait_for` (or :func:`gathered`, which then gathers their results): every pass over
+the chunks (through Dask's graphs or pinned to the workers) and the final labels.  It
+waits in steps of :data:`CHECK_SECONDS` and, between two steps, looks at the workers:
 
 - A task pinned to a worker that has left would wait for it for ever, and what that
   worker kept is gone: a ``RuntimeError`` naming the worker.
@@ -45,6 +45,12 @@ def wait_for(client, futures, pinned_to=()):
     watch = Watch(client, futures, pinned_to)
     while not all_done.wait(CHECK_SECONDS):
         watch.look()
+
+
+def gathered(client, futures, pinned_to=()):
+    """The results of ``futures``, in order, once :func:`wait_for` has seen them done."""
+    wait_for(client, futures, pinned_to)
+    return client.gather(futures)
 
 
 def done_event(futures):
