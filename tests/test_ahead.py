@@ -102,6 +102,27 @@ def test_the_command_runs_without_numba_and_writes_numbas_files(built, images, t
     assert outputs[True] == outputs[False]
 
 
+#: Modules that one file's compression does not need: each import is start-up time.
+NOT_IMPORTED = ("numba", "sklearn", "scipy", "multiprocessing", "json", "PIL.ImageCms")
+
+
+def test_one_file_imports_only_what_its_compression_needs(built, images, tmp_path):
+    script = COMMAND.replace(
+        "print('numba imported:', 'numba' in sys.modules)",
+        f"print('imported:', sorted(set(sys.modules) & set({NOT_IMPORTED!r})))",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script, "photo.png", "-k", "64", "-q", "-o", str(tmp_path / "o.png")],
+        cwd=images,
+        env={**os.environ, "KMEANS_SCRATCH_AHEAD": "1"},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "imported: []"
+    assert (tmp_path / "o.png").stat().st_size > 0
+
+
 def test_metrics_and_a_sweep_run_without_numba_and_measure_what_numba_measures(
     built, images, tmp_path
 ):

@@ -22,7 +22,7 @@ from pathlib import Path
 
 import numpy as np
 import oxipng
-from PIL import Image, ImageCms, ImageOps, PngImagePlugin, UnidentifiedImageError
+from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ._alpha import GIF_ALPHA_THRESHOLD, has_alpha
 from ._palette import uses_key_table
@@ -129,6 +129,8 @@ def from_pil(image, icc_profile=None, notes=None):
     elif mode == "F":
         image = Image.fromarray(float_gray_to_8_bits(image, notes), "L")
     elif mode == "LAB":
+        from PIL import ImageCms  # color management: imported by the images that need it
+
         image = ImageCms.applyTransform(image, _lab_to_srgb())
         icc_profile = None  # the CIELAB profile does not describe the sRGB output
         notes.append("CIELAB converted to sRGB")
@@ -174,6 +176,8 @@ def _to_srgb_without(image, icc_profile, notes):
     """``image`` converted to sRGB through its (large) ``icc_profile``, which is dropped;
     if the profile cannot be read, the pixels stay as they are and the profile is dropped
     all the same.  The notes say which."""
+    from PIL import ImageCms
+
     size = f"{len(icc_profile):,}-byte ICC profile"
     try:
         source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))
@@ -208,6 +212,8 @@ def float_gray_to_8_bits(image, notes):
 
 def _lab_to_srgb():
     """The transform of Pillow's 'LAB' images (D50 CIELAB, 8 bits) to sRGB."""
+    from PIL import ImageCms
+
     return ImageCms.buildTransformFromOpenProfiles(
         ImageCms.createProfile("LAB"), ImageCms.createProfile("sRGB"), "LAB", "RGB"
     )
@@ -215,6 +221,8 @@ def _lab_to_srgb():
 
 def _cmyk_to_rgb(image, icc_profile):
     """CMYK through its ICC profile to sRGB when it has one, else Pillow's formula."""
+    from PIL import ImageCms
+
     if icc_profile:
         try:
             source = ImageCms.ImageCmsProfile(io.BytesIO(icc_profile))

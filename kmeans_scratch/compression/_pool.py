@@ -18,7 +18,6 @@ progress the way it does in the command itself: its temporary file is removed, n
 partial is left.  A worker that receives SIGTERM between files simply exits.
 """
 
-import multiprocessing
 import os
 import signal
 import sys
@@ -115,6 +114,8 @@ def context():
     """Fork on Linux while no parallel kernel has run in this process (the workers then
     inherit the imports); else spawn (GNU OpenMP aborts a child forked after its threads
     started, and other systems' fork is not safe with threads at all)."""
+    import multiprocessing  # here: 10 ms of the start of a command given one file
+
     from kmeans_scratch._threads import threading_layer
 
     forkable = sys.platform.startswith("linux") and threading_layer() is None

@@ -18,12 +18,10 @@ naming the file and the reason; ``--debug`` shows the traceback instead.
 import argparse
 import atexit
 import ctypes
-import json
 import math
 import os
 import signal
 import sys
-from importlib.resources import files
 from pathlib import Path
 
 import kmeans_scratch
@@ -530,6 +528,7 @@ def json_safe(value):
 def print_json(rows):
     """The rows as JSON; a name that is not UTF-8 keeps its bytes as escaped surrogates
     (``"\\udcff"``, which ``os.fsencode`` turns back into the byte)."""
+    import json  # here, as the demo's imports below: a command's start pays for neither
     print(json.dumps([{k: json_safe(v) for k, v in r.items()} for r in rows], indent=1))
 
 
@@ -537,6 +536,8 @@ def run(argv):
     args = build_parser().parse_args(argv)
     check_usage(args)
     if not args.images:
+        from importlib.resources import files
+
         demo = files("sklearn.datasets").joinpath("images", "china.jpg")
         args.sweep = args.sweep or DEFAULT_KS
         out_dir = Path(args.out_dir or DEMO_DIR)
