@@ -111,8 +111,9 @@ def test_one_file_imports_only_what_its_compression_needs(built, images, tmp_pat
         "print('numba imported:', 'numba' in sys.modules)",
         f"print('imported:', sorted(set(sys.modules) & set({NOT_IMPORTED!r})))",
     )
+    arguments = ["photo.png", "-k", "64", "-q", "-o", str(tmp_path / "o.png")]
     done = subprocess.run(
-        [sys.executable, "-c", script, "photo.png", "-k", "64", "-q", "-o", str(tmp_path / "o.png")],
+        [sys.executable, "-c", script, *arguments],
         cwd=images,
         env={**os.environ, "KMEANS_SCRATCH_AHEAD": "1"},
         capture_output=True,
