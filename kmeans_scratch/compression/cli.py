@@ -529,6 +529,7 @@ def print_json(rows):
     """The rows as JSON; a name that is not UTF-8 keeps its bytes as escaped surrogates
     (``"\\udcff"``, which ``os.fsencode`` turns back into the byte)."""
     import json  # here, as the demo's imports below: a command's start pays for neither
+
     print(json.dumps([{k: json_safe(v) for k, v in r.items()} for r in rows], indent=1))
 
 
