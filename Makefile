@@ -58,10 +58,14 @@ bench-quick: $(STAMP) kernels pngquant
 bench-widths: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/test_core.py -m grid -q --results benchmarks/RESULTS-widths.md
 
-# Only the command against pngquant (file to file); writes benchmarks/RESULTS-command.md.
+# Only the command against pngquant (file to file); writes benchmarks/RESULTS-command.md, and
+# the batch and one-file rows on the Wikipedia photos, RESULTS-command-wikipedia.md.
+WIKIPEDIA ?= ../shared/images/wikipedia
 bench-command: $(STAMP) kernels pngquant
 	$(BIN)/python -m pytest benchmarks/test_command.py -q $(COMMAND_IMAGES) \
 	    --results benchmarks/RESULTS-command.md
+	$(BIN)/python -m pytest benchmarks/test_command.py -q -k "batch_against or one_file_in" \
+	    --command-images $(WIKIPEDIA) --results benchmarks/RESULTS-command-wikipedia.md
 
 # Large images (3, 12 and 24 megapixels) file to file, time and peak memory, against pngquant
 # and libimagequant; writes benchmarks/RESULTS-large.md (about 5 minutes).

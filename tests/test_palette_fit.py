@@ -9,12 +9,17 @@ from sklearn.cluster import KMeans as SklearnKMeans
 
 from kmeans_scratch.compression import compress
 from kmeans_scratch.compression._palette import (
+    COARSE_START_ABOVE,
     COLORS_PER_START_CELL,
+    MANY_COLORS_START_CELLS,
+    REFINE_MAX_ITER,
     STARTS_CELLS,
     STARTS_CELLS_PER_COLOR,
     coarse_levels,
+    coarse_start,
     color_histogram,
     fit_palette,
+    pack_keys,
 )
 from kmeans_scratch.compression._speed import effort
 
@@ -82,3 +87,36 @@ def test_speed_1_reaches_scikit_learns_best_of_ten():
             palette = np.clip(np.rint(fitted.cluster_centers_), 0, 255)
             theirs += histogram_mse(histogram, palette, fitted.labels_)
     assert ours <= 1.001 * theirs
+
+
+def many_colors_photo():
+    """china with noise of ±3 levels: a photo of more than ``COARSE_START_ABOVE`` colors."""
+    rng = np.random.default_rng(0)
+    noisy = image_array("china").astype(np.int16) + rng.integers(-3, 4, size=(427, 640, 3))
+    return np.clip(noisy, 0, 255).astype(np.uint8)
+
+
+def test_many_colors_start_coarse_and_refine_every_level_a_few_iterations():
+    histogram = color_histogram(many_colors_photo())
+    colors = histogram.colors
+    assert len(colors) > COARSE_START_ABOVE
+    levels = coarse_levels(colors, 256, n_init=1)
+    sizes = [len(level) for level in levels]
+    assert sizes[0] <= MANY_COLORS_START_CELLS < sizes[1]  # the finest level of at most …
+    assert sizes == sorted(sizes) and len(set(sizes)) == len(sizes)  # then each finer one
+    finest = np.flatnonzero(np.r_[True, np.diff(pack_keys(colors) >> np.uint32(3)) != 0])
+    np.testing.assert_array_equal(levels[-1], finest)  # down to b = 1
+    weights = histogram.counts.astype(np.float64)
+    coords = colors.astype(np.float64)
+    for coarse_starts, most in ((True, REFINE_MAX_ITER), (False, 300)):
+        init, n_init, max_iter = coarse_start(
+            colors, coords, weights, 256, 0, 1, 300, 1e-4, coarse_starts
+        )
+        assert init.shape == (256, 3) and n_init == 1 and max_iter == most
+    # the bounded refinement costs little: within 1 % of the error of every level to a
+    # fixed point (speed 1's way)
+    bounded = histogram_mse(histogram, *fit_palette(histogram, 256, "rgb", 0))
+    to_fixed_points = histogram_mse(
+        histogram, *fit_palette(histogram, 256, "rgb", 0, coarse_starts=False)
+    )
+    assert bounded <= 1.01 * to_fixed_points

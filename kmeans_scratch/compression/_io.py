@@ -26,7 +26,14 @@ from PIL import Image, ImageOps, PngImagePlugin, UnidentifiedImageError
 
 from ._alpha import GIF_ALPHA_THRESHOLD, has_alpha
 from ._palette import uses_key_table
-from ._speed import DEFAULT_SPEED, FULL_EFFORT_PIXELS, LARGE_DEFLATE_LEVEL, effort
+from ._speed import (
+    DEFAULT_SPEED,
+    FULL_EFFORT_PIXELS,
+    LARGE_DEFLATE_LEVEL,
+    ONE_PASS_DEFLATE_LEVEL,
+    ONE_PASS_MAX_PIXELS,
+    effort,
+)
 
 #: Default decompression-bomb limit, in pixels (Pillow's own default is about 89 million).
 DEFAULT_MAX_PIXELS = 100_000_000
@@ -458,8 +465,9 @@ FULL_EFFORT_ROWS = 8192
 def png_options(n_pixels, speed=DEFAULT_SPEED, n_rows=1):
     """oxipng's options for an image of ``n_pixels`` in ``n_rows`` rows at ``speed`` (see
     :mod:`._speed`): the speed's effort up to ``FULL_EFFORT_PIXELS`` and
-    ``FULL_EFFORT_ROWS``, one fast pass above, so that writing a PNG stays linear and
-    cheap."""
+    ``FULL_EFFORT_ROWS``, one unfiltered pass above, at the speed's deflate level but at
+    most ``ONE_PASS_DEFLATE_LEVEL`` (``LARGE_DEFLATE_LEVEL`` above
+    ``ONE_PASS_MAX_PIXELS``), so that writing a PNG stays linear and cheap."""
     plan = effort(speed)
     if n_pixels > FULL_EFFORT_PIXELS or n_rows > FULL_EFFORT_ROWS:
         # No palette reduction either: its search for an entry order costs about 0.05 s
@@ -468,7 +476,7 @@ def png_options(n_pixels, speed=DEFAULT_SPEED, n_rows=1):
         return {
             "level": 0,
             "filter": [oxipng.RowFilter.NoOp],
-            "deflate": oxipng.Deflaters.libdeflater(LARGE_DEFLATE_LEVEL),
+            "deflate": oxipng.Deflaters.libdeflater(one_pass_level(n_pixels, speed)),
             "palette_reduction": False,
         }
     if plan.oxipng_level is not None:
@@ -479,6 +487,12 @@ def png_options(n_pixels, speed=DEFAULT_SPEED, n_rows=1):
         "deflate": oxipng.Deflaters.libdeflater(plan.deflate_level),
         "fast_evaluation": True,
     }
+
+
+def one_pass_level(n_pixels, speed):
+    """libdeflate's level for the one unfiltered pass of an image of ``n_pixels``."""
+    most = ONE_PASS_DEFLATE_LEVEL if n_pixels <= ONE_PASS_MAX_PIXELS else LARGE_DEFLATE_LEVEL
+    return min(effort(speed).deflate_level, most)
 
 
 def indexed_png(palette, indices, icc_profile=None, speed=DEFAULT_SPEED, keep_palette=False):
