@@ -68,7 +68,7 @@ bench-command: $(STAMP) kernels pngquant
 	    --command-images $(WIKIPEDIA) --results benchmarks/RESULTS-command-wikipedia.md
 
 # Large images (3, 12 and 24 megapixels) file to file, time and peak memory, against pngquant
-# and libimagequant; writes benchmarks/RESULTS-large.md (about 5 minutes).
+# and libimagequant, 3 alternating rounds; writes benchmarks/RESULTS-large.md (about 10 minutes).
 bench-large: $(STAMP) kernels pngquant
 	$(BIN)/python -m pytest benchmarks/test_large_images.py -q --results benchmarks/RESULTS-large.md
 

@@ -151,10 +151,11 @@ TABLES = {
         "Large images: time and peak memory, file to file",
         "A 3:2 mosaic of the four shipped images, resampled (Lanczos) to each size and saved "
         "as PNG, compressed to 256 colors without dithering, each run in a fresh child "
-        "process (one timed run per cell, after an untimed one that leaves any kernel the "
-        "size needs compiled in Numba's cache). **ours** is the `kmeans-compress` command "
-        "(on the kernels the command runs): decode, "
-        "histogram, fit, indices, the quality report (PSNR, SSIM, ΔE) and the PNG written "
+        "process; per size, rounds in which every contender runs once in turn, after an "
+        "untimed one that leaves any kernel the size needs compiled in Numba's cache; each "
+        "cell is the median over the rounds (their number in the last column). **ours** is "
+        "the `kmeans-compress` command (on the kernels the command runs): decode, "
+        "histogram, fit, indices, its report (PSNR) and the PNG written "
         "atomically. **pngquant** is `pngquant --nofs 256`, a process of its own. "
         "**libimagequant** is what pngquant does, from Python: Pillow decodes, "
         "libimagequant quantizes and remaps, Pillow writes the PNG at its default level. "
@@ -406,8 +407,8 @@ def dithering_table(rows):
 def large_images_table(rows):
     lines = [
         "| size | MP | contender | process wall | × pngquant | peak RSS | × pngquant "
-        "| time | quantize | × liq | after imports | PSNR dB | PNG bytes |",
-        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        "| time | quantize | × liq | after imports | PSNR dB | PNG bytes | rounds |",
+        "|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
     ]
     for (size,), cell in grouped(rows, ["size"]).items():
         pngquant, libimagequant = row_of(cell, "pngquant"), row_of(cell, "libimagequant")
@@ -426,7 +427,7 @@ def large_images_table(rows):
                     if in_process
                     else "| – | – | – | – "
                 )
-                + f"| {row['psnr']:.2f} | {row['png_bytes']:,} |"
+                + f"| {row['psnr']:.2f} | {row['png_bytes']:,} | {row.get('rounds', 1)} |"
             )
     if pngquant is None:
         lines += ["", "pngquant is not installed (`apt-get install pngquant`): no pngquant rows."]

@@ -17,7 +17,6 @@ import time
 from pathlib import Path
 
 import numpy as np
-import pytest
 from PIL import Image
 
 from kmeans_scratch.compression._metrics import psnr
@@ -60,30 +59,52 @@ def input_histogram(source):
         return color_histogram(np.asarray(image.convert("RGB")))
 
 
-@pytest.mark.parametrize("contender", CONTENDERS)
-def test_large_image(benchmark, recorder, megapixels, large_image_dir, contender):
+#: Timed rounds per size: in each, every contender runs once, in turn, so that a slow
+#: stretch of a shared machine falls on all of them; the table gives their medians.
+ROUNDS = 3
+
+
+def alternate(source, outputs, rounds):
+    """Each contender's jobs, over ``rounds`` rounds after an untimed one (which leaves
+    any kernel the size needs compiled in Numba's cache and the input in the page cache,
+    as for any run after the first)."""
+    jobs = {contender: [] for contender in outputs}
+    for round_number in range(rounds + 1):
+        for contender, output in outputs.items():
+            job = run_job(contender, source, output)
+            if round_number:
+                jobs[contender].append(job)
+    return jobs
+
+
+def test_large_image(benchmark, recorder, megapixels, large_image_dir, smoke):
     source = large_mosaic(megapixels, large_image_dir)
-    output = large_image_dir / f"{source.stem}-{contender}.png"
-    # The warm-up run compiles (or loads from Numba's cache) whatever kernel this size
-    # needs that the session's warm-up did not, as any run after the first one would.
-    job = benchmark.pedantic(
-        run_job, args=(contender, source, output), rounds=1, iterations=1, warmup_rounds=1
+    outputs = {c: large_image_dir / f"{source.stem}-{c}.png" for c in CONTENDERS}
+    jobs = benchmark.pedantic(
+        alternate, args=(source, outputs, 1 if smoke else ROUNDS), rounds=1, iterations=1
     )
-    palette, indices = palette_and_indices(output)
-    height, width = indices.shape
-    assert palette.shape[0] <= 256 and width * height == input_histogram(source).inverse.size
-    quality = psnr(input_histogram(source), palette, indices)
-    recorder.add_seconds(
-        "large-images",
-        benchmark,
-        job["seconds"],
-        megapixels=width * height / 1e6,
-        size=f"{width}×{height}",
-        contender=contender,
-        process_s=job["process_seconds"],
-        quantize_s=job["quantize_seconds"],
-        peak_rss=job["peak_rss"],
-        import_rss=job["import_rss"],
-        psnr=quality,
-        png_bytes=output.stat().st_size,
-    )
+    for contender, output in outputs.items():
+        palette, indices = palette_and_indices(output)
+        height, width = indices.shape
+        assert palette.shape[0] <= 256 and width * height == input_histogram(source).inverse.size
+        runs = jobs[contender]
+
+        def median(key, runs=runs):  # None: not measured (pngquant's quantization)
+            values = [job[key] for job in runs]
+            return None if None in values else float(np.median(values))
+
+        recorder.add_seconds(
+            "large-images",
+            benchmark,
+            median("seconds"),
+            megapixels=width * height / 1e6,
+            size=f"{width}×{height}",
+            contender=contender,
+            rounds=len(runs),
+            process_s=median("process_seconds"),
+            quantize_s=median("quantize_seconds"),
+            peak_rss=median("peak_rss"),
+            import_rss=median("import_rss"),
+            psnr=psnr(input_histogram(source), palette, indices),
+            png_bytes=output.stat().st_size,
+        )

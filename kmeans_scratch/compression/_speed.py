@@ -28,8 +28,9 @@ error than the best of 3 runs on every color, in less time than libimagequant's)
 (k = 256: 0.01 and 0.04 dB less PSNR than a fit to convergence, 15–40 % less fit time).
 Images over ``FULL_EFFORT_PIXELS`` are deflated once, unfiltered, at the speed's level
 but at most 10, and over ``ONE_PASS_MAX_PIXELS`` at most 7: a filter search there costs
-seconds per megapixel, level 10 about 0.11 s per megapixel (3.4 % fewer bytes than 7 on
-the Wikipedia photos of about 1 MP, for 70 ms more each), level 7 0.04 s.
+seconds per megapixel; level 10 writes 3–6 % fewer bytes than 7 for 0.07–0.2 s more per
+megapixel (the Wikipedia photos of about 1 MP: 3.4 % for 70 ms each; a smooth 3 MP
+mosaic: 6 % for 0.53 s, a fifth of pngquant's time).
 """
 
 from dataclasses import dataclass
@@ -42,7 +43,7 @@ DEFAULT_SPEED = 4
 #: ``LARGE_DEFLATE_LEVEL`` (a filter search costs about 1.5 s per megapixel).
 FULL_EFFORT_PIXELS = 1_000_000
 ONE_PASS_DEFLATE_LEVEL = 10
-ONE_PASS_MAX_PIXELS = 4_000_000
+ONE_PASS_MAX_PIXELS = 2_000_000
 LARGE_DEFLATE_LEVEL = 7
 
 
