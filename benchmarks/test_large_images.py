@@ -77,6 +77,13 @@ def alternate(source, outputs, rounds):
     return jobs
 
 
+def median_of(jobs, key):
+    """The median of ``key`` over the jobs; None where it was not measured (pngquant's
+    quantization)."""
+    values = [job[key] for job in jobs]
+    return None if None in values else float(np.median(values))
+
+
 def test_large_image(benchmark, recorder, megapixels, large_image_dir, smoke):
     source = large_mosaic(megapixels, large_image_dir)
     outputs = {c: large_image_dir / f"{source.stem}-{c}.png" for c in CONTENDERS}
@@ -88,23 +95,18 @@ def test_large_image(benchmark, recorder, megapixels, large_image_dir, smoke):
         height, width = indices.shape
         assert palette.shape[0] <= 256 and width * height == input_histogram(source).inverse.size
         runs = jobs[contender]
-
-        def median(key, runs=runs):  # None: not measured (pngquant's quantization)
-            values = [job[key] for job in runs]
-            return None if None in values else float(np.median(values))
-
         recorder.add_seconds(
             "large-images",
             benchmark,
-            median("seconds"),
+            median_of(runs, "seconds"),
             megapixels=width * height / 1e6,
             size=f"{width}×{height}",
             contender=contender,
             rounds=len(runs),
-            process_s=median("process_seconds"),
-            quantize_s=median("quantize_seconds"),
-            peak_rss=median("peak_rss"),
-            import_rss=median("import_rss"),
+            process_s=median_of(runs, "process_seconds"),
+            quantize_s=median_of(runs, "quantize_seconds"),
+            peak_rss=median_of(runs, "peak_rss"),
+            import_rss=median_of(runs, "import_rss"),
             psnr=psnr(input_histogram(source), palette, indices),
             png_bytes=output.stat().st_size,
         )

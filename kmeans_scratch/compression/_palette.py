@@ -523,7 +523,7 @@ def coarse_start(
     init = "k-means++"
     level_iter = min(max_iter, STARTS_MAX_ITER) if n_init > 1 else max_iter
     refine_iter = max_iter  # without coarse_starts (speed 1), every level to a fixed point
-    if colors.shape[0] > COARSE_START_ABOVE and coarse_starts:
+    if has_many_colors(colors) and coarse_starts:
         refine_iter = min(max_iter, REFINE_MAX_ITER)
     for cell_starts in coarse_levels(colors, n_colors, n_init if coarse_starts else 1):
         cell_weights = np.add.reduceat(weights, cell_starts)
@@ -596,6 +596,13 @@ COARSE_START_ABOVE = 1 << 17
 MANY_COLORS_START_CELLS = 1 << 15
 REFINE_MAX_ITER = 10
 
+
+def has_many_colors(colors):
+    """Whether the fit of these distinct colors goes coarse to fine with bounded
+    refinements (more than ``COARSE_START_ABOVE`` of them)."""
+    return colors.shape[0] > COARSE_START_ABOVE
+
+
 #: Several starts run on a coarse histogram of at most this many cells per palette entry
 #: and ``STARTS_CELLS`` in all, unless that leaves more than ``COLORS_PER_START_CELL``
 #: distinct colors per cell; for at most ``STARTS_MAX_ITER`` iterations each.
@@ -640,7 +647,7 @@ def coarse_levels(colors, n_colors, n_init=1):
     on every color, reach a lower mean error than the best of three runs on every
     color, in about the time of one and a half.
     """
-    many_colors = colors.shape[0] > COARSE_START_ABOVE
+    many_colors = has_many_colors(colors)
     start_cells = MANY_COLORS_START_CELLS if many_colors else COARSE_START_ABOVE
     if n_init > 1:
         start_cells = min(STARTS_CELLS, STARTS_CELLS_PER_COLOR * n_colors)
