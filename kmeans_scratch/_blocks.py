@@ -10,8 +10,8 @@ accumulator row), never on the thread count.
 Here: how many blocks (:func:`n_blocks_for`) and which rows each holds
 (:func:`block_bounds`), sums in a fixed order (:func:`ordered_sum`, :func:`column_sums`),
 the per-block cluster sums of an assignment step (:func:`block_sums_for`,
-:func:`sum_rows`, :func:`merge_blocks`) and the weighted mean and variance of the columns
-(:func:`column_moments`).
+:func:`sum_rows`, :func:`add_rows`, :func:`merge_blocks`) and the weighted mean and
+variance of the columns (:func:`column_moments`).
 """
 
 import numpy as np
@@ -77,21 +77,35 @@ def block_sums_for(n_samples, n_clusters, n_features):
 @kernel
 def sum_rows(X, sample_weight, labels, start, end, sums, weights):
     """Write the sums of rows ``start..end``: ``sums[j] = Σ w_i x_i``, ``weights[j] = Σ w_i``
-    over l_i = j, in float64.
+    over l_i = j, in float64 (:func:`add_rows` into fresh lanes, then :func:`lanes_into`)."""
+    lanes = np.zeros((4, sums.shape[0], sums.shape[1] + 1))
+    add_rows(X, sample_weight, labels, start, end, start, lanes)
+    lanes_into(lanes, sums, weights)
 
-    Rows are dealt in turn to four partial accumulators, added up at the end in a fixed
-    order: consecutive rows usually share a label (neighboring pixels), and with a single
-    accumulator every addition would wait for the one before.
+
+@kernel(nogil=True)
+def add_rows(X, sample_weight, labels, start, end, origin, lanes):
+    """Add rows ``start..end`` to the partial sums ``lanes`` (4, k, d + 1) of a block that
+    begins at row ``origin``: w_i x_i and w_i go to lane (i − origin) mod 4 of cluster l_i.
+
+    Rows are dealt in turn to four lanes, added up at the end in a fixed order
+    (:func:`lanes_into`): consecutive rows usually share a label (neighboring pixels), and
+    with a single accumulator every addition would wait for the one before.  A block added
+    in several pieces gives the same bits as in one.
     """
-    n_clusters, n_features = sums.shape
-    lanes = np.zeros((4, n_clusters, n_features + 1))
+    n_features = lanes.shape[2] - 1
     for i in range(start, end):
-        lane = (i - start) & 3
-        label = labels[i]
+        row = lanes[(i - origin) & 3, labels[i]]
         weight = np.float64(sample_weight[i])
-        lanes[lane, label, n_features] += weight
+        row[n_features] += weight
         for f in range(n_features):
-            lanes[lane, label, f] += X[i, f] * weight
+            row[f] += X[i, f] * weight
+
+
+@kernel(nogil=True)
+def lanes_into(lanes, sums, weights):
+    """``sums[j] = ((lane 0 + lane 1) + lane 2) + lane 3`` of cluster j, ``weights`` the same."""
+    n_clusters, n_features = sums.shape
     for j in range(n_clusters):
         weights[j] = (
             (lanes[0, j, n_features] + lanes[1, j, n_features]) + lanes[2, j, n_features]

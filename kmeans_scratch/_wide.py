@@ -25,9 +25,8 @@ Chosen by :func:`uses_blas` from the shape of the problem (measured in ``benchma
 
 import numpy as np
 
-from ._blocks import block_bounds, merge_blocks, sum_rows
-from ._cores import usable_cores
-from ._kernels import get_threads, kernel, prange
+from ._blocks import add_rows, block_bounds, lanes_into, merge_blocks, sum_rows
+from ._kernels import kernel, prange
 from ._tiles import sq_distance_tile_order
 
 #: From this many features on, the assignment may run through BLAS (see :func:`uses_blas`).
@@ -36,6 +35,10 @@ BLAS_MIN_FEATURES = 16
 #: Memory for the products of one chunk of rows with every center, in bytes: they stay
 #: in the cache of the core that computed them until they are read.
 CHUNK_BYTES = 256 * 2**10
+
+#: Memory for the rows of one chunk, in bytes: they stay in the core's L2 cache from their
+#: product with the centers until they are summed.
+CHUNK_DATA_BYTES = 2**20
 
 
 def uses_blas(n_features, n_clusters):
@@ -53,34 +56,36 @@ def uses_blas(n_features, n_clusters):
     return n_clusters >= (32 if n_features >= 2 * BLAS_MIN_FEATURES else 128)
 
 
+@kernel(parallel=True)
 def row_sq_norms(X):
-    """‖x_i‖² of every row, in float64 (the margins' scale)."""
-    return np.einsum("ij,ij->i", X, X, dtype=np.float64)
+    """‖x_i‖² of every row, in float64 (the margins' scale): four partial sums a row, so
+    that the additions need not wait for each other, over the rows in parallel."""
+    n_samples, n_features = X.shape
+    whole = n_features - n_features % 4
+    norms = np.empty(n_samples)
+    for i in prange(n_samples):
+        row = X[i]
+        sum_0 = sum_1 = sum_2 = sum_3 = 0.0
+        for f in range(0, whole, 4):
+            sum_0 += np.float64(row[f]) * np.float64(row[f])
+            sum_1 += np.float64(row[f + 1]) * np.float64(row[f + 1])
+            sum_2 += np.float64(row[f + 2]) * np.float64(row[f + 2])
+            sum_3 += np.float64(row[f + 3]) * np.float64(row[f + 3])
+        total = (sum_0 + sum_1) + (sum_2 + sum_3)
+        for f in range(whole, n_features):
+            value = np.float64(row[f])
+            total += value * value
+        norms[i] = total
+    return norms
 
 
-@kernel(nogil=True)
-def nearest_of_products(
-    X, start, products_t, centers, center_sq, x_sq, margin_unit, labels, changed
-):
-    """Label rows ``start … start + m − 1`` of ``X`` from their products with the centers.
-
-    Inputs: ``products_t[j, p] = c_j · x_{start+p}`` (in the data's dtype; one row per
-    center, so that every inner loop runs over the rows, as SIMD code), ``center_sq[j] =
-    ‖c_j‖²`` and ``x_sq[i] = ‖x_i‖²`` (float64), ``margin_unit = (d + 4) u``.
-    Outputs: ``labels[i]`` the nearest center by the direct distance (see the module's
-    docstring), ``changed[i]`` 1 where the label changed, else 0.  Runs without the GIL:
-    the chunks of :func:`label_rows` run on several threads at once.
-
-    The expanded values ‖c_j‖² − 2 c_j·x (‖x‖² left out: the same for every center) are
-    folded center by center into each row's smallest, its center and the second smallest;
-    a row whose second smallest is beyond the margin has one candidate, the others are
-    measured again directly.
-    """
+@kernel(inline="always")
+def fold_by_centers(products_t, center_sq, folded):
+    """Fold the expanded values ‖c_j‖² − 2 c_j·x of one row of ``products_t`` (one row per
+    center) after another into every point's smallest, its center and the second smallest:
+    each inner loop runs over the points, as SIMD code."""
+    best, second, nearest = folded
     n_clusters, n_rows = products_t.shape
-    largest_center_sq = center_sq.max()
-    best = np.full(n_rows, np.inf)
-    second = np.full(n_rows, np.inf)
-    nearest = np.zeros(n_rows, dtype=np.int32)
     for j in range(n_clusters):
         c_sq = center_sq[j]
         products = products_t[j]
@@ -90,7 +95,34 @@ def nearest_of_products(
             nearest[p] = j if expanded < smallest else nearest[p]
             second[p] = min(second[p], max(smallest, expanded))
             best[p] = min(expanded, smallest)
+
+
+@kernel(inline="always")
+def fold_by_rows(products, center_sq, folded):
+    """The same fold as :func:`fold_by_centers` from ``products`` with one row per point:
+    the centers of a point one after another (few centers: short loops, no transpose)."""
+    best, second, nearest = folded
+    n_rows, n_clusters = products.shape
     for p in range(n_rows):
+        smallest, next_smallest, label = np.inf, np.inf, 0
+        row = products[p]
+        for j in range(n_clusters):
+            expanded = center_sq[j] - 2.0 * row[j]
+            label = j if expanded < smallest else label
+            next_smallest = min(next_smallest, max(smallest, expanded))
+            smallest = min(expanded, smallest)
+        best[p], second[p], nearest[p] = smallest, next_smallest, label
+
+
+@kernel(inline="always")
+def settle_labels(X, start, products_t, centers, center_sq, x_sq, margin_unit, folded, out):
+    """Labels from the ``folded`` smallest, second smallest and nearest center of each row:
+    a row whose second smallest is beyond the margin has one candidate; the others are
+    measured again directly, and the smallest direct distance wins."""
+    best, second, nearest = folded
+    labels, changed = out
+    largest_center_sq = center_sq.max()
+    for p in range(best.shape[0]):
         i = start + p
         scale = x_sq[i] + largest_center_sq
         nearest_sq = max(best[p] + x_sq[i], 0.0)
@@ -98,7 +130,7 @@ def nearest_of_products(
         label = nearest[p]
         if second[p] <= limit:  # several candidates: the direct distances decide
             best_direct = np.inf
-            for j in range(n_clusters):
+            for j in range(centers.shape[0]):
                 if center_sq[j] - 2.0 * products_t[j, p] <= limit:
                     direct = sq_distance_tile_order(X[i], centers[j])
                     if direct < best_direct:
@@ -107,74 +139,156 @@ def nearest_of_products(
         labels[i] = label
 
 
-_pool = None
+@kernel(inline="always")
+def folds_for(n_rows):
+    """Each row's smallest expanded value, second smallest and nearest center, unfolded."""
+    return np.full(n_rows, np.inf), np.full(n_rows, np.inf), np.zeros(n_rows, dtype=np.int32)
+
+
+@kernel
+def nearest_of_products(X, start, products, by_rows, centers, norms, out):
+    """Label rows ``start … start + m − 1`` of ``X`` from their products with the centers.
+
+    Inputs: ``products`` holds c_j · x_{start+p} (in the data's dtype) as ``[p, j]`` if
+    ``by_rows`` else ``[j, p]``; ``norms = (center_sq, x_sq, margin_unit)``: ``‖c_j‖²`` and
+    ``‖x_i‖²`` (float64) and ``(d + 4) u``.  Outputs ``out = (labels, changed)``:
+    ``labels[i]`` the nearest center by the direct distance (see the module's docstring),
+    ``changed[i]`` 1 where the label changed, else 0.
+    """
+    center_sq, x_sq, margin_unit = norms
+    if by_rows:
+        folded = folds_for(products.shape[0])
+        fold_by_rows(products, center_sq, folded)
+        settle_labels(X, start, products.T, centers, center_sq, x_sq, margin_unit, folded, out)
+    else:
+        folded = folds_for(products.shape[1])
+        fold_by_centers(products, center_sq, folded)
+        settle_labels(X, start, products, centers, center_sq, x_sq, margin_unit, folded, out)
+
+
+@kernel(inline="always")
+def label_chunk(X, start, end, centers, centers_t, norms, layout, out):
+    """Label rows ``start … end − 1``: their products with the centers through BLAS
+    (``np.dot``, laid out as ``layout = (by_rows, chunk_rows)`` says), then
+    :func:`nearest_of_products`.  Returns how many labels changed."""
+    by_rows = layout[0]
+    rows = X[start:end]
+    products = np.dot(rows, centers_t) if by_rows else np.dot(centers, rows.T)
+    nearest_of_products(X, start, products, by_rows, centers, norms, out)
+    count = 0
+    for i in range(start, end):
+        count += out[1][i]
+    return count
+
+
+@kernel(parallel=True)
+def label_chunks(X, centers, norms, layout, out):
+    """Label every row of ``X`` (see :func:`nearest_of_products` for ``out``), the chunks of
+    ``layout[1]`` rows in parallel."""
+    n_samples = X.shape[0]
+    chunk_rows = layout[1]
+    centers_t = np.ascontiguousarray(centers.T)
+    for chunk in prange(-(-n_samples // chunk_rows)):
+        start = chunk * chunk_rows
+        label_chunk(
+            X, start, min(n_samples, start + chunk_rows), centers, centers_t, norms, layout, out
+        )
+
+
+@kernel(parallel=True)
+def lloyd_step(X, sample_weight, centers, norms, layout, out, sums):
+    """Lloyd's step for wide data: labels through BLAS and the per-block sums, merged in
+    block order; returns how many labels changed.  ``out = (labels, changed)``, ``sums =
+    (block_sums, block_weights, center_sums, cluster_weights)`` as in
+    :func:`kmeans_scratch._lloyd.assign_and_accumulate`, with the same results.
+
+    One pass over the rows: the blocks run in parallel, each in chunks of at most
+    ``layout[1]`` rows, multiplied, labelled and summed while they are in cache.  A block
+    of one chunk is summed only if a label changed (its sums are kept, as the tile
+    kernel's step does); a longer one piece by piece (:func:`~._blocks.add_rows`, the same
+    bits).
+    """
+    block_sums, block_weights, center_sums, cluster_weights = sums
+    n_samples, n_features = X.shape
+    n_clusters = centers.shape[0]
+    n_blocks = block_sums.shape[0]
+    chunk_rows = layout[1]
+    centers_t = np.ascontiguousarray(centers.T)
+    block_changed = np.zeros(n_blocks, dtype=np.int64)
+    for block in prange(n_blocks):
+        start, end = block_bounds(n_samples, n_blocks, block)
+        n_pieces = -(-(end - start) // chunk_rows)
+        if n_pieces == 1:
+            count = label_chunk(X, start, end, centers, centers_t, norms, layout, out)
+            if count:
+                sum_rows(
+                    X, sample_weight, out[0], start, end, block_sums[block], block_weights[block]
+                )
+        else:
+            lanes = np.zeros((4, n_clusters, n_features + 1))
+            count = 0
+            for piece in range(n_pieces):
+                first, last = block_bounds(end - start, n_pieces, piece)
+                count += label_chunk(
+                    X, start + first, start + last, centers, centers_t, norms, layout, out
+                )
+                add_rows(X, sample_weight, out[0], start + first, start + last, start, lanes)
+            lanes_into(lanes, block_sums[block], block_weights[block])
+        block_changed[block] = count
+    return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
+
+
 _blas_controller = None
-
-
-def thread_pool():
-    """The threads that label chunks at once, one per usable core (created once; a call
-    uses as many as Numba's threads for it, see :func:`label_rows`)."""
-    global _pool
-    if _pool is None:
-        from concurrent.futures import ThreadPoolExecutor
-
-        _pool = ThreadPoolExecutor(max_workers=usable_cores(), thread_name_prefix="kmeans-blas")
-    return _pool
 
 
 def one_blas_thread():
     """A context in which BLAS runs on one thread: each of our threads multiplies its own
-    chunk, as scikit-learn's chunks do (a chunk's products stay in its core's cache)."""
+    chunk, as scikit-learn's chunks do (a chunk's products stay in its core's cache).
+    ``np.dot`` in a kernel calls SciPy's BLAS, loaded here first so that the limit holds
+    for it too."""
     global _blas_controller
     if _blas_controller is None:
+        import scipy.linalg.cython_blas  # noqa: F401  (the BLAS of Numba's np.dot)
         from threadpoolctl import ThreadpoolController
 
         _blas_controller = ThreadpoolController()
     return _blas_controller.limit(limits=1, user_api="blas")
 
 
-def label_rows(X, x_sq, centers, labels, changed, start=0, end=None):
-    """Label rows ``start … end − 1`` of ``X`` with their nearest centers through BLAS,
-    in chunks spread over the threads (see :func:`nearest_of_products` for the outputs)."""
-    end = X.shape[0] if end is None else end
+def products_by_rows(n_features, n_clusters):
+    """Whether the products of a chunk are formed as X Cᵀ (a row per point) rather than
+    C Xᵀ (a row per center).  BLAS forms X Cᵀ up to twice as fast when there are few
+    centers, whose per-point fold (:func:`fold_by_rows`) then costs less than the time
+    saved; measured on this project's 2-core machine: up to 8 centers at 32 features, 16
+    at 64, 32 from 128."""
+    return n_clusters <= min(32, n_features // 4)
+
+
+def chunk_rows_for(X, n_clusters):
+    """Rows per chunk: their products with the centers fit in ``CHUNK_BYTES`` and the rows
+    themselves in ``CHUNK_DATA_BYTES``, so that both are still in the core's cache when
+    they are read again (the products to label, the rows to sum)."""
+    itemsize = X.dtype.itemsize
+    return max(
+        64,
+        min(CHUNK_BYTES // (itemsize * n_clusters), CHUNK_DATA_BYTES // (itemsize * X.shape[1])),
+    )
+
+
+def norms_and_layout(X, x_sq, centers):
+    """``(norms, layout)`` of :func:`label_chunk` for these rows and centers."""
     n_clusters, n_features = centers.shape
-    center_sq = row_sq_norms(centers)
     margin_unit = (n_features + 4) * float(np.finfo(X.dtype).eps)
-    chunk_rows = max(64, CHUNK_BYTES // (X.dtype.itemsize * n_clusters))
-    n_threads = max(1, min(get_threads(), -(-(end - start) // chunk_rows)))
+    norms = (row_sq_norms(centers), x_sq, margin_unit)
+    return norms, (products_by_rows(n_features, n_clusters), chunk_rows_for(X, n_clusters))
 
-    def label_part(part):
-        first, last = block_bounds.py_func(end - start, n_threads, part)
-        for chunk_start in range(start + first, start + last, chunk_rows):
-            chunk_end = min(start + last, chunk_start + chunk_rows)
-            products_t = centers @ X[chunk_start:chunk_end].T
-            nearest_of_products(
-                X, chunk_start, products_t, centers, center_sq, x_sq, margin_unit, labels, changed
-            )
 
+def label_rows(X, x_sq, centers, labels, changed):
+    """Label the rows of ``X`` with their nearest centers through BLAS, in chunks spread
+    over the threads (see :func:`nearest_of_products` for the outputs)."""
+    norms, layout = norms_and_layout(X, x_sq, centers)
     with one_blas_thread():
-        if n_threads == 1:
-            label_part(0)
-        else:
-            list(thread_pool().map(label_part, range(n_threads)))
-
-
-@kernel(parallel=True)
-def sum_changed_blocks(X, sample_weight, labels, changed, block_sums, block_weights):
-    """Lloyd's sums after a labelling: each block of rows in which a label ``changed`` is
-    summed again (:func:`~._blocks.sum_rows`); returns how many labels changed per block."""
-    n_samples = X.shape[0]
-    n_blocks = block_sums.shape[0]
-    block_changed = np.zeros(n_blocks, dtype=np.int64)
-    for block in prange(n_blocks):
-        start, end = block_bounds(n_samples, n_blocks, block)
-        count = 0
-        for i in range(start, end):
-            count += changed[i]
-        if count:
-            sum_rows(X, sample_weight, labels, start, end, block_sums[block], block_weights[block])
-        block_changed[block] = count
-    return block_changed
+        label_chunks(X, centers, norms, layout, (labels, changed))
 
 
 def assign_and_accumulate_blas(
@@ -189,9 +303,8 @@ def assign_and_accumulate_blas(
     center_sums,
     cluster_weights,
 ):
-    """Lloyd's step for wide data: labels through BLAS, then the per-block sums of the
-    blocks that changed, merged in block order; returns how many labels changed (as
-    :func:`kmeans_scratch._lloyd.assign_and_accumulate`, the same results)."""
-    label_rows(X, x_sq, centers, labels, changed)
-    block_changed = sum_changed_blocks(X, sample_weight, labels, changed, block_sums, block_weights)
-    return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
+    """Lloyd's step for wide data (:func:`lloyd_step`); returns how many labels changed."""
+    norms, layout = norms_and_layout(X, x_sq, centers)
+    sums = (block_sums, block_weights, center_sums, cluster_weights)
+    with one_blas_thread():
+        return lloyd_step(X, sample_weight, centers, norms, layout, (labels, changed), sums)

@@ -10,6 +10,7 @@ import numpy as np
 import pytest
 
 from kmeans_scratch import KMeans, _wide
+from kmeans_scratch._blocks import block_sums_for
 from kmeans_scratch._distances import assign_labels, assign_labels_by_tiles
 
 from .helpers import blobs
@@ -62,14 +63,29 @@ def test_label_rows_counts_the_changes_and_runs_in_chunks(monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
-def test_a_fit_is_the_same_bits_through_blas_or_tiles(monkeypatch, dtype, algorithm):
-    X = blobs(6000, 64, 12, seed=5, dtype=dtype)
-    init = X[:12] + dtype(0.01)
+@pytest.mark.parametrize("n_clusters", [12, 40])
+@pytest.mark.parametrize("chunk_rows", ["blocks", "pieces"])
+def test_a_fit_is_the_same_bits_through_blas_or_tiles(
+    monkeypatch, dtype, algorithm, n_clusters, chunk_rows
+):
+    """Products by rows (12 centers) or by centers (40); blocks (two of 3,000 rows here)
+    in one chunk each, or in pieces of at most 512 rows, summed piece by piece."""
+    X = blobs(6000, 64, n_clusters, seed=5, dtype=dtype)
+    init = X[:n_clusters] + dtype(0.01)
+    if chunk_rows == "pieces":
+        monkeypatch.setattr(_wide, "CHUNK_DATA_BYTES", 512 * 64 * X.itemsize)
+    else:
+        monkeypatch.setattr(_wide, "CHUNK_DATA_BYTES", X.nbytes)
+        monkeypatch.setattr(_wide, "CHUNK_BYTES", X.shape[0] * n_clusters * X.itemsize)
+    n_blocks = block_sums_for(X.shape[0], n_clusters, X.shape[1])[0].shape[0]
+    block_rows = X.shape[0] // n_blocks
+    assert (block_rows > _wide.chunk_rows_for(X, n_clusters)) == (chunk_rows == "pieces")
+    assert _wide.products_by_rows(X.shape[1], n_clusters) == (n_clusters == 12)
 
     def fit():
-        return KMeans(12, init=init, n_init=1, max_iter=30, algorithm=algorithm).fit(X)
+        return KMeans(n_clusters, init=init, n_init=1, max_iter=30, algorithm=algorithm).fit(X)
 
-    assert _wide.uses_blas(X.shape[1], 12)
+    assert _wide.uses_blas(X.shape[1], n_clusters)
     through_blas = fit()
     monkeypatch.setattr(_wide, "BLAS_MIN_FEATURES", 10**9)
     through_tiles = fit()
