@@ -20,7 +20,10 @@ the smallest direct distance wins, ties to the lowest index.  A row with one suc
 candidate (nearly every row) takes it as it is.  The labels are therefore the tile
 kernel's, bit for bit, at any width; only the time differs.
 
-Chosen by :func:`uses_blas` from the shape of the problem (measured in ``benchmarks/``).
+Lloyd's step (:func:`lloyd_step`) is one compiled loop: the blocks of rows in parallel,
+each chunk multiplied (``np.dot``, one BLAS thread per chunk), labelled and summed while
+it is in cache.  Chosen by :func:`uses_blas` from the shape of the problem (measured in
+``benchmarks/``).
 """
 
 import numpy as np
