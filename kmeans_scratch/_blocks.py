@@ -83,7 +83,7 @@ def sum_rows(X, sample_weight, labels, start, end, sums, weights):
     lanes_into(lanes, sums, weights)
 
 
-@kernel(nogil=True)
+@kernel
 def add_rows(X, sample_weight, labels, start, end, origin, lanes):
     """Add rows ``start..end`` to the partial sums ``lanes`` (4, k, d + 1) of a block that
     begins at row ``origin``: w_i x_i and w_i go to lane (i − origin) mod 4 of cluster l_i.
@@ -102,7 +102,7 @@ def add_rows(X, sample_weight, labels, start, end, origin, lanes):
             row[f] += X[i, f] * weight
 
 
-@kernel(nogil=True)
+@kernel
 def lanes_into(lanes, sums, weights):
     """``sums[j] = ((lane 0 + lane 1) + lane 2) + lane 3`` of cluster j, ``weights`` the same."""
     n_clusters, n_features = sums.shape

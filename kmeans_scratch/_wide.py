@@ -121,10 +121,12 @@ def fold_by_rows(products, center_sq, folded):
 def settle_labels(X, start, products_t, centers, center_sq, x_sq, margin_unit, folded, out):
     """Labels from the ``folded`` smallest, second smallest and nearest center of each row:
     a row whose second smallest is beyond the margin has one candidate; the others are
-    measured again directly, and the smallest direct distance wins."""
+    measured again directly, and the smallest direct distance wins.  Returns how many
+    labels changed."""
     best, second, nearest = folded
     labels, changed = out
     largest_center_sq = center_sq.max()
+    n_changed = 0
     for p in range(best.shape[0]):
         i = start + p
         scale = x_sq[i] + largest_center_sq
@@ -139,7 +141,9 @@ def settle_labels(X, start, products_t, centers, center_sq, x_sq, margin_unit, f
                     if direct < best_direct:
                         best_direct, label = direct, j
         changed[i] = labels[i] != label
+        n_changed += changed[i]
         labels[i] = label
+    return n_changed
 
 
 @kernel(inline="always")
@@ -156,17 +160,18 @@ def nearest_of_products(X, start, products, by_rows, centers, norms, out):
     ``by_rows`` else ``[j, p]``; ``norms = (center_sq, x_sq, margin_unit)``: ``‖c_j‖²`` and
     ``‖x_i‖²`` (float64) and ``(d + 4) u``.  Outputs ``out = (labels, changed)``:
     ``labels[i]`` the nearest center by the direct distance (see the module's docstring),
-    ``changed[i]`` 1 where the label changed, else 0.
+    ``changed[i]`` 1 where the label changed, else 0.  Returns how many changed.
     """
     center_sq, x_sq, margin_unit = norms
     if by_rows:
         folded = folds_for(products.shape[0])
         fold_by_rows(products, center_sq, folded)
-        settle_labels(X, start, products.T, centers, center_sq, x_sq, margin_unit, folded, out)
-    else:
-        folded = folds_for(products.shape[1])
-        fold_by_centers(products, center_sq, folded)
-        settle_labels(X, start, products, centers, center_sq, x_sq, margin_unit, folded, out)
+        return settle_labels(
+            X, start, products.T, centers, center_sq, x_sq, margin_unit, folded, out
+        )
+    folded = folds_for(products.shape[1])
+    fold_by_centers(products, center_sq, folded)
+    return settle_labels(X, start, products, centers, center_sq, x_sq, margin_unit, folded, out)
 
 
 @kernel(inline="always")
@@ -177,11 +182,7 @@ def label_chunk(X, start, end, centers, centers_t, norms, layout, out):
     by_rows = layout[0]
     rows = X[start:end]
     products = np.dot(rows, centers_t) if by_rows else np.dot(centers, rows.T)
-    nearest_of_products(X, start, products, by_rows, centers, norms, out)
-    count = 0
-    for i in range(start, end):
-        count += out[1][i]
-    return count
+    return nearest_of_products(X, start, products, by_rows, centers, norms, out)
 
 
 @kernel(parallel=True)
