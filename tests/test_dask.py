@@ -83,6 +83,26 @@ def test_same_fit_on_a_cluster_of_two_processes(cluster_client, algorithm):
     assert_same_fit(ours, expected)
 
 
+def packed_labels_round_trip(n_clusters):
+    from kmeans_scratch.dask._chunks import ChunkRun
+
+    run = ChunkRun("lloyd", 5, n_clusters)
+    assert (run.labels() == -1).all()
+    labels = np.array([0, n_clusters - 1, 3 % n_clusters, 0, n_clusters // 2], dtype=np.int32)
+    run.keep(labels)
+    return run.packed_labels.dtype, run.labels()
+
+
+def test_a_chunk_keeps_its_labels_packed_between_steps():
+    for n_clusters, dtype in [(1, np.uint8), (256, np.uint8), (257, np.uint16), (70000, np.uint32)]:
+        packed, unpacked = packed_labels_round_trip(n_clusters)
+        assert packed == dtype
+        assert unpacked.dtype == np.int32
+        np.testing.assert_array_equal(
+            unpacked, [0, n_clusters - 1, 3 % n_clusters, 0, n_clusters // 2]
+        )
+
+
 def kept_on_workers(client):
     from kmeans_scratch.dask import _pinned
 

@@ -159,7 +159,7 @@ def test_a_worker_of_one_thread_runs_the_chunks_without_starting_numba(ahead_of_
         run, (_, _, cluster_weights) = on_chunk(
             assign_step, True, None, rows, None, mean, "lloyd", None, rows[:4] - mean
         )
-        return numba_started(), int(cluster_weights.sum()), int(run.labels.min())
+        return numba_started(), int(cluster_weights.sum()), int(run.labels().min())
 
     fresh = distributed.LocalCluster(
         n_workers=1, threads_per_worker=1, dashboard_address=":0"

@@ -17,7 +17,7 @@ import contextlib
 
 import numpy as np
 
-from .._blocks import column_moments
+from .._blocks import column_moments, each_row
 from .._distances import (
     assign_labels,
     euclidean_distances_to_centers,
@@ -59,8 +59,8 @@ def prepared(chunk, weights, mean):
     """``(rows, weights)``: a C-contiguous copy of the chunk minus the data's mean, in the
     mean's dtype (the same bits as the rows of the in-memory fit's centered ``X``), and
     the chunk's weights in that dtype."""
-    rows = np.array(chunk, dtype=mean.dtype, order="C", copy=True)
-    rows -= mean
+    chunk = np.asarray(chunk)
+    rows = each_row(np.subtract, chunk, mean, out=np.empty(chunk.shape, dtype=mean.dtype))
     return rows, weights_of(weights, rows.shape[0], rows.dtype)
 
 
@@ -81,12 +81,30 @@ def chunk_moments(chunk, weights, dtype):
 
 class ChunkRun:
     """One chunk's share of a run, kept on its worker between iterations: the labels, and
-    the algorithm's assignment step with its bounds and per-block sums (without the data)."""
+    the algorithm's assignment step with its bounds and per-block sums (without the data).
 
-    def __init__(self, algorithm, n_rows):
+    Between two steps the labels are kept packed, in the smallest unsigned integers that
+    hold k − 1 (one byte a row up to 256 clusters, a quarter of int32's): a worker that
+    runs out of core holds one such state per chunk, and what does not fit in its memory
+    goes to disk and back at every iteration.  The kernels get them as int32.
+    """
+
+    def __init__(self, algorithm, n_rows, n_clusters):
         self.algorithm = algorithm
         self.assignment = None
-        self.labels = np.full(n_rows, -1, dtype=np.int32)
+        self.n_rows = n_rows
+        self.label_dtype = np.min_scalar_type(n_clusters - 1)
+        self.packed_labels = None  # before the first step: every label −1
+
+    def labels(self):
+        """The labels as int32 (a new array)."""
+        if self.packed_labels is None:
+            return np.full(self.n_rows, -1, dtype=np.int32)
+        return self.packed_labels.astype(np.int32)
+
+    def keep(self, labels):
+        """Keep ``labels`` (int32), packed."""
+        self.packed_labels = labels.astype(self.label_dtype)
 
     def __sizeof__(self):
         return held_bytes(self) + held_bytes(self.assignment)
@@ -131,7 +149,7 @@ def assign_step(run, rows, weights, algorithm, centers_before, centers):
     moved by how far each center went.
     """
     if run is None:
-        run = ChunkRun(algorithm, rows.shape[0])
+        run = ChunkRun(algorithm, rows.shape[0], centers.shape[0])
     return run, assign_rows(run, rows, weights, centers_before, centers)
 
 
@@ -148,7 +166,9 @@ def assign_rows(run, rows, weights, centers_before, centers):
             run.assignment.X, run.assignment.sample_weight = rows, weights
         if centers_before is not None:
             run.assignment.centers_moved(centers_before, centers)
-        changed = run.assignment.assign_and_accumulate(centers, run.labels, sums, totals)
+        labels = run.labels()
+        changed = run.assignment.assign_and_accumulate(centers, labels, sums, totals)
+    run.keep(labels)
     run.assignment.X = run.assignment.sample_weight = None  # the data is read, not kept
     return int(changed), sums, totals
 
@@ -158,10 +178,11 @@ def farthest_rows(run, rows, weights, centers, n_rows):
     the lowest row): ``(squared distances, rows, weights, labels)``, for re-seeding empty
     clusters."""
     distances = np.empty(rows.shape[0], dtype=rows.dtype)
+    labels = run.labels()
     with chunk_threads(rows.shape[0]):
-        sq_distances_to_assigned(rows, centers, run.labels, distances)
+        sq_distances_to_assigned(rows, centers, labels, distances)
     far = np.argsort(-distances, kind="stable")[:n_rows]
-    return distances[far], rows[far], weights[far], run.labels[far]
+    return distances[far], rows[far], weights[far], labels[far]
 
 
 def finish_run(run, rows, weights, centers_before, centers, reassign):
@@ -170,12 +191,13 @@ def finish_run(run, rows, weights, centers_before, centers, reassign):
     ``(labels, (inertia, sizes))``."""
     if reassign:
         assign_rows(run, rows, weights, centers_before, centers)
-    sizes = np.bincount(run.labels, minlength=centers.shape[0])
+    labels = run.labels()
+    sizes = np.bincount(labels, minlength=centers.shape[0])
     if rows.shape[0] == 0:
-        return run.labels, (0.0, sizes)
+        return labels, (0.0, sizes)
     with chunk_threads(rows.shape[0]):
-        inertia = float(inertia_of_labels(rows, weights, centers, run.labels))
-    return run.labels, (inertia, sizes)
+        inertia = float(inertia_of_labels(rows, weights, centers, labels))
+    return labels, (inertia, sizes)
 
 
 def nearest_rows(rows, centers):

@@ -100,8 +100,9 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     ----------
     n_clusters, n_init, max_iter, tol, verbose, random_state, algorithm
         As for :class:`kmeans_scratch.KMeans`; ``verbose`` prints the labels changed and
-        the center shift of every iteration.  ``algorithm="hamerly"`` keeps 20 bytes a row
-        on the workers (label and two bounds), ``"elkan"`` 4 + 8 (k + 1), ``"lloyd"`` 4.
+        the center shift of every iteration.  Between iterations the workers keep, per
+        row, the label (one byte up to 256 clusters, two up to 65,536) and, with
+        ``algorithm="hamerly"``, two bounds (16 bytes), with ``"elkan"`` 8 (k + 1).
     init : {"k-means||", "random"}, callable or array-like, default="k-means||"
         k-means|| seeding (Bahmani et al. 2012: ``init_rounds`` passes over the data, each
         drawing about ``oversampling_factor · n_clusters`` candidates, reduced to
