@@ -10,8 +10,9 @@ accumulator row), never on the thread count.
 Here: how many blocks (:func:`n_blocks_for`) and which rows each holds
 (:func:`block_bounds`), sums in a fixed order (:func:`ordered_sum`, :func:`column_sums`),
 the per-block cluster sums of an assignment step (:func:`block_sums_for`,
-:func:`sum_rows`, :func:`add_rows`, :func:`merge_blocks`) and the weighted mean and
-variance of the columns (:func:`column_moments`).
+:func:`sum_rows`, :func:`add_rows`, :func:`merge_blocks`), the weighted mean and
+variance of the columns (:func:`column_moments`) and the centering of rows by it
+(:func:`each_row`).
 """
 
 import numpy as np
@@ -26,6 +27,9 @@ MAX_BLOCKS = 256
 
 #: Memory budget for all per-block accumulators of one kernel call, in bytes.
 ACCUMULATOR_BUDGET_BYTES = 16 * 2**20
+
+#: :func:`each_row` views runs of narrow rows as one row of about this many values.
+RUN_VALUES = 4096
 
 
 @kernel
@@ -167,3 +171,28 @@ def column_moments(X, sample_weight):
                 diff = X[i, f] - mean[f]
                 squares[block, f] += weight * diff * diff
     return mean, column_sums(squares) / total_weight
+
+
+def each_row(ufunc, X, row, out):
+    """``ufunc(X, row, out=out)`` for an (n, d) ``X`` and a (d,) ``row`` (``numpy.subtract``
+    centers the rows by their mean, ``numpy.add`` undoes it), in ``out``'s dtype; the same
+    bits, element by element.
+
+    NumPy broadcasts a short row over narrow rows three times slower than it streams a
+    long one (5.9 against 2.0 ms for a million rows of 3 float32, measured), so runs of
+    ``RUN_VALUES // d`` C-contiguous rows are viewed as one long row, against ``row``
+    repeated as many times; the rows after the last whole run are done as they are.
+    """
+    n_rows, n_features = X.shape
+    per_run = max(1, RUN_VALUES // max(n_features, 1))
+    whole = n_rows - n_rows % per_run
+    if per_run == 1 or not (X.flags.c_contiguous and out.flags.c_contiguous):
+        whole = 0
+    if whole:
+        runs = (-1, per_run * n_features)
+        ufunc(
+            X[:whole].reshape(runs), np.tile(row, per_run), out=out[:whole].reshape(runs),
+            dtype=out.dtype,
+        )  # fmt: skip
+    ufunc(X[whole:], row, out=out[whole:], dtype=out.dtype)
+    return out

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from . import _sparse
-from ._blocks import column_moments
+from ._blocks import column_moments, each_row
 from ._distinct import collapse_duplicates
 from ._elkan import ElkanAssignment
 from ._hamerly import HamerlyAssignment
@@ -203,7 +203,7 @@ def fit_arrays(
         # Sparse rows are not centered: it would fill them.
         X_mean = np.zeros(X.shape[1], dtype=X.dtype) if sparse else X_mean.astype(X.dtype)
         if not sparse:
-            X -= X_mean
+            each_row(np.subtract, X, X_mean, out=X)
         if is_array_init(init):
             init -= X_mean
 
@@ -229,7 +229,7 @@ def fit_arrays(
                     best = centers, labels, inertia, n_iter
         finally:
             if not copy_x and not sparse:
-                X += X_mean
+                each_row(np.add, X, X_mean, out=X)
         centers, labels, inertia, n_iter = best
         return centers + X_mean, labels, float(inertia), n_iter
 

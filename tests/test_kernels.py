@@ -3,7 +3,7 @@
 import numpy as np
 import pytest
 
-from kmeans_scratch._blocks import block_sums_for, column_moments, n_blocks_for
+from kmeans_scratch._blocks import block_sums_for, column_moments, each_row, n_blocks_for
 from kmeans_scratch._distances import (
     assign_labels,
     euclidean_distances_to_centers,
@@ -135,3 +135,28 @@ def test_column_moments_match_numpy(n_samples, dtype):
     np.testing.assert_allclose(mean, expected_mean, rtol=1e-12)
     expected = np.average((X64 - expected_mean) ** 2, axis=0, weights=w64)
     np.testing.assert_allclose(variances, expected, rtol=1e-8, atol=1e-12)
+
+
+@pytest.mark.parametrize("n_features", [1, 3, 7, 5000])
+@pytest.mark.parametrize("in_place", [False, True])
+def test_each_row_gives_the_bits_of_numpy_broadcasting(n_features, in_place):
+    """Centering by runs of rows viewed as one long row: the bits of ``X - mean`` and
+    ``X + mean``, whole runs or not, C or Fortran order, into another dtype."""
+    rng = np.random.default_rng(n_features)
+    for n_rows in (0, 5, 4096 // n_features * 3 + 11):
+        for source, target in [(np.float32,) * 2, (np.float64,) * 2, (np.float64, np.float32)]:
+            X = (rng.standard_normal((n_rows, n_features)) * 1e3).astype(source)
+            mean = rng.standard_normal(n_features).astype(target)
+            for order in "CF":
+                X_ordered = np.asarray(X, order=order)
+                for ufunc in (np.subtract, np.add):
+                    expected = ufunc(X.astype(target), mean)
+                    if in_place and source == target:
+                        out = X_ordered.copy(order=order)
+                        got = each_row(ufunc, out, mean, out=out)
+                    else:
+                        got = each_row(ufunc, X_ordered, mean, out=np.empty(X.shape, target))
+                    assert got.dtype == target
+                    np.testing.assert_array_equal(
+                        got.view(f"u{got.itemsize}"), expected.view(f"u{expected.itemsize}")
+                    )
