@@ -299,3 +299,28 @@ def test_a_worker_paused_for_good_is_an_error_not_a_hang():
     assert address in message and "memory_limit of 600 MB" in message
     assert "smaller chunks" in message and "more memory" in message
     assert PAUSED_LIMIT_SECONDS <= waited <= PAUSED_LIMIT_SECONDS + 5 + 2 * CHECK_SECONDS
+
+
+def test_a_fit_on_persisted_data_counts_what_it_keeps_on_each_worker():
+    """On persisted data a worker keeps, for the whole fit, a centered copy of its share of
+    the rows and their state, which Dask cannot spill: the check counts it, and when that
+    alone does not fit, says so instead of advising smaller chunks."""
+    from kmeans_scratch.dask._chunks import kept_bytes_per_row
+    from kmeans_scratch.dask._memory import ChunkFit
+
+    # The copy and weight in the fit's dtype, then the larger state: k-means|| (D², index)
+    # or the run (packed label, then Hamerly's 2 or Elkan's k + 1 float64 bounds).
+    assert kept_bytes_per_row(3, np.float32, "lloyd", 16) == 4 * 4 + (4 + 4)
+    assert kept_bytes_per_row(3, np.float64, "hamerly", 16) == 4 * 8 + (1 + 16)
+    assert kept_bytes_per_row(3, np.float64, "elkan", 300) == 4 * 8 + (2 + 8 * 301)
+
+    # 10 million rows of 3 float32 on one worker: its chunks of 100,000 rows fit the room
+    # left (100 MB), the 240 MB kept for the fit do not.
+    fit = ChunkFit(100_000, 12, 1, usable=320e6, in_use=220e6, to_load=0, kept=240e6)
+    assert fit.need > fit.room
+    message = fit.refusal("tcp://127.0.0.1:1", np.dtype(np.float32), 0.8)
+    assert "the fit keeps 240 MB on it" in message
+    assert "do not persist X" in message
+    assert "rechunk" not in message
+    roomy = ChunkFit(100_000, 12, 1, usable=320e6, in_use=100e6, to_load=0, kept=180e6)
+    assert roomy.need <= roomy.room

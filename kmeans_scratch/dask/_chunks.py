@@ -79,6 +79,17 @@ def chunk_moments(chunk, weights, dtype):
     return total, mean, variance
 
 
+def kept_bytes_per_row(n_features, dtype, algorithm, n_clusters):
+    """The bytes per row a worker keeps through a fit on persisted data (``_pinned``): the
+    rows' centered copy and weights in ``dtype``, and the larger of the two per-row states,
+    k-means||'s (D² and the nearest candidate's index) and the run's (the packed label,
+    and Hamerly's two bounds or Elkan's k + 1, in float64)."""
+    itemsize = np.dtype(dtype).itemsize
+    label = np.min_scalar_type(n_clusters - 1).itemsize
+    bounds = {"lloyd": 0, "hamerly": 2, "elkan": n_clusters + 1}[algorithm]
+    return (n_features + 1) * itemsize + max(itemsize + 4, label + 8 * bounds)
+
+
 class ChunkRun:
     """One chunk's share of a run, kept on its worker between iterations: the labels, and
     the algorithm's assignment step with its bounds and per-block sums (without the data).

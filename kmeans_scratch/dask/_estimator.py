@@ -27,7 +27,13 @@ from .._validation import (
     check_sample_weight,
 )
 from ._chunked import merged_moments
-from ._chunks import chunk_inertia, chunk_moments, predict_chunk, transform_chunk
+from ._chunks import (
+    chunk_inertia,
+    chunk_moments,
+    kept_bytes_per_row,
+    predict_chunk,
+    transform_chunk,
+)
 from ._pinned import row_chunks
 from ._run import run_chunks
 from ._seeding import N_ROUNDS, OVERSAMPLING_FACTOR, kmeans_parallel, weighted_rows
@@ -158,7 +164,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         check_int(self.init_rounds, "init_rounds", 0)
         check_non_negative_number(self.oversampling_factor, "oversampling_factor")
         X = check_rows(X)
-        with row_chunks(X, check_weights(sample_weight, X), X.dtype) as chunks:
+        kept = kept_bytes_per_row(X.shape[1], X.dtype, self.algorithm, self.n_clusters)
+        with row_chunks(X, check_weights(sample_weight, X), X.dtype, kept) as chunks:
             return self._fit_chunks(X, chunks)
 
     def _fit_chunks(self, X, chunks):

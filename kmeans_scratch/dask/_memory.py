@@ -17,7 +17,10 @@ or Numba's start (and its import, unless ``dask.array`` brought it).
 
 While a worker works on a chunk it holds, beside that, the chunk as read, its prepared
 (centered) copy and the per-row state (labels, bounds): about :data:`CHUNK_COPIES` times
-the chunk's bytes, for each chunk it works on at once.
+the chunk's bytes, for each chunk it works on at once.  A fit on persisted data
+(``_pinned``) also keeps, for the whole fit and outside Dask's results (nothing of it can
+be spilled), the centered copy of the worker's share of the rows and their state: the
+caller's ``kept_row_bytes`` per row (see :func:`~._chunks.kept_bytes_per_row`).
 """
 
 import sys
@@ -76,10 +79,11 @@ def usable_fraction():
     return None
 
 
-def check_chunks_fit(client, X, dtype, one_chunk_at_a_time=False):
+def check_chunks_fit(client, X, dtype, one_chunk_at_a_time=False, kept_row_bytes=0):
     """Raise ValueError, saying what to change, when a worker of ``client`` has no room for
     the work on ``X``'s largest chunk (in the fit's ``dtype``), once per thread (Dask runs
-    a task per thread), or once if the fit sends a worker ``one_chunk_at_a_time``."""
+    a task per thread), or once if the fit sends a worker ``one_chunk_at_a_time``; and
+    for ``kept_row_bytes`` a row of its share of ``X``'s rows (∝ its threads)."""
     info = client.scheduler_info(n_workers=-1)["workers"]
     limits = {address: worker.get("memory_limit") for address, worker in info.items()}
     fraction = usable_fraction()
@@ -87,11 +91,16 @@ def check_chunks_fit(client, X, dtype, one_chunk_at_a_time=False):
         return  # no worker will be paused or restarted
     row_bytes = X.shape[1] * max(X.dtype.itemsize, dtype.itemsize)
     largest = max(X.chunks[0])
+    total_threads = sum(worker.get("nthreads", 1) for worker in info.values())
     for address, (in_use, to_load) in client.run(worker_memory).items():
         if address not in limits:
             continue
-        at_once = 1 if one_chunk_at_a_time else info[address].get("nthreads", 1)
-        fit = ChunkFit(largest, row_bytes, at_once, limits[address] * fraction, in_use, to_load)
+        threads = info[address].get("nthreads", 1)
+        at_once = 1 if one_chunk_at_a_time else threads
+        kept = kept_row_bytes * X.shape[0] * threads / total_threads
+        fit = ChunkFit(
+            largest, row_bytes, at_once, limits[address] * fraction, in_use, to_load, kept
+        )
         if fit.need > fit.room:
             raise ValueError(fit.refusal(address, dtype, fraction))
 
@@ -99,17 +108,17 @@ def check_chunks_fit(client, X, dtype, one_chunk_at_a_time=False):
 class ChunkFit:
     """The work on ``at_once`` chunks of ``largest`` rows of ``row_bytes`` against a
     worker's memory: ``usable`` bytes, ``in_use`` after the imports, ``to_load`` for its
-    kernels."""
+    kernels, and ``kept`` bytes the fit keeps on it throughout."""
 
-    def __init__(self, largest, row_bytes, at_once, usable, in_use, to_load):
+    def __init__(self, largest, row_bytes, at_once, usable, in_use, to_load, kept=0):
         self.largest, self.row_bytes, self.at_once = largest, row_bytes, at_once
-        self.usable, self.in_use, self.to_load = usable, in_use, to_load
-        self.need = CHUNK_COPIES * largest * row_bytes * at_once
+        self.usable, self.in_use, self.to_load, self.kept = usable, in_use, to_load, kept
+        self.need = CHUNK_COPIES * largest * row_bytes * at_once + kept
         self.room = usable - in_use - to_load
 
     def rows_that_fit(self):
         """The most rows per chunk whose work fits the room left."""
-        return int(self.room // (CHUNK_COPIES * self.row_bytes * self.at_once))
+        return int((self.room - self.kept) // (CHUNK_COPIES * self.row_bytes * self.at_once))
 
     def refusal(self, address, dtype, fraction):
         """The error's message, for the worker at ``address``."""
@@ -123,13 +132,25 @@ class ChunkFit:
             advice = "Give the workers more memory (memory_limit)"
         if self.at_once > 1:
             advice += ", or run fewer threads per worker"
+        if self.kept and rows <= 0:
+            advice += (
+                ", or more workers, or do not persist X (chunks read at each pass keep "
+                "only their state, which Dask spills to disk)"
+            )
         threads = f" for each of its {self.at_once} threads" if self.at_once > 1 else ""
+        kept = (
+            f" and the fit keeps {self.kept / 1e6:,.0f} MB on it (a centered copy of its "
+            "share of the persisted rows, with their state)"
+            if self.kept
+            else ""
+        )
         kernels = f", and {self.to_load / 1e6:,.0f} MB of kernels to load" if self.to_load else ""
         return (
             f"X's chunks of up to {self.largest:,} rows "
             f"({self.largest * self.row_bytes / 1e6:,.0f} MB in {dtype}) do not fit worker "
             f"{address}: the work on a chunk holds about {CHUNK_COPIES} times its "
-            f"size{threads}, {self.need / 1e6:,.0f} MB, and the worker has "
+            f"size{threads}{kept}, {self.need / 1e6:,.0f} MB{' in all' if self.kept else ''}, "
+            "and the worker has "
             f"{max(self.room, 0) / 1e6:,.0f} MB left of the {self.usable / 1e6:,.0f} MB it "
             f"may use ({fraction:.0%} of its memory_limit; {self.in_use / 1e6:,.0f} MB in "
             f"use after the imports of the fit's tasks{kernels}). {advice}."

@@ -71,15 +71,16 @@ def computes_with(client):
     return scheduler in (None, client, "dask.distributed", "distributed")
 
 
-def row_chunks(X, sample_weight, dtype):
+def row_chunks(X, sample_weight, dtype, kept_row_bytes=0):
     """:class:`PinnedChunks` when ``X`` is persisted on the current client's cluster, else
     :class:`~._chunked.RowChunks` (on that cluster if Dask computes there).  On a cluster,
-    the chunks are first checked to fit the workers (see ``_memory``)."""
+    the chunks are first checked to fit the workers (see ``_memory``), with, for persisted
+    data, the ``kept_row_bytes`` a row that a fit keeps on its worker throughout."""
     dtype = np.dtype(dtype)
     client = distributed_client()
     data = persisted_chunks(X) if client is not None else None
     if data is not None:
-        check_chunks_fit(client, X, dtype, one_chunk_at_a_time=True)
+        check_chunks_fit(client, X, dtype, one_chunk_at_a_time=True, kept_row_bytes=kept_row_bytes)
         return PinnedChunks(client, X, data, sample_weight, dtype)
     if client is not None and not computes_with(client):
         client = None
