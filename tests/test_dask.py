@@ -103,6 +103,18 @@ def test_a_chunk_keeps_its_labels_packed_between_steps():
         )
 
 
+def test_kmeans_parallel_keeps_the_nearest_candidate_packed():
+    from kmeans_scratch.dask._seeding import update_closest
+
+    rows, weights = np.arange(12, dtype=np.float64).reshape(4, 3), np.ones(4)
+    closest, _ = update_closest(None, rows, weights, rows[:2].copy(), 0)
+    assert closest.packed_nearest.dtype == np.uint8
+    closest, potential = update_closest(closest, rows, weights, rows[2:].copy(), 300)
+    assert closest.packed_nearest.dtype == np.uint16  # candidates numbered up to 301
+    np.testing.assert_array_equal(closest.nearest(), [0, 1, 300, 301])
+    assert potential == 0.0
+
+
 def kept_on_workers(client):
     from kmeans_scratch.dask import _pinned
 

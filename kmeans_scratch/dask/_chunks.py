@@ -82,12 +82,19 @@ def chunk_moments(chunk, weights, dtype):
 def kept_bytes_per_row(n_features, dtype, algorithm, n_clusters):
     """The bytes per row a worker keeps through a fit on persisted data (``_pinned``): the
     rows' centered copy and weights in ``dtype``, and the larger of the two per-row states,
-    k-means||'s (D² and the nearest candidate's index) and the run's (the packed label,
-    and Hamerly's two bounds or Elkan's k + 1, in float64)."""
+    k-means||'s (D² and the nearest candidate's index, counted as int32: at most) and the
+    run's (the packed label, and Hamerly's two bounds or Elkan's k + 1, in float64)."""
     itemsize = np.dtype(dtype).itemsize
     label = np.min_scalar_type(n_clusters - 1).itemsize
     bounds = {"lloyd": 0, "hamerly": 2, "elkan": n_clusters + 1}[algorithm]
     return (n_features + 1) * itemsize + max(itemsize + 4, label + 8 * bounds)
+
+
+def packed(indices, largest):
+    """Non-negative ``indices`` up to ``largest`` in the smallest unsigned integer dtype
+    that holds ``largest`` (one byte a row up to 255): how a chunk keeps per-row indices
+    between two passes."""
+    return indices.astype(np.min_scalar_type(largest))
 
 
 class ChunkRun:
@@ -103,8 +110,7 @@ class ChunkRun:
     def __init__(self, algorithm, n_rows, n_clusters):
         self.algorithm = algorithm
         self.assignment = None
-        self.n_rows = n_rows
-        self.label_dtype = np.min_scalar_type(n_clusters - 1)
+        self.n_rows, self.n_clusters = n_rows, n_clusters
         self.packed_labels = None  # before the first step: every label −1
 
     def labels(self):
@@ -115,7 +121,7 @@ class ChunkRun:
 
     def keep(self, labels):
         """Keep ``labels`` (int32), packed."""
-        self.packed_labels = labels.astype(self.label_dtype)
+        self.packed_labels = packed(labels, self.n_clusters - 1)
 
     def __sizeof__(self):
         return held_bytes(self) + held_bytes(self.assignment)

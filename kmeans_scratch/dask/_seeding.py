@@ -13,9 +13,10 @@ workers.  k-means|| ("k-means parallel") samples many candidates per pass instea
 
 Bahmani et al. show that a constant number of rounds (5 in their experiments, ℓ = 2k)
 gives seeds as good as k-means++'s.  Each chunk keeps D(x)² and the index of its nearest
-candidate between rounds (8 bytes a row in float32, 12 in float64) and draws its own
-random numbers from a seed the client draws for it, so the seeds depend on
-``random_state`` and on the chunking, never on the workers.
+candidate between rounds (5 bytes a row in float32, 9 in float64, up to 256 candidates:
+k ≤ 25 with the defaults) and draws its own random numbers from a seed the client draws
+for it, so the seeds depend on ``random_state`` and on the chunking, never on the
+workers.
 
 One pass over the data per round.  Step 2's draw needs φ, a sum over every chunk, which
 is known only after each chunk has updated its D² with the previous round's candidates;
@@ -34,7 +35,7 @@ import numpy as np
 
 from .._kernels import kernel
 from .._seeding import greedy_kmeans_plusplus
-from ._chunks import PerChunk, held_bytes, nearest_rows, usable_arrays
+from ._chunks import PerChunk, held_bytes, nearest_rows, packed, usable_arrays
 
 #: Rounds of k-means|| sampling, and candidates drawn per round per cluster (ℓ / k).
 N_ROUNDS = 5
@@ -80,11 +81,16 @@ def weighted_rows(chunks, n_rows, random_state):
 class Closest:
     """A chunk's distance to the candidates so far: D(x)² (in the rows' dtype, that of the
     distances it is the minimum of) and the index of the nearest candidate (the first of
-    equals), per row."""
+    equals), per row, kept packed between rounds (one byte a row up to 256 candidates,
+    see :func:`~._chunks.packed`)."""
 
     def __init__(self, n_rows, dtype):
         self.squared = np.full(n_rows, np.inf, dtype=dtype)
-        self.nearest = np.zeros(n_rows, dtype=np.int32)
+        self.packed_nearest = np.zeros(n_rows, dtype=np.uint8)
+
+    def nearest(self):
+        """The nearest candidates' indices as int32 (a new array)."""
+        return self.packed_nearest.astype(np.int32)
 
     def __sizeof__(self):
         return held_bytes(self)
@@ -103,9 +109,9 @@ def update_closest(closest, rows, weights, new_candidates, first_index):
     if rows.shape[0] == 0:
         return closest, 0.0
     labels, distances = nearest_rows(rows, new_candidates)
-    potential = nearer_candidates(
-        closest.squared, closest.nearest, distances, labels, first_index, weights
-    )
+    nearest = closest.nearest()
+    potential = nearer_candidates(closest.squared, nearest, distances, labels, first_index, weights)
+    closest.packed_nearest = packed(nearest, first_index + new_candidates.shape[0] - 1)
     return closest, potential
 
 
@@ -156,7 +162,7 @@ def nearest_weights(closest, rows, weights, new_candidates, first_index, n_candi
     nearest to each of the ``n_candidates`` candidates (float64): ``(closest, sums)``."""
     closest, _ = update_closest(closest, rows, weights, new_candidates, first_index)
     weights = weights.astype(np.float64)
-    return closest, np.bincount(closest.nearest, weights=weights, minlength=n_candidates)
+    return closest, np.bincount(closest.packed_nearest, weights=weights, minlength=n_candidates)
 
 
 def picked_row(rows, weights, seed):
