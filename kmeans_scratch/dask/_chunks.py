@@ -85,16 +85,20 @@ def kept_bytes_per_row(n_features, dtype, algorithm, n_clusters):
     k-means||'s (D² and the nearest candidate's index, counted as int32: at most) and the
     run's (the packed label, and Hamerly's two bounds or Elkan's k + 1, in float64)."""
     itemsize = np.dtype(dtype).itemsize
-    label = np.min_scalar_type(n_clusters - 1).itemsize
+    label = packed_dtype(n_clusters - 1).itemsize
     bounds = {"lloyd": 0, "hamerly": 2, "elkan": n_clusters + 1}[algorithm]
     return (n_features + 1) * itemsize + max(itemsize + 4, label + 8 * bounds)
 
 
+def packed_dtype(largest):
+    """The smallest unsigned integer dtype that holds ``largest`` (one byte up to 255): how
+    a chunk keeps per-row indices between two passes."""
+    return np.min_scalar_type(largest)
+
+
 def packed(indices, largest):
-    """Non-negative ``indices`` up to ``largest`` in the smallest unsigned integer dtype
-    that holds ``largest`` (one byte a row up to 255): how a chunk keeps per-row indices
-    between two passes."""
-    return indices.astype(np.min_scalar_type(largest))
+    """Non-negative ``indices`` up to ``largest``, in :func:`packed_dtype`."""
+    return indices.astype(packed_dtype(largest))
 
 
 class ChunkRun:
