@@ -2,11 +2,14 @@
 
 Numba takes about 0.47 s to import and start, before the first kernel runs; a command
 that compresses one 768 × 512 photo would spend most of its time there.  So the kernels
-of that path, for the argument types it calls them with (:data:`EXPORTS`), are also
-compiled ahead of time by Numba's ``pycc`` into one extension module, which loads in
-milliseconds without Numba.  :class:`._kernels.Kernel` calls a specialization of it when
-the module is built for the current sources and this CPU and the call's argument types
-are exactly those of the specialization; anything else runs just in time.
+of that path, for the argument types it calls them with, are also compiled ahead of time
+by Numba's ``pycc`` into one extension module, which loads in milliseconds without Numba.
+The layers above the core say which calls: each lists them in a ``_compiled`` module of
+its own (``kmeans_scratch/compression/_compiled.py``, ``kmeans_scratch/dask/_compiled.py``)
+that registers them (:func:`ahead_of_time_calls`); this module names no layer.
+:class:`._kernels.Kernel` calls a specialization of it when the module is built for the
+current sources and this CPU and the call's argument types are exactly those of the
+specialization; anything else runs just in time.
 
 The module is built by ``python -m kmeans_scratch.build_kernels`` (``make install`` runs
 it; it needs a C compiler) into the package's kernel folder of these sources (see
@@ -23,6 +26,7 @@ import importlib.machinery
 import importlib.util
 import os
 import threading
+import zlib
 from pathlib import Path
 from typing import NamedTuple
 
@@ -93,59 +97,27 @@ class Tuple(NamedTuple):
         return types.Tuple([item.numba_type(types) for item in self.items])
 
 
+#: Argument types for the tables: F8_2 a float64 matrix, U8_2_READONLY a read-only uint8
+#: one, I8 an int64 scalar (a Python int), BOOL a bool.
 F8_1, F8_2, F8_3 = Array("float64", 1), Array("float64", 2), Array("float64", 3)
 I4_1, I8_1, I8_2 = Array("int32", 1), Array("int64", 1), Array("int64", 2)
 U8_1, U8_2, U8_2_READONLY = Array("uint8", 1), Array("uint8", 2), Array("uint8", 2, True)
 U8_3, U8_3_READONLY, U64_2 = Array("uint8", 3), Array("uint8", 3, True), Array("uint64", 2)
-U2_1 = Array("uint16", 1)
+F4_1, F4_2, F4_3 = Array("float32", 1), Array("float32", 2), Array("float32", 3)
 F8, I8, BOOL = Scalar("float64"), Scalar("int64"), Scalar("boolean")
 
-#: The calls of ``compress()`` with its defaults (the fit in float64 on the distinct
-#: colors, Hamerly's iteration, PSNR from the histogram): kernel (module, name) → argument
-#: types, one tuple per specialization.  Its fit's moments, Hamerly steps and inertia are
-#: those of a Dask worker in float64 (:func:`chunk_task_calls`).
-COMPRESS_CALLS = {
-    ("kmeans_scratch.compression._palette", "distinct_keys"): [(U8_2_READONLY,), (U8_2,)],
-    ("kmeans_scratch.compression._palette", "distinct_keys_by_table"): [(U8_2_READONLY,), (U8_2,)],
-    ("kmeans_scratch.compression._palette", "pack_keys"): [(U8_2,)],
-    ("kmeans_scratch.compression._palette", "values_of_keys"): [
-        (flat, table) for flat in (U8_2_READONLY, U8_2) for table in (I4_1, U8_1, U2_1)
-    ],
-    ("kmeans_scratch._distinct", "distinct_rows"): [(U64_2, I8, F8)],
-    ("kmeans_scratch._seeding", "tile_boxes"): [(F8_2,)],
-    ("kmeans_scratch._seeding", "add_center"): [
-        (F8_2, F8_1, F8_1, Tuple((F8_2, F8_2)), F8_1, F8_1, F8_1)
-    ],
-    ("kmeans_scratch._seeding", "choose_centers"): [
-        (F8_2, F8_1, F8_2, I8_1, Tuple((Tuple((F8_2, F8_2)), F8_1, F8_1, F8_1)))
-    ],
-    ("kmeans_scratch._fit", "is_same_clustering"): [(I4_1, I4_1, I8)],
-    ("kmeans_scratch.compression._metrics", "distinct_pairs"): [(I4_1, U8_1, I8_1)],
-    ("kmeans_scratch.compression._palette", "optimal_1d_levels"): [(F8_1, F8_1, I8)],
-    ("kmeans_scratch.compression._remap", "selective_floyd_steinberg"): [
-        (F8_2, Array("int8", 1), I4_1, I4_1, I8, I8, F8_2, Array("bool", 2), F8, F8, F8, F8)
-    ],
-    ("kmeans_scratch.compression._color_difference", "pair_error_sums"): [
-        (U8_2, I8_1, I8_1, I8_1, U8_2)
-    ],
-    ("kmeans_scratch.compression._metrics", "ssim_sum"): [
-        (source, U8_2, U8_2, I8, F8, F8) for source in (U8_3_READONLY, U8_3)
-    ],
-}
 
-
-def chunk_task_calls(F1, F2, F3):
-    """The kernels a Dask worker runs on its chunks (``kmeans_scratch.dask._chunks``: the
-    moments, k-means|| passes, the three iterations, predict, transform, score), for the
-    float arrays ``F1``, ``F2``, ``F3`` of one dtype."""
+def fit_step_calls(F1, F2, F3):
+    """The core's kernels of a fit's steps, for the float arrays ``F1``, ``F2``, ``F3`` of one
+    dtype: the moments, the labels, distances and inertia, and the steps of the three
+    iterations.  A layer registers them (:func:`ahead_of_time_calls`) in the dtypes it
+    fits in."""
     return {
         ("kmeans_scratch._blocks", "column_moments"): [(F2, F1)],
         ("kmeans_scratch._distances", "assign_labels_by_tiles"): [(F2, F1, F2, I4_1)],
         ("kmeans_scratch._distances", "sq_distances_to_assigned"): [(F2, F2, I4_1, F1)],
         ("kmeans_scratch._distances", "inertia_of_labels"): [(F2, F1, F2, I4_1)],
         ("kmeans_scratch._distances", "euclidean_distances_to_centers"): [(F2, F2, F2)],
-        ("kmeans_scratch.dask._seeding", "nearer_candidates"): [(F1, I4_1, F1, I4_1, I8, F1)],
-        ("kmeans_scratch.dask._seeding", "rows_that_may_be_drawn"): [(F1, F1, F8_1, F8, F8)],
         ("kmeans_scratch._lloyd", "assign_and_accumulate"): [
             (F2, F1, F2, I4_1, F8_3, F8_2, F8_2, F8_1)
         ],
@@ -185,19 +157,38 @@ def merged_calls(*tables):
     return merged
 
 
-F4_1, F4_2, F4_3 = Array("float32", 1), Array("float32", 2), Array("float32", 3)
-
-#: The exported specializations: the command's calls, and a Dask worker's in float64 and
-#: float32.
-EXPORTS = merged_calls(
-    COMPRESS_CALLS, chunk_task_calls(F8_1, F8_2, F8_3), chunk_task_calls(F4_1, F4_2, F4_3)
-)
+_load_lock = threading.Lock()
+_calls = {}  # kernel (module, name) → argument types, as the layers registered them
+_module = None  # the module once looked for (False: there is none)
+_specializations = None  # kernel name → [(arguments as a Tuple, compiled function)]
 
 
-def export_name(module, name, index):
-    """The C name of a specialization: ``compression__palette__distinct_keys__0``."""
+def ahead_of_time_calls(table):
+    """Register a layer's calls: ``table`` maps a kernel (module, name) to the argument
+    types of each call that the package build compiles ahead of time.
+
+    Each layer that runs kernels in a process without Numba (the command's compression,
+    a Dask worker's chunks) lists its calls in a module of its own, ``_compiled``, which
+    registers them when imported; ``build_kernels`` imports every such module.  A call runs
+    from the module only when a registered specialization has exactly its types.
+    """
+    global _calls, _specializations
+    with _load_lock:
+        _calls = merged_calls(_calls, table)
+        _specializations = None  # made again from the module at the next call
+
+
+def registered_calls():
+    """The calls registered so far (see :func:`ahead_of_time_calls`)."""
+    return {kernel_name: list(signatures) for kernel_name, signatures in _calls.items()}
+
+
+def export_name(module, name, argument_types):
+    """The C name of a specialization, ``compression__palette__distinct_keys__1f0c3a2b``:
+    the kernel's, and a checksum of its argument types, so that the name does not depend
+    on the order in which the layers registered their calls."""
     short = module.removeprefix("kmeans_scratch.").replace(".", "_")
-    return f"{short}__{name}__{index}"
+    return f"{short}__{name}__{zlib.crc32(repr(argument_types).encode()):08x}"
 
 
 def host_key():
@@ -219,39 +210,36 @@ def module_file(folder, host):
     return Path(folder) / f"ahead-{host}" / f"{MODULE_NAME}{suffix}"
 
 
-_load_lock = threading.Lock()
-_specializations = None  # kernel name → [(arguments as a Tuple, compiled function)], once loaded
-
-
 def specialization(kernel_name, args):
     """The ahead-of-time function for a call of ``kernel_name`` with ``args``, or None."""
-    if _specializations is None:
-        load()
-    for arguments, function in _specializations.get(kernel_name, ()):
+    specializations = _specializations
+    if specializations is None:
+        specializations = load()
+    for arguments, function in specializations.get(kernel_name, ()):
         if arguments.accepts(args):
             return function
     return None
 
 
 def load():
-    """Load the module built for these sources and this CPU, if there is one."""
-    global _specializations
+    """The registered calls' functions in the module built for these sources and this CPU
+    (none when there is no such module): kernel name → [(arguments, function)]."""
+    global _module, _specializations
     with _load_lock:
         if _specializations is not None:
-            return
+            return _specializations
+        if _module is None:
+            disabled = os.environ.get("KMEANS_SCRATCH_AHEAD") == "0"
+            _module = (None if disabled else find_module()) or False
         found = {}
-        module = None if os.environ.get("KMEANS_SCRATCH_AHEAD") == "0" else find_module()
-        if module is not None:
-            for (module_name, name), signatures in EXPORTS.items():
-                compiled = [
-                    (
-                        Tuple(argument_types),
-                        getattr(module, export_name(module_name, name, i), None),
-                    )
-                    for i, argument_types in enumerate(signatures)
-                ]  # None: left out of the build (a part whose extra was missing)
-                found[f"{module_name}.{name}"] = [pair for pair in compiled if pair[1] is not None]
+        for (module_name, name), signatures in _calls.items():
+            compiled = [
+                (Tuple(types), getattr(_module, export_name(module_name, name, types), None))
+                for types in signatures
+            ]  # None: no module, or left out of the build (a part whose extra was missing)
+            found[f"{module_name}.{name}"] = [pair for pair in compiled if pair[1] is not None]
         _specializations = found
+        return found
 
 
 def find_module_file():
@@ -279,50 +267,3 @@ def find_module():
     except ImportError:  # a damaged file: the kernels run just in time
         return None
     return module
-
-
-def build(verbose=False):
-    """Compile :data:`EXPORTS` into the module of this CPU, in the kernel folder; its path.
-
-    Each kernel is compiled from its Python source, as Numba's just-in-time compiler
-    would (the kernels it calls compiled in, those marked ``inline="always"`` inlined),
-    for the CPU it runs on, without the parallel loops.
-    """
-    import importlib
-    import tempfile
-    import warnings
-
-    from . import _kernels
-    from ._numba_cache import kernel_cache_folder
-
-    _kernels.start_numba(serial=True)
-    with warnings.catch_warnings():
-        warnings.simplefilter("ignore")  # pycc's pending deprecation
-        from numba.core import types
-        from numba.pycc import CC
-
-    host = host_key()
-    if host is None:
-        raise RuntimeError("no /proc/cpuinfo: the ahead-of-time module is built on Linux only")
-    target = module_file(kernel_cache_folder(), host)
-    compiler = CC(MODULE_NAME)
-    compiler.target_cpu = "host"
-    compiler.verbose = verbose
-    for (module_name, name), signatures in EXPORTS.items():
-        try:
-            dispatcher = getattr(importlib.import_module(module_name), name)
-        except ImportError as error:  # a part whose extra is missing: its calls run just in time
-            print(f"{module_name}.{name} left out: {error}")
-            continue
-        for index, argument_types in enumerate(signatures):
-            numba_types = tuple(spec.numba_type(types) for spec in argument_types)
-            dispatcher.compile(numba_types)
-            signature = dispatcher.overloads[numba_types].signature
-            exported = export_name(module_name, name, index)
-            compiler.export(exported, signature)(dispatcher.py_func)
-    target.parent.mkdir(parents=True, exist_ok=True)
-    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
-        compiler.output_dir = scratch
-        compiler.compile()
-        os.replace(Path(scratch) / target.name, target)  # whole, or not at all
-    return target

@@ -155,7 +155,7 @@ def start_numba(serial=False):
     """Import Numba and make every kernel a Numba dispatcher, cached in this package's
     kernel folder; the ahead-of-time module is no longer used by this process.
 
-    ``serial=True`` (for :func:`._ahead.build`) compiles every kernel without its parallel
+    ``serial=True`` (for :func:`.build_kernels.build`) compiles every kernel without its parallel
     loops and without the cache, whose entries do not say whether they are parallel.
     """
     global _numba, _serial, prange

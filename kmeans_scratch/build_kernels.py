@@ -5,11 +5,79 @@ about 0.3 s for a 768 × 512 photo instead of 0.8 s.  Building needs a C compile
 about half a minute; ``make install`` runs it.  The module is built for one version of
 the package's sources and one CPU: after an edit this builds it again, else it only says
 where it is (``--force`` rebuilds it anyway).
+
+What it compiles is what the layers above the core register: it imports every
+sub-package's ``_compiled`` module (:func:`import_layer_calls`), by that convention, so
+that neither this tool nor the core names a layer.
 """
 
+import importlib
+import os
 import sys
+import tempfile
+import warnings
+from pathlib import Path
 
-from ._ahead import build, find_module_file
+from . import _kernels
+from ._ahead import (
+    MODULE_NAME,
+    export_name,
+    find_module_file,
+    host_key,
+    module_file,
+    registered_calls,
+)
+from ._numba_cache import PACKAGE, kernel_cache_folder
+
+
+def import_layer_calls():
+    """Import every layer's ``_compiled`` module (a sub-package's, such as
+    ``kmeans_scratch/compression/_compiled.py``), which registers its calls; a layer whose
+    extra is missing is left out, and its calls run just in time."""
+    for path in sorted(PACKAGE.glob("*/_compiled.py")):
+        module_name = f"{PACKAGE.name}.{path.parent.name}._compiled"
+        try:
+            importlib.import_module(module_name)
+        except ImportError as error:
+            print(f"{module_name} left out: {error}")
+
+
+def build(verbose=False):
+    """Compile every layer's registered calls (:func:`import_layer_calls`) into the module
+    of this CPU, in the kernel folder; its path.
+
+    Each kernel is compiled from its Python source, as Numba's just-in-time compiler
+    would (the kernels it calls compiled in, those marked ``inline="always"`` inlined),
+    for the CPU it runs on, without the parallel loops.
+    """
+    _kernels.start_numba(serial=True)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # pycc's pending deprecation
+        from numba.core import types
+        from numba.pycc import CC
+
+    host = host_key()
+    if host is None:
+        raise RuntimeError("no /proc/cpuinfo: the ahead-of-time module is built on Linux only")
+    import_layer_calls()
+    target = module_file(kernel_cache_folder(), host)
+    compiler = CC(MODULE_NAME)
+    compiler.target_cpu = "host"
+    compiler.verbose = verbose
+    for (module_name, name), signatures in registered_calls().items():
+        dispatcher = getattr(importlib.import_module(module_name), name)
+        for argument_types in signatures:
+            numba_types = tuple(spec.numba_type(types) for spec in argument_types)
+            dispatcher.compile(numba_types)
+            signature = dispatcher.overloads[numba_types].signature
+            exported = export_name(module_name, name, argument_types)
+            compiler.export(exported, signature)(dispatcher.py_func)
+    target.parent.mkdir(parents=True, exist_ok=True)
+    with tempfile.TemporaryDirectory(dir=target.parent) as scratch:
+        compiler.output_dir = scratch
+        compiler.compile()
+        os.replace(Path(scratch) / target.name, target)  # whole, or not at all
+    return target
 
 
 def main():

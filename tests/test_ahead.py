@@ -11,8 +11,8 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kmeans_scratch import _ahead
-from kmeans_scratch._ahead import EXPORTS, Array, Scalar, Tuple
+from kmeans_scratch import _ahead, build_kernels
+from kmeans_scratch._ahead import Array, Scalar, Tuple
 
 from .helpers import image_array
 
@@ -165,7 +165,9 @@ def test_one_image_over_4_megapixels_runs_without_numba_and_a_batch_of_them_with
 
 
 def test_a_specialization_is_found_only_for_its_exact_argument_types(built):
-    """float32 data is not exported: such a call runs just in time."""
+    """Weights of another dtype than the rows are not exported: such a call runs just in
+    time."""
+    build_kernels.import_layer_calls()
     call = "kmeans_scratch._blocks.column_moments"
     X = image_array("china").reshape(-1, 3)[:5000].astype(np.float64)
     weights = np.ones(X.shape[0])
@@ -205,10 +207,38 @@ def test_read_only_arrays_scalars_and_tuples_have_types_of_their_own():
     assert not pair.accepts([np.zeros(3), 1.0]) and not pair.accepts((np.zeros(3),))
 
 
-def test_every_export_names_a_kernel():
-    for module_name, name in EXPORTS:
+def test_every_registered_call_names_a_kernel_and_has_a_name_of_its_own():
+    build_kernels.import_layer_calls()
+    calls = _ahead.registered_calls()
+    assert {module.split(".")[1] for module, _ in calls} >= {"compression", "dask", "_hamerly"}
+    names = []
+    for (module_name, name), signatures in calls.items():
         exported = getattr(importlib.import_module(module_name), name)
         assert exported.py_func.__name__ == name  # a Kernel, or its Numba dispatcher
+        names += [_ahead.export_name(module_name, name, types) for types in signatures]
+    assert len(set(names)) == len(names)
+
+
+def test_a_layers_calls_are_found_whichever_layer_registered_first(built):
+    """The export names do not depend on the order of registration: a process that
+    imports the Dask layer's calls first finds the compressor's as well, and the reverse."""
+    code = (
+        "import sys, numpy as np\n"
+        "for name in sys.argv[1:]:\n"
+        "    __import__(name)\n"
+        "from kmeans_scratch import _ahead\n"
+        "X = np.zeros((10, 3)); keys = np.zeros((10, 3), dtype=np.uint8)\n"
+        "print(_ahead.specialization('kmeans_scratch._blocks.column_moments',"
+        " (X.astype(np.float32), np.ones(10, dtype=np.float32))) is not None,"
+        " _ahead.specialization('kmeans_scratch.compression._palette.pack_keys', (keys,))"
+        " is not None)\n"
+    )
+    for order in (["kmeans_scratch.dask._chunks", "kmeans_scratch.compression"],
+                  ["kmeans_scratch.compression", "kmeans_scratch.dask._chunks"]):  # fmt: skip
+        done = subprocess.run(
+            [sys.executable, "-c", code, *order], capture_output=True, text=True, check=True
+        )
+        assert done.stdout.split() == ["True", "True"], order
 
 
 def test_a_kernel_pickles_and_copies_by_name_without_starting_numba():

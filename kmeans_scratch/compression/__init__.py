@@ -12,10 +12,11 @@ Uses only the public API of the core.
 
 import time
 
-from kmeans_scratch._extras import require
+from kmeans_scratch._engine import require
 
 require("compress", "kmeans_scratch.compression")
 
+from . import _compiled  # noqa: F401  (registers the calls compiled ahead of time)
 from ._io import DEFAULT_MAX_PIXELS, FORMATS, ImageError, LoadedImage, load
 from ._many import compress_many
 from ._palette import COLOR_SPACES

@@ -12,7 +12,7 @@ import os
 import sys
 from pathlib import Path
 
-from .._kernels import use_ahead_of_time
+from .._engine import use_ahead_of_time
 from . import compress, sweep
 from ._io import ImageError, atomic_write, check_output, image_pixels, load_bytes
 from ._metrics import QUALITY_MEASURES

@@ -13,8 +13,7 @@ import contextlib
 import logging
 import traceback
 
-from kmeans_scratch._extras import MissingExtra, require
-from kmeans_scratch._threads import worker_threads
+from kmeans_scratch._engine import MissingExtra, require, worker_threads
 
 from ._pool import picklable
 

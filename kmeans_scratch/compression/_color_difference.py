@@ -10,7 +10,7 @@ import math
 
 import numpy as np
 
-from .._kernels import kernel, prange
+from .._engine import kernel, prange
 
 #: sRGB (linear) → CIE XYZ, and the D65 white point of the 2° observer (scikit-image's).
 XYZ_FROM_RGB = np.array(

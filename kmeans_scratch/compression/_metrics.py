@@ -23,7 +23,7 @@ pixel at most.
 
 import numpy as np
 
-from .._kernels import kernel, prange
+from .._engine import kernel, prange
 from ._color_difference import pair_error_sums
 
 #: The quality measures a quantization reports, each computed only when asked for.

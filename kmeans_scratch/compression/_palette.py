@@ -26,7 +26,7 @@ import numpy as np
 
 from kmeans_scratch import ConvergenceWarning, k_means
 
-from .._kernels import kernel, prange
+from .._engine import kernel, prange
 from ._alpha import TRANSPARENT, alpha_classes, has_alpha
 
 COLOR_SPACES = ("rgb", "lab", "oklab")

@@ -23,8 +23,7 @@ import signal
 import sys
 import traceback
 
-from kmeans_scratch import _kernels
-from kmeans_scratch._cores import usable_cores
+from kmeans_scratch import _engine
 
 #: A batch runs in parallel only if no image has more pixels than this: larger images
 #: use every core by themselves (and two at once would need twice the memory).
@@ -54,7 +53,7 @@ def plan_workers(n_files, largest_pixels, cores=None):
     """``(workers, threads per worker)`` for a batch: one worker per core (at most one
     per file) when the images are small, else a single worker with every core (0
     workers: run in this process)."""
-    cores = usable_cores() if cores is None else cores
+    cores = _engine.usable_cores() if cores is None else cores
     if n_files < 2 or cores < 2 or largest_pixels > PARALLEL_FILES_MAX_PIXELS:
         return 0, cores
     workers = min(n_files, cores)
@@ -64,8 +63,8 @@ def plan_workers(n_files, largest_pixels, cores=None):
 def _start_worker(threads, ahead_of_time):
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, _stop_worker)
-    _kernels.set_threads(threads)
-    _kernels.use_ahead_of_time(ahead_of_time)  # what the command chose (a spawned worker)
+    _engine.set_threads(threads)
+    _engine.use_ahead_of_time(ahead_of_time)  # what the command chose (a spawned worker)
 
 
 def _stop_worker(signal_number, frame):
@@ -116,9 +115,7 @@ def context():
     started, and other systems' fork is not safe with threads at all)."""
     import multiprocessing  # here: 10 ms of the start of a command given one file
 
-    from kmeans_scratch._threads import threading_layer
-
-    forkable = sys.platform.startswith("linux") and threading_layer() is None
+    forkable = sys.platform.startswith("linux") and _engine.threading_layer() is None
     return multiprocessing.get_context("fork" if forkable else "spawn")
 
 
@@ -169,7 +166,7 @@ def map_in_workers(function, argument_lists, workers, threads):
             ours, theirs = context().Pipe()
             process = context().Process(
                 target=_worker_loop,
-                args=(theirs, threads, _kernels.ahead_of_time_used()),
+                args=(theirs, threads, _engine.ahead_of_time_used()),
                 daemon=True,
             )
             process.start()

@@ -12,7 +12,7 @@ bytes).
 
 import numpy as np
 
-from .._kernels import kernel
+from .._engine import kernel
 from ._alpha import TRANSPARENT, alpha_classes, entries_allowed
 from ._palette import _SPACES, to_working_space
 from ._quality_scale import libimagequant_error

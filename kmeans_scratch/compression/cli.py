@@ -25,7 +25,7 @@ import sys
 from pathlib import Path
 
 import kmeans_scratch
-from kmeans_scratch._kernels import use_ahead_of_time
+from kmeans_scratch._engine import use_ahead_of_time
 
 from . import FORMATS, check_n_colors
 from ._batch import (

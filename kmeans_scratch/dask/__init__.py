@@ -15,13 +15,13 @@ A fit on a cluster never waits for ever on a worker that Dask has paused for goo
 ``MemoryError`` that names the worker and what to change.
 """
 
-from kmeans_scratch._extras import require
-
 __all__ = ["KMeans", "WorkerPausedError"]
 
 
 def __getattr__(name):
     if name == "KMeans":
+        from kmeans_scratch._engine import require
+
         require("dask", "kmeans_scratch.dask.KMeans")
         from ._estimator import KMeans
 

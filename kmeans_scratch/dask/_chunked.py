@@ -15,8 +15,7 @@ import dask
 import numpy as np
 from dask import delayed
 
-from .._threads import worker_threads
-from .._validation import check_n_samples, check_weight_total
+from .._engine import check_n_samples, check_weight_total, worker_threads
 from ._chunks import args_of_chunk, prepared, usable
 from ._waiting import gathered
 

@@ -17,16 +17,20 @@ import contextlib
 
 import numpy as np
 
-from .._blocks import column_moments, each_row
-from .._distances import (
+from .._engine import (
+    ALGORITHMS,
     assign_labels,
+    check_finite,
+    check_weight_values,
+    column_moments,
+    each_row,
     euclidean_distances_to_centers,
     inertia_of_labels,
     sq_distances_to_assigned,
+    threads_for,
+    worker_threads,
 )
-from .._fit import ALGORITHMS
-from .._threads import threads_for, worker_threads
-from .._validation import check_finite, check_weight_values
+from . import _compiled  # noqa: F401  (registers the chunks' calls compiled ahead of time)
 
 
 class PerChunk(list):

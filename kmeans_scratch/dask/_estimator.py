@@ -18,13 +18,16 @@ from sklearn.base import BaseEstimator, ClusterMixin, TransformerMixin
 from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
-from .._fit import check_init_shape, check_parameters, resolve_n_init, tolerance
-from .._validation import (
+from .._engine import (
     check_float_rows,
+    check_init_shape,
     check_int,
     check_non_negative_number,
+    check_parameters,
     check_random_state,
     check_sample_weight,
+    resolve_n_init,
+    tolerance,
 )
 from ._chunked import merged_moments
 from ._chunks import (

@@ -50,12 +50,11 @@ def import_what_tasks_import():
 
 def kernels_to_load(dask_worker):
     """On a worker: the bytes its kernels will add when a task first runs them."""
-    from .._ahead import find_module_file
-    from .._kernels import numba_started
+    from .._engine import ahead_of_time_module_file, numba_started
 
     if numba_started():
         return 0
-    if dask_worker.state.nthreads == 1 and find_module_file() is not None:
+    if dask_worker.state.nthreads == 1 and ahead_of_time_module_file() is not None:
         return AHEAD_OF_TIME_BYTES
     return NUMBA_START_BYTES + (0 if "numba" in sys.modules else NUMBA_IMPORT_BYTES)
 

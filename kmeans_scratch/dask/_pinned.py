@@ -29,7 +29,7 @@ import uuid
 import dask
 import numpy as np
 
-from .._threads import worker_threads
+from .._engine import worker_threads
 from ._chunked import RowChunks
 from ._chunks import args_of_chunk, prepared, usable
 from ._memory import check_chunks_fit

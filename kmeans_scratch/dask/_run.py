@@ -12,7 +12,7 @@ in-memory fit; only the order in which the sums are added differs, by roundings 
 
 import numpy as np
 
-from .._iterations import centers_from_sums, move_to_empty_cluster, squared_center_shift
+from .._engine import centers_from_sums, move_to_empty_cluster, squared_center_shift
 from ._chunks import assign_step, farthest_rows, finish_run
 
 

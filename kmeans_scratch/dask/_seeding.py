@@ -33,8 +33,7 @@ K-Means++", Proceedings of the VLDB Endowment 5(7), 2012.
 
 import numpy as np
 
-from .._kernels import kernel
-from .._seeding import greedy_kmeans_plusplus
+from .._engine import greedy_kmeans_plusplus, kernel
 from ._chunks import PerChunk, held_bytes, nearest_rows, packed, usable_arrays
 
 #: Rounds of k-means|| sampling, and candidates drawn per round per cluster (ℓ / k).
