@@ -1,0 +1,93 @@
+"""The package build (``setup.py``): a wheel holds the ahead-of-time module, and the command
+installed from it compresses without starting Numba, as from the make-built tree.
+
+The wheel is built from a copy of this checkout's sources without build isolation (the venv
+has the build's requirements: no download), then unpacked into a folder that comes first
+on the path.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+#: What the build reads: the package's sources and metadata (not the caches of this tree).
+SOURCES = ("pyproject.toml", "setup.py", "README.md", "kmeans_scratch")
+
+#: The command, saying at exit where the package came from and whether Numba started.
+COMMAND = (
+    "import atexit, sys\n"
+    "import kmeans_scratch\n"
+    "atexit.register(lambda: print('from', kmeans_scratch.__file__, 'numba' in sys.modules))\n"
+    "from kmeans_scratch.compression.cli import entry_point\n"
+    "sys.argv[0] = 'kmeans-compress'\n"
+    "entry_point()\n"
+)
+
+
+@pytest.fixture(scope="module")
+def unpacked_wheel(tmp_path_factory):
+    """The wheel of this checkout, built and unpacked: (its file, its folder)."""
+    checkout = tmp_path_factory.mktemp("checkout")
+    for name in SOURCES:
+        source = REPOSITORY / name
+        if source.is_dir():
+            shutil.copytree(source, checkout / name, ignore=shutil.ignore_patterns("__pycache__"))
+        else:
+            shutil.copy2(source, checkout / name)
+    built = tmp_path_factory.mktemp("wheel")
+    pip_wheel = [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation"]
+    done = subprocess.run(
+        [*pip_wheel, "--no-cache-dir", "-q", "-w", str(built), str(checkout)],
+        capture_output=True,
+        text=True,
+        timeout=900,
+        env={key: value for key, value in os.environ.items() if key != "NUMBA_CACHE_DIR"},
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    (wheel,) = built.glob("kmeans_scratch-*.whl")
+    folder = tmp_path_factory.mktemp("unpacked")
+    with zipfile.ZipFile(wheel) as archive:
+        archive.extractall(folder)
+    return wheel, folder
+
+
+@pytest.mark.slow
+def test_the_wheel_is_for_this_platform_and_holds_the_ahead_of_time_module(unpacked_wheel):
+    wheel, folder = unpacked_wheel
+    assert not wheel.name.endswith("-none-any.whl")  # machine code: a platform's wheel
+    modules = list(folder.glob("kmeans_scratch/__pycache__/kmeans-scratch-*/ahead-*/*.so"))
+    assert len(modules) == 1
+    assert (folder / "kmeans_scratch/compression/_compiled.py").is_file()
+
+
+@pytest.mark.slow
+def test_the_installed_command_runs_without_numba(unpacked_wheel, tmp_path):
+    _, folder = unpacked_wheel
+    pixels = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
+    Image.fromarray(pixels).save(tmp_path / "photo.png")
+    environment = {**os.environ, "PYTHONPATH": str(folder)}
+    environment.pop("NUMBA_CACHE_DIR", None)
+    environment.pop("KMEANS_SCRATCH_AHEAD", None)
+    done = subprocess.run(
+        [sys.executable, "-c", COMMAND, "photo.png", "-k", "16", "-o", "out.png", "-q"],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stderr == ""  # nothing compiled, so nothing announced
+    where, numba_imported = done.stdout.split()[-2:]
+    assert Path(where).is_relative_to(folder)  # the wheel's package, not the checkout's
+    assert numba_imported == "False"
+    with Image.open(tmp_path / "out.png") as written:
+        assert written.mode == "P" and written.size == (64, 48)
