@@ -224,6 +224,35 @@ def test_numba_threads_default_to_the_usable_cores_and_idle_threads_sleep():
     assert done.stdout.split() == ["1", "1", "1000", "None"]
 
 
+def test_the_command_runs_openblas_on_one_thread_unless_told_otherwise(tmp_path):
+    """OpenBLAS's idle threads spin for a while after NumPy loads it: the command, which
+    needs no BLAS threads, starts one (in NumPy's OpenBLAS, and SciPy's when Numba brings
+    it); a user's setting is kept."""
+    Image.fromarray(np.zeros((8, 8, 3), dtype=np.uint8)).save(tmp_path / "black.png")
+    script = (
+        "import atexit, sys\n"
+        "def blas_threads():\n"
+        "    from threadpoolctl import threadpool_info\n"
+        "    print(sorted({pool['num_threads'] for pool in threadpool_info()"
+        " if pool['internal_api'] == 'openblas'}))\n"
+        "atexit.register(blas_threads)\n"
+        "from kmeans_scratch._command import main\n"
+        "sys.argv[1:] = ['black.png', '-k', '2', '-q', '-f', '-o', 'out.png']\n"
+        "main()\n"
+    )
+    env = {k: v for k, v in os.environ.items() if k != "OPENBLAS_NUM_THREADS"}
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[1]"
+    env["OPENBLAS_NUM_THREADS"] = "2"
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, env=env, cwd=tmp_path
+    )
+    assert done.stdout.strip() == "[2]"
+
+
 @pytest.mark.parametrize(
     "cpu_max, expected", [("max 100000", None), ("150000 100000", 2), ("50000 100000", 1)]
 )
