@@ -77,3 +77,25 @@ def test_an_edit_in_another_file_than_the_kernels_recompiles_them(tmp_path):
     assert distance() == 10.0  # not the kernel cached before the edit
     second = sorted(path.name for path in (copy / "__pycache__").glob(PREFIX + "*"))
     assert len(first) == len(second) == 1 and first != second  # the old version removed
+
+
+def test_the_private_numba_names_the_cache_relies_on_are_still_there():
+    """``_numba_cache`` subclasses Numba's private cache locator and puts it first in
+    ``CacheImpl._locator_classes`` (Numba has no public hook for a cache folder per
+    version of a package's sources): a Numba that renamed or reshaped them fails here, by
+    name, rather than caching kernels where a stale one could be served."""
+    from numba.core import caching
+
+    from kmeans_scratch._numba_cache import use_kernel_cache
+
+    missing = [
+        name
+        for name in ("_CacheLocator", "_SourceFileBackedLocatorMixin", "CacheImpl")
+        if not isinstance(getattr(caching, name, None), type)
+    ]
+    assert not missing, f"numba.core.caching has no class {missing}: update _numba_cache.py"
+    for method in ("from_function", "get_suitable_cache_subpath", "get_cache_path"):
+        assert callable(getattr(caching._CacheLocator, method, None)), method
+    assert isinstance(caching.CacheImpl._locator_classes, list)
+    use_kernel_cache()
+    assert caching.CacheImpl._locator_classes[0].__name__ == "KernelSourcesLocator"
