@@ -35,7 +35,7 @@ International Conference on Machine Learning (ICML), 2003, pp. 147-153.
 import numpy as np
 
 from ._blocks import block_bounds, merge_blocks, sum_rows
-from ._bounds import BoundedAssignment, center_distances, movements
+from ._bounds import BoundedAssignment, center_distances, movements, smallest
 from ._kernels import kernel, prange
 from ._tiles import sq_distance_tile_order, sq_distances_to_all
 
@@ -84,7 +84,7 @@ def elkan_assign_and_accumulate(
     centers_t = np.ascontiguousarray(centers.T)
     half_separation = np.empty(n_clusters)
     for a in range(n_clusters):
-        half_separation[a] = half_center_distances[a].min()
+        half_separation[a] = smallest(half_center_distances[a])
     n_blocks = block_sums.shape[0]
     block_changed = np.zeros(n_blocks, dtype=np.int64)
     for block in prange(n_blocks):

@@ -24,7 +24,7 @@ beside the O(nnz · k) distances they save.
 import numpy as np
 
 from ._blocks import block_bounds
-from ._bounds import center_distances, movements, shrink_factor
+from ._bounds import center_distances, movements, shrink_factor, smallest
 from ._elkan import check_bounds_fit
 from ._kernels import kernel, prange
 from ._sparse import (
@@ -161,7 +161,7 @@ def elkan_step(
     largest_center_sq = center_sq.max()
     half_separation = np.empty(n_clusters)
     for a in range(n_clusters):
-        half_separation[a] = half_distances[a].min()
+        half_separation[a] = smallest(half_distances[a])
     for chunk in prange(n_chunks):
         keys = np.empty(n_clusters)
         start, end = block_bounds(n_samples, n_chunks, chunk)

@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 
 from kmeans_scratch import KMeans, _elkan
-from kmeans_scratch._bounds import center_geometry, largest_neighbor_moves
+from kmeans_scratch._bounds import center_geometry, largest_neighbor_moves, smallest
 from kmeans_scratch._hamerly import local_search, neighbor_coordinates
 
 from .helpers import blobs, image_pixels, jittered_pixel_init
@@ -78,6 +78,16 @@ def test_elkan_refuses_before_allocating_beyond_its_budget(monkeypatch):
         KMeans(16, algorithm="elkan", random_state=0).fit(X)
     # The same problem within the budget runs.
     KMeans(2, algorithm="elkan", random_state=0).fit(X[:1000])
+
+
+@pytest.mark.parametrize("length", [0, 1, 3, 4, 5, 8, 11, 256])
+def test_smallest_is_the_minimum_wherever_it_lies(length):
+    values = np.random.RandomState(length).uniform(1, 2, length)
+    assert smallest(values) == (values.min() if length else np.inf)
+    for place in range(length):  # in each of the four lanes and in the tail
+        lowered = values.copy()
+        lowered[place] = 0.5
+        assert smallest(lowered) == 0.5
 
 
 def test_center_geometry_matches_brute_force():
