@@ -6,7 +6,7 @@ of that path, for the argument types it calls them with, are also compiled ahead
 by Numba's ``pycc`` into one extension module, which loads in milliseconds without Numba.
 The layers above the core say which calls: each lists them in a ``_compiled`` module of
 its own (``kmeans_scratch/compression/_compiled.py``, ``kmeans_scratch/dask/_compiled.py``)
-that registers them (:func:`ahead_of_time_calls`); this module names no layer.
+that registers them (:func:`register_ahead_of_time_calls`); this module names no layer.
 :class:`._kernels.Kernel` calls a specialization of it when the module is built for the
 current sources and this CPU and the call's argument types are exactly those of the
 specialization; anything else runs just in time.
@@ -110,7 +110,7 @@ F8, I8, BOOL = Scalar("float64"), Scalar("int64"), Scalar("boolean")
 def fit_step_calls(F1, F2, F3):
     """The core's kernels of a fit's steps, for the float arrays ``F1``, ``F2``, ``F3`` of one
     dtype: the moments, the labels, distances and inertia, and the steps of the three
-    iterations.  A layer registers them (:func:`ahead_of_time_calls`) in the dtypes it
+    iterations.  A layer registers them (:func:`register_ahead_of_time_calls`) in the dtypes it
     fits in."""
     return {
         ("kmeans_scratch._blocks", "column_moments"): [(F2, F1)],
@@ -147,6 +147,22 @@ def fit_step_calls(F1, F2, F3):
     }
 
 
+def fit_setup_calls():
+    """The core's other kernels of an in-memory fit in float64 (as the image layer runs it
+    on distinct colors): repeated rows collapsed, greedy k-means++, and the check that a
+    restart found the same clustering."""
+    tiles = Tuple((Tuple((F8_2, F8_2)), F8_1, F8_1, F8_1))  # (boxes, D², largest, potential)
+    return {
+        ("kmeans_scratch._distinct", "distinct_rows"): [(U64_2, I8, F8)],
+        ("kmeans_scratch._seeding", "tile_boxes"): [(F8_2,)],
+        ("kmeans_scratch._seeding", "add_center"): [
+            (F8_2, F8_1, F8_1, Tuple((F8_2, F8_2)), F8_1, F8_1, F8_1)
+        ],
+        ("kmeans_scratch._seeding", "choose_centers"): [(F8_2, F8_1, F8_2, I8_1, tiles)],
+        ("kmeans_scratch._fit", "is_same_clustering"): [(I4_1, I4_1, I8)],
+    }
+
+
 def merged_calls(*tables):
     """One table of specializations from several, each specialization once, in order."""
     merged = {}
@@ -163,7 +179,7 @@ _module = None  # the module once looked for (False: there is none)
 _specializations = None  # kernel name → [(arguments as a Tuple, compiled function)]
 
 
-def ahead_of_time_calls(table):
+def register_ahead_of_time_calls(table):
     """Register a layer's calls: ``table`` maps a kernel (module, name) to the argument
     types of each call that the package build compiles ahead of time.
 
@@ -179,7 +195,7 @@ def ahead_of_time_calls(table):
 
 
 def registered_calls():
-    """The calls registered so far (see :func:`ahead_of_time_calls`)."""
+    """The calls registered so far (see :func:`register_ahead_of_time_calls`)."""
     return {kernel_name: list(signatures) for kernel_name, signatures in _calls.items()}
 
 

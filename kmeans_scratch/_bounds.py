@@ -32,9 +32,10 @@ def shrink_factor(dtype, n_features):
 
 @kernel
 def smallest(values):
-    """``min(values)`` (+inf when empty), kept in four running minima: one minimum is a
-    chain of dependent comparisons that LLVM leaves scalar, four independent ones it
-    vectorizes (three times faster over the 256 distances of a center to the others)."""
+    """``min(values)`` (+inf when empty; a NaN is skipped, and the distances it serves
+    never hold one), kept in four running minima: one minimum is a chain of dependent
+    comparisons that LLVM leaves scalar, four independent ones it vectorizes (three times
+    faster over the 256 distances of a center to the others)."""
     lane_0 = lane_1 = lane_2 = lane_3 = np.inf
     n_values = values.shape[0]
     full = n_values - n_values % 4

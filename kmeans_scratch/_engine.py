@@ -5,11 +5,12 @@ The core's modules are private, and a layer imports from here or from ``kmeans_s
 only, so that this list is the whole of what they rely on:
 
 - **their own kernels**: ``kernel`` (Numba's ``njit``, deferred) and ``prange``;
-- **compiled once**: ``ahead_of_time_calls`` registers the calls a layer's ``_compiled``
-  module lists, with the argument types (``Array``, ``Scalar``, ``Tuple`` and their
-  shorthands) and ``fit_step_calls``, the core's fit steps in a dtype, for the build to
-  compile; ``use_ahead_of_time`` lets a process run them (``ahead_of_time_used``: whether it may);
-  ``numba_started`` and ``ahead_of_time_module_file`` say what a process runs;
+- **compiled once**: ``register_ahead_of_time_calls`` registers the calls a layer's
+  ``_compiled`` module lists, with the argument types (``Array``, ``Tuple`` and their
+  shorthands), and the core's own tables, ``fit_setup_calls`` (distinct rows, k-means++)
+  and ``fit_step_calls`` (a fit's steps in a dtype), for the build to compile;
+  ``use_ahead_of_time`` lets a process run them (``ahead_of_time_used``: whether it
+  may); ``numba_started`` and ``ahead_of_time_module_file`` say what a process runs;
 - **threads and cores**: ``usable_cores``, ``set_threads`` (Numba's, for parallel kernels),
   ``threads_for`` (a kernel's threads for its rows), ``worker_threads`` (a worker's, for
   the length of a task), ``threading_layer``;
@@ -23,7 +24,6 @@ only, so that this list is the whole of what they rely on:
 """
 
 from ._ahead import (
-    BOOL,
     F4_1,
     F4_2,
     F4_3,
@@ -34,7 +34,6 @@ from ._ahead import (
     I4_1,
     I8,
     I8_1,
-    I8_2,
     U8_1,
     U8_2,
     U8_2_READONLY,
@@ -42,11 +41,11 @@ from ._ahead import (
     U8_3_READONLY,
     U64_2,
     Array,
-    Scalar,
     Tuple,
-    ahead_of_time_calls,
+    fit_setup_calls,
     fit_step_calls,
     merged_calls,
+    register_ahead_of_time_calls,
 )
 from ._ahead import find_module_file as ahead_of_time_module_file
 from ._blocks import column_moments, each_row
@@ -84,7 +83,6 @@ from ._validation import (
 
 __all__ = [
     "ALGORITHMS",
-    "BOOL",
     "F4_1",
     "F4_2",
     "F4_3",
@@ -95,7 +93,6 @@ __all__ = [
     "I4_1",
     "I8",
     "I8_1",
-    "I8_2",
     "U8_1",
     "U8_2",
     "U8_2_READONLY",
@@ -104,9 +101,7 @@ __all__ = [
     "U64_2",
     "Array",
     "MissingExtra",
-    "Scalar",
     "Tuple",
-    "ahead_of_time_calls",
     "ahead_of_time_module_file",
     "ahead_of_time_used",
     "assign_labels",
@@ -125,6 +120,7 @@ __all__ = [
     "column_moments",
     "each_row",
     "euclidean_distances_to_centers",
+    "fit_setup_calls",
     "fit_step_calls",
     "greedy_kmeans_plusplus",
     "inertia_of_labels",
@@ -133,6 +129,7 @@ __all__ = [
     "move_to_empty_cluster",
     "numba_started",
     "prange",
+    "register_ahead_of_time_calls",
     "require",
     "resolve_n_init",
     "set_threads",

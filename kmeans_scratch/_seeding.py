@@ -45,7 +45,7 @@ Proceedings of the 18th ACM-SIAM Symposium on Discrete Algorithms (SODA), 2007.
 
 import numpy as np
 
-from ._blocks import column_sums, ordered_sum
+from ._blocks import block_bounds, column_sums, ordered_sum
 from ._kernels import kernel, prange
 
 #: Rows per tile: small tiles are small boxes, which candidates reach less often.
@@ -96,25 +96,21 @@ def tile_bounds(n_samples, tile):
     return tile * SEEDING_TILE_ROWS, min((tile + 1) * SEEDING_TILE_ROWS, n_samples)
 
 
-#: The tiles are shared among at most this many parallel tasks, of at least
-#: ``CHUNK_MIN_TILES`` tiles each: a task allocates its scratch once per center, and a
-#: histogram of 25,000 colors (196 tiles) split 64 ways spent a third of its seeding's
-#: time on them (35 ms a Kodak photo at k = 256, against 23 ms with tasks of 32 tiles or
-#: more).  Which task a tile falls in changes no result.
+#: The tiles are shared among at most ``TILE_CHUNKS`` parallel tasks, and at least
+#: ``MIN_TASKS`` (the threads of most machines), of ``CHUNK_MIN_TILES`` tiles each between:
+#: a task allocates its scratch once per center, and a histogram of 25,000 colors (196
+#: tiles) split 64 ways spent a third of its seeding on that (35 ms a Kodak photo at
+#: k = 256, 24 ms in 16 tasks).  Which task a tile falls in changes no result.
 TILE_CHUNKS = 64
+MIN_TASKS = 16
 CHUNK_MIN_TILES = 32
 
 
 @kernel
 def n_tile_chunks(n_tiles):
-    """How many tasks share ``n_tiles`` tiles (see ``TILE_CHUNKS``)."""
-    return max(1, min(TILE_CHUNKS, n_tiles // CHUNK_MIN_TILES))
-
-
-@kernel
-def chunk_tiles(n_tiles, n_chunks, chunk):
-    """Tiles ``[first, end)`` of task ``chunk`` of ``n_chunks``."""
-    return (n_tiles * chunk) // n_chunks, (n_tiles * (chunk + 1)) // n_chunks
+    """How many tasks share ``n_tiles`` tiles (see ``TILE_CHUNKS``); task ``c`` of ``n``
+    takes the tiles of ``block_bounds(n_tiles, n, c)``."""
+    return min(n_tiles, TILE_CHUNKS, max(MIN_TASKS, n_tiles // CHUNK_MIN_TILES))
 
 
 @kernel(parallel=True)
@@ -173,7 +169,7 @@ def add_center(X_t, sample_weight, center, boxes, closest_sq, tile_max_sq, tile_
     n_chunks = n_tile_chunks(n_tiles)
     for chunk in prange(n_chunks):
         distances = np.empty(SEEDING_TILE_ROWS)
-        first_tile, end_tile = chunk_tiles(n_tiles, n_chunks, chunk)
+        first_tile, end_tile = block_bounds(n_tiles, n_chunks, chunk)
         reached = tiles_reached(center[None, :], *boxes, tile_max_sq, first_tile, end_tile)
         for tile in range(first_tile, end_tile):
             if not reached[0, tile - first_tile]:
@@ -208,7 +204,7 @@ def score_candidates(
         distances = np.empty((4, SEEDING_TILE_ROWS))
         group = np.empty((4, n_features))
         members = np.empty(4, dtype=np.int64)
-        first_tile, end_tile = chunk_tiles(n_tiles, n_chunks, chunk)
+        first_tile, end_tile = block_bounds(n_tiles, n_chunks, chunk)
         reached = tiles_reached(candidates, *boxes, tile_max_sq, first_tile, end_tile)
         for tile in range(first_tile, end_tile):
             start, end = tile_bounds(n_samples, tile)
@@ -403,7 +399,7 @@ def candidate_rows(X_t, candidates, boxes, closest_sq, tile_max_sq, out):
     n_chunks = n_tile_chunks(n_tiles)
     for chunk in prange(n_chunks):
         distances = np.empty(SEEDING_TILE_ROWS)
-        first_tile, end_tile = chunk_tiles(n_tiles, n_chunks, chunk)
+        first_tile, end_tile = block_bounds(n_tiles, n_chunks, chunk)
         reached = tiles_reached(candidates, *boxes, tile_max_sq, first_tile, end_tile)
         for tile in range(first_tile, end_tile):
             start, end = tile_bounds(n_samples, tile)

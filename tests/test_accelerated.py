@@ -88,6 +88,9 @@ def test_smallest_is_the_minimum_wherever_it_lies(length):
         lowered = values.copy()
         lowered[place] = 0.5
         assert smallest(lowered) == 0.5
+        lowered[length - 1 - place] = 0.5  # a tie
+        lowered[(place + 1) % length] = np.inf
+        assert smallest(lowered) == lowered.min()
 
 
 def test_center_geometry_matches_brute_force():

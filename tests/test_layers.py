@@ -1,5 +1,5 @@
-"""The layers of DESIGN.md: the core names neither layer above it, and the layers reach
-the core through its public names and one interface module, ``kmeans_scratch._engine``."""
+"""The layers: the core names neither layer above it, and the layers reach the core through
+its public names and one interface module, ``kmeans_scratch._engine``."""
 
 import ast
 from pathlib import Path
@@ -7,7 +7,9 @@ from pathlib import Path
 import pytest
 
 PACKAGE = Path(__file__).resolve().parent.parent / "kmeans_scratch"
-LAYERS = ("compression", "dask")
+#: The layers above the core: the package's sub-packages.
+LAYERS = tuple(sorted(init.parent.name for init in PACKAGE.glob("*/__init__.py")))
+ENGINE = "kmeans_scratch._engine"
 #: The command's entry point sits beside the core so that it can name a missing extra
 #: (see its docstring); it is the compression layer's, not the core's.
 ENTRY_POINT = "_command.py"
@@ -49,7 +51,19 @@ def core_modules():
 
 
 def layer_modules():
-    return [path for layer in LAYERS for path in sorted((PACKAGE / layer).glob("*.py"))]
+    return [path for layer in LAYERS for path in sorted((PACKAGE / layer).rglob("*.py"))]
+
+
+def is_core_private(name):
+    """Whether ``name`` is a private module of the core (or a name in one), other than
+    the engine."""
+    return name.startswith("kmeans_scratch._") and not (
+        name == ENGINE or name.startswith(ENGINE + ".")
+    )
+
+
+def test_the_layers_are_the_sub_packages():
+    assert LAYERS == ("compression", "dask")
 
 
 @pytest.mark.parametrize("path", core_modules(), ids=lambda path: path.name)
@@ -62,14 +76,10 @@ def test_the_core_names_no_layer_above_it(path):
 
 @pytest.mark.parametrize("path", layer_modules(), ids=lambda path: str(path.relative_to(PACKAGE)))
 def test_a_layer_reaches_the_core_through_its_public_names_and_the_engine(path):
-    imported, _ = imported_and_named(path, package_of(path))
-    private = [
-        name
-        for name in imported
-        if name.startswith("kmeans_scratch._")
-        and not name.startswith(("kmeans_scratch._engine", "kmeans_scratch._command"))
-    ]
-    assert not private
+    """Neither imported nor named in a string (as a table of compiled calls would)."""
+    imported, named = imported_and_named(path, package_of(path))
+    assert not [name for name in imported if is_core_private(name)]
+    assert not [text for text in named if is_core_private(text)]
 
 
 def test_the_checks_see_what_they_forbid(tmp_path):
@@ -85,3 +95,6 @@ def test_the_checks_see_what_they_forbid(tmp_path):
     assert "kmeans_scratch._fit.ALGORITHMS" in imported
     assert "kmeans_scratch._blocks" in imported
     assert named == ["kmeans_scratch.compression._palette", "pack_keys"]
+    assert is_core_private("kmeans_scratch._fit.ALGORITHMS")
+    assert is_core_private("kmeans_scratch._engine_of_another_kind")
+    assert not is_core_private("kmeans_scratch._engine.kernel")

@@ -5,8 +5,9 @@ iteration, PSNR from the histogram) calls these kernels, the compressor's own an
 core's, with these argument types: kernel (module, name) → one tuple of argument types
 per specialization.  The build compiles each into the ahead-of-time module, where the
 ``kmeans-compress`` command finds them without starting Numba (see
-``kmeans_scratch._ahead``); a call of other types runs just in time.  The fit's Hamerly
-steps are the core's (:func:`~kmeans_scratch._ahead.fit_step_calls`) in float64.
+``kmeans_scratch._ahead``); a call of other types runs just in time.  The fit's kernels
+are the core's, which lists them itself (``fit_setup_calls``, ``fit_step_calls`` in
+:mod:`kmeans_scratch._engine`): this table names the compressor's own.
 """
 
 from .._engine import (
@@ -22,12 +23,11 @@ from .._engine import (
     U8_2_READONLY,
     U8_3,
     U8_3_READONLY,
-    U64_2,
     Array,
-    Tuple,
-    ahead_of_time_calls,
+    fit_setup_calls,
     fit_step_calls,
     merged_calls,
+    register_ahead_of_time_calls,
 )
 
 U2_1 = Array("uint16", 1)
@@ -39,15 +39,6 @@ COMPRESS_CALLS = {
     ("kmeans_scratch.compression._palette", "values_of_keys"): [
         (flat, table) for flat in (U8_2_READONLY, U8_2) for table in (I4_1, U8_1, U2_1)
     ],
-    ("kmeans_scratch._distinct", "distinct_rows"): [(U64_2, I8, F8)],
-    ("kmeans_scratch._seeding", "tile_boxes"): [(F8_2,)],
-    ("kmeans_scratch._seeding", "add_center"): [
-        (F8_2, F8_1, F8_1, Tuple((F8_2, F8_2)), F8_1, F8_1, F8_1)
-    ],
-    ("kmeans_scratch._seeding", "choose_centers"): [
-        (F8_2, F8_1, F8_2, I8_1, Tuple((Tuple((F8_2, F8_2)), F8_1, F8_1, F8_1)))
-    ],
-    ("kmeans_scratch._fit", "is_same_clustering"): [(I4_1, I4_1, I8)],
     ("kmeans_scratch.compression._metrics", "distinct_pairs"): [(I4_1, U8_1, I8_1)],
     ("kmeans_scratch.compression._palette", "optimal_1d_levels"): [(F8_1, F8_1, I8)],
     ("kmeans_scratch.compression._remap", "selective_floyd_steinberg"): [
@@ -61,8 +52,8 @@ COMPRESS_CALLS = {
     ],
 }
 
-#: With the core's fit steps in float64 (moments, Hamerly's steps, inertia), as a Dask
-#: worker runs them on float64 chunks.
-CALLS = merged_calls(COMPRESS_CALLS, fit_step_calls(F8_1, F8_2, F8_3))
+#: With the core's kernels of the fit in float64: its setup (distinct rows, k-means++) and
+#: its steps (moments, Hamerly's steps, inertia), as a Dask worker runs them on float64.
+CALLS = merged_calls(COMPRESS_CALLS, fit_setup_calls(), fit_step_calls(F8_1, F8_2, F8_3))
 
-ahead_of_time_calls(CALLS)
+register_ahead_of_time_calls(CALLS)

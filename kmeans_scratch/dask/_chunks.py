@@ -30,7 +30,10 @@ from .._engine import (
     threads_for,
     worker_threads,
 )
-from . import _compiled  # noqa: F401  (registers the chunks' calls compiled ahead of time)
+
+# Registers the calls of the chunks' tasks compiled ahead of time: here, in the module of
+# every chunk task, since the package's __init__ stays light (see its docstring).
+from . import _compiled  # noqa: F401
 
 
 class PerChunk(list):

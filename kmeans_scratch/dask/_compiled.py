@@ -18,9 +18,9 @@ from .._engine import (
     F8_3,
     I4_1,
     I8,
-    ahead_of_time_calls,
     fit_step_calls,
     merged_calls,
+    register_ahead_of_time_calls,
 )
 
 
@@ -36,4 +36,4 @@ def chunk_task_calls(F1, F2, F3):
 
 CALLS = merged_calls(chunk_task_calls(F8_1, F8_2, F8_3), chunk_task_calls(F4_1, F4_2, F4_3))
 
-ahead_of_time_calls(CALLS)
+register_ahead_of_time_calls(CALLS)
