@@ -96,3 +96,13 @@ def padded_profile(extra_bytes):
     out += body + bytes(extra_bytes)
     out[0:4] = struct.pack(">I", len(out))
     return bytes(out)
+
+
+def compress_and_say_whether_numba_started(path, out):
+    """A batch worker's task for ``tests/test_ahead.py``: one file compressed, then
+    whether the worker had to start Numba for it."""
+    from kmeans_scratch._engine import numba_started
+    from kmeans_scratch.compression import compress
+
+    compress(path, 64).save(out)
+    return numba_started()

@@ -6,6 +6,7 @@ import json
 import os
 import subprocess
 import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -100,6 +101,39 @@ def test_the_command_runs_without_numba_and_writes_numbas_files(built, images, t
         outputs[ahead] = (written_files(out), [row["psnr"] for row in rows])
     assert outputs[True][0]  # files were written
     assert outputs[True] == outputs[False]
+
+
+REPOSITORY = Path(__file__).resolve().parent.parent
+
+#: A batch's workers, forked or spawned as the command makes them: each compresses a file
+#: and says whether it started Numba (it should not: the command lets them use the
+#: ahead-of-time kernels, and forked ones inherit the registered calls).
+WORKERS = (
+    "import multiprocessing, sys\n"
+    "from kmeans_scratch.compression import _pool\n"
+    "from kmeans_scratch._engine import use_ahead_of_time\n"
+    "from tests.helpers import compress_and_say_whether_numba_started as task\n"
+    "use_ahead_of_time()\n"
+    "_pool.context = lambda: multiprocessing.get_context(sys.argv[1])\n"
+    "files = [(name, name + '.out.png') for name in sys.argv[2:]]\n"
+    "print([outcome for outcome in _pool.map_in_workers(task, files, 2, 1)])\n"
+)
+
+
+@pytest.mark.parametrize("start", ["fork", "spawn"])
+def test_a_batchs_workers_compress_without_starting_numba(built, images, tmp_path, start):
+    for name in ("photo.png", "astronaut.png"):
+        (tmp_path / name).write_bytes((images / name).read_bytes())
+    done = subprocess.run(
+        [sys.executable, "-c", WORKERS, start, "photo.png", "astronaut.png"],
+        cwd=tmp_path,
+        env={**os.environ, "PYTHONPATH": str(REPOSITORY)},
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.strip() == "[(True, False), (True, False)]"
+    assert (tmp_path / "photo.png.out.png").is_file()
 
 
 #: Modules that one file's compression does not need: each import is start-up time.
