@@ -21,6 +21,7 @@ Its kernels run on one thread (``pycc`` compiles no parallel loops) and give the
 of the Numba kernels on any number of threads.
 """
 
+import functools
 import hashlib
 import importlib.machinery
 import importlib.util
@@ -151,13 +152,12 @@ def fit_setup_calls():
     """The core's other kernels of an in-memory fit in float64 (as the image layer runs it
     on distinct colors): repeated rows collapsed, greedy k-means++, and the check that a
     restart found the same clustering."""
-    tiles = Tuple((Tuple((F8_2, F8_2)), F8_1, F8_1, F8_1))  # (boxes, D², largest, potential)
+    boxes = Tuple((F8_2, F8_2))  # (low, high)
+    tiles = Tuple((boxes, F8_1, F8_1, F8_1))  # (boxes, D², largest, potential)
     return {
         ("kmeans_scratch._distinct", "distinct_rows"): [(U64_2, I8, F8)],
         ("kmeans_scratch._seeding", "tile_boxes"): [(F8_2,)],
-        ("kmeans_scratch._seeding", "add_center"): [
-            (F8_2, F8_1, F8_1, Tuple((F8_2, F8_2)), F8_1, F8_1, F8_1)
-        ],
+        ("kmeans_scratch._seeding", "add_center"): [(F8_2, F8_1, F8_1, boxes, F8_1, F8_1, F8_1)],
         ("kmeans_scratch._seeding", "choose_centers"): [(F8_2, F8_1, F8_2, I8_1, tiles)],
         ("kmeans_scratch._fit", "is_same_clustering"): [(I4_1, I4_1, I8)],
     }
@@ -175,7 +175,6 @@ def merged_calls(*tables):
 
 _load_lock = threading.Lock()
 _calls = {}  # kernel (module, name) → argument types, as the layers registered them
-_module = None  # the module once looked for (False: there is none)
 _specializations = None  # kernel name → [(arguments as a Tuple, compiled function)]
 
 
@@ -240,22 +239,29 @@ def specialization(kernel_name, args):
 def load():
     """The registered calls' functions in the module built for these sources and this CPU
     (none when there is no such module): kernel name → [(arguments, function)]."""
-    global _module, _specializations
+    global _specializations
     with _load_lock:
         if _specializations is not None:
             return _specializations
-        if _module is None:
-            disabled = os.environ.get("KMEANS_SCRATCH_AHEAD") == "0"
-            _module = (None if disabled else find_module()) or False
+        module = loaded_module()
         found = {}
         for (module_name, name), signatures in _calls.items():
             compiled = [
-                (Tuple(types), getattr(_module, export_name(module_name, name, types), None))
+                (Tuple(types), getattr(module, export_name(module_name, name, types), None))
                 for types in signatures
             ]  # None: no module, or left out of the build (a part whose extra was missing)
             found[f"{module_name}.{name}"] = [pair for pair in compiled if pair[1] is not None]
         _specializations = found
         return found
+
+
+@functools.cache
+def loaded_module():
+    """The module built for these sources and this CPU, imported once per process; None
+    when there is none or ``KMEANS_SCRATCH_AHEAD=0`` turns it off."""
+    if os.environ.get("KMEANS_SCRATCH_AHEAD") == "0":
+        return None
+    return find_module()
 
 
 def find_module_file():
