@@ -22,24 +22,47 @@ from ._kernels import kernel
 #: Rows are collapsed only when at most this fraction of them is distinct; above it the
 #: saving would not pay for the gathering.
 COLLAPSE_BELOW_FRACTION = 0.75
-#: The search gives up early when more than ``PROBE_FRACTION`` of the first ``PROBE_ROWS``
-#: rows are distinct: rows that hardly repeat (such as the image layer's distinct colors,
-#: up to millions) then cost a probe, not a full pass.  Rows that only start repeating
+#: The search gives up early when more than ``PROBE_FRACTION`` of the first rows are
+#: distinct: rows that hardly repeat (such as the image layer's distinct colors, up to
+#: millions) then cost a probe, not a full pass.  The probe reads the first
+#: ``PROBE_VALUES`` values (65,536 rows of 3 features, 3,072 of 64) and at least
+#: ``PROBE_MIN_ROWS`` rows (1,024 of 784 features).  Rows that only start repeating
 #: further down are then fitted as they are: a missed saving, never a wrong result.
-PROBE_ROWS = 65_536
+PROBE_VALUES = 3 * 2**16
+PROBE_MIN_ROWS = 1_024
 PROBE_FRACTION = 0.9
 #: 2^64 / golden ratio, the multiplier of Fibonacci hashing (Knuth, TAOCP vol. 3, 6.4).
 GOLDEN = np.uint64(0x9E3779B97F4A7C15)
 
 
+@kernel(inline="always")
+def mixed(h, value):
+    """One step of the row hash: ``value``'s bits folded into ``h``, then multiplied and
+    shifted so that every input bit reaches the high bits the table slot is read from."""
+    h = (h ^ np.uint64(value)) * GOLDEN
+    return h ^ (h >> np.uint64(29))
+
+
 @kernel
 def row_hash(bits, i):
-    """A 64-bit hash of row i of ``bits`` (the rows' raw bits as unsigned integers)."""
-    h = np.uint64(0)
-    for f in range(bits.shape[1]):
-        h = (h ^ np.uint64(bits[i, f])) * GOLDEN
-        h ^= h >> np.uint64(29)
-    return h
+    """A 64-bit hash of row i of ``bits`` (the rows' raw bits as unsigned integers).
+
+    Features f, f + 4, f + 8, … go to lane f mod 4, and the four lanes are mixed together
+    at the end: each step waits for the one before in its lane only, so a wide row hashes
+    about four times faster than with one chain."""
+    n_features = bits.shape[1]
+    whole = n_features - n_features % 4
+    h_0 = h_1 = h_2 = h_3 = np.uint64(0)
+    for f in range(0, whole, 4):
+        h_0 = mixed(h_0, bits[i, f])
+        h_1 = mixed(h_1, bits[i, f + 1])
+        h_2 = mixed(h_2, bits[i, f + 2])
+        h_3 = mixed(h_3, bits[i, f + 3])
+    for f in range(whole, n_features):
+        h_0 = mixed(h_0, bits[i, f])
+    if whole == 0:  # fewer than 4 features (pixels): one lane holds them all
+        return h_0
+    return mixed(mixed(mixed(h_0, h_1), h_2), h_3)
 
 
 @kernel
@@ -109,7 +132,8 @@ def collapse_duplicates(X, sample_weight):
     (see ``COLLAPSE_BELOW_FRACTION``), or too many for the table's 32-bit entries."""
     if X.shape[0] >= 2**31:
         return None
-    first, inverse = distinct_rows(row_bits(X), PROBE_ROWS, PROBE_FRACTION)
+    probe_rows = max(PROBE_MIN_ROWS, PROBE_VALUES // X.shape[1])
+    first, inverse = distinct_rows(row_bits(X), probe_rows, PROBE_FRACTION)
     if first.shape[0] == 0 or first.shape[0] > COLLAPSE_BELOW_FRACTION * X.shape[0]:
         return None
     weights = np.bincount(inverse, weights=sample_weight, minlength=first.shape[0])

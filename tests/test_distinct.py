@@ -11,7 +11,7 @@ from kmeans_scratch._distinct import collapse_duplicates, distinct_rows, row_bit
 from .helpers import blobs, image_pixels, jittered_pixel_init
 
 
-@pytest.mark.parametrize("n_features", [1, 3, 16])
+@pytest.mark.parametrize("n_features", [1, 3, 7, 16])
 @pytest.mark.parametrize("n_rows", [1, 2, 1_000, 150_000])
 def test_distinct_rows_match_numpy_unique(n_rows, n_features, dtype):
     """Many parts (150,000 rows) or one, few values per feature so that rows repeat."""
@@ -43,6 +43,21 @@ def test_search_gives_up_when_the_first_rows_hardly_repeat():
     first, inverse = distinct_rows(row_bits(half_repeated), 1_000, 0.9)  # 50 % distinct
     np.testing.assert_array_equal(first, np.arange(0, 10_000, 2))
     np.testing.assert_array_equal(inverse, np.arange(10_000) // 2)
+
+
+@pytest.mark.parametrize("n_features, collapses", [(3, True), (300, False)])
+def test_the_probe_reads_as_many_values_at_any_width(n_features, collapses):
+    """2,000 distinct rows, then 8,000 copies of one: 3 features are read to the end (a
+    probe of 65,536 rows) and collapse; rows of 300 features fail the probe of their first
+    1,024 rows, all distinct, and are fitted as they are."""
+    rng = np.random.default_rng(n_features)
+    X = np.vstack([rng.normal(size=(2_000, n_features)), np.zeros((8_000, n_features))])
+    assert _distinct.PROBE_VALUES // 3 > X.shape[0] > _distinct.PROBE_MIN_ROWS
+    assert _distinct.PROBE_VALUES // 300 < _distinct.PROBE_MIN_ROWS < 2_000
+    collapsed = collapse_duplicates(X, np.ones(X.shape[0]))
+    assert (collapsed is not None) == collapses
+    if collapses:
+        assert collapsed[0].shape[0] == 2_001
 
 
 def test_collapse_sums_the_weights_and_declines_when_rows_rarely_repeat():
