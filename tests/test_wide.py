@@ -32,7 +32,9 @@ def hard_rows(n_samples, n_features, n_clusters, dtype, seed):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n_features, n_clusters", [(64, 2), (40, 33), (300, 64), (17, 256)])
+@pytest.mark.parametrize(
+    "n_features, n_clusters", [(64, 2), (16, 8), (40, 33), (300, 64), (17, 256)]
+)
 def test_blas_labels_and_inertia_are_the_tile_kernels(dtype, n_features, n_clusters):
     X, centers = hard_rows(3000, n_features, n_clusters, dtype, seed=n_features)
     weights = np.random.default_rng(1).uniform(0.5, 2, X.shape[0]).astype(dtype)
@@ -76,6 +78,7 @@ def test_a_fit_is_the_same_bits_through_blas_or_tiles(
         monkeypatch.setattr(_wide, "CHUNK_DATA_BYTES", 512 * 64 * X.itemsize)
     else:
         monkeypatch.setattr(_wide, "CHUNK_DATA_BYTES", X.nbytes)
+        monkeypatch.setattr(_wide, "CHUNK_DATA_BYTES_PER_CENTER", X.nbytes)
         monkeypatch.setattr(_wide, "CHUNK_BYTES", X.shape[0] * n_clusters * X.itemsize)
     n_blocks = block_sums_for(X.shape[0], n_clusters, X.shape[1])[0].shape[0]
     block_rows = X.shape[0] // n_blocks
