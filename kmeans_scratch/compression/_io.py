@@ -486,6 +486,7 @@ def png_options(n_pixels, speed=DEFAULT_SPEED, n_rows=1):
         "filter": [getattr(oxipng.RowFilter, name) for name in plan.filters],
         "deflate": oxipng.Deflaters.libdeflater(plan.deflate_level),
         "fast_evaluation": True,
+        "palette_reduction": plan.palette_order_search,
     }
 
 
