@@ -38,6 +38,7 @@ from ._blocks import block_bounds, merge_blocks, sum_rows
 from ._bounds import BoundedAssignment, center_distances, movements, smallest
 from ._kernels import kernel, prange
 from ._tiles import sq_distance_tile_order, sq_distances_to_all
+from ._wide import assign_and_accumulate_blas, row_sq_norms, uses_blas
 
 #: Largest memory Elkan's lower bounds may take (n_samples × n_clusters × 8 bytes): 2 GiB.
 BOUNDS_BUDGET_BYTES = 2 * 2**30
@@ -137,7 +138,12 @@ def elkan_assign_and_accumulate(
 
 
 class ElkanAssignment(BoundedAssignment):
-    """Elkan's assignment step for :func:`kmeans_scratch._iterations.run_iterations`."""
+    """Elkan's assignment step for :func:`kmeans_scratch._iterations.run_iterations`.
+
+    On wide rows (:func:`~._wide.uses_blas`) the first step, which has no bounds yet and
+    would measure every distance directly, is Lloyd's step through BLAS, which also
+    writes the first bounds from the products (:func:`~._wide.bounds_of_products`).
+    """
 
     def __init__(self, X, sample_weight, n_clusters):
         check_bounds_fit(X.shape[0], n_clusters)
@@ -145,8 +151,24 @@ class ElkanAssignment(BoundedAssignment):
         self.lower = np.empty((X.shape[0], n_clusters))
         self.movement = np.zeros(n_clusters)  # how far each center moved last
         self.drift = np.zeros(n_clusters)
+        self.first_through_blas = uses_blas(X.shape[1], n_clusters)
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
+        if self.first_through_blas:
+            self.first_through_blas = False
+            return assign_and_accumulate_blas(
+                self.X,
+                self.sample_weight,
+                row_sq_norms(self.X),
+                centers,
+                labels,
+                np.zeros(self.X.shape[0], dtype=np.uint8),
+                self.block_sums,
+                self.block_weights,
+                center_sums,
+                cluster_weights,
+                bounds=(self.lower, self.upper, self.drift),
+            )
         return elkan_assign_and_accumulate(
             self.X,
             self.sample_weight,

@@ -154,59 +154,88 @@ def folds_for(n_rows):
     return np.full(n_rows, np.inf), np.full(n_rows, np.inf), np.zeros(n_rows, dtype=np.int32)
 
 
+@kernel(inline="always")
+def bounds_of_products(start, products_t, norms, labels, bounds):
+    """Elkan's bounds of rows ``start …`` from their products with the centers
+    (``products_t[j, p]``), if ``bounds = (lower, upper, drift)`` holds any (else nothing).
+
+    A distance δ = √max(D̃, 0) from the expansion is off the true one by at most the
+    slack s = √(2 E), E = (d + 4) ε (‖x‖² + max_j ‖c_j‖²) ≥ the expansion's error
+    (|√a − √b| ≤ √|a − b|), so ``lower[i, j] = δ_ij − s + drift[j]`` (stored plus the
+    center's drift, see :mod:`._elkan`) and ``upper[i] = δ_{i l_i} + s`` hold the true
+    distances, as Elkan's step needs, without a distance computed directly.
+    """
+    lower, upper, drift = bounds
+    if lower.shape[0] == 0:
+        return
+    center_sq, x_sq, margin_unit = norms
+    largest_center_sq = center_sq.max()
+    for p in range(products_t.shape[1]):
+        i = start + p
+        slack = np.sqrt(2.0 * margin_unit * (x_sq[i] + largest_center_sq))
+        for j in range(products_t.shape[0]):
+            sq = max(x_sq[i] + center_sq[j] - 2.0 * products_t[j, p], 0.0)
+            lower[i, j] = np.sqrt(sq) - slack + drift[j]
+        label = labels[i]
+        sq = max(x_sq[i] + center_sq[label] - 2.0 * products_t[label, p], 0.0)
+        upper[i] = np.sqrt(sq) + slack
+
+
 @kernel
-def nearest_of_products(X, start, products, by_rows, centers, norms, out):
+def nearest_of_products(X, start, products, by_rows, centers, norms, out, bounds):
     """Label rows ``start … start + m − 1`` of ``X`` from their products with the centers.
 
     Inputs: ``products`` holds c_j · x_{start+p} (in the data's dtype) as ``[p, j]`` if
     ``by_rows`` else ``[j, p]``; ``norms = (center_sq, x_sq, margin_unit)``: ``‖c_j‖²`` and
     ``‖x_i‖²`` (float64) and ``(d + 4) u``.  Outputs ``out = (labels, changed)``:
     ``labels[i]`` the nearest center by the direct distance (see the module's docstring),
-    ``changed[i]`` 1 where the label changed, else 0.  Returns how many changed.
+    ``changed[i]`` 1 where the label changed, else 0; and Elkan's ``bounds`` of these rows
+    if it holds any (:func:`bounds_of_products`).  Returns how many labels changed.
     """
     center_sq, x_sq, margin_unit = norms
+    products_t = products.T if by_rows else products
+    folded = folds_for(products_t.shape[1])
     if by_rows:
-        folded = folds_for(products.shape[0])
         fold_by_rows(products, center_sq, folded)
-        return settle_labels(
-            X, start, products.T, centers, center_sq, x_sq, margin_unit, folded, out
-        )
-    folded = folds_for(products.shape[1])
-    fold_by_centers(products, center_sq, folded)
-    return settle_labels(X, start, products, centers, center_sq, x_sq, margin_unit, folded, out)
+    else:
+        fold_by_centers(products, center_sq, folded)
+    n_changed = settle_labels(
+        X, start, products_t, centers, center_sq, x_sq, margin_unit, folded, out
+    )
+    bounds_of_products(start, products_t, norms, out[0], bounds)
+    return n_changed
 
 
 @kernel(inline="always")
-def label_chunk(X, start, end, centers, centers_t, norms, layout, out):
+def label_chunk(X, start, end, centers, centers_t, norms, layout, out, bounds):
     """Label rows ``start … end − 1``: their products with the centers through BLAS
     (``np.dot``, laid out as ``layout = (by_rows, chunk_rows)`` says), then
     :func:`nearest_of_products`.  Returns how many labels changed."""
     by_rows = layout[0]
     rows = X[start:end]
     products = np.dot(rows, centers_t) if by_rows else np.dot(centers, rows.T)
-    return nearest_of_products(X, start, products, by_rows, centers, norms, out)
+    return nearest_of_products(X, start, products, by_rows, centers, norms, out, bounds)
 
 
 @kernel(parallel=True)
-def label_chunks(X, centers, norms, layout, out):
-    """Label every row of ``X`` (see :func:`nearest_of_products` for ``out``), the chunks of
-    ``layout[1]`` rows in parallel."""
+def label_chunks(X, centers, norms, layout, out, bounds):
+    """Label every row of ``X`` (see :func:`nearest_of_products` for ``out`` and
+    ``bounds``), the chunks of ``layout[1]`` rows in parallel."""
     n_samples = X.shape[0]
     chunk_rows = layout[1]
     centers_t = np.ascontiguousarray(centers.T)
     for chunk in prange(-(-n_samples // chunk_rows)):
-        start = chunk * chunk_rows
-        label_chunk(
-            X, start, min(n_samples, start + chunk_rows), centers, centers_t, norms, layout, out
-        )
+        end = min(n_samples, chunk * chunk_rows + chunk_rows)
+        label_chunk(X, chunk * chunk_rows, end, centers, centers_t, norms, layout, out, bounds)
 
 
 @kernel(parallel=True)
-def lloyd_step(X, sample_weight, centers, norms, layout, out, sums):
+def lloyd_step(X, sample_weight, centers, norms, layout, out, sums, bounds):
     """Lloyd's step for wide data: labels through BLAS and the per-block sums, merged in
     block order; returns how many labels changed.  ``out = (labels, changed)``, ``sums =
     (block_sums, block_weights, center_sums, cluster_weights)`` as in
-    :func:`kmeans_scratch._lloyd.assign_and_accumulate`, with the same results.
+    :func:`kmeans_scratch._lloyd.assign_and_accumulate`, with the same results; Elkan's
+    first ``bounds`` too, if given (:func:`bounds_of_products`).
 
     One pass over the rows: the blocks run in parallel, each in chunks of at most
     ``layout[1]`` rows, multiplied, labelled and summed while they are in cache.  A block
@@ -225,7 +254,7 @@ def lloyd_step(X, sample_weight, centers, norms, layout, out, sums):
         start, end = block_bounds(n_samples, n_blocks, block)
         n_pieces = -(-(end - start) // chunk_rows)
         if n_pieces == 1:
-            count = label_chunk(X, start, end, centers, centers_t, norms, layout, out)
+            count = label_chunk(X, start, end, centers, centers_t, norms, layout, out, bounds)
             if count:
                 sum_rows(
                     X, sample_weight, out[0], start, end, block_sums[block], block_weights[block]
@@ -236,13 +265,16 @@ def lloyd_step(X, sample_weight, centers, norms, layout, out, sums):
             for piece in range(n_pieces):
                 first, last = block_bounds(end - start, n_pieces, piece)
                 count += label_chunk(
-                    X, start + first, start + last, centers, centers_t, norms, layout, out
+                    X, start + first, start + last, centers, centers_t, norms, layout, out, bounds
                 )
                 add_rows(X, sample_weight, out[0], start + first, start + last, start, lanes)
             lanes_into(lanes, block_sums[block], block_weights[block])
         block_changed[block] = count
     return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
+
+#: ``(lower, upper, drift)`` for a step that writes no bounds (see :func:`bounds_of_products`).
+NO_BOUNDS = (np.empty((0, 0)), np.empty(0), np.empty(0))
 
 _blas_controller = None
 
@@ -296,7 +328,7 @@ def label_rows(X, x_sq, centers, labels, changed):
     over the threads (see :func:`nearest_of_products` for the outputs)."""
     norms, layout = norms_and_layout(X, x_sq, centers)
     with one_blas_thread():
-        label_chunks(X, centers, norms, layout, (labels, changed))
+        label_chunks(X, centers, norms, layout, (labels, changed), NO_BOUNDS)
 
 
 def assign_and_accumulate_blas(
@@ -310,9 +342,20 @@ def assign_and_accumulate_blas(
     block_weights,
     center_sums,
     cluster_weights,
+    bounds=None,
 ):
-    """Lloyd's step for wide data (:func:`lloyd_step`); returns how many labels changed."""
+    """Lloyd's step for wide data (:func:`lloyd_step`); returns how many labels changed.
+    With ``bounds = (lower, upper, drift)``, also writes Elkan's bounds of every row."""
     norms, layout = norms_and_layout(X, x_sq, centers)
     sums = (block_sums, block_weights, center_sums, cluster_weights)
     with one_blas_thread():
-        return lloyd_step(X, sample_weight, centers, norms, layout, (labels, changed), sums)
+        return lloyd_step(
+            X,
+            sample_weight,
+            centers,
+            norms,
+            layout,
+            (labels, changed),
+            sums,
+            NO_BOUNDS if bounds is None else bounds,
+        )

@@ -12,6 +12,7 @@ import pytest
 from kmeans_scratch import KMeans, _wide
 from kmeans_scratch._blocks import block_sums_for
 from kmeans_scratch._distances import assign_labels, assign_labels_by_tiles
+from kmeans_scratch._elkan import ElkanAssignment
 
 from .helpers import blobs
 
@@ -98,6 +99,36 @@ def test_a_fit_is_the_same_bits_through_blas_or_tiles(
     assert through_blas.n_iter_ == through_tiles.n_iter_
     assert through_blas.score(X) == through_tiles.score(X)
     np.testing.assert_array_equal(through_blas.predict(X), through_tiles.predict(X))
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_features, n_clusters", [(24, 5), (40, 33)])
+def test_elkans_first_bounds_from_the_products_hold_the_true_distances(
+    dtype, n_features, n_clusters
+):
+    """Elkan's first step on wide rows writes its bounds from BLAS's products: on rows far
+    from the origin (where the expansion cancels most) and at exact midpoints, every lower
+    bound is at most the true distance and every upper bound at least it (distances in
+    extended precision), and the labels are the tile kernel's; the whole fit, the same bits
+    as with a first step measured directly, is in the test above."""
+    X, centers = hard_rows(2000, n_features, n_clusters, dtype, seed=n_features)
+    weights = np.ones(X.shape[0], dtype=dtype)
+    step = ElkanAssignment(X, weights, n_clusters)
+    assert step.first_through_blas
+    step.drift[:] = np.arange(n_clusters)  # stored bounds carry the drift so far
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
+    sums, cluster_weights = np.empty((n_clusters, n_features)), np.empty(n_clusters)
+    step.assign_and_accumulate(centers, labels, sums, cluster_weights)
+
+    expected = np.full(X.shape[0], -1, dtype=np.int32)
+    assign_labels_by_tiles(X, weights, centers, expected)
+    np.testing.assert_array_equal(labels, expected)
+    difference = X.astype(np.longdouble)[:, None, :] - centers.astype(np.longdouble)[None]
+    true = np.sqrt((difference**2).sum(axis=2))
+    assert (step.lower - step.drift <= true).all()
+    assert (step.upper >= true[np.arange(X.shape[0]), labels]).all()
+    if dtype == np.float64:  # float32 far from the origin: loose, as the expansion allows
+        assert np.allclose(step.lower - step.drift, true, rtol=1e-3, atol=1e-3 * true.max())
 
 
 def test_wide_lloyd_gives_scikit_learns_answer_from_the_same_init():
