@@ -25,6 +25,20 @@ def test_distinct_rows_match_numpy_unique(n_rows, n_features, dtype):
     assert (first[inverse] <= np.arange(n_rows)).all()  # each row's is its first occurrence
 
 
+def test_rows_with_equal_or_swapped_lanes_hash_apart():
+    """The four-lane hash of wide rows: rows [a, a, 0, 0] and their swaps [0, a, a, 0] and
+    one-hot rows get as many distinct hashes as rows (equal lanes once all cancelled)."""
+    values = np.arange(1, 5_001, dtype=np.float64)
+    equal = np.zeros((5_000, 4))
+    equal[:, 0] = equal[:, 1] = values
+    swapped = np.roll(equal, 1, axis=1)
+    one_hot = np.eye(8)
+    for rows in (equal, swapped, one_hot, np.vstack([equal, swapped])):
+        bits = row_bits(np.ascontiguousarray(rows))
+        hashes = {int(_distinct.row_hash(bits, i)) for i in range(rows.shape[0])}
+        assert len(hashes) == rows.shape[0]
+
+
 def test_only_equal_bits_merge():
     """0.0 and −0.0 are equal values but different bits: kept apart (a missed merge only);
     rows that differ in the last bit of one feature stay apart too."""
