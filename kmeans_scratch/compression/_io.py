@@ -510,7 +510,9 @@ def indexed_png(palette, indices, icc_profile=None, speed=DEFAULT_SPEED, keep_pa
     image = palette_image(palette, indices, "RGBA" if has_alpha(palette.shape[1]) else "RGB")
     extra = {"icc_profile": icc_profile} if icc_profile else {}
     if "transparency" in image.info:
-        extra["transparency"] = image.info["transparency"]
+        transparency = translucent_prefix(np.frombuffer(image.info.pop("transparency"), np.uint8))
+        if transparency is not None:
+            extra["transparency"] = transparency
     buffer = io.BytesIO()
     image.save(buffer, "PNG", bits=png_bit_depth(palette.shape[0]), compress_level=0, **extra)
     del image
@@ -540,13 +542,27 @@ def entries_in_use(indices, n_entries):
 
 
 def used_entries_only(palette, indices):
-    """``(palette, indices)`` without the entries no index points at, the others
-    renumbered in their order (unchanged when every entry is used)."""
-    used = entries_in_use(indices, palette.shape[0])
-    if used.all():
+    """``(palette, indices)`` without the entries no index points at, the translucent ones
+    (alpha below 255) first, each group in its order, the indices renumbered (unchanged
+    when every entry is used and none needs moving): a PNG's tRNS chunk then ends at the
+    last translucent entry (:func:`translucent_prefix`)."""
+    n_entries = palette.shape[0]
+    kept = np.flatnonzero(entries_in_use(indices, n_entries))
+    if has_alpha(palette.shape[1]):
+        translucent = palette[kept, -1] < 255
+        kept = np.concatenate([kept[translucent], kept[~translucent]])
+    if kept.shape[0] == n_entries and (kept == np.arange(n_entries)).all():
         return palette, indices
-    renumber = (np.cumsum(used) - 1).astype(indices.dtype)
-    return palette[used], renumber[indices]
+    renumber = np.zeros(n_entries, dtype=indices.dtype)
+    renumber[kept] = np.arange(kept.shape[0])
+    return palette[kept], renumber[indices]
+
+
+def translucent_prefix(alpha):
+    """A tRNS chunk's bytes for entries of ``alpha``: up to the last entry below 255 (the
+    entries after it are opaque by PNG's rule), or None when every entry is opaque."""
+    translucent = np.flatnonzero(np.asarray(alpha) < 255)
+    return bytes(alpha[: translucent[-1] + 1]) if translucent.size else None
 
 
 def palette_image(palette, indices, mode):
