@@ -75,7 +75,7 @@ TABLES = {
         "Lloyd iterations at every width, same init",
         "20 Lloyd iterations (`tol=0`, `max_iter=20`, the same explicit init: rows moved by "
         "0.01) on Gaussian blobs with n·d ≈ 10⁷ values, each library's whole fit as a user "
-        "calls it (ours looks for repeated rows, finds too few and fits every row), median "
+        "calls it (ours probes for repeated rows, finds too few and fits every row), median "
         "of the rounds. The ratio is our time over scikit-learn's, side by side in this "
         "run; below 1 is faster. Rows of 16 features and more go through BLAS where "
         "`kmeans_scratch._wide.uses_blas` says so; n_iter and inertia are each library's "

@@ -53,7 +53,7 @@ def uses_blas(n_features, n_clusters):
     """Whether the nearest centers of rows of ``n_features`` among ``n_clusters`` are found
     through BLAS: from 16 features on, where it was as fast as the tile kernel or faster
     in float32 and float64 at 8, 64 and 256 clusters on this project's 2-core machine (20
-    Lloyd iterations, n·d = 10⁷; up to 2.7 × at 32 features in float64;
+    Lloyd iterations, n·d = 10⁷; up to 2.8 × at 32 features in float64;
     ``tests/test_wide.py`` holds the two to the same labels).  The tile kernel's direct
     form needs a subtraction more per term than a product, which matters as d grows;
     BLAS pays for the products' round trip through memory, which matters when d is
@@ -163,7 +163,7 @@ def bounds_of_products(start, products_t, norms, labels, bounds):
     slack s = √(2 E), E = (d + 4) ε (‖x‖² + max_j ‖c_j‖²) ≥ the expansion's error
     (|√a − √b| ≤ √|a − b|), so ``lower[i, j] = δ_ij − s + drift[j]`` (stored plus the
     center's drift, see :mod:`._elkan`) and ``upper[i] = δ_{i l_i} + s`` hold the true
-    distances, as Elkan's step needs, without a distance computed directly.
+    distances, as Elkan's step needs, without measuring each distance directly.
     """
     lower, upper, drift = bounds
     if lower.shape[0] == 0:
@@ -303,10 +303,10 @@ def products_by_rows(n_features, n_clusters):
 
 
 def chunk_rows_for(X, n_clusters):
-    """Rows per chunk: their products with the centers fit in ``CHUNK_BYTES`` and the rows
-    themselves in ``CHUNK_DATA_BYTES`` (less for fewer than 32 centers), so that both are
-    still in the core's cache when they are read again (the products to label, the rows
-    to sum)."""
+    """Rows per chunk (at least 64): their products with the centers fit in ``CHUNK_BYTES``
+    and the rows themselves in ``CHUNK_DATA_BYTES`` (less for fewer than 32 centers), so
+    that both are still in the core's cache when they are read again (the products to
+    label, the rows to sum)."""
     itemsize = X.dtype.itemsize
     data_bytes = min(CHUNK_DATA_BYTES, CHUNK_DATA_BYTES_PER_CENTER * n_clusters)
     return max(
