@@ -119,6 +119,7 @@ def test_elkans_first_bounds_from_the_products_hold_the_true_distances(
     labels = np.full(X.shape[0], -1, dtype=np.int32)
     sums, cluster_weights = np.empty((n_clusters, n_features)), np.empty(n_clusters)
     step.assign_and_accumulate(centers, labels, sums, cluster_weights)
+    assert not step.first_through_blas  # the later steps are Elkan's own
 
     expected = np.full(X.shape[0], -1, dtype=np.int32)
     assign_labels_by_tiles(X, weights, centers, expected)
