@@ -32,7 +32,7 @@ def assign_labels(X, sample_weight, centers, labels):
     Through the tile kernel, or for wide rows through BLAS (:mod:`._wide`): the same
     labels and the same inertia, bit for bit.
     """
-    if not uses_blas(X.shape[1], centers.shape[0]):
+    if not uses_blas(*X.shape, centers.shape[0]):
         return assign_labels_by_tiles(X, sample_weight, centers, labels)
     label_rows(X, row_sq_norms(X), centers, labels, np.zeros(X.shape[0], dtype=np.uint8))
     return inertia_in_tile_order(X, sample_weight, centers, labels)

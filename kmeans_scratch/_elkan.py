@@ -151,7 +151,7 @@ class ElkanAssignment(BoundedAssignment):
         self.lower = np.empty((X.shape[0], n_clusters))
         self.movement = np.zeros(n_clusters)  # how far each center moved last
         self.drift = np.zeros(n_clusters)
-        self.first_through_blas = uses_blas(X.shape[1], n_clusters)
+        self.first_through_blas = uses_blas(*X.shape, n_clusters)
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
         if self.first_through_blas:

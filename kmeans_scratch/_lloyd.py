@@ -77,7 +77,7 @@ class LloydAssignment:
         self.X = X
         self.sample_weight = sample_weight
         self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
-        self.blas = uses_blas(X.shape[1], n_clusters)
+        self.blas = uses_blas(*X.shape, n_clusters)
         if self.blas:  # wide rows: the same labels, found through BLAS (see _wide)
             self.x_sq = row_sq_norms(X)
             self.changed = np.zeros(X.shape[0], dtype=np.uint8)

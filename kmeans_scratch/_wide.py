@@ -34,6 +34,9 @@ from ._tiles import sq_distance_tile_order
 
 #: From this many features on, the assignment may run through BLAS (see :func:`uses_blas`).
 BLAS_MIN_FEATURES = 16
+#: ... when n·k·d is at least this: below it the BLAS path's fixed cost (about 0.2 ms, the
+#: limit on BLAS's threads and the row norms) exceeds the tile kernel's whole time.
+BLAS_MIN_WORK = 2**20
 
 #: Memory for the products of one chunk of rows with every center, in bytes: they stay
 #: in the cache of the core that computed them until they are read.
@@ -49,16 +52,22 @@ CHUNK_DATA_BYTES = 2**20
 CHUNK_DATA_BYTES_PER_CENTER = 32 * 2**10
 
 
-def uses_blas(n_features, n_clusters):
-    """Whether the nearest centers of rows of ``n_features`` among ``n_clusters`` are found
-    through BLAS: from 16 features on, where it was as fast as the tile kernel or faster
-    in float32 and float64 at 8, 64 and 256 clusters on this project's 2-core machine (20
-    Lloyd iterations, n·d = 10⁷; up to 2.8 × at 32 features in float64;
-    ``tests/test_wide.py`` holds the two to the same labels).  The tile kernel's direct
-    form needs a subtraction more per term than a product, which matters as d grows;
-    BLAS pays for the products' round trip through memory, which matters when d is
-    small (at 8 features the tile kernel is as fast or faster)."""
-    return n_clusters >= 2 and n_features >= BLAS_MIN_FEATURES
+def uses_blas(n_samples, n_features, n_clusters):
+    """Whether the nearest centers of ``n_samples`` rows of ``n_features`` among
+    ``n_clusters`` are found through BLAS: from 16 features on, where it was as fast as the
+    tile kernel or faster in float32 and float64 at 8, 64 and 256 clusters on this
+    project's 2-core machine (20 Lloyd iterations, n·d = 10⁷; up to 2.8 × at 32 features
+    in float64; ``tests/test_wide.py`` holds the two to the same labels), and for at least
+    ``BLAS_MIN_WORK`` multiply-adds n·k·d (a one-row ``predict`` at d = 16, k = 8: 0.11 ms
+    by the tile kernel, 0.31 ms through BLAS; the two cross near n·k·d = 10⁶).  The tile
+    kernel's direct form needs a subtraction more per term than a product, which matters
+    as d grows; BLAS pays for the products' round trip through memory, which matters when
+    d is small (at 8 features the tile kernel is as fast or faster)."""
+    return (
+        n_clusters >= 2
+        and n_features >= BLAS_MIN_FEATURES
+        and n_samples * n_features * n_clusters >= BLAS_MIN_WORK
+    )
 
 
 @kernel(parallel=True)

@@ -17,6 +17,21 @@ from kmeans_scratch._elkan import ElkanAssignment
 from .helpers import blobs
 
 
+@pytest.fixture(autouse=True)
+def blas_for_small_data(monkeypatch):
+    """These tests hold the BLAS path to the tile kernel's labels on small data, which
+    would otherwise be too little work for BLAS (``BLAS_MIN_WORK``)."""
+    monkeypatch.setattr(_wide, "BLAS_MIN_WORK", 0)
+
+
+def test_blas_is_for_wide_rows_and_enough_work(monkeypatch):
+    monkeypatch.setattr(_wide, "BLAS_MIN_WORK", 2**20)
+    assert _wide.uses_blas(10**5, 16, 8) and _wide.uses_blas(64, 784, 64)
+    assert not _wide.uses_blas(10**6, 8, 256)  # narrow rows: the tile kernel
+    assert not _wide.uses_blas(10**6, 64, 1)  # one center: nothing to compare
+    assert not _wide.uses_blas(1, 784, 256) and not _wide.uses_blas(4096, 16, 8)
+
+
 def hard_rows(n_samples, n_features, n_clusters, dtype, seed):
     """Rows that stress the margin: clustered, shifted far from the origin, and a quarter
     of them at the exact midpoint of two centers (equal direct distances up to rounding),
@@ -41,7 +56,7 @@ def test_blas_labels_and_inertia_are_the_tile_kernels(dtype, n_features, n_clust
     weights = np.random.default_rng(1).uniform(0.5, 2, X.shape[0]).astype(dtype)
     by_tiles = np.full(X.shape[0], -1, dtype=np.int32)
     by_blas = np.full(X.shape[0], -1, dtype=np.int32)
-    assert _wide.uses_blas(n_features, n_clusters)
+    assert _wide.uses_blas(X.shape[0], n_features, n_clusters)
     inertia_tiles = assign_labels_by_tiles(X, weights, centers, by_tiles)
     inertia_blas = assign_labels(X, weights, centers, by_blas)
     np.testing.assert_array_equal(by_blas, by_tiles)
@@ -89,7 +104,7 @@ def test_a_fit_is_the_same_bits_through_blas_or_tiles(
     def fit():
         return KMeans(n_clusters, init=init, n_init=1, max_iter=30, algorithm=algorithm).fit(X)
 
-    assert _wide.uses_blas(X.shape[1], n_clusters)
+    assert _wide.uses_blas(*X.shape, n_clusters)
     through_blas = fit()
     monkeypatch.setattr(_wide, "BLAS_MIN_FEATURES", 10**9)
     through_tiles = fit()
