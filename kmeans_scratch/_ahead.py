@@ -17,8 +17,10 @@ it; it needs a C compiler) into the package's kernel folder of these sources (se
 finds no module, and the kernels run just in time, as they would without it.
 ``KMEANS_SCRATCH_AHEAD=0`` in the environment turns the module off.
 
-Its kernels run on one thread (``pycc`` compiles no parallel loops) and give the bits
-of the Numba kernels on any number of threads.
+Its kernels run on one thread (``pycc`` compiles no parallel loops) but release the GIL,
+so that a kernel over blocks of rows runs on several Python threads at once
+(:func:`._kernels.run_blocks`, Hamerly's step); they give the bits of the Numba kernels on
+any number of threads.
 """
 
 import functools
@@ -106,6 +108,8 @@ U8_1, U8_2, U8_2_READONLY = Array("uint8", 1), Array("uint8", 2), Array("uint8",
 U8_3, U8_3_READONLY, U64_2 = Array("uint8", 3), Array("uint8", 3, True), Array("uint64", 2)
 F4_1, F4_2, F4_3 = Array("float32", 1), Array("float32", 2), Array("float32", 3)
 F8, I8, BOOL = Scalar("float64"), Scalar("int64"), Scalar("boolean")
+#: A run of row blocks (first, stop, step), see :func:`._blocks.blocks_in`.
+BLOCKS = Tuple((I8, I8, I8))
 
 
 def fit_step_calls(F1, F2, F3):
@@ -115,6 +119,7 @@ def fit_step_calls(F1, F2, F3):
     fits in."""
     return {
         ("kmeans_scratch._blocks", "column_moments"): [(F2, F1)],
+        ("kmeans_scratch._blocks", "merge_blocks"): [(F8_3, F8_2, I8_1, F8_2, F8_1)],
         ("kmeans_scratch._distances", "assign_labels_by_tiles"): [(F2, F1, F2, I4_1)],
         ("kmeans_scratch._distances", "sq_distances_to_assigned"): [(F2, F2, I4_1, F1)],
         ("kmeans_scratch._distances", "inertia_of_labels"): [(F2, F1, F2, I4_1)],
@@ -127,6 +132,7 @@ def fit_step_calls(F1, F2, F3):
         ("kmeans_scratch._hamerly", "neighbor_coordinates"): [(F2, I8_2)],
         ("kmeans_scratch._hamerly", "hamerly_assign_and_accumulate"): [
             (
+                BLOCKS,
                 F2,
                 F1,
                 F2,
@@ -138,8 +144,7 @@ def fit_step_calls(F1, F2, F3):
                 F8,
                 F8_3,
                 F8_2,
-                F8_2,
-                F8_1,
+                I8_1,
             )
         ],
         ("kmeans_scratch._elkan", "elkan_assign_and_accumulate"): [

@@ -66,6 +66,22 @@ def block_bounds(n_samples, n_blocks, block):
     return start, end
 
 
+@kernel
+def blocks_in(blocks):
+    """How many blocks the run ``blocks`` = (first, stop, step) holds: first, first + step,
+    … below stop.  A kernel that takes one loops ``for run in prange(blocks_in(blocks))``
+    over ``block_of(blocks, run)``: (0, B, 1) is every block, and T threads that each take
+    (t, B, T) share the blocks in turn (see :func:`kmeans_scratch._kernels.run_blocks`)."""
+    first, stop, step = blocks
+    return max(0, (stop - first + step - 1) // step)
+
+
+@kernel
+def block_of(blocks, run):
+    """The ``run``-th block of the run ``blocks`` = (first, stop, step) (see :func:`blocks_in`)."""
+    return blocks[0] + run * blocks[2]
+
+
 def block_sums_for(n_samples, n_clusters, n_features):
     """Per-block cluster sums ``(sums (B, k, d), weights (B, k))`` for an assignment step.
 

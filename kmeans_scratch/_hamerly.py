@@ -56,9 +56,9 @@ centers within 2u of c_a).
 
 import numpy as np
 
-from ._blocks import block_bounds, merge_blocks, sum_rows
+from ._blocks import block_bounds, block_of, blocks_in, merge_blocks, sum_rows
 from ._bounds import BoundedAssignment, center_geometry, largest_neighbor_moves, movements
-from ._kernels import kernel, prange
+from ._kernels import kernel, prange, run_blocks
 from ._tiles import (
     TILE_ROWS,
     gather_tile,
@@ -116,6 +116,7 @@ def local_search(x, label, sq_label, neighbors, coordinates, sq):
 
 @kernel(parallel=True)
 def hamerly_assign_and_accumulate(
+    blocks,
     X,
     sample_weight,
     centers,
@@ -127,10 +128,11 @@ def hamerly_assign_and_accumulate(
     shrink,
     block_sums,
     block_weights,
-    center_sums,
-    cluster_weights,
+    block_changed,
 ):
-    """Hamerly's assignment step fused with the per-cluster sums; returns the labels changed.
+    """Hamerly's assignment step fused with the per-cluster sums, on the row blocks
+    ``blocks`` (see :func:`~kmeans_scratch._blocks.blocks_of`): writes each block's labels,
+    bounds, sums and ``block_changed`` (its labels changed).
 
     ``geometry`` is ``(half_separation, neighbors, coordinates, far_bound)`` of the current
     centers: s(a), the ids of N(a), their :func:`neighbor_coordinates` and R(a) (see
@@ -150,9 +152,9 @@ def hamerly_assign_and_accumulate(
     n_samples, n_features = X.shape
     largest_move = movement.max()
     n_blocks = block_sums.shape[0]
-    block_changed = np.zeros(n_blocks, dtype=np.int64)
     padded = padded_centers(centers)
-    for block in prange(n_blocks):
+    for run in prange(blocks_in(blocks)):
+        block = block_of(blocks, run)
         start, end = block_bounds(n_samples, n_blocks, block)
         to_search = np.empty(end - start, dtype=np.int64)
         sq = np.empty(neighbors.shape[1], dtype=X.dtype)
@@ -203,7 +205,6 @@ def hamerly_assign_and_accumulate(
         if changed:
             sum_rows(X, sample_weight, labels, start, end, block_sums[block], block_weights[block])
         block_changed[block] = changed
-    return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
 
 class HamerlyAssignment(BoundedAssignment):
@@ -225,7 +226,9 @@ class HamerlyAssignment(BoundedAssignment):
         half_separation, far_bound = center_geometry(centers, self.neighbors, choose_neighbors)
         coordinates = neighbor_coordinates(centers, self.neighbors)
         self.geometry = (half_separation, self.neighbors, coordinates, far_bound)
-        return hamerly_assign_and_accumulate(
+        run_blocks(
+            hamerly_assign_and_accumulate,
+            self.block_changed.shape[0],
             self.X,
             self.sample_weight,
             centers,
@@ -237,8 +240,10 @@ class HamerlyAssignment(BoundedAssignment):
             self.shrink,
             self.block_sums,
             self.block_weights,
-            center_sums,
-            cluster_weights,
+            self.block_changed,
+        )
+        return merge_blocks(
+            self.block_sums, self.block_weights, self.block_changed, center_sums, cluster_weights
         )
 
     def centers_moved(self, centers_old, centers_new):

@@ -8,7 +8,8 @@ runs
   process allows it (:func:`use_ahead_of_time`: the ``kmeans-compress`` command does,
   for images up to 4 megapixels), the module is built for these sources, and it has a
   specialization for exactly the argument types of the call: plain machine code, loaded
-  in milliseconds, on one thread;
+  in milliseconds, on one thread (or, for a kernel over blocks of rows, on a few Python
+  threads at once: :func:`run_blocks`);
 - else the Numba function, compiled just in time (from Numba's cache, see
   :mod:`._numba_cache`), on all of Numba's threads.  The first such call starts Numba
   (:func:`start_numba`), and from then on every kernel runs that way.
@@ -112,6 +113,48 @@ class Kernel:
 
     def __repr__(self):
         return f"<kernel {self.name}>"
+
+
+_block_pool = None  # the threads of run_blocks, made at its first split
+_block_pool_lock = threading.Lock()
+
+
+def run_blocks(block_kernel, n_blocks, *args):
+    """Run ``block_kernel(blocks, *args)`` over the row blocks 0 … ``n_blocks`` − 1, where
+    ``blocks`` = (first, stop, step) is the run of blocks the call takes (see
+    :func:`._blocks.blocks_in`).
+
+    Just in time, one call takes them all, (0, B, 1), and its ``prange`` spreads them over
+    Numba's threads.  From the ahead-of-time module, whose functions run on one thread but
+    release the GIL, T = :func:`get_threads` threads each take every T-th block,
+    (t, B, T): this thread the first run, a pool's threads the others.  Each block writes
+    only its own rows and accumulators, so the result is the same bits either way.
+    """
+    threads = min(get_threads(), n_blocks)
+    compiled = None
+    if threads > 1 and isinstance(block_kernel, Kernel) and block_kernel.dispatcher is None:
+        if ahead_of_time_used():
+            compiled = _ahead.specialization(block_kernel.name, ((0, n_blocks, 1), *args))
+    if compiled is None:
+        block_kernel((0, n_blocks, 1), *args)
+        return
+    pending = [
+        block_pool().submit(compiled, (t, n_blocks, threads), *args) for t in range(1, threads)
+    ]
+    compiled((0, n_blocks, threads), *args)
+    for future in pending:
+        future.result()
+
+
+def block_pool():
+    """The threads that run :func:`run_blocks`' other runs (as many as cores, made once)."""
+    global _block_pool
+    with _block_pool_lock:
+        if _block_pool is None:
+            from concurrent.futures import ThreadPoolExecutor
+
+            _block_pool = ThreadPoolExecutor(max(1, usable_cores() - 1), "kmeans-blocks")
+        return _block_pool
 
 
 def kernel_named(module, qualname):

@@ -93,8 +93,8 @@ def worker_threads():
     """In a Dask worker, Numba's threads for the block = the worker's threads.
 
     A worker given one thread of a machine then uses one core: a cluster of one worker per
-    core never oversubscribes it.  Our kernels hold the GIL, so the tasks of one process
-    run their kernels one at a time.  Outside a worker (Dask's threaded scheduler, or no
+    core never oversubscribes it.  Numba's kernels hold the GIL, so the tasks of one
+    process run them one at a time.  Outside a worker (Dask's threaded scheduler, or no
     Dask) nothing changes.
 
     A worker of one thread runs the kernels from the ahead-of-time module where it has

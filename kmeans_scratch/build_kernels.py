@@ -49,13 +49,16 @@ def build(verbose=False):
 
     Each kernel is compiled from its Python source, as Numba's just-in-time compiler
     would (the kernels it calls compiled in, those marked ``inline="always"`` inlined),
-    for the CPU it runs on, without the parallel loops.
+    for the CPU it runs on, without the parallel loops, and releasing the GIL while it
+    runs (see :func:`releasing_the_gil`).
     """
     _kernels.start_numba(serial=True)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # pycc's pending deprecation
         from numba.core import types
         from numba.pycc import CC
+
+    releasing_the_gil()
 
     host = host_key()
     if host is None:
@@ -79,6 +82,31 @@ def build(verbose=False):
         compiler.compile()
         os.replace(Path(scratch) / target.name, target)  # whole, or not at all
     return target
+
+
+def releasing_the_gil():
+    """Make ``pycc`` compile functions that release the GIL while they run, as
+    ``numba.njit(nogil=True)`` does: several threads can then run the module's kernels at
+    once (:func:`._kernels.run_blocks`).
+
+    ``pycc`` has no option for it: it compiles with ``Flags()`` of
+    ``numba.pycc.compiler``, whose ``release_gil`` is off.  This gives that module a
+    ``Flags`` whose ``release_gil`` is on: Numba's private API, checked by
+    ``tests/test_ahead.py``, which fails if the module's kernels hold the GIL.
+    """
+    from numba.pycc import compiler
+
+    if getattr(compiler.Flags, "releases_the_gil", False):
+        return
+
+    class FlagsReleasingTheGil(compiler.Flags):
+        releases_the_gil = True
+
+        def __init__(self, *args, **kwargs):
+            super().__init__(*args, **kwargs)
+            self.release_gil = True
+
+    compiler.Flags = FlagsReleasingTheGil
 
 
 def main():

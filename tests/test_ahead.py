@@ -286,3 +286,82 @@ def test_a_kernel_pickles_and_copies_by_name_without_starting_numba():
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "False"
+
+
+#: Hamerly's fit from the ahead-of-time module on ``sys.argv[1]`` threads; prints whether
+#: Numba was imported, how many block runs went to the pool's threads, and a digest of
+#: the centers and labels.
+SPLIT_FIT = (
+    "import hashlib, sys, numpy as np\n"
+    "import kmeans_scratch.compression  # registers the command's calls\n"
+    "from kmeans_scratch import _kernels, k_means\n"
+    "_kernels.use_ahead_of_time()\n"
+    "_kernels.set_threads(int(sys.argv[1]))\n"
+    "runs = []\n"
+    "pool = _kernels.block_pool()\n"
+    "submit = pool.submit\n"
+    "pool.submit = lambda f, blocks, *a: runs.append(blocks) or submit(f, blocks, *a)\n"
+    "X = np.random.default_rng(0).normal(size=(40000, 3)) * [40, 20, 10]\n"
+    "centers, labels, _ = k_means(X, 64, algorithm='hamerly', random_state=0, n_init=1)\n"
+    "digest = hashlib.sha256(centers.tobytes() + labels.tobytes()).hexdigest()\n"
+    "print('numba' in sys.modules, len(runs), digest)\n"
+)
+
+
+def test_hamerlys_blocks_split_over_threads_give_the_bits_of_one_call(built):
+    """From the ahead-of-time module, T threads each take every T-th block of rows
+    (``_kernels.run_blocks``): the fit is the same bits on 1, 2 or 3 threads, and just in
+    time."""
+    digests = set()
+    for threads, ahead in ((1, True), (2, True), (3, True), (2, False)):
+        done = subprocess.run(
+            [sys.executable, "-c", SPLIT_FIT, str(threads)],
+            env={**os.environ, "KMEANS_SCRATCH_AHEAD": "1" if ahead else "0"},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        numba_imported, runs, digest = done.stdout.split()
+        assert numba_imported == str(not ahead)
+        assert (int(runs) > 0) is (ahead and threads > 1)
+        digests.add(digest)
+    assert len(digests) == 1
+
+
+#: Times a 60–100 ms call of an ahead-of-time kernel while another thread counts; prints
+#: the call's milliseconds and the counts in its middle half.
+COUNT_DURING_A_CALL = (
+    "import threading, time, numpy as np\n"
+    "import kmeans_scratch.compression  # registers the command's calls\n"
+    "from kmeans_scratch import _ahead\n"
+    "X = np.random.default_rng(0).random((400_000, 3))\n"
+    "args = (X, np.ones(X.shape[0]), X[:256].copy(), np.empty(X.shape[0], dtype=np.int32))\n"
+    "call = _ahead.specialization('kmeans_scratch._distances.assign_labels_by_tiles', args)\n"
+    "call(*args)\n"
+    "ticks, running = [], True\n"
+    "def count():\n"
+    "    while running:\n"
+    "        ticks.append(time.perf_counter())\n"
+    "other = threading.Thread(target=count)\n"
+    "other.start()\n"
+    "time.sleep(0.01)\n"
+    "start = time.perf_counter(); call(*args); end = time.perf_counter()\n"
+    "running = False\n"
+    "other.join()\n"
+    "quarter = (end - start) / 4\n"
+    "print((end - start) * 1e3, sum(start + quarter < t < end - quarter for t in ticks))\n"
+)
+
+
+def test_the_modules_kernels_release_the_gil(built):
+    """Another Python thread runs while a kernel of the module runs: ``build_kernels``
+    gives ``pycc`` flags that release the GIL (Numba's private API; a Numba that changed
+    it fails here).  A kernel holding the GIL lets no count in during the call's middle
+    half: the other thread cannot run until the call returns."""
+    done = subprocess.run(
+        [sys.executable, "-c", COUNT_DURING_A_CALL], capture_output=True, text=True
+    )
+    assert done.returncode == 0, done.stderr
+    milliseconds, counts = done.stdout.split()
+    assert float(milliseconds) > 20  # long enough for the other thread to be scheduled
+    assert int(counts) > 1000
