@@ -7,7 +7,8 @@ import numpy as np
 import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
 
-from kmeans_scratch.compression import compress
+from kmeans_scratch import _engine, k_means
+from kmeans_scratch.compression import _palette, compress
 from kmeans_scratch.compression._palette import (
     COARSE_START_ABOVE,
     COLORS_PER_START_CELL,
@@ -18,6 +19,7 @@ from kmeans_scratch.compression._palette import (
     coarse_levels,
     coarse_start,
     color_histogram,
+    fit_colors,
     fit_palette,
     pack_keys,
 )
@@ -120,3 +122,30 @@ def test_many_colors_start_coarse_and_refine_every_level_a_few_iterations():
         histogram, *fit_palette(histogram, 256, "rgb", 0, coarse_starts=False)
     )
     assert bounded <= 1.01 * to_fixed_points
+
+
+def test_the_palettes_seeding_is_greedy_kmeans_plusplus_with_at_most_four_candidates(
+    monkeypatch,
+):
+    """``fit_colors`` seeds with ``SEEDING_TRIALS`` candidates per center; with as many as
+    scikit-learn's 2 + ⌊ln k⌋ it is the library's own "k-means++", bit for bit."""
+    histogram = color_histogram(image_array("china")[::4, ::4])
+    coords = histogram.colors.astype(np.float64)
+    weights = histogram.counts.astype(np.float64)
+
+    def fitted(init):
+        return fit_colors(coords.copy(), weights, 64, init, 1, np.random.RandomState(0))
+
+    def seeded_with(trials):
+        return lambda X, k, random_state: _engine.greedy_kmeans_plusplus(
+            X, k, weights, random_state, trials
+        )[0]
+
+    for got, expected in zip(fitted("k-means++"), fitted(seeded_with(4)), strict=True):
+        assert np.array_equal(got, expected)
+    assert not np.array_equal(fitted("k-means++")[0], fitted(seeded_with(6))[0])
+    monkeypatch.setattr(_palette, "SEEDING_TRIALS", 6)  # 2 + ⌊ln 64⌋
+    library = k_means(coords.copy(), 64, sample_weight=weights, random_state=0, n_init=1,
+                      algorithm="hamerly")  # fmt: skip
+    for got, expected in zip(fitted("k-means++"), library, strict=True):
+        assert np.array_equal(got, expected)

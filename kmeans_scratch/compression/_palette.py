@@ -26,7 +26,7 @@ import numpy as np
 
 from kmeans_scratch import ConvergenceWarning, k_means
 
-from .._engine import kernel, prange
+from .._engine import greedy_kmeans_plusplus, kernel, prange
 from ._alpha import TRANSPARENT, alpha_classes, has_alpha
 
 COLOR_SPACES = ("rgb", "lab", "oklab")
@@ -672,11 +672,34 @@ def coarse_levels(colors, n_colors, n_init=1):
     return [levels[-1], *levels[:-1][::-1]] if many_colors else [levels[-1]]
 
 
+#: Candidates per center of the palette's greedy k-means++ (at most; 2 + ⌊ln k⌋ when that
+#: is fewer): one group of the four that the seeding scores at once, where scikit-learn's
+#: 2 + ⌊ln k⌋ takes two groups from k = 20 on.  At k = 256 the seeding takes about half the
+#: time (37 → 19 ms on kodim05, 63,558 colors); over the 24 Kodak and 16 Wikipedia
+#: photos the mean PSNR moved by −0.007 dB (−0.07 to +0.04 per photo), with the whole
+#: compression 6 % faster in the mean.
+SEEDING_TRIALS = 4
+
+
+def palette_seeding(weights):
+    """The ``init`` of :func:`fit_colors` for rows of ``weights``: greedy k-means++ with at
+    most ``SEEDING_TRIALS`` candidates per center, as a callable ``init(X, k,
+    random_state)`` of ``k_means`` (which passes no weights: these are the fit's)."""
+
+    def seeding(X, n_clusters, random_state):
+        trials = min(SEEDING_TRIALS, 2 + int(np.log(n_clusters)))
+        return greedy_kmeans_plusplus(X, n_clusters, weights, random_state, trials)[0]
+
+    return seeding
+
+
 def fit_colors(coords, weights, n_colors, init, n_init, random_state, max_iter=300, tol=TOL):
     """``k_means`` with Hamerly's iteration (the fastest on colors), quietly: a palette of
-    fewer distinct colors than entries is expected, not a problem.  ``coords`` are the
-    fit's own: centered in place and put back (to within rounding) instead of copied,
-    46 MB at 2 million colors."""
+    fewer distinct colors than entries is expected, not a problem.  ``init``
+    "k-means++" is :func:`palette_seeding`.  ``coords`` are the fit's own: centered in
+    place and put back (to within rounding) instead of copied, 46 MB at 2 million colors."""
+    if isinstance(init, str) and init == "k-means++":
+        init = palette_seeding(weights)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return k_means(
