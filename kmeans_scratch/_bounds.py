@@ -136,6 +136,5 @@ class BoundedAssignment:
         self.X = X
         self.sample_weight = sample_weight
         self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
-        self.block_changed = np.zeros(self.block_sums.shape[0], dtype=np.int64)
         self.upper = np.empty(X.shape[0])
         self.shrink = shrink_factor(X.dtype, X.shape[1])

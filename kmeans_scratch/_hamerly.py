@@ -131,7 +131,7 @@ def hamerly_assign_and_accumulate(
     block_changed,
 ):
     """Hamerly's assignment step fused with the per-cluster sums, on the row blocks
-    ``blocks`` (see :func:`~kmeans_scratch._blocks.blocks_of`): writes each block's labels,
+    ``blocks`` (see :func:`~kmeans_scratch._blocks.blocks_in`): writes each block's labels,
     bounds, sums and ``block_changed`` (its labels changed).
 
     ``geometry`` is ``(half_separation, neighbors, coordinates, far_bound)`` of the current
@@ -212,6 +212,7 @@ class HamerlyAssignment(BoundedAssignment):
 
     def __init__(self, X, sample_weight, n_clusters):
         super().__init__(X, sample_weight, n_clusters)
+        self.block_changed = np.zeros(self.block_sums.shape[0], dtype=np.int64)
         self.lower = np.empty(X.shape[0])
         self.n_assignments = 0
         self.neighbors = np.zeros((n_clusters, min(NEIGHBORS, n_clusters - 1)), dtype=np.int64)

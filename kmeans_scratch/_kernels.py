@@ -126,11 +126,13 @@ def run_blocks(block_kernel, n_blocks, *args):
 
     Just in time, one call takes them all, (0, B, 1), and its ``prange`` spreads them over
     Numba's threads.  From the ahead-of-time module, whose functions run on one thread but
-    release the GIL, T = :func:`get_threads` threads each take every T-th block,
-    (t, B, T): this thread the first run, a pool's threads the others.  Each block writes
-    only its own rows and accumulators, so the result is the same bits either way.
+    release the GIL, T = :func:`get_threads` threads (at most one per core) each take every
+    T-th block, (t, B, T): this thread the first run, :func:`block_pool`'s threads the
+    others.  Each block writes only its own rows and accumulators, so the result is the
+    same bits either way.  Should a run fail, the others are waited for before the error
+    goes on: none is left writing into the caller's arrays.
     """
-    threads = min(get_threads(), n_blocks)
+    threads = min(get_threads(), n_blocks, usable_cores())
     compiled = None
     if threads > 1 and isinstance(block_kernel, Kernel) and block_kernel.dispatcher is None:
         if ahead_of_time_used():
@@ -138,16 +140,21 @@ def run_blocks(block_kernel, n_blocks, *args):
     if compiled is None:
         block_kernel((0, n_blocks, 1), *args)
         return
-    pending = [
-        block_pool().submit(compiled, (t, n_blocks, threads), *args) for t in range(1, threads)
-    ]
-    compiled((0, n_blocks, threads), *args)
-    for future in pending:
-        future.result()
+    pool = block_pool()
+    others = [pool.submit(compiled, (t, n_blocks, threads), *args) for t in range(1, threads)]
+    try:
+        compiled((0, n_blocks, threads), *args)
+    finally:
+        errors = [other.exception() for other in others]  # waits for each
+    for error in errors:
+        if error is not None:
+            raise error
 
 
 def block_pool():
-    """The threads that run :func:`run_blocks`' other runs (as many as cores, made once)."""
+    """The threads that run :func:`run_blocks`' other runs: one per core but the caller's,
+    made at the first split (and again in a child forked after it, which has none of
+    them)."""
     global _block_pool
     with _block_pool_lock:
         if _block_pool is None:
@@ -155,6 +162,16 @@ def block_pool():
 
             _block_pool = ThreadPoolExecutor(max(1, usable_cores() - 1), "kmeans-blocks")
         return _block_pool
+
+
+def forget_block_pool():
+    """In a forked child: the parent's pool, whose threads were not forked, is not ours."""
+    global _block_pool, _block_pool_lock
+    _block_pool, _block_pool_lock = None, threading.Lock()
+
+
+if hasattr(os, "register_at_fork"):  # POSIX
+    os.register_at_fork(after_in_child=forget_block_pool)
 
 
 def kernel_named(module, qualname):
@@ -277,8 +294,8 @@ def numba_module():
 
 
 def get_threads():
-    """Numba's threads for this thread's parallel kernels (before Numba starts: those it
-    will start with)."""
+    """Numba's threads for this thread's parallel kernels; before Numba starts, the
+    process's count, which it will start with and which :func:`run_blocks` splits by."""
     if _numba is not None:
         return _numba.get_num_threads()
     if _threads_when_started is not None:
@@ -287,7 +304,8 @@ def get_threads():
 
 
 def set_threads(threads):
-    """Numba's threads for this thread's parallel kernels (kept for when Numba starts)."""
+    """Numba's threads for this thread's parallel kernels; before Numba starts, for the
+    whole process (kept for when it starts, and read by :func:`run_blocks`)."""
     global _threads_when_started
     if _numba is None:
         _threads_when_started = threads

@@ -6,13 +6,14 @@ import json
 import os
 import subprocess
 import sys
+import time
 from pathlib import Path
 
 import numpy as np
 import pytest
 from PIL import Image
 
-from kmeans_scratch import _ahead, build_kernels
+from kmeans_scratch import _ahead, _kernels, build_kernels
 from kmeans_scratch._ahead import Array, Scalar, Tuple
 
 from .helpers import image_array
@@ -328,13 +329,13 @@ def test_hamerlys_blocks_split_over_threads_give_the_bits_of_one_call(built):
     assert len(digests) == 1
 
 
-#: Times a 60–100 ms call of an ahead-of-time kernel while another thread counts; prints
+#: Times a call of an ahead-of-time kernel (0.25 s here) while another thread counts; prints
 #: the call's milliseconds and the counts in its middle half.
 COUNT_DURING_A_CALL = (
     "import threading, time, numpy as np\n"
     "import kmeans_scratch.compression  # registers the command's calls\n"
     "from kmeans_scratch import _ahead\n"
-    "X = np.random.default_rng(0).random((400_000, 3))\n"
+    "X = np.random.default_rng(0).random((1_600_000, 3))\n"
     "args = (X, np.ones(X.shape[0]), X[:256].copy(), np.empty(X.shape[0], dtype=np.int32))\n"
     "call = _ahead.specialization('kmeans_scratch._distances.assign_labels_by_tiles', args)\n"
     "call(*args)\n"
@@ -356,8 +357,9 @@ COUNT_DURING_A_CALL = (
 def test_the_modules_kernels_release_the_gil(built):
     """Another Python thread runs while a kernel of the module runs: ``build_kernels``
     gives ``pycc`` flags that release the GIL (Numba's private API; a Numba that changed
-    it fails here).  A kernel holding the GIL lets no count in during the call's middle
-    half: the other thread cannot run until the call returns."""
+    it fails here, and the build says so).  A kernel holding the GIL lets no count in
+    during the call's middle half: the other thread cannot run until the call returns."""
+    assert build_kernels.releases_the_gil(_ahead.find_module_file())
     done = subprocess.run(
         [sys.executable, "-c", COUNT_DURING_A_CALL], capture_output=True, text=True
     )
@@ -365,3 +367,27 @@ def test_the_modules_kernels_release_the_gil(built):
     milliseconds, counts = done.stdout.split()
     assert float(milliseconds) > 20  # long enough for the other thread to be scheduled
     assert int(counts) > 1000
+
+
+def test_a_failed_run_of_blocks_waits_for_the_others_and_raises(monkeypatch):
+    """When this thread's run fails, the pool's runs finish before the error goes on:
+    none is left writing into the caller's arrays."""
+    finished = []
+
+    def run(blocks, fail_on):
+        if blocks[0] == fail_on:
+            raise ValueError(f"run {blocks}")
+        time.sleep(0.2)
+        finished.append(blocks)
+
+    block_kernel = _kernels.Kernel(run, {})  # never compiled: the stand-in module serves
+    monkeypatch.setattr(_kernels, "get_threads", lambda: 2)
+    monkeypatch.setattr(_kernels, "usable_cores", lambda: 2)
+    monkeypatch.setattr(_ahead, "specialization", lambda name, args: run)
+    with _kernels.ahead_of_time_in_this_thread():
+        with pytest.raises(ValueError, match=r"run \(0, 4, 2\)"):
+            _kernels.run_blocks(block_kernel, 4, 0)
+        assert finished == [(1, 4, 2)]
+        with pytest.raises(ValueError, match=r"run \(1, 4, 2\)"):
+            _kernels.run_blocks(block_kernel, 4, 1)
+        assert finished == [(1, 4, 2), (0, 4, 2)]

@@ -149,3 +149,9 @@ def test_the_palettes_seeding_is_greedy_kmeans_plusplus_with_at_most_four_candid
                       algorithm="hamerly")  # fmt: skip
     for got, expected in zip(fitted("k-means++"), library, strict=True):
         assert np.array_equal(got, expected)
+    monkeypatch.undo()  # at k = 4, 2 + ⌊ln 4⌋ = 3 candidates: fewer than SEEDING_TRIALS
+    few = fit_colors(coords.copy(), weights, 4, "k-means++", 1, np.random.RandomState(0))
+    library = k_means(coords.copy(), 4, sample_weight=weights, random_state=0, n_init=1,
+                      algorithm="hamerly")  # fmt: skip
+    for got, expected in zip(few, library, strict=True):
+        assert np.array_equal(got, expected)

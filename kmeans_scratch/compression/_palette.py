@@ -674,7 +674,7 @@ def coarse_levels(colors, n_colors, n_init=1):
 
 #: Candidates per center of the palette's greedy k-means++ (at most; 2 + ⌊ln k⌋ when that
 #: is fewer): one group of the four that the seeding scores at once, where scikit-learn's
-#: 2 + ⌊ln k⌋ takes two groups from k = 20 on.  At k = 256 on kodim05 (63,558 colors) the
+#: 2 + ⌊ln k⌋ takes two groups from k = 21 on.  At k = 256 on kodim05 (63,558 colors) the
 #: seeding took 37 → 26 ms, but the seeds are a little worse and Hamerly then ran 63
 #: iterations instead of 42: no gain on that photo.  Over the 24 Kodak and 16 Wikipedia
 #: photos, the fit took 0.966 × its time (median; 0.69–1.09 per photo) and the mean PSNR

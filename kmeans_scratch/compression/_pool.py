@@ -1,11 +1,12 @@
 """Files in parallel: a batch spread over worker processes, results in input order.
 
-A 768 × 512 photo keeps one core busy: decoding, the histogram and the PNG encoder are
-serial, and its fit is too small to gain from a second thread.  A batch of such files
-therefore runs one file per worker process, one worker (with one Numba thread) per usable
-core; a file of many megapixels uses every core by itself, so a batch with one runs
-serially.  Every kernel gives the same bits on any number of threads, so each output is
-byte-identical to what a serial run writes.
+A 768 × 512 photo keeps about one core busy: decoding, the histogram, the seeding and the
+PNG encoder are serial, and only Hamerly's iterations use a second core.  A batch of such
+files therefore runs one file per worker process, one worker (with one thread, or the
+cores ÷ workers when cores outnumber files) per usable core; a file of many megapixels
+uses every core by itself, so a batch with one runs serially.  Every kernel gives the
+same bits on any number of threads, so each output is byte-identical to what a serial
+run writes.
 
 On Linux the workers are forked from the command after its imports and before any
 parallel kernel ran (forking after OpenMP started its threads is unsafe): they start
