@@ -641,11 +641,11 @@ def coarse_levels(colors, n_colors, n_init=1):
       of 6.6 s for a start on every color.
 
     Up to ``COARSE_START_ABOVE`` colors the fit on every color that closes the chain runs
-    to a fixed point of the same problem (not the one a k-means++ start on every color
-    would reach, which the image layer does not promise).  On the 24 Kodak photos
-    (13,000–35,000 colors) at k = 16–64, ten starts on 2,048–4,096 cells, then one run
-    on every color, reach a lower mean error than the best of three runs on every
-    color, in about the time of one and a half.
+    to a fixed point of the same problem, or the speed's ``max_iter`` (not the one a
+    k-means++ start on every color would reach, which the image layer does not promise).
+    On the 24 Kodak photos (13,000–35,000 colors) at k = 16–64, ten starts on 2,048–4,096
+    cells, then one run on every color, reach a lower mean error than the best of three
+    runs on every color, in about the time of one and a half.
     """
     many_colors = has_many_colors(colors)
     start_cells = MANY_COLORS_START_CELLS if many_colors else COARSE_START_ABOVE
