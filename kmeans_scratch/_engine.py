@@ -19,6 +19,8 @@ only, so that this list is the whole of what they rely on:
   labels, distances and inertia of a chunk, the centers from the summed chunks
   (``centers_from_sums``, ``move_to_empty_cluster``, ``squared_center_shift``), the
   algorithms (``ALGORITHMS``) and the greedy k-means++ on the candidates of k-means||;
+- **the palette's seeding**: ``greedy_kmeans_plusplus`` with fewer candidates per center
+  than scikit-learn's ``default_local_trials``;
 - **the estimator's parameter checks**, so that the Dask estimator refuses what
   ``KMeans`` refuses, in the same words.
 """
@@ -67,7 +69,7 @@ from ._kernels import (
     set_threads,
     use_ahead_of_time,
 )
-from ._seeding import greedy_kmeans_plusplus
+from ._seeding import default_local_trials, greedy_kmeans_plusplus
 from ._threads import threading_layer, threads_for, worker_threads
 from ._validation import (
     check_finite,
@@ -118,6 +120,7 @@ __all__ = [
     "check_weight_total",
     "check_weight_values",
     "column_moments",
+    "default_local_trials",
     "each_row",
     "euclidean_distances_to_centers",
     "fit_setup_calls",

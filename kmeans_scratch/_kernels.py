@@ -116,6 +116,7 @@ class Kernel:
 
 
 _block_pool = None  # the threads of run_blocks, made at its first split
+_block_pool_cores = 0  # the usable cores when it was made
 _block_pool_lock = threading.Lock()
 
 
@@ -132,7 +133,7 @@ def run_blocks(block_kernel, n_blocks, *args):
     same bits either way.  Should a run fail, the others are waited for before the error
     goes on: none is left writing into the caller's arrays.
     """
-    threads = min(get_threads(), n_blocks, usable_cores())
+    threads = min(get_threads(), n_blocks)
     compiled = None
     if threads > 1 and isinstance(block_kernel, Kernel) and block_kernel.dispatcher is None:
         if ahead_of_time_used():
@@ -141,6 +142,7 @@ def run_blocks(block_kernel, n_blocks, *args):
         block_kernel((0, n_blocks, 1), *args)
         return
     pool = block_pool()
+    threads = min(threads, _block_pool_cores)  # read once, not at every step
     others = [pool.submit(compiled, (t, n_blocks, threads), *args) for t in range(1, threads)]
     try:
         compiled((0, n_blocks, threads), *args)
@@ -155,19 +157,20 @@ def block_pool():
     """The threads that run :func:`run_blocks`' other runs: one per core but the caller's,
     made at the first split (and again in a child forked after it, which has none of
     them)."""
-    global _block_pool
+    global _block_pool, _block_pool_cores
     with _block_pool_lock:
         if _block_pool is None:
             from concurrent.futures import ThreadPoolExecutor
 
-            _block_pool = ThreadPoolExecutor(max(1, usable_cores() - 1), "kmeans-blocks")
+            _block_pool_cores = usable_cores()
+            _block_pool = ThreadPoolExecutor(max(1, _block_pool_cores - 1), "kmeans-blocks")
         return _block_pool
 
 
 def forget_block_pool():
     """In a forked child: the parent's pool, whose threads were not forked, is not ours."""
-    global _block_pool, _block_pool_lock
-    _block_pool, _block_pool_lock = None, threading.Lock()
+    global _block_pool, _block_pool_cores, _block_pool_lock
+    _block_pool, _block_pool_cores, _block_pool_lock = None, 0, threading.Lock()
 
 
 if hasattr(os, "register_at_fork"):  # POSIX

@@ -274,6 +274,11 @@ def draw_candidates(sample_weight, closest_sq, tile_potential, targets):
     return ids
 
 
+def default_local_trials(n_clusters):
+    """Candidates per center of greedy k-means++ by default, scikit-learn's 2 + ⌊ln k⌋."""
+    return 2 + int(np.log(n_clusters))
+
+
 def greedy_kmeans_plusplus(
     X, n_clusters, sample_weight, random_state, n_local_trials=None, sklearn_rounding=False
 ):
@@ -287,7 +292,7 @@ def greedy_kmeans_plusplus(
     """
     n_samples = X.shape[0]
     if n_local_trials is None:
-        n_local_trials = 2 + int(np.log(n_clusters))
+        n_local_trials = default_local_trials(n_clusters)
     indices = np.full(n_clusters, -1, dtype=int)
     indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
     float32_like_sklearn = sklearn_rounding and X.dtype == np.float32

@@ -31,6 +31,7 @@ import numpy as np
 
 from ._blocks import block_bounds, n_blocks_for, ordered_sum
 from ._kernels import kernel, prange
+from ._seeding import default_local_trials
 from ._validation import check_finite
 
 #: The rows are labelled in this many chunks at most (spread over the threads).
@@ -318,7 +319,7 @@ def kmeans_plusplus(X, n_clusters, sample_weight, random_state, n_local_trials=N
     """
     n_samples = X.shape[0]
     if n_local_trials is None:
-        n_local_trials = 2 + int(np.log(n_clusters))
+        n_local_trials = default_local_trials(n_clusters)
     weights = sample_weight.astype(np.float64)
     indices = np.full(n_clusters, -1, dtype=int)
     indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())

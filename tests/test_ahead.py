@@ -382,7 +382,8 @@ def test_a_failed_run_of_blocks_waits_for_the_others_and_raises(monkeypatch):
 
     block_kernel = _kernels.Kernel(run, {})  # never compiled: the stand-in module serves
     monkeypatch.setattr(_kernels, "get_threads", lambda: 2)
-    monkeypatch.setattr(_kernels, "usable_cores", lambda: 2)
+    _kernels.block_pool()  # at least one thread, whatever the cores
+    monkeypatch.setattr(_kernels, "_block_pool_cores", 2)
     monkeypatch.setattr(_ahead, "specialization", lambda name, args: run)
     with _kernels.ahead_of_time_in_this_thread():
         with pytest.raises(ValueError, match=r"run \(0, 4, 2\)"):

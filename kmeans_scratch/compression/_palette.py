@@ -26,7 +26,7 @@ import numpy as np
 
 from kmeans_scratch import ConvergenceWarning, k_means
 
-from .._engine import greedy_kmeans_plusplus, kernel, prange
+from .._engine import default_local_trials, greedy_kmeans_plusplus, kernel, prange
 from ._alpha import TRANSPARENT, alpha_classes, has_alpha
 
 COLOR_SPACES = ("rgb", "lab", "oklab")
@@ -690,7 +690,7 @@ def palette_seeding(weights):
     random_state)`` of ``k_means`` (which passes no weights: these are the fit's)."""
 
     def seeding(X, n_clusters, random_state):
-        trials = min(SEEDING_TRIALS, 2 + int(np.log(n_clusters)))
+        trials = min(SEEDING_TRIALS, default_local_trials(n_clusters))
         return greedy_kmeans_plusplus(X, n_clusters, weights, random_state, trials)[0]
 
     return seeding

@@ -28,12 +28,12 @@ libdeflate's levels 10–12 (near-optimal parsing) write 5 % less than 9 for twi
 time (and 9 writes more than 7).  The fit: speeds 1–3 run K-Means to scikit-learn's
 tolerance, 4–6 at most ``DEFAULT_MAX_ITER`` iterations.  Speed 1 keeps the best of 20
 starts on every color, at every k (Kodak: mean error at or below scikit-learn's best of
-10 runs at k = 16–256).  Speeds 2–4, up to 64
-colors, rank 10 starts on a coarse histogram and run the best on every color (to a fixed
-point, a lower mean error than the best of 3 runs on every color; with speed 4's cap,
-lower at k = 16 and 32, 0.2 % higher at 64; in less time than libimagequant's); above
-64 colors, and from speed 5, one start.  From 7 at most 20 iterations, from 9 at most 10
-(k = 256: 0.01 and 0.04 dB less PSNR than a fit to convergence, 15–40 % less fit time).
+10 runs at k = 16–256).  Speeds 2–4, up to 64 colors, rank 10 starts on a coarse
+histogram and run the best on every color (to a fixed point, a lower mean error than the
+best of 3 runs on every color; with speed 4's cap, lower at k = 16 and 32, 0.2 % higher
+at 64; in less time than libimagequant's); above 64 colors, and from speed 5, one start.
+From 7 at most 20 iterations, from 9 at most 10 (k = 256: 0.01 and 0.04 dB less PSNR than
+a fit to convergence, 15–40 % less fit time).
 Images over ``FULL_EFFORT_PIXELS`` are deflated once, unfiltered, at the speed's level
 but at most 10, and over ``ONE_PASS_MAX_PIXELS`` at most 7: a filter search there costs
 seconds per megapixel; level 10 writes 3–6 % fewer bytes than 7 for 0.07–0.2 s more per
