@@ -16,10 +16,13 @@ $(STAMP): pyproject.toml
 	$(BIN)/python -m compileall -q kmeans_scratch  # bytecode even where PYTHONDONTWRITEBYTECODE is set
 	touch $(STAMP)
 
-# The ahead-of-time kernel module the command starts with (needs a C compiler; about half a
+# The ahead-of-time kernel module the command starts with (needs a C compiler; about a
 # minute, once per version of the sources): without it the command runs, 0.5 s slower.
+# Then Numba's cache of a Python session's kernels (a minute or two the first time, seconds
+# after): without it a first fit in a session compiles them.
 kernels: $(STAMP)
 	$(BIN)/python -m kmeans_scratch.build_kernels
+	$(BIN)/python -m kmeans_scratch.build_kernels --warm
 
 lint: $(STAMP)
 	$(BIN)/ruff check kmeans_scratch tests benchmarks examples
@@ -82,10 +85,13 @@ bench-kodak: $(STAMP)
 	    -k "$(KODAK_ROWS)" --results benchmarks/RESULTS-kodak.md
 
 # What the fit's effort buys (error and time at k = 16–256 for the default and speed 1,
-# beside libimagequant and scikit-learn) and dithering against Pillow's, on the Kodak photos.
+# beside libimagequant and scikit-learn) and dithering against Pillow's, on the Kodak photos
+# (RESULTS-effort.md) and the Wikipedia photos (RESULTS-effort-wikipedia.md); about an hour.
 bench-effort: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/test_palette_effort.py -q --images $(KODAK) \
 	    --results benchmarks/RESULTS-effort.md
+	$(BIN)/python -m pytest benchmarks/test_palette_effort.py -q --images $(WIKIPEDIA) \
+	    --results benchmarks/RESULTS-effort-wikipedia.md
 
 # K-Means on a LocalCluster of 2 workers: ours against dask-ml and our in-memory fit, on 4 and
 # 20 million rows; writes benchmarks/RESULTS-dask.md (about 10 minutes, most of it dask-ml's).
