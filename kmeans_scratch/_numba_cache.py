@@ -15,6 +15,12 @@ stale code cannot be loaded.  The folder is, the first that is writable:
    installed read-only, run by a user whose home is read-only): the kernels compile on
    first use, as they would without a cache.
 
+Inside the folder a kernel's entries are in a sub-folder named after its module's place
+in the package (``kmeans_scratch``, ``kmeans_scratch/compression``), not, as Numba names
+it, after a hash of the absolute path: entries compiled by the package build
+(``build_kernels --warm``) are found where pip installs the package.  Numba checks an
+entry against a hash of its source file's bytes, not its time, so a copied entry holds.
+
 Other libraries' Numba kernels keep Numba's own locations.
 """
 
@@ -58,8 +64,7 @@ def kernel_sources_locator():
         def __init__(self, py_func, py_file):
             self._py_file = py_file
             self._lineno = py_func.__code__.co_firstlineno
-            subpath = self.get_suitable_cache_subpath(py_file)
-            self._cache_path = os.path.join(_folder, subpath)
+            self._cache_path = os.path.join(_folder, package_subfolder(py_file))
 
         def get_cache_path(self):
             return self._cache_path
@@ -71,6 +76,13 @@ def kernel_sources_locator():
             return super().from_function(py_func, py_file)
 
     return KernelSourcesLocator
+
+
+def package_subfolder(py_file):
+    """``kmeans_scratch/compression`` for ``…/kmeans_scratch/compression/_palette.py``: the
+    file's folder relative to the package's parent, the same wherever it is installed."""
+    relative = Path(py_file).resolve().parent.relative_to(PACKAGE)
+    return str(Path(PACKAGE.name, relative))
 
 
 _folder = None  # the kernel folder, once use_kernel_cache chose it

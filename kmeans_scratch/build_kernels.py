@@ -1,4 +1,5 @@
-"""``python -m kmeans_scratch.build_kernels [--force]``: the ahead-of-time kernel module.
+"""``python -m kmeans_scratch.build_kernels [--force | --warm]``: the ahead-of-time kernel
+module, and with ``--warm`` Numba's cache of the kernels a Python session runs.
 
 The ``kmeans-compress`` command then starts without Numba (see ``kmeans_scratch._ahead``):
 about 0.3 s for a 768 × 512 photo instead of 0.8 s.  Building needs a C compiler and takes
@@ -9,6 +10,13 @@ where it is (``--force`` rebuilds it anyway).
 What it compiles is what the layers above the core register: it imports every
 sub-package's ``_compiled`` module (:func:`import_layer_calls`), by that convention, so
 that neither this tool nor the core names a layer.
+
+A fit in a Python session (the README's first example, a notebook) runs Numba's parallel
+kernels, compiled just in time on first use: half a minute to two minutes of compiling
+for a new install.  ``--warm`` (:func:`warm_just_in_time`) makes those calls once, on
+small data, so that Numba's cache in the kernel folder holds them; the package build and
+``make kernels`` run it after the module, and a first session then loads its kernels in
+seconds.
 """
 
 import importlib
@@ -34,13 +42,15 @@ from ._numba_cache import PACKAGE, kernel_cache_folder
 def import_layer_calls():
     """Import every layer's ``_compiled`` module (a sub-package's, such as
     ``kmeans_scratch/compression/_compiled.py``), which registers its calls; a layer whose
-    extra is missing is left out, and its calls run just in time."""
+    extra is missing is left out, and its calls run just in time.  Returns the modules."""
+    modules = []
     for path in sorted(PACKAGE.glob("*/_compiled.py")):
         module_name = f"{PACKAGE.name}.{path.parent.name}._compiled"
         try:
-            importlib.import_module(module_name)
+            modules.append(importlib.import_module(module_name))
         except MissingExtra as error:
             print(f"{module_name} left out: {error}", file=sys.stderr)
+    return modules
 
 
 def build(verbose=False):
@@ -123,7 +133,57 @@ def releasing_the_gil():
     compiler.Flags = FlagsReleasingTheGil
 
 
+def warm_just_in_time():
+    """Compile into Numba's cache the kernels that a Python session's calls run: the core's
+    fits (:func:`warm_fits`) and each layer's (a ``_compiled`` module's
+    ``warm_just_in_time``, such as ``compress()`` on a small image).  Kernels already in
+    the cache are loaded, not compiled.  Returns the kernel folder."""
+    _kernels.start_numba()
+    warm_fits()
+    for module in import_layer_calls():
+        if hasattr(module, "warm_just_in_time"):
+            module.warm_just_in_time()
+    return kernel_cache_folder()
+
+
+def warm_fits():
+    """The core's calls of a session, on small data: ``k_means`` (``KMeans.fit``) with each
+    algorithm, in float64 and float32, on narrow rows with repeated values (pixels: the
+    tile kernel on the distinct rows) and without (every row), and on wide rows (BLAS),
+    with what ``kmeans_plusplus``, ``predict``, ``transform`` and ``score`` run; and on
+    sparse rows (CSR)."""
+    import numpy as np
+
+    from ._distances import assign_labels, euclidean_distances_to_centers
+    from ._fit import k_means
+    from ._seeding import greedy_kmeans_plusplus
+
+    random = np.random.default_rng(0)
+    pixels = random.integers(0, 16, (16_384, 3)) * 16.0  # repeated: fitted as distinct rows
+    points = random.normal(size=(16_384, 3))
+    wide = random.normal(size=(8_192, 32))
+    for dtype in (np.float64, np.float32):
+        for X in (pixels.astype(dtype), points.astype(dtype), wide.astype(dtype)):
+            for algorithm in ("lloyd", "elkan", "hamerly"):
+                centers, labels, _ = k_means(
+                    X, 8, n_init=1, max_iter=3, random_state=0, algorithm=algorithm
+                )
+            weights = np.ones(X.shape[0], dtype=dtype)
+            greedy_kmeans_plusplus(X, 8, weights, np.random.RandomState(0), sklearn_rounding=True)
+            assign_labels(X, weights, centers, labels)
+            distances = np.empty((X.shape[0], centers.shape[0]), dtype=dtype)
+            euclidean_distances_to_centers(X, centers, distances)
+    from scipy import sparse
+
+    rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0)
+    for algorithm in ("lloyd", "elkan", "hamerly"):
+        k_means(rows, 8, n_init=1, max_iter=3, random_state=0, algorithm=algorithm)
+
+
 def main():
+    if "--warm" in sys.argv[1:]:
+        print(warm_just_in_time())
+        return
     existing = find_module_file()
     if existing is not None and "--force" not in sys.argv[1:]:
         print(f"{existing} (built before)")

@@ -79,6 +79,20 @@ def test_an_edit_in_another_file_than_the_kernels_recompiles_them(tmp_path):
     assert len(first) == len(second) == 1 and first != second  # the old version removed
 
 
+def test_kernels_cached_by_one_copy_of_the_package_load_in_a_copy_elsewhere(tmp_path):
+    """What the package build's warmed cache relies on (``build_kernels --warm``): the
+    entries are found by the package's own sub-folders, not by the absolute path, and hold
+    for files of the same bytes whose times differ (copied as pip installs them)."""
+    copy, env = package_copy(tmp_path)
+    env.pop(QUIET_COMPILE, None)
+    distance, said = run_distance(env, tmp_path)
+    assert distance == 5.0 and said.startswith("kmeans-scratch: compiling")
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(copy, elsewhere / "kmeans_scratch", copy_function=shutil.copy)  # new times
+    env["PYTHONPATH"] = str(elsewhere)
+    assert run_distance(env, tmp_path) == (5.0, "")  # loaded from the copied cache: silent
+
+
 def test_the_private_numba_names_the_cache_relies_on_are_still_there():
     """``_numba_cache`` subclasses Numba's private cache locator and puts it first in
     ``CacheImpl._locator_classes`` (Numba has no public hook for a cache folder per
@@ -94,7 +108,7 @@ def test_the_private_numba_names_the_cache_relies_on_are_still_there():
         if not isinstance(getattr(caching, name, None), type)
     ]
     assert not missing, f"numba.core.caching has no class {missing}: update _numba_cache.py"
-    for method in ("from_function", "get_suitable_cache_subpath", "get_cache_path"):
+    for method in ("from_function", "get_source_stamp", "get_cache_path"):
         assert callable(getattr(caching._CacheLocator, method, None)), method
     assert isinstance(caching.CacheImpl._locator_classes, list)
     use_kernel_cache()

@@ -32,6 +32,18 @@ COMMAND = (
 )
 
 
+#: The README's first example, saying at exit where the package came from.
+SESSION = (
+    "import numpy as np\n"
+    "from sklearn.datasets import load_sample_image\n"
+    "import kmeans_scratch\n"
+    "from kmeans_scratch import KMeans\n"
+    "pixels = load_sample_image('china.jpg').reshape(-1, 3).astype(np.float64)\n"
+    "km = KMeans(n_clusters=16, algorithm='hamerly', random_state=0).fit(pixels)\n"
+    "print('from', kmeans_scratch.__file__, km.n_iter_)\n"
+)
+
+
 @pytest.fixture(scope="module")
 def unpacked_wheel(tmp_path_factory):
     """The wheel of this checkout, built and unpacked: (its file, its folder)."""
@@ -91,3 +103,26 @@ def test_the_installed_command_runs_without_numba(unpacked_wheel, tmp_path):
     assert numba_imported == "False"
     with Image.open(tmp_path / "out.png") as written:
         assert written.mode == "P" and written.size == (64, 48)
+
+
+@pytest.mark.slow
+def test_the_installed_packages_first_session_fit_compiles_nothing(unpacked_wheel, tmp_path):
+    """The build warmed Numba's cache (``build_kernels --warm``) in its own folder; the
+    unpacked package, elsewhere, loads those kernels: the first compile of a kernel would
+    say so on stderr (``_kernels.announce_first_compile``)."""
+    _, folder = unpacked_wheel
+    environment = {**os.environ, "PYTHONPATH": str(folder)}
+    for name in ("NUMBA_CACHE_DIR", "KMEANS_SCRATCH_QUIET_COMPILE"):
+        environment.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-c", SESSION],
+        cwd=tmp_path,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    assert "compiling" not in done.stderr, done.stderr
+    where = done.stdout.split()[-2]
+    assert Path(where).is_relative_to(folder)
