@@ -71,6 +71,25 @@ def unpacked_wheel(tmp_path_factory):
     return wheel, folder
 
 
+def run_from(folder, cwd, script, *args):
+    """Run ``script`` with the package unpacked in ``folder`` first on the path, Numba's
+    cache where the package puts it, the ahead-of-time module allowed, and a first compile
+    said on stderr; the finished process."""
+    environment = {**os.environ, "PYTHONPATH": str(folder)}
+    for name in ("NUMBA_CACHE_DIR", "KMEANS_SCRATCH_AHEAD", "KMEANS_SCRATCH_QUIET_COMPILE"):
+        environment.pop(name, None)
+    done = subprocess.run(
+        [sys.executable, "-c", script, *args],
+        cwd=cwd,
+        env=environment,
+        capture_output=True,
+        text=True,
+        timeout=600,
+    )
+    assert done.returncode == 0, done.stderr
+    return done
+
+
 @pytest.mark.slow
 def test_the_wheel_is_for_this_platform_and_holds_the_ahead_of_time_module(unpacked_wheel):
     wheel, folder = unpacked_wheel
@@ -85,18 +104,7 @@ def test_the_installed_command_runs_without_numba(unpacked_wheel, tmp_path):
     _, folder = unpacked_wheel
     pixels = np.random.default_rng(0).integers(0, 256, (48, 64, 3), dtype=np.uint8)
     Image.fromarray(pixels).save(tmp_path / "photo.png")
-    environment = {**os.environ, "PYTHONPATH": str(folder)}
-    environment.pop("NUMBA_CACHE_DIR", None)
-    environment.pop("KMEANS_SCRATCH_AHEAD", None)
-    done = subprocess.run(
-        [sys.executable, "-c", COMMAND, "photo.png", "-k", "16", "-o", "out.png", "-q"],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=300,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_from(folder, tmp_path, COMMAND, "photo.png", "-k", "16", "-o", "out.png", "-q")
     assert done.stderr == ""  # nothing compiled, so nothing announced
     where, numba_imported = done.stdout.split()[-2:]
     assert Path(where).is_relative_to(folder)  # the wheel's package, not the checkout's
@@ -111,18 +119,7 @@ def test_the_installed_packages_first_session_fit_compiles_nothing(unpacked_whee
     unpacked package, elsewhere, loads those kernels: the first compile of a kernel would
     say so on stderr (``_kernels.announce_first_compile``)."""
     _, folder = unpacked_wheel
-    environment = {**os.environ, "PYTHONPATH": str(folder)}
-    for name in ("NUMBA_CACHE_DIR", "KMEANS_SCRATCH_QUIET_COMPILE"):
-        environment.pop(name, None)
-    done = subprocess.run(
-        [sys.executable, "-c", SESSION],
-        cwd=tmp_path,
-        env=environment,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
-    assert done.returncode == 0, done.stderr
+    done = run_from(folder, tmp_path, SESSION)
     assert "compiling" not in done.stderr, done.stderr
     where = done.stdout.split()[-2]
     assert Path(where).is_relative_to(folder)
