@@ -62,9 +62,8 @@ register_ahead_of_time_calls(CALLS)
 def warm_just_in_time():
     """``compress()`` as a Python session calls it (a notebook's k sweep, with its report),
     on a small image: RGB (writable or read-only) with and without dithering, RGBA and
-    gray.  Run by the package
-    build so that their just-in-time kernels are in Numba's cache (``build_kernels
-    --warm``); the command itself runs the ahead-of-time module."""
+    gray.  Run by the package build so that their just-in-time kernels are in Numba's
+    cache (``build_kernels --warm``); the command itself runs the ahead-of-time module."""
     import numpy as np
 
     from . import compress
