@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml
 
 # The ahead-of-time kernel module the command starts with (needs a C compiler; about a
 # minute, once per version of the sources): without it the command runs, 0.5 s slower.
-# Then Numba's cache of a Python session's kernels (a minute or two the first time, seconds
-# after): without it a first fit in a session compiles them.
+# Alongside, in a second process, Numba's cache of a Python session's kernels (a minute or
+# two the first time, seconds after): without it a first fit in a session compiles them.
 kernels: $(STAMP)
-	$(BIN)/python -m kmeans_scratch.build_kernels
-	$(BIN)/python -m kmeans_scratch.build_kernels --warm
+	$(BIN)/python -m kmeans_scratch.build_kernels --warm & warm=$$!; \
+	$(BIN)/python -m kmeans_scratch.build_kernels; built=$$?; \
+	wait $$warm && test $$built = 0
 
 lint: $(STAMP)
 	$(BIN)/ruff check kmeans_scratch tests benchmarks examples
