@@ -9,11 +9,12 @@ change.
 A worker is measured as the fit's tasks will find it.  A fresh worker holds about 60 MiB,
 but its first task imports ``dask.array`` (which may bring ``sparse``, SciPy and Numba:
 80 MiB more with dask-ml installed) and this package's chunk modules, then loads the
-kernels.  So the check makes those imports on every worker first, then reads the
-process's memory (:func:`worker_memory`); the kernels, which the check does not load (a
-compile could take a small worker past its limit before anything is said), are counted
-by what they were measured to add: the ahead-of-time module of a worker of one thread,
-or Numba's start (and its import, unless ``dask.array`` brought it).
+kernels.  So the check makes those imports on every worker first (the caller says
+which), then reads the process's memory (:func:`worker_memory`); the kernels, which the
+check does not load (a compile could take a small worker past its limit before anything
+is said), are counted by what they were measured to add: the ahead-of-time module of a
+worker of one thread, or Numba's start (and its import, unless ``dask.array`` brought
+it).
 
 While a worker works on a chunk it holds, beside that, the chunk as read, its prepared
 (centered) copy and the per-row state (labels, bounds): about :data:`CHUNK_COPIES` times
@@ -39,15 +40,6 @@ NUMBA_IMPORT_BYTES = 64 * 2**20
 NUMBA_START_BYTES = 64 * 2**20
 
 
-def import_what_tasks_import():
-    """The imports of a task of the fit on a worker: ``dask.array``, which the tasks of a
-    Dask array's graph import (and which may import ``sparse``, SciPy and Numba), and
-    the modules the fit's tasks live in."""
-    import dask.array  # noqa: F401
-
-    from . import _chunked, _pinned, _seeding  # noqa: F401
-
-
 def kernels_to_load(dask_worker):
     """On a worker: the bytes its kernels will add when a task first runs them."""
     from .._engine import ahead_of_time_module_file, numba_started
@@ -59,9 +51,9 @@ def kernels_to_load(dask_worker):
     return NUMBA_START_BYTES + (0 if "numba" in sys.modules else NUMBA_IMPORT_BYTES)
 
 
-def worker_memory(dask_worker):
+def worker_memory(import_what_tasks_import, dask_worker):
     """On a worker (``client.run``): ``(bytes in use, bytes its kernels will add)``, once
-    the imports of the fit's tasks are made."""
+    the imports of the fit's tasks are made (by the caller's ``import_what_tasks_import``)."""
     import psutil
 
     import_what_tasks_import()
@@ -78,11 +70,15 @@ def usable_fraction():
     return None
 
 
-def check_chunks_fit(client, X, dtype, one_chunk_at_a_time=False, kept_row_bytes=0):
+def check_chunks_fit(
+    client, X, dtype, import_what_tasks_import, one_chunk_at_a_time=False, kept_row_bytes=0
+):
     """Raise ValueError, saying what to change, when a worker of ``client`` has no room for
     the work on ``X``'s largest chunk (in the fit's ``dtype``), once per thread (Dask runs
     a task per thread), or once if the fit sends a worker ``one_chunk_at_a_time``; and
-    for ``kept_row_bytes`` a row of its share of ``X``'s rows (∝ its threads)."""
+    for ``kept_row_bytes`` a row of its share of ``X``'s rows (∝ its threads).  Each worker
+    is measured after ``import_what_tasks_import()``, a function of the caller's module
+    that makes the imports of the fit's tasks."""
     info = client.scheduler_info(n_workers=-1)["workers"]
     limits = {address: worker.get("memory_limit") for address, worker in info.items()}
     fraction = usable_fraction()
@@ -91,7 +87,7 @@ def check_chunks_fit(client, X, dtype, one_chunk_at_a_time=False, kept_row_bytes
     row_bytes = X.shape[1] * max(X.dtype.itemsize, dtype.itemsize)
     largest = max(X.chunks[0])
     total_threads = sum(worker.get("nthreads", 1) for worker in info.values())
-    for address, (in_use, to_load) in client.run(worker_memory).items():
+    for address, (in_use, to_load) in client.run(worker_memory, import_what_tasks_import).items():
         if address not in limits:
             continue
         threads = info[address].get("nthreads", 1)

@@ -80,13 +80,29 @@ def row_chunks(X, sample_weight, dtype, kept_row_bytes=0):
     client = distributed_client()
     data = persisted_chunks(X) if client is not None else None
     if data is not None:
-        check_chunks_fit(client, X, dtype, one_chunk_at_a_time=True, kept_row_bytes=kept_row_bytes)
+        check_chunks_fit(
+            client,
+            X,
+            dtype,
+            import_what_tasks_import,
+            one_chunk_at_a_time=True,
+            kept_row_bytes=kept_row_bytes,
+        )
         return PinnedChunks(client, X, data, sample_weight, dtype)
     if client is not None and not computes_with(client):
         client = None
     if client is not None:
-        check_chunks_fit(client, X, dtype)
+        check_chunks_fit(client, X, dtype, import_what_tasks_import)
     return RowChunks(X, sample_weight, dtype, client)
+
+
+def import_what_tasks_import():
+    """On a worker, the imports of a task of the fit: ``dask.array``, which the tasks of a
+    Dask array's graph import (and which may import ``sparse``, SciPy and Numba), and the
+    modules the fit's tasks live in (this one, and those it imports, with the seeding's)."""
+    import dask.array  # noqa: F401
+
+    from . import _seeding  # noqa: F401
 
 
 def balanced_workers(holders, sizes, threads):
