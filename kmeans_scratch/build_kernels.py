@@ -150,13 +150,13 @@ def warm_fits():
     """The core's calls of a session, on small data: ``k_means`` (``KMeans.fit``) with each
     algorithm, in float64 and float32, on narrow rows with repeated values (pixels: the
     tile kernel on the distinct rows) and without (every row), and on wide rows (BLAS),
-    with what ``kmeans_plusplus``, ``predict``, ``transform`` and ``score`` run; and on
-    sparse rows (CSR)."""
+    with what ``kmeans_plusplus``, ``predict``, ``transform`` and ``score`` run
+    (:func:`warm_dense`); the same rows read-only, with the default algorithm (Numba
+    compiles a kernel for a read-only array apart: ``np.load(path, mmap_mode="r")``, an
+    array a library froze); and sparse rows (CSR)."""
     import numpy as np
 
-    from ._distances import assign_labels, euclidean_distances_to_centers
     from ._fit import k_means
-    from ._seeding import greedy_kmeans_plusplus
 
     random = np.random.default_rng(0)
     pixels = random.integers(0, 16, (16_384, 3)) * 16.0  # repeated: fitted as distinct rows
@@ -164,20 +164,34 @@ def warm_fits():
     wide = random.normal(size=(8_192, 32))
     for dtype in (np.float64, np.float32):
         for X in (pixels.astype(dtype), points.astype(dtype), wide.astype(dtype)):
-            for algorithm in ("lloyd", "elkan", "hamerly"):
-                centers, labels, _ = k_means(
-                    X, 8, n_init=1, max_iter=3, random_state=0, algorithm=algorithm
-                )
-            weights = np.ones(X.shape[0], dtype=dtype)
-            greedy_kmeans_plusplus(X, 8, weights, np.random.RandomState(0), sklearn_rounding=True)
-            assign_labels(X, weights, centers, labels)
-            distances = np.empty((X.shape[0], centers.shape[0]), dtype=dtype)
-            euclidean_distances_to_centers(X, centers, distances)
+            warm_dense(X, ("lloyd", "elkan", "hamerly"))
+            X.flags.writeable = False
+            warm_dense(X, ("lloyd",))
     from scipy import sparse
 
     rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0)
     for algorithm in ("lloyd", "elkan", "hamerly"):
         k_means(rows, 8, n_init=1, max_iter=3, random_state=0, algorithm=algorithm)
+
+
+def warm_dense(X, algorithms):
+    """``k_means`` on the dense rows ``X`` with each of ``algorithms``, then the kernels of
+    ``kmeans_plusplus``, ``predict``, ``transform`` and ``score`` on them."""
+    import numpy as np
+
+    from ._distances import assign_labels, euclidean_distances_to_centers
+    from ._fit import k_means
+    from ._seeding import greedy_kmeans_plusplus
+
+    for algorithm in algorithms:
+        centers, labels, _ = k_means(
+            X, 8, n_init=1, max_iter=3, random_state=0, algorithm=algorithm
+        )
+    weights = np.ones(X.shape[0], dtype=X.dtype)
+    greedy_kmeans_plusplus(X, 8, weights, np.random.RandomState(0), sklearn_rounding=True)
+    assign_labels(X, weights, centers, labels)
+    distances = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
+    euclidean_distances_to_centers(X, centers, distances)
 
 
 def main():

@@ -40,6 +40,10 @@ SESSION = (
     "from kmeans_scratch import KMeans\n"
     "pixels = load_sample_image('china.jpg').reshape(-1, 3).astype(np.float64)\n"
     "km = KMeans(n_clusters=16, algorithm='hamerly', random_state=0).fit(pixels)\n"
+    "frozen = np.random.default_rng(0).normal(size=(2_000, 40)).astype(np.float32)\n"
+    "frozen.flags.writeable = False  # Numba compiles for read-only arrays apart\n"
+    "fitted = KMeans(n_clusters=8, random_state=0).fit(frozen)\n"
+    "fitted.predict(frozen), fitted.transform(frozen), fitted.score(frozen)\n"
     "print('from', kmeans_scratch.__file__, km.n_iter_)\n"
 )
 
@@ -116,8 +120,9 @@ def test_the_installed_command_runs_without_numba(unpacked_wheel, tmp_path):
 @pytest.mark.slow
 def test_the_installed_packages_first_session_fit_compiles_nothing(unpacked_wheel, tmp_path):
     """The build warmed Numba's cache (``build_kernels --warm``) in its own folder; the
-    unpacked package, elsewhere, loads those kernels: the first compile of a kernel would
-    say so on stderr (``_kernels.announce_first_compile``)."""
+    unpacked package, elsewhere, loads those kernels for the README's first example and
+    for a fit, ``predict``, ``transform`` and ``score`` on read-only float32 rows: the
+    first compile of a kernel would say so on stderr (``_kernels.announce_first_compile``)."""
     _, folder = unpacked_wheel
     done = run_from(folder, tmp_path, SESSION)
     assert "compiling" not in done.stderr, done.stderr
