@@ -153,7 +153,7 @@ def warm_fits():
     with what ``kmeans_plusplus``, ``predict``, ``transform`` and ``score`` run
     (:func:`warm_dense`); the same rows read-only, with the default algorithm (Numba
     compiles a kernel for a read-only array apart: ``np.load(path, mmap_mode="r")``, an
-    array a library froze); and sparse rows (CSR)."""
+    array a library froze); and sparse rows (CSR) in both dtypes."""
     import numpy as np
 
     from ._fit import k_means
@@ -169,9 +169,16 @@ def warm_fits():
             warm_dense(X, ("lloyd",))
     from scipy import sparse
 
-    rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0)
-    for algorithm in ("lloyd", "elkan", "hamerly"):
-        k_means(rows, 8, n_init=1, max_iter=3, random_state=0, algorithm=algorithm)
+    from . import _sparse
+
+    for dtype in (np.float64, np.float32):  # TfidfVectorizer gives either
+        rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0, dtype=dtype)
+        for algorithm in ("lloyd", "elkan", "hamerly"):
+            centers, labels, _ = k_means(
+                rows, 8, n_init=1, max_iter=3, random_state=0, algorithm=algorithm
+            )
+        _sparse.assign_labels(rows, np.ones(rows.shape[0], dtype=dtype), centers, labels)
+        _sparse.transform(rows, centers)
 
 
 def warm_dense(X, algorithms):

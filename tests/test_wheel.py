@@ -44,6 +44,10 @@ SESSION = (
     "frozen.flags.writeable = False  # Numba compiles for read-only arrays apart\n"
     "fitted = KMeans(n_clusters=8, random_state=0).fit(frozen)\n"
     "fitted.predict(frozen), fitted.transform(frozen), fitted.score(frozen)\n"
+    "from scipy import sparse\n"
+    "text = sparse.random(500, 100, density=0.05, format='csr', random_state=0, dtype=np.float32)\n"
+    "fitted = KMeans(n_clusters=4, random_state=0).fit(text)\n"
+    "fitted.predict(text), fitted.transform(text), fitted.score(text)\n"
     "print('from', kmeans_scratch.__file__, km.n_iter_)\n"
 )
 
@@ -121,8 +125,9 @@ def test_the_installed_command_runs_without_numba(unpacked_wheel, tmp_path):
 def test_the_installed_packages_first_session_fit_compiles_nothing(unpacked_wheel, tmp_path):
     """The build warmed Numba's cache (``build_kernels --warm``) in its own folder; the
     unpacked package, elsewhere, loads those kernels for the README's first example and
-    for a fit, ``predict``, ``transform`` and ``score`` on read-only float32 rows: the
-    first compile of a kernel would say so on stderr (``_kernels.announce_first_compile``)."""
+    for a fit, ``predict``, ``transform`` and ``score`` on read-only float32 rows and on
+    float32 CSR rows: the first compile of a kernel would say so on stderr
+    (``_kernels.announce_first_compile``)."""
     _, folder = unpacked_wheel
     done = run_from(folder, tmp_path, SESSION)
     assert "compiling" not in done.stderr, done.stderr
