@@ -212,16 +212,26 @@ def export_name(module, name, argument_types):
 
 
 def host_key():
-    """12 hex digits naming this CPU (model and feature flags from ``/proc/cpuinfo``), or
-    None where there is no such file: code compiled for one CPU may not run on another."""
+    """12 hex digits naming this CPU (see :func:`cpu_description`): code compiled for one
+    CPU may not run on another."""
+    return hashlib.sha256("\n".join(cpu_description()).encode()).hexdigest()[:12]
+
+
+def cpu_description():
+    """The CPU's model and features: on Linux from ``/proc/cpuinfo`` (its model name and
+    flags, read in about a millisecond), elsewhere LLVM's name and features of the host
+    CPU, which Numba's own cache is keyed by (``llvmlite``, about 30 ms to import: paid
+    only where an ahead-of-time module was built, see :func:`find_module_file`).  The
+    build and the command describe one machine the same way."""
     try:
         with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as cpuinfo:
             text = cpuinfo.read().split("\n\n")[0]
     except OSError:
-        return None
+        from llvmlite import binding
+
+        return [binding.get_host_cpu_name(), binding.get_host_cpu_features().flatten()]
     fields = dict(line.split(":", 1) for line in text.splitlines() if ":" in line)
-    described = [fields.get(key, "").strip() for key in ("model name", "flags")]
-    return hashlib.sha256("\n".join(described).encode()).hexdigest()[:12]
+    return [fields.get(key, "").strip() for key in ("model name", "flags")]
 
 
 def module_file(folder, host):
@@ -270,11 +280,13 @@ def loaded_module():
 
 
 def find_module_file():
-    """The module's file for these sources and this CPU, or None."""
-    host = host_key()
-    if host is None:
+    """The module's file for these sources and this CPU, or None (without describing the
+    CPU when no module was built for these sources)."""
+    folders = [folder for folder in kernel_folder_candidates() if any(folder.glob("ahead-*"))]
+    if not folders:
         return None
-    for folder in kernel_folder_candidates():
+    host = host_key()
+    for folder in folders:
         path = module_file(folder, host)
         if path.is_file():
             return path

@@ -1,9 +1,11 @@
 """The ahead-of-time kernels (``kmeans_scratch/_ahead.py``): the command runs without Numba
 and writes the files Numba's kernels write."""
 
+import builtins
 import importlib
 import json
 import os
+import re
 import subprocess
 import sys
 import time
@@ -392,3 +394,34 @@ def test_a_failed_run_of_blocks_waits_for_the_others_and_raises(monkeypatch):
         with pytest.raises(ValueError, match=r"run \(1, 4, 2\)"):
             _kernels.run_blocks(block_kernel, 4, 1)
         assert finished == [(1, 4, 2), (0, 4, 2)]
+
+
+def test_a_machine_without_proc_cpuinfo_keys_its_module_by_llvms_cpu(monkeypatch):
+    """Where there is no ``/proc/cpuinfo`` (macOS, Windows) the CPU is described by LLVM's
+    name and features of the host, the same at every call."""
+    real_open = builtins.open
+
+    def open_without_cpuinfo(path, *args, **kwargs):
+        if str(path) == "/proc/cpuinfo":
+            raise FileNotFoundError(path)
+        return real_open(path, *args, **kwargs)
+
+    monkeypatch.setattr(builtins, "open", open_without_cpuinfo)
+    from llvmlite import binding
+
+    host = [binding.get_host_cpu_name(), binding.get_host_cpu_features().flatten()]
+    assert _ahead.cpu_description() == host
+    key = _ahead.host_key()
+    assert re.fullmatch(r"[0-9a-f]{12}", key) and _ahead.host_key() == key
+
+
+def test_no_module_built_is_found_without_describing_the_cpu(monkeypatch, tmp_path):
+    """The command's start does not describe the CPU (LLVM's import, off Linux) when no
+    module was built for these sources."""
+    monkeypatch.setattr(_ahead, "kernel_folder_candidates", lambda: [tmp_path / "none"])
+
+    def host_key():
+        raise AssertionError("the CPU was described")
+
+    monkeypatch.setattr(_ahead, "host_key", host_key)
+    assert _ahead.find_module_file() is None
