@@ -53,7 +53,6 @@ class BuildWithKernels(build_py):
                 env=environment,
                 stdout=subprocess.DEVNULL,
                 stderr=errors,
-                text=True,
             )
             running.append((what, process, errors))
         for what, process, errors in running:

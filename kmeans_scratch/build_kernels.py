@@ -144,16 +144,14 @@ def warm_just_in_time():
 
 
 def warm_fits():
-    """The core's calls of a session, on small data: ``k_means`` (``KMeans.fit``) with each
+    """The core's calls of a session, on small data (:func:`warm_estimator`): each
     algorithm, in float64 and float32, on narrow rows with repeated values (pixels: the
-    tile kernel on the distinct rows) and without (every row), and on wide rows (BLAS),
-    with what ``kmeans_plusplus``, ``predict``, ``transform`` and ``score`` run
-    (:func:`warm_dense`); the same rows read-only, with the default algorithm (Numba
-    compiles a kernel for a read-only array apart: ``np.load(path, mmap_mode="r")``, an
-    array a library froze); and sparse rows (CSR) in both dtypes."""
+    tile kernel on the distinct rows) and without (every row), on wide rows (BLAS), and on
+    sparse rows (CSR: ``TfidfVectorizer`` gives either dtype); and the dense rows
+    read-only with the default algorithm (Numba compiles a kernel for a read-only array
+    apart: ``np.load(path, mmap_mode="r")``, an array a library froze)."""
     import numpy as np
-
-    from ._fit import k_means
+    from scipy import sparse
 
     random = np.random.default_rng(0)
     pixels = random.integers(0, 16, (16_384, 3)) * 16.0  # repeated: fitted as distinct rows
@@ -161,41 +159,27 @@ def warm_fits():
     wide = random.normal(size=(8_192, 32))
     for dtype in (np.float64, np.float32):
         for X in (pixels.astype(dtype), points.astype(dtype), wide.astype(dtype)):
-            warm_dense(X, ("lloyd", "elkan", "hamerly"))
+            warm_estimator(X, ("lloyd", "elkan", "hamerly"))
             X.flags.writeable = False
-            warm_dense(X, ("lloyd",))
-    from scipy import sparse
-
-    from . import _sparse
-
-    for dtype in (np.float64, np.float32):  # TfidfVectorizer gives either
+            warm_estimator(X, ("lloyd",))
         rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0, dtype=dtype)
-        for algorithm in ("lloyd", "elkan", "hamerly"):
-            centers, labels, _ = k_means(
-                rows, 8, n_init=1, max_iter=3, random_state=0, algorithm=algorithm
-            )
-        _sparse.assign_labels(rows, np.ones(rows.shape[0], dtype=dtype), centers, labels)
-        _sparse.transform(rows, centers)
+        warm_estimator(rows, ("lloyd", "elkan", "hamerly"))
 
 
-def warm_dense(X, algorithms):
-    """``k_means`` on the dense rows ``X`` with each of ``algorithms``, then the kernels of
-    ``kmeans_plusplus``, ``predict``, ``transform`` and ``score`` on them."""
-    import numpy as np
+def warm_estimator(X, algorithms):
+    """The calls a session makes on ``X``: ``KMeans(8).fit`` with each of ``algorithms``
+    (3 iterations at most), then ``predict``, ``transform`` and ``score``, and
+    ``kmeans_plusplus``."""
+    import warnings
 
-    from ._distances import assign_labels, euclidean_distances_to_centers
-    from ._fit import k_means
-    from ._seeding import greedy_kmeans_plusplus
+    from ._kmeans import KMeans, kmeans_plusplus
 
-    for algorithm in algorithms:
-        centers, labels, _ = k_means(
-            X, 8, n_init=1, max_iter=3, random_state=0, algorithm=algorithm
-        )
-    weights = np.ones(X.shape[0], dtype=X.dtype)
-    greedy_kmeans_plusplus(X, 8, weights, np.random.RandomState(0), sklearn_rounding=True)
-    assign_labels(X, weights, centers, labels)
-    distances = np.empty((X.shape[0], centers.shape[0]), dtype=X.dtype)
-    euclidean_distances_to_centers(X, centers, distances)
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 3 iterations do not converge: said, and meant
+        for algorithm in algorithms:
+            fitted = KMeans(8, algorithm=algorithm, n_init=1, max_iter=3, random_state=0).fit(X)
+    fitted.predict(X), fitted.transform(X), fitted.score(X)
+    kmeans_plusplus(X, 8, random_state=0)
 
 
 def main():
