@@ -112,23 +112,6 @@ def fold_by_centers(products_t, center_sq, folded):
 
 
 @kernel(inline="always")
-def fold_by_rows(products, center_sq, folded):
-    """The same fold as :func:`fold_by_centers` from ``products`` with one row per point:
-    the centers of a point one after another (few centers: short loops, no transpose)."""
-    best, second, nearest = folded
-    n_rows, n_clusters = products.shape
-    for p in range(n_rows):
-        smallest, next_smallest, label = np.inf, np.inf, 0
-        row = products[p]
-        for j in range(n_clusters):
-            expanded = center_sq[j] - 2.0 * row[j]
-            label = j if expanded < smallest else label
-            next_smallest = min(next_smallest, max(smallest, expanded))
-            smallest = min(expanded, smallest)
-        best[p], second[p], nearest[p] = smallest, next_smallest, label
-
-
-@kernel(inline="always")
 def settle_labels(X, start, products_t, centers, center_sq, x_sq, margin_unit, folded, out):
     """Labels from the ``folded`` smallest, second smallest and nearest center of each row:
     a row whose second smallest is beyond the margin has one candidate; the others are
@@ -195,19 +178,17 @@ def nearest_of_products(X, start, products, by_rows, centers, norms, out, bounds
     """Label rows ``start … start + m − 1`` of ``X`` from their products with the centers.
 
     Inputs: ``products`` holds c_j · x_{start+p} (in the data's dtype) as ``[p, j]`` if
-    ``by_rows`` else ``[j, p]``; ``norms = (center_sq, x_sq, margin_unit)``: ``‖c_j‖²`` and
+    ``by_rows`` (transposed here: the fold runs over the points, as SIMD code) else
+    ``[j, p]``; ``norms = (center_sq, x_sq, margin_unit)``: ``‖c_j‖²`` and
     ``‖x_i‖²`` (float64) and ``(d + 4) u``.  Outputs ``out = (labels, changed)``:
     ``labels[i]`` the nearest center by the direct distance (see the module's docstring),
     ``changed[i]`` 1 where the label changed, else 0; and Elkan's ``bounds`` of these rows
     if it holds any (:func:`bounds_of_products`).  Returns how many labels changed.
     """
     center_sq, x_sq, margin_unit = norms
-    products_t = products.T if by_rows else products
+    products_t = np.ascontiguousarray(products.T) if by_rows else products
     folded = folds_for(products_t.shape[1])
-    if by_rows:
-        fold_by_rows(products, center_sq, folded)
-    else:
-        fold_by_centers(products, center_sq, folded)
+    fold_by_centers(products_t, center_sq, folded)
     n_changed = settle_labels(
         X, start, products_t, centers, center_sq, x_sq, margin_unit, folded, out
     )
@@ -305,7 +286,7 @@ def one_blas_thread():
 def products_by_rows(n_features, n_clusters):
     """Whether the products of a chunk are formed as X Cᵀ (a row per point) rather than
     C Xᵀ (a row per center).  BLAS forms X Cᵀ up to twice as fast when there are few
-    centers, whose per-point fold (:func:`fold_by_rows`) then costs less than the time
+    centers, and transposing the (small) result for the fold costs less than the time
     saved; measured on this project's 2-core machine: up to 8 centers at 32 features, 16
     at 64, 32 from 128."""
     return n_clusters <= min(32, n_features // 4)
