@@ -80,12 +80,14 @@ def test_at_every_width(
 ):
     """20 iterations (``tol=0``) of ``algorithm`` from the same init, ours and
     scikit-learn's, on dense data of every width: for Lloyd the tile kernel for narrow
-    rows, BLAS for wide ones; Elkan's bounds skip what they can."""
+    rows, BLAS for wide ones; Elkan's bounds skip what they can (ours where they pay, see
+    ``kmeans_scratch._fit.elkan_pays``, else Lloyd's step: the same fit)."""
     X = wide_blobs(n_features, k, dtype, smoke)
     if algorithm == "elkan" and X.shape[0] * k * 8 > BOUNDS_BUDGET_BYTES:
         pytest.skip(
-            f"Elkan's bounds would take n·k·8 = {X.shape[0] * k * 8 / 2**30:.1f} GiB, over our "
-            "2 GiB budget: ours refuses (and names hamerly)"
+            f"Elkan's bounds would take n·k·8 = {X.shape[0] * k * 8 / 2**30:.1f} GiB: "
+            "scikit-learn's would hold them; ours, over its 2 GiB budget, refuses where it "
+            "runs Elkan's bounds (and names hamerly)"
         )
     init = X[np.random.RandomState(k).choice(X.shape[0], k, replace=False)] + X.dtype.type(0.01)
     make = LIBRARIES[library]

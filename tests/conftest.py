@@ -5,6 +5,7 @@ import os
 import numpy as np
 import pytest
 
+from kmeans_scratch import _fit
 from kmeans_scratch._fit import ALGORITHMS
 from kmeans_scratch._kernels import QUIET_COMPILE
 
@@ -20,8 +21,19 @@ def dtype(request):
 
 @pytest.fixture(params=sorted(ALGORITHMS))
 def algorithm(request):
-    """Every iteration the library offers; each must give Lloyd's (= scikit-learn's) answer."""
+    """Every iteration the library offers, each run as itself (Elkan's bounds even where a
+    fit would run Lloyd's step instead: :func:`elkan_everywhere`); each must give Lloyd's
+    (= scikit-learn's) answer."""
+    if request.param == "elkan":
+        request.getfixturevalue("elkan_everywhere")
     return request.param
+
+
+@pytest.fixture
+def elkan_everywhere(monkeypatch):
+    """``algorithm="elkan"`` runs Elkan's bounds on any dense rows, not only where they pay
+    (:func:`kmeans_scratch._fit.elkan_pays`): for the tests of Elkan's own code."""
+    monkeypatch.setattr(_fit, "elkan_pays", lambda dtype, n_features, n_clusters: True)
 
 
 @pytest.fixture(scope="module")

@@ -7,17 +7,22 @@ import sys
 from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
+import pytest
 
 from kmeans_scratch import KMeans, kmeans_plusplus
 
 ALGORITHMS = ["lloyd", "hamerly", "elkan", "lloyd"]
 
+# Elkan's own code, on data where a fit would run Lloyd's step instead (see conftest).
+pytestmark = pytest.mark.usefixtures("elkan_everywhere")
+
 CONCURRENT_FITS = """
 import json, sys
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
-from kmeans_scratch import KMeans
+from kmeans_scratch import KMeans, _fit
 
+_fit.elkan_pays = lambda dtype, n_features, n_clusters: True  # as elkan_everywhere does
 rng = np.random.RandomState(0)
 data = [rng.normal(size=(20_000, 3)) for _ in range(4)]
 algorithms = {algorithms!r}

@@ -16,6 +16,9 @@ from kmeans_scratch._elkan import ElkanAssignment
 
 from .helpers import blobs
 
+# Elkan's own code, on data where a fit would run Lloyd's step instead (see conftest).
+pytestmark = pytest.mark.usefixtures("elkan_everywhere")
+
 
 @pytest.fixture(autouse=True)
 def blas_for_small_data(monkeypatch):
