@@ -18,7 +18,8 @@ only, so that this list is the whole of what they rely on:
 - **a fit's pieces, for Dask's chunks**: the moments (``column_moments``, ``each_row``), the
   labels, distances and inertia of a chunk, the centers from the summed chunks
   (``centers_from_sums``, ``move_to_empty_cluster``, ``squared_center_shift``), the
-  algorithms (``ALGORITHMS``) and the greedy k-means++ on the candidates of k-means||;
+  algorithms (``ALGORITHMS``; ``algorithm_for_dense_rows``: what "elkan" runs) and the
+  greedy k-means++ on the candidates of k-means||;
 - **the palette's seeding**: ``greedy_kmeans_plusplus`` with fewer candidates per center
   than scikit-learn's ``default_local_trials``;
 - **the estimator's parameter checks**, so that the Dask estimator refuses what
@@ -59,7 +60,14 @@ from ._distances import (
     sq_distances_to_assigned,
 )
 from ._extras import MissingExtra, require
-from ._fit import ALGORITHMS, check_init_shape, check_parameters, resolve_n_init, tolerance
+from ._fit import (
+    ALGORITHMS,
+    algorithm_for_dense_rows,
+    check_init_shape,
+    check_parameters,
+    resolve_n_init,
+    tolerance,
+)
 from ._iterations import centers_from_sums, move_to_empty_cluster, squared_center_shift
 from ._kernels import (
     ahead_of_time_used,
@@ -106,6 +114,7 @@ __all__ = [
     "Tuple",
     "ahead_of_time_module_file",
     "ahead_of_time_used",
+    "algorithm_for_dense_rows",
     "assign_labels",
     "centers_from_sums",
     "check_finite",

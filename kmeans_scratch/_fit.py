@@ -123,8 +123,17 @@ def resolve_algorithm(algorithm, n_clusters, X):
             stacklevel=5,  # the caller of KMeans.fit or k_means
         )
         return "lloyd"
-    if algorithm == "elkan" and not _sparse.is_sparse(X):
-        return "elkan" if elkan_pays(X.dtype, X.shape[1], n_clusters) else "lloyd"
+    if _sparse.is_sparse(X):
+        return algorithm
+    return algorithm_for_dense_rows(algorithm, X.dtype, X.shape[1], n_clusters)
+
+
+def algorithm_for_dense_rows(algorithm, dtype, n_features, n_clusters):
+    """``algorithm`` for dense rows of ``dtype`` and ``n_features``: "elkan" is "lloyd"
+    where Elkan's bounds do not pay (:func:`elkan_pays`); the others as they are.  The
+    Dask estimator chooses by the same rule."""
+    if algorithm == "elkan" and not elkan_pays(dtype, n_features, n_clusters):
+        return "lloyd"
     return algorithm
 
 

@@ -19,6 +19,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.utils.validation import check_is_fitted
 
 from .._engine import (
+    algorithm_for_dense_rows,
     check_float_rows,
     check_init_shape,
     check_int,
@@ -108,10 +109,11 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     Parameters
     ----------
     n_clusters, n_init, max_iter, tol, verbose, random_state, algorithm
-        As for :class:`kmeans_scratch.KMeans`; ``verbose`` prints the labels changed and
+        As for :class:`kmeans_scratch.KMeans` (``"elkan"`` runs Elkan's bounds where
+        they pay, else Lloyd's step); ``verbose`` prints the labels changed and
         the center shift of every iteration.  Between iterations the workers keep, per
         row, the label (one byte up to 256 clusters, two up to 65,536) and, with
-        ``algorithm="hamerly"``, two bounds (16 bytes), with ``"elkan"`` 8 (k + 1).
+        ``algorithm="hamerly"``, two bounds (16 bytes), with Elkan's 8 (k + 1).
     init : {"k-means||", "random"}, callable or array-like, default="k-means||"
         k-means|| seeding (Bahmani et al. 2012: ``init_rounds`` passes over the data, each
         drawing about ``oversampling_factor · n_clusters`` candidates, reduced to
@@ -167,11 +169,12 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         check_int(self.init_rounds, "init_rounds", 0)
         check_non_negative_number(self.oversampling_factor, "oversampling_factor")
         X = check_rows(X)
-        kept = kept_bytes_per_row(X.shape[1], X.dtype, self.algorithm, self.n_clusters)
+        algorithm = algorithm_for_dense_rows(self.algorithm, X.dtype, X.shape[1], self.n_clusters)
+        kept = kept_bytes_per_row(X.shape[1], X.dtype, algorithm, self.n_clusters)
         with row_chunks(X, check_weights(sample_weight, X), X.dtype, kept) as chunks:
-            return self._fit_chunks(X, chunks)
+            return self._fit_chunks(X, chunks, algorithm)
 
-    def _fit_chunks(self, X, chunks):
+    def _fit_chunks(self, X, chunks, algorithm):
         """:meth:`fit` on the chunks of ``X``."""
         chunks.check_n_clusters(self.n_clusters)
         random_state = check_random_state(self.random_state)
@@ -188,7 +191,7 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         for _ in range(resolve_n_init(self.n_init, init, type(self).__name__)):
             centers_init = self._initial_centers(X, chunks, chunk_totals, mean, init, random_state)
             labels, inertia, centers, n_iter, sizes = run_chunks(
-                chunks, centers_init, self.algorithm, self.max_iter, abs_tol,
+                chunks, centers_init, algorithm, self.max_iter, abs_tol,
                 self.verbose,
             )  # fmt: skip
             if best is None or inertia < best[1]:
