@@ -30,6 +30,21 @@ def algorithm(request):
 
 
 @pytest.fixture
+def elkan_assignments(monkeypatch):
+    """The shapes of the rows each of Elkan's assignment steps was made for, in a list
+    that grows as fits run (an empty list: Elkan's bounds did not run)."""
+    made = []
+    elkan = ALGORITHMS["elkan"]
+
+    def spied_elkan(X, *args):
+        made.append(X.shape)
+        return elkan(X, *args)
+
+    monkeypatch.setitem(ALGORITHMS, "elkan", spied_elkan)
+    return made
+
+
+@pytest.fixture
 def elkan_everywhere(monkeypatch):
     """``algorithm="elkan"`` runs Elkan's bounds on any dense rows, not only where they pay
     (:func:`kmeans_scratch._fit.elkan_pays`): for the tests of Elkan's own code."""

@@ -286,33 +286,23 @@ def test_elkan_with_one_cluster_warns_like_sklearn_and_runs_lloyd(monkeypatch):
     assert function[0].filename == __file__
 
 
-def test_elkan_runs_lloyds_step_where_its_bounds_do_not_pay(monkeypatch):
+def test_elkan_runs_lloyds_step_where_its_bounds_do_not_pay(elkan_assignments):
     """Elkan's bounds pay on dense rows only in float64 with at least 64 features and 64
     clusters (measured by ``make bench-widths``); elsewhere ``algorithm="elkan"`` runs
     Lloyd's step: the same fit, bit for bit, without Elkan's iteration."""
-    from kmeans_scratch import _fit
-
-    made = []
-
-    def spied_elkan(X, *args):
-        made.append(X.shape)
-        return elkan(X, *args)
-
-    elkan = _fit.ALGORITHMS["elkan"]
-    monkeypatch.setitem(_fit.ALGORITHMS, "elkan", spied_elkan)
     for n_features, n_clusters, dtype, runs_elkan in [
         (3, 64, np.float64, False),
         (64, 8, np.float64, False),
         (64, 64, np.float32, False),
         (64, 64, np.float64, True),
     ]:
-        made.clear()
+        elkan_assignments.clear()
         X = blobs(1_000, n_features, n_clusters, seed=n_features, dtype=dtype)
         fits = {
             algorithm: KMeans(n_clusters, n_init=1, random_state=0, algorithm=algorithm).fit(X)
             for algorithm in ("lloyd", "elkan")
         }
-        assert bool(made) is runs_elkan, (n_features, n_clusters, dtype)
+        assert bool(elkan_assignments) is runs_elkan, (n_features, n_clusters, dtype)
         np.testing.assert_array_equal(fits["elkan"].labels_, fits["lloyd"].labels_)
         np.testing.assert_array_equal(
             fits["elkan"].cluster_centers_, fits["lloyd"].cluster_centers_

@@ -55,25 +55,15 @@ def test_same_fit_as_in_memory_on_the_threaded_scheduler(algorithm, dtype, chunk
     assert_same_fit(ours, expected)
 
 
-def test_elkan_runs_where_its_bounds_pay_as_in_memory(monkeypatch):
+def test_elkan_runs_where_its_bounds_pay_as_in_memory(elkan_assignments):
     """``algorithm="elkan"`` chooses as the in-memory fit does (``_fit.elkan_pays``):
     Lloyd's step on narrow float32 rows, whose chunks then keep only their labels, and
     Elkan's bounds on float64 rows of 64 features with 64 clusters; the same fit."""
-    from kmeans_scratch import _fit
-
-    made = []
-
-    def spied_elkan(X, *args):
-        made.append(X.shape)
-        return elkan(X, *args)
-
-    elkan = _fit.ALGORITHMS["elkan"]
-    monkeypatch.setitem(_fit.ALGORITHMS, "elkan", spied_elkan)
     for n_features, n_clusters, dtype, runs_elkan in [
         (3, 8, np.float32, False),
         (64, 64, np.float64, True),
     ]:
-        made.clear()
+        elkan_assignments.clear()
         X = blobs(2_000, n_features, n_clusters, seed=7, dtype=dtype)
         init = X[:: X.shape[0] // n_clusters][:n_clusters] + dtype(0.01)
         expected = KMeans(n_clusters, init=init, algorithm="lloyd").fit(X)
@@ -81,7 +71,7 @@ def test_elkan_runs_where_its_bounds_pay_as_in_memory(monkeypatch):
             ours = DaskKMeans(n_clusters, init=init, algorithm="elkan").fit(
                 da.from_array(X, chunks=(700, -1))
             )
-        assert bool(made) is runs_elkan, (n_features, n_clusters, dtype)
+        assert bool(elkan_assignments) is runs_elkan, (n_features, n_clusters, dtype)
         assert_same_fit(ours, expected)
 
 
