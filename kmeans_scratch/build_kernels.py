@@ -147,9 +147,11 @@ def warm_fits():
     """The core's calls of a session, on small data (:func:`warm_estimator`): each
     algorithm, in float64 and float32, on narrow rows with repeated values (pixels: the
     tile kernel on the distinct rows) and without (every row), on wide rows (BLAS), and on
-    sparse rows (CSR: ``TfidfVectorizer`` gives either dtype); and the dense rows
-    read-only with the default algorithm (Numba compiles a kernel for a read-only array
-    apart: ``np.load(path, mmap_mode="r")``, an array a library froze)."""
+    sparse rows (CSR: ``TfidfVectorizer`` gives either dtype); Elkan's bounds on dense
+    rows where a fit runs them (float64, 64 features and 64 clusters: elsewhere
+    ``algorithm="elkan"`` runs Lloyd's step); and the dense rows read-only with the
+    default algorithm (Numba compiles a kernel for a read-only array apart:
+    ``np.load(path, mmap_mode="r")``, an array a library froze)."""
     import numpy as np
     from scipy import sparse
 
@@ -159,17 +161,18 @@ def warm_fits():
     wide = random.normal(size=(8_192, 32))
     for dtype in (np.float64, np.float32):
         for X in (pixels.astype(dtype), points.astype(dtype), wide.astype(dtype)):
-            warm_estimator(X, ("lloyd", "elkan", "hamerly"))
+            warm_estimator(X, ("lloyd", "hamerly"))
             X.flags.writeable = False
             warm_estimator(X, ("lloyd",))
         rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0, dtype=dtype)
         warm_estimator(rows, ("lloyd", "elkan", "hamerly"))
+    warm_estimator(random.normal(size=(4_096, 64)), ("elkan",), n_clusters=64)
 
 
-def warm_estimator(X, algorithms):
-    """The calls a session makes on ``X``: ``KMeans(8).fit`` with each of ``algorithms``
-    (3 iterations at most), then ``predict``, ``transform`` and ``score``, and
-    ``kmeans_plusplus``."""
+def warm_estimator(X, algorithms, n_clusters=8):
+    """The calls a session makes on ``X``: ``KMeans(n_clusters).fit`` with each of
+    ``algorithms`` (3 iterations at most), then ``predict``, ``transform`` and ``score``,
+    and ``kmeans_plusplus``."""
     import warnings
 
     from ._kmeans import KMeans, kmeans_plusplus
@@ -177,9 +180,11 @@ def warm_estimator(X, algorithms):
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")  # 3 iterations do not converge: said, and meant
         for algorithm in algorithms:
-            fitted = KMeans(8, algorithm=algorithm, n_init=1, max_iter=3, random_state=0).fit(X)
+            fitted = KMeans(
+                n_clusters, algorithm=algorithm, n_init=1, max_iter=3, random_state=0
+            ).fit(X)
     fitted.predict(X), fitted.transform(X), fitted.score(X)
-    kmeans_plusplus(X, 8, random_state=0)
+    kmeans_plusplus(X, n_clusters, random_state=0)
 
 
 def main():
