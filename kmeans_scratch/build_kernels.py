@@ -14,9 +14,9 @@ that neither this tool nor the core names a layer.
 A fit in a Python session (the README's first example, a notebook) runs Numba's parallel
 kernels, compiled just in time on first use: half a minute to two minutes of compiling
 for a new install.  ``--warm`` (:func:`warm_just_in_time`) makes those calls once, on
-small data, so that Numba's cache in the kernel folder holds them; the package build and
-``make kernels`` run it after the module, and a first session then loads its kernels in
-seconds.
+small data, so that Numba's cache in the kernel folder holds them (the core's calls,
+and each layer's from its ``_warm`` module); the package build and ``make kernels`` run
+it after the module, and a first session then loads its kernels in seconds.
 """
 
 import importlib
@@ -43,9 +43,15 @@ def import_layer_calls():
     """Import every layer's ``_compiled`` module (a sub-package's, such as
     ``kmeans_scratch/compression/_compiled.py``), which registers its calls; a layer whose
     extra is missing is left out, and its calls run just in time.  Returns the modules."""
+    return import_layer_modules("_compiled")
+
+
+def import_layer_modules(name):
+    """Every layer's module ``name`` (``kmeans_scratch/*/name.py``), imported; one whose
+    extra is missing is left out, and says so on stderr."""
     modules = []
-    for path in sorted(PACKAGE.glob("*/_compiled.py")):
-        module_name = f"{PACKAGE.name}.{path.parent.name}._compiled"
+    for path in sorted(PACKAGE.glob(f"*/{name}.py")):
+        module_name = f"{PACKAGE.name}.{path.parent.name}.{name}"
         try:
             modules.append(importlib.import_module(module_name))
         except MissingExtra as error:
@@ -132,14 +138,13 @@ def releasing_the_gil():
 
 def warm_just_in_time():
     """Compile into Numba's cache the kernels that a Python session's calls run: the core's
-    fits (:func:`warm_fits`) and each layer's (a ``_compiled`` module's
+    fits (:func:`warm_fits`) and each layer's (its ``_warm`` module's
     ``warm_just_in_time``, such as ``compress()`` on a small image).  Kernels already in
     the cache are loaded, not compiled.  Returns the kernel folder."""
     _kernels.start_numba()
     warm_fits()
-    for module in import_layer_calls():
-        if hasattr(module, "warm_just_in_time"):
-            module.warm_just_in_time()
+    for module in import_layer_modules("_warm"):
+        module.warm_just_in_time()
     return kernel_cache_folder()
 
 

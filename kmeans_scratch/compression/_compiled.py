@@ -57,28 +57,3 @@ COMPRESS_CALLS = {
 CALLS = merged_calls(COMPRESS_CALLS, fit_setup_calls(), fit_step_calls(F8_1, F8_2, F8_3))
 
 register_ahead_of_time_calls(CALLS)
-
-
-def warm_just_in_time():
-    """``compress()`` as a Python session calls it (a notebook's k sweep, with its report),
-    on a small image: RGB (writable or read-only) with and without dithering, RGBA and
-    gray.  Run by the package build so that their just-in-time kernels are in Numba's
-    cache (``build_kernels --warm``); the command itself runs the ahead-of-time module."""
-    import numpy as np
-
-    from . import compress
-
-    rows, columns = np.mgrid[:48, :64]
-    noise = np.random.default_rng(0).integers(0, 24, (48, 64, 3))
-    rgb = (np.stack([rows * 5, columns * 4, rows + columns], axis=-1) + noise).astype(np.uint8)
-    alpha = np.clip(columns * 6, 0, 255).astype(np.uint8)[..., None]
-    read_only = rgb.copy()  # as NumPy views of a PIL image are
-    read_only.flags.writeable = False
-    for pixels, dither in (
-        (rgb, False),
-        (read_only, False),
-        (rgb, True),
-        (np.dstack([rgb, alpha]), False),
-    ):
-        compress(pixels, 16, dither=dither).report("png")
-    compress(rgb[..., 0], 4).report("png")

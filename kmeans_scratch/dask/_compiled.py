@@ -37,25 +37,3 @@ def chunk_task_calls(F1, F2, F3):
 CALLS = merged_calls(chunk_task_calls(F8_1, F8_2, F8_3), chunk_task_calls(F4_1, F4_2, F4_3))
 
 register_ahead_of_time_calls(CALLS)
-
-
-def warm_just_in_time():
-    """A fit on a Dask array as a Python session runs it on the threaded scheduler (and a
-    worker of several threads): each algorithm in float64 and float32, on narrow rows and
-    on wide rows (BLAS), with ``predict``, ``transform`` and ``score``, on small data.  Run
-    by the package build so that their just-in-time kernels are in Numba's cache
-    (``build_kernels --warm``); a worker of one thread runs the ahead-of-time module."""
-    import dask
-    import dask.array as da
-    import numpy as np
-
-    from ._estimator import KMeans
-
-    random = np.random.default_rng(0)
-    with dask.config.set(scheduler="threads"):
-        for rows in (random.normal(size=(4_000, 3)), random.normal(size=(2_000, 32))):
-            for dtype in (np.float64, np.float32):
-                X = da.from_array(rows.astype(dtype), chunks=rows.shape[0] // 4)
-                for algorithm in ("lloyd", "elkan", "hamerly"):
-                    fitted = KMeans(8, algorithm=algorithm, max_iter=3, random_state=0).fit(X)
-                fitted.predict(X).compute(), fitted.transform(X).compute(), fitted.score(X)
