@@ -85,3 +85,23 @@ def test_the_command_without_its_extra_says_so_in_one_line():
         "kmeans-compress: kmeans_scratch.compression needs the [compress] extra "
         "(PIL is not installed): pip install 'kmeans-scratch[compress]'"
     ]
+
+
+@pytest.mark.slow
+def test_the_build_leaves_out_each_layer_without_its_extra():
+    """The build's warm imports each layer's ``_warm`` module: without the extras none
+    imports, and each says which extra it needs, on stderr, instead of failing the build."""
+    done = run_without_extras(
+        """
+        from kmeans_scratch.build_kernels import import_layer_modules
+        print(len(import_layer_modules("_warm")))
+        """
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.split() == ["0"]
+    assert done.stderr.strip().splitlines() == [
+        "kmeans_scratch.compression._warm left out: kmeans_scratch.compression needs the "
+        "[compress] extra (PIL is not installed): pip install 'kmeans-scratch[compress]'",
+        "kmeans_scratch.dask._warm left out: kmeans_scratch.dask needs the [dask] extra "
+        "(dask.array is not installed): pip install 'kmeans-scratch[dask]'",
+    ]
