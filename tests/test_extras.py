@@ -5,9 +5,11 @@ Each case runs in a fresh interpreter where the extras' modules cannot be import
 None in ``sys.modules``, which makes ``import`` fail as for a module not installed).
 """
 
+import re
 import subprocess
 import sys
 import textwrap
+from pathlib import Path
 
 import pytest
 
@@ -17,8 +19,8 @@ EXTRA_MODULES = (
 )  # fmt: skip
 
 
-def run_without_extras(code):
-    blocked = "".join(f"sys.modules[{name!r}] = None\n" for name in EXTRA_MODULES)
+def run_without_extras(code, modules=EXTRA_MODULES):
+    blocked = "".join(f"sys.modules[{name!r}] = None\n" for name in modules)
     program = "import sys\n" + blocked + textwrap.dedent(code)
     return subprocess.run(
         [sys.executable, "-c", program], capture_output=True, text=True, timeout=300
@@ -105,3 +107,50 @@ def test_the_build_leaves_out_each_layer_without_its_extra():
         "kmeans_scratch.dask._warm left out: kmeans_scratch.dask needs the [dask] extra "
         "(dask.array is not installed): pip install 'kmeans-scratch[dask]'",
     ]
+
+
+#: The import names of the dependencies whose distributions are named otherwise.
+IMPORT_NAMES = {
+    "scikit-learn": "sklearn",
+    "pillow": "PIL",
+    "pyoxipng": "oxipng",
+    "scikit-image": "skimage",
+}
+
+
+def not_in_the_build():
+    """The modules of the package's dependencies (with every extra but the tests' and the
+    benchmarks') that pip's isolated build does not install: pyproject's ``[build-system]``
+    ``requires`` leaves them out."""
+    tomllib = pytest.importorskip("tomllib")  # Python 3.11 on
+    pyproject = tomllib.loads((Path(__file__).parents[1] / "pyproject.toml").read_text())
+    project = pyproject["project"]
+    extras = project["optional-dependencies"]
+    needed = [*project["dependencies"], *extras["compress"], *extras["dask"]]
+    built_with = {name_of(requirement) for requirement in pyproject["build-system"]["requires"]}
+    missing = {name_of(requirement) for requirement in needed} - built_with
+    return sorted(IMPORT_NAMES.get(name, name) for name in missing)
+
+
+def name_of(requirement):
+    return re.match(r"[A-Za-z0-9_.-]+", requirement).group().lower()
+
+
+@pytest.mark.slow
+def test_the_build_warms_a_sessions_kernels_with_what_it_installs():
+    """``pip install .`` warms Numba's cache in an isolated build environment that holds
+    only pyproject's build requirements: with every other dependency missing, the core's
+    warm and the compressor's run (the Dask layer, whose extra the build lacks, is left
+    out).  The kernels come from this venv's cache, warmed by ``make kernels``."""
+    blocked = not_in_the_build()
+    assert "dask" in blocked
+    done = run_without_extras(
+        """
+        from kmeans_scratch import build_kernels
+        build_kernels.warm_just_in_time()
+        """,
+        modules=blocked,
+    )
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert "compression._warm left out" not in done.stderr
+    assert "kmeans_scratch.dask._warm left out" in done.stderr
