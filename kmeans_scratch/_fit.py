@@ -143,10 +143,10 @@ def elkan_pays(dtype, n_features, n_clusters):
     bench-widths`` of 2026-12-05: Gaussian blobs, d = 2 … 784, k = 8, 64, 256, 20
     iterations from the same init): there our Elkan took 0.52–0.98 × our Lloyd's time in
     7 of 8 cells (1.16 × in the other); everywhere else 1.01–3.93 × in 36 of 38 cells
-    (0.92 and 0.97 × in the other 2).  A
-    distance costs Lloyd's step one product through BLAS (or a few operations in the tile
-    kernel, for narrow rows); Elkan's bounds skip it at the price of updating k bounds a
-    row, which pays only where a distance costs the most: many features, in float64."""
+    (0.92 and 0.97 × in the other 2).  A distance costs Lloyd's step one product through
+    BLAS (or a few operations in the tile kernel, for narrow rows); Elkan's bounds skip it
+    at the price of updating k bounds a row, which pays only where a distance costs the
+    most: many features, in float64."""
     return np.dtype(dtype) == np.float64 and n_features >= 64 and n_clusters >= 64
 
 
