@@ -1,0 +1,133 @@
+"""Whether Elkan's bounds pay beyond Gaussian blobs, where ``_fit.elkan_pays`` was measured.
+
+    .venv/bin/python -m benchmarks.elkan_beyond_blobs [--quick]
+
+Two kinds of data that are not well-separated blobs, n·d = 10⁷ rows by features:
+
+- *embeddings*: a rank-24 signal plus noise, every row scaled to unit length (as sentence
+  or image embeddings are);
+- *classification*: scikit-learn's ``make_classification`` (8 classes of 8 clusters, 32
+  informative features at most).
+
+For d = 32, 64, 128, 300, k = 16, 64, 256, float64 and float32, from the same k-means++
+centers, 20 iterations (``tol=0``), one init, medians of 3 alternating rounds after a
+warm-up:
+
+1. our ``algorithm="elkan"`` with its bounds in every cell (``elkan_pays`` patched true)
+   over our Lloyd: what the bounds cost or save, and what the rule chooses there;
+2. in the cells where the rule runs the bounds (float64, d ≥ 64, k ≥ 64): our
+   ``algorithm="elkan"`` as it is over scikit-learn's, and both libraries' Lloyd.
+
+A run of about 15 minutes (``--quick``: d = 64 and 300 only, about 5).
+"""
+
+import argparse
+import time
+
+import numpy as np
+from sklearn.cluster import KMeans as ScikitLearnKMeans
+from sklearn.cluster import kmeans_plusplus
+from sklearn.datasets import make_classification
+
+from kmeans_scratch import KMeans, _fit
+
+N_TIMES_D = 10_000_000
+ROUNDS = 3
+
+
+def embeddings(n_samples, n_features, rng):
+    """Rows of a rank-24 signal plus noise, scaled to unit length."""
+    signal = rng.standard_normal((n_samples, 24)) @ rng.standard_normal((24, n_features))
+    rows = signal + 0.5 * np.abs(signal).mean() * rng.standard_normal(signal.shape)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
+
+
+def classification(n_samples, n_features, rng):
+    """``make_classification``: 8 classes of 8 clusters each."""
+    rows, _ = make_classification(
+        n_samples, n_features, n_informative=min(n_features, 32), n_redundant=0,
+        n_classes=8, n_clusters_per_class=8, random_state=0,
+    )  # fmt: skip
+    return rows
+
+
+DATASETS = {"embeddings": embeddings, "classification": classification}
+
+
+def fit_seconds(estimator, X):
+    start = time.perf_counter()
+    estimator.fit(X)
+    return time.perf_counter() - start
+
+
+def medians(contenders, X):
+    """{name: median seconds} of ``contenders`` ({name: make estimator}), alternated."""
+    for make in contenders.values():
+        fit_seconds(make(), X)  # warm-up: compiles, caches
+    times = {name: [] for name in contenders}
+    for _ in range(ROUNDS):
+        for name, make in contenders.items():
+            times[name].append(fit_seconds(make(), X))
+    return {name: float(np.median(seconds)) for name, seconds in times.items()}
+
+
+def main(argv=None):
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--quick", action="store_true", help="d = 64 and 300 only")
+    args = parser.parse_args(argv)
+    widths = (64, 300) if args.quick else (32, 64, 128, 300)
+    rule = _fit.elkan_pays
+    bounds_everywhere = lambda *_: True  # noqa: E731
+    print("| data | dtype | d | k | bounds ÷ our Lloyd | the rule runs | ours ÷ sklearn, elkan "
+          "| ours ÷ sklearn, lloyd |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---|---:|---:|")
+    rng = np.random.default_rng(0)
+    for name, make_data in DATASETS.items():
+        for n_features in widths:
+            rows = make_data(N_TIMES_D // n_features, n_features, rng)
+            for dtype in (np.float64, np.float32):
+                X = rows.astype(dtype)
+                for k in (16, 64, 256):
+                    init, _ = kmeans_plusplus(X, k, random_state=0)
+
+                    def ours(algorithm, init=init, k=k):
+                        return KMeans(k, init=init, n_init=1, max_iter=20, tol=0,
+                                      algorithm=algorithm)  # fmt: skip
+
+                    def theirs(algorithm, init=init, k=k):
+                        return ScikitLearnKMeans(k, init=init, n_init=1, max_iter=20, tol=0,
+                                                 algorithm=algorithm)  # fmt: skip
+
+                    runs_bounds = rule(dtype, n_features, k)
+                    _fit.elkan_pays = bounds_everywhere
+                    try:
+                        forced = medians(
+                            {"bounds": lambda: ours("elkan"), "lloyd": lambda: ours("lloyd")}, X
+                        )
+                    finally:
+                        _fit.elkan_pays = rule
+                    peers = "– | –"
+                    if runs_bounds:
+                        m = medians(
+                            {
+                                "ours elkan": lambda: ours("elkan"),
+                                "sklearn elkan": lambda: theirs("elkan"),
+                                "ours lloyd": lambda: ours("lloyd"),
+                                "sklearn lloyd": lambda: theirs("lloyd"),
+                            },
+                            X,
+                        )
+                        peers = (
+                            f"{m['ours elkan'] / m['sklearn elkan']:.2f} | "
+                            f"{m['ours lloyd'] / m['sklearn lloyd']:.2f}"
+                        )
+                    print(
+                        f"| {name} | {np.dtype(dtype).name} | {n_features} | {k} | "
+                        f"{forced['bounds'] / forced['lloyd']:.2f} | "
+                        f"{'bounds' if runs_bounds else 'Lloyd'} | {peers} |",
+                        flush=True,
+                    )
+
+
+if __name__ == "__main__":
+    main()
