@@ -22,6 +22,7 @@ A run of about 15 minutes (``--quick``: d = 64 and 300 only, about 5).
 """
 
 import argparse
+import contextlib
 import time
 
 import numpy as np
@@ -54,21 +55,60 @@ def classification(n_samples, n_features, rng):
 DATASETS = {"embeddings": embeddings, "classification": classification}
 
 
+LIBRARIES = {"ours": KMeans, "sklearn": ScikitLearnKMeans}
+
+
+def twenty_iterations(library, algorithm, init):
+    """An estimator of ``library`` running 20 iterations of ``algorithm`` from ``init``."""
+    return LIBRARIES[library](
+        init.shape[0], init=init, n_init=1, max_iter=20, tol=0, algorithm=algorithm
+    )
+
+
 def fit_seconds(estimator, X):
     start = time.perf_counter()
     estimator.fit(X)
     return time.perf_counter() - start
 
 
-def medians(contenders, X):
-    """{name: median seconds} of ``contenders`` ({name: make estimator}), alternated."""
-    for make in contenders.values():
-        fit_seconds(make(), X)  # warm-up: compiles, caches
-    times = {name: [] for name in contenders}
+def medians(contenders, X, init):
+    """{(library, algorithm): median seconds} of :func:`twenty_iterations` for each of
+    ``contenders``, alternated."""
+    for contender in contenders:
+        fit_seconds(twenty_iterations(*contender, init), X)  # warm-up: compiles, caches
+    times = {contender: [] for contender in contenders}
     for _ in range(ROUNDS):
-        for name, make in contenders.items():
-            times[name].append(fit_seconds(make(), X))
-    return {name: float(np.median(seconds)) for name, seconds in times.items()}
+        for contender in contenders:
+            times[contender].append(fit_seconds(twenty_iterations(*contender, init), X))
+    return {contender: float(np.median(seconds)) for contender, seconds in times.items()}
+
+
+@contextlib.contextmanager
+def bounds_everywhere():
+    """Our ``algorithm="elkan"`` runs its bounds on any rows (``_fit.elkan_pays`` true)."""
+    rule = _fit.elkan_pays
+    _fit.elkan_pays = lambda dtype, n_features, n_clusters: True
+    try:
+        yield
+    finally:
+        _fit.elkan_pays = rule
+
+
+def table_row(name, X, k):
+    """The row of the table for ``k`` clusters on the rows ``X`` of dataset ``name``."""
+    init, _ = kmeans_plusplus(X, k, random_state=0)
+    with bounds_everywhere():
+        forced = medians([("ours", "elkan"), ("ours", "lloyd")], X, init)
+    runs_bounds = _fit.elkan_pays(X.dtype, X.shape[1], k)
+    peers = "– | –"
+    if runs_bounds:
+        m = medians([(library, a) for a in ("elkan", "lloyd") for library in LIBRARIES], X, init)
+        peers = " | ".join(f"{m['ours', a] / m['sklearn', a]:.2f}" for a in ("elkan", "lloyd"))
+    return (
+        f"| {name} | {X.dtype.name} | {X.shape[1]} | {k} | "
+        f"{forced['ours', 'elkan'] / forced['ours', 'lloyd']:.2f} | "
+        f"{'bounds' if runs_bounds else 'Lloyd'} | {peers} |"
+    )
 
 
 def main(argv=None):
@@ -76,8 +116,6 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="d = 64 and 300 only")
     args = parser.parse_args(argv)
     widths = (64, 300) if args.quick else (32, 64, 128, 300)
-    rule = _fit.elkan_pays
-    bounds_everywhere = lambda *_: True  # noqa: E731
     print("| data | dtype | d | k | bounds ÷ our Lloyd | the rule runs | ours ÷ sklearn, elkan "
           "| ours ÷ sklearn, lloyd |")  # fmt: skip
     print("|---|---|---:|---:|---:|---|---:|---:|")
@@ -86,47 +124,8 @@ def main(argv=None):
         for n_features in widths:
             rows = make_data(N_TIMES_D // n_features, n_features, rng)
             for dtype in (np.float64, np.float32):
-                X = rows.astype(dtype)
                 for k in (16, 64, 256):
-                    init, _ = kmeans_plusplus(X, k, random_state=0)
-
-                    def ours(algorithm, init=init, k=k):
-                        return KMeans(k, init=init, n_init=1, max_iter=20, tol=0,
-                                      algorithm=algorithm)  # fmt: skip
-
-                    def theirs(algorithm, init=init, k=k):
-                        return ScikitLearnKMeans(k, init=init, n_init=1, max_iter=20, tol=0,
-                                                 algorithm=algorithm)  # fmt: skip
-
-                    runs_bounds = rule(dtype, n_features, k)
-                    _fit.elkan_pays = bounds_everywhere
-                    try:
-                        forced = medians(
-                            {"bounds": lambda: ours("elkan"), "lloyd": lambda: ours("lloyd")}, X
-                        )
-                    finally:
-                        _fit.elkan_pays = rule
-                    peers = "– | –"
-                    if runs_bounds:
-                        m = medians(
-                            {
-                                "ours elkan": lambda: ours("elkan"),
-                                "sklearn elkan": lambda: theirs("elkan"),
-                                "ours lloyd": lambda: ours("lloyd"),
-                                "sklearn lloyd": lambda: theirs("lloyd"),
-                            },
-                            X,
-                        )
-                        peers = (
-                            f"{m['ours elkan'] / m['sklearn elkan']:.2f} | "
-                            f"{m['ours lloyd'] / m['sklearn lloyd']:.2f}"
-                        )
-                    print(
-                        f"| {name} | {np.dtype(dtype).name} | {n_features} | {k} | "
-                        f"{forced['bounds'] / forced['lloyd']:.2f} | "
-                        f"{'bounds' if runs_bounds else 'Lloyd'} | {peers} |",
-                        flush=True,
-                    )
+                    print(table_row(name, rows.astype(dtype), k), flush=True)
 
 
 if __name__ == "__main__":
