@@ -1,9 +1,12 @@
-"""Whether Elkan's bounds pay beyond Gaussian blobs, where ``_fit.elkan_pays`` was measured.
+"""Whether Elkan's bounds pay beyond Gaussian blobs, where ``_fit.elkan_pays`` was measured,
+and whether ``_elkan.center_skip_share`` tells the rows where they pay from the others.
 
     .venv/bin/python -m benchmarks.elkan_beyond_blobs [--quick]
 
-Two kinds of data that are not well-separated blobs, n·d = 10⁷ rows by features:
+Three kinds of data, n·d = 10⁷ rows by features:
 
+- *blobs*: Gaussian blobs, 100 centers (``benchmarks.datasets.blobs``), where the bounds
+  paid on the grid of ``make bench-widths``;
 - *embeddings*: a rank-24 signal plus noise, every row scaled to unit length (as sentence
   or image embeddings are);
 - *classification*: scikit-learn's ``make_classification`` (8 classes of 8 clusters, 32
@@ -13,12 +16,14 @@ For d = 32, 64, 128, 300, k = 16, 64, 256, float64 and float32, from the same k-
 centers, 20 iterations (``tol=0``), one init, medians of 3 alternating rounds after a
 warm-up:
 
-1. our ``algorithm="elkan"`` with its bounds in every cell (``elkan_pays`` patched true)
-   over our Lloyd: what the bounds cost or save, and what the rule chooses there;
-2. in the cells where the rule runs the bounds (float64, d ≥ 64, k ≥ 64): our
+1. our ``algorithm="elkan"`` with its bounds in every cell (both rules off) over our
+   Lloyd: what the bounds cost or save; the rule of the rows' shape (``elkan_pays``), the
+   share of pairs the centers rule out after the first step (``center_skip_share``) and
+   whether the bounds then run;
+2. in the cells where the shape rule lets the rows decide (float64, d ≥ 64, k ≥ 64): our
    ``algorithm="elkan"`` as it is over scikit-learn's, and both libraries' Lloyd.
 
-A run of about 15 minutes (``--quick``: d = 64 and 300 only, about 5).
+A run of about 25 minutes (``--quick``: d = 64 and 300 only, about 10).
 """
 
 import argparse
@@ -30,7 +35,9 @@ from sklearn.cluster import KMeans as ScikitLearnKMeans
 from sklearn.cluster import kmeans_plusplus
 from sklearn.datasets import make_classification
 
-from kmeans_scratch import KMeans, _fit
+from kmeans_scratch import KMeans, _elkan, _fit
+
+from .datasets import blobs
 
 N_TIMES_D = 10_000_000
 ROUNDS = 3
@@ -52,7 +59,12 @@ def classification(n_samples, n_features, rng):
     return rows
 
 
-DATASETS = {"embeddings": embeddings, "classification": classification}
+def gaussian_blobs(n_samples, n_features, rng):
+    """Gaussian blobs around 100 centers (``benchmarks.datasets.blobs``)."""
+    return blobs(n_features, n_samples)
+
+
+DATASETS = {"blobs": gaussian_blobs, "embeddings": embeddings, "classification": classification}
 
 
 LIBRARIES = {"ours": KMeans, "sklearn": ScikitLearnKMeans}
@@ -85,13 +97,35 @@ def medians(contenders, X, init):
 
 @contextlib.contextmanager
 def bounds_everywhere():
-    """Our ``algorithm="elkan"`` runs its bounds on any rows (``_fit.elkan_pays`` true)."""
+    """Our ``algorithm="elkan"`` runs its bounds on any rows: ``_fit.elkan_pays`` true, and
+    the step does not measure the rows."""
     rule = _fit.elkan_pays
     _fit.elkan_pays = lambda dtype, n_features, n_clusters: True
+    _elkan.ElkanAssignment.bounds_only_where_they_pay = False
     try:
         yield
     finally:
         _fit.elkan_pays = rule
+        _elkan.ElkanAssignment.bounds_only_where_they_pay = True
+
+
+def skip_share(X, init):
+    """The share :func:`_elkan.center_skip_share` measures in our Elkan's second step."""
+    shares = []
+    measure = _elkan.center_skip_share
+
+    def measured(*args):
+        shares.append(measure(*args))
+        return shares[-1]
+
+    _elkan.center_skip_share = measured
+    try:
+        with bounds_everywhere():
+            _elkan.ElkanAssignment.bounds_only_where_they_pay = True
+            twenty_iterations("ours", "elkan", init).set_params(max_iter=2).fit(X)
+    finally:
+        _elkan.center_skip_share = measure
+    return shares[0]
 
 
 def table_row(name, X, k):
@@ -99,14 +133,17 @@ def table_row(name, X, k):
     init, _ = kmeans_plusplus(X, k, random_state=0)
     with bounds_everywhere():
         forced = medians([("ours", "elkan"), ("ours", "lloyd")], X, init)
-    runs_bounds = _fit.elkan_pays(X.dtype, X.shape[1], k)
+    shape_allows = _fit.elkan_pays(X.dtype, X.shape[1], k)
+    share = skip_share(X, init)
+    runs_bounds = shape_allows and share >= _elkan.MIN_SKIP_SHARE
     peers = "– | –"
-    if runs_bounds:
+    if shape_allows:
         m = medians([(library, a) for a in ("elkan", "lloyd") for library in LIBRARIES], X, init)
         peers = " | ".join(f"{m['ours', a] / m['sklearn', a]:.2f}" for a in ("elkan", "lloyd"))
     return (
         f"| {name} | {X.dtype.name} | {X.shape[1]} | {k} | "
         f"{forced['ours', 'elkan'] / forced['ours', 'lloyd']:.2f} | "
+        f"{'yes' if shape_allows else 'no'} | {share:.2f} | "
         f"{'bounds' if runs_bounds else 'Lloyd'} | {peers} |"
     )
 
@@ -116,9 +153,9 @@ def main(argv=None):
     parser.add_argument("--quick", action="store_true", help="d = 64 and 300 only")
     args = parser.parse_args(argv)
     widths = (64, 300) if args.quick else (32, 64, 128, 300)
-    print("| data | dtype | d | k | bounds ÷ our Lloyd | the rule runs | ours ÷ sklearn, elkan "
-          "| ours ÷ sklearn, lloyd |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---|---:|---:|")
+    print("| data | dtype | d | k | bounds ÷ our Lloyd | shape allows | skip share | runs "
+          "| ours ÷ sklearn, elkan | ours ÷ sklearn, lloyd |")  # fmt: skip
+    print("|---|---|---:|---:|---:|---|---:|---|---:|---:|")
     rng = np.random.default_rng(0)
     for name, make_data in DATASETS.items():
         for n_features in widths:

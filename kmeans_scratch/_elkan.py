@@ -18,7 +18,9 @@ total movement of its center so far (``drift``), so the true bound is
 ``stored − drift[j]`` and moving the centers touches only the k entries of ``drift``.
 
 Elkan skips more distance computations than Hamerly, and wins when a distance is
-expensive (high dimension, many clusters), but it costs **n_samples × n_clusters × 8
+expensive (high dimension, many clusters) and the clusters stand apart, so that most
+centers are ruled out by their distance from the sample's own; where they do not, the
+step runs Lloyd's instead (:class:`ElkanAssignment`).  The bounds cost **n_samples × n_clusters × 8
 bytes** of memory for the bounds (1 GiB for a million samples and 128 clusters).  Above
 ``BOUNDS_BUDGET_BYTES`` it refuses before allocating, with a message that points to
 ``algorithm="hamerly"`` (O(n) bounds) or ``"lloyd"`` (none).
@@ -35,13 +37,23 @@ International Conference on Machine Learning (ICML), 2003, pp. 147-153.
 import numpy as np
 
 from ._blocks import block_bounds, merge_blocks, sum_rows
-from ._bounds import BoundedAssignment, center_distances, movements, smallest
+from ._bounds import center_distances, movements, shrink_factor, smallest
 from ._kernels import kernel, prange
-from ._tiles import sq_distance_tile_order, sq_distances_to_all
-from ._wide import assign_and_accumulate_blas, row_sq_norms, uses_blas
+from ._lloyd import LloydAssignment
+from ._tiles import sq_distance_tile_order
+from ._wide import assign_and_accumulate_blas
 
 #: Largest memory Elkan's lower bounds may take (n_samples × n_clusters × 8 bytes): 2 GiB.
 BOUNDS_BUDGET_BYTES = 2 * 2**30
+#: Elkan's bounds run when the centers alone rule out at least this share of the pairs
+#: (:func:`center_skip_share`, after the first step).  Measured (``python -m
+#: benchmarks.elkan_beyond_blobs``): 0.41–0.99 on Gaussian blobs at k = 64 and 256, where
+#: the bounds took 0.48–0.98 × the time of Lloyd's steps; 0.00–0.02 on embedding-like
+#: rows and ``make_classification``, where they took 1.72–6.22 ×.
+MIN_SKIP_SHARE = 0.25
+#: Rows :func:`center_skip_share` measures on (evenly spaced): enough for a share to
+#: within about 1 %, in well under a Lloyd step.
+SKIP_SAMPLE_ROWS = 4096
 
 
 def check_bounds_fit(n_samples, n_clusters):
@@ -77,12 +89,11 @@ def elkan_assign_and_accumulate(
     """Elkan's assignment step fused with the per-cluster sums; returns the labels changed.
 
     ``lower[i, j] - drift[j]`` is the lower bound of sample i for center j; ``movement[j]``
-    is how far center j moved since the last call.  A sample with ``labels[i] < 0`` has no
-    bounds yet: all its distances are computed.
+    is how far center j moved since the last call; ``upper[i]`` bounds the distance to the
+    center of ``labels[i]`` before that move.
     """
     n_samples = X.shape[0]
     n_clusters = centers.shape[0]
-    centers_t = np.ascontiguousarray(centers.T)
     half_separation = np.empty(n_clusters)
     for a in range(n_clusters):
         half_separation[a] = smallest(half_center_distances[a])
@@ -90,44 +101,34 @@ def elkan_assign_and_accumulate(
     block_changed = np.zeros(n_blocks, dtype=np.int64)
     for block in prange(n_blocks):
         start, end = block_bounds(n_samples, n_blocks, block)
-        distances = np.empty(n_clusters, dtype=X.dtype)
         changed = 0
         for i in range(start, end):
             x = X[i]
             label = labels[i]
-            if label < 0:
-                sq_distances_to_all(x, centers_t, distances)
-                best, best_sq = 0, distances[0]
+            upper[i] += movement[label]
+            best = label
+            if upper[i] >= half_separation[label] * shrink:
+                u = upper[i]
+                best_sq = x.dtype.type(0)
+                tight = False
                 for j in range(n_clusters):
-                    lower[i, j] = np.sqrt(distances[j]) + drift[j]
-                    if distances[j] < best_sq:
-                        best, best_sq = j, distances[j]
-                upper[i] = np.sqrt(best_sq)
-            else:
-                upper[i] += movement[label]
-                best = label
-                if upper[i] >= half_separation[label] * shrink:
-                    u = upper[i]
-                    best_sq = x.dtype.type(0)
-                    tight = False
-                    for j in range(n_clusters):
-                        if j == best or j == label:
-                            continue
-                        bound = max(lower[i, j] - drift[j], half_center_distances[best, j])
+                    if j == best or j == label:
+                        continue
+                    bound = max(lower[i, j] - drift[j], half_center_distances[best, j])
+                    if u < bound * shrink:
+                        continue
+                    if not tight:
+                        best_sq = sq_distance_tile_order(x, centers[best])
+                        u = np.sqrt(best_sq)
+                        lower[i, best] = u + drift[best]
+                        tight = True
                         if u < bound * shrink:
                             continue
-                        if not tight:
-                            best_sq = sq_distance_tile_order(x, centers[best])
-                            u = np.sqrt(best_sq)
-                            lower[i, best] = u + drift[best]
-                            tight = True
-                            if u < bound * shrink:
-                                continue
-                        sq = sq_distance_tile_order(x, centers[j])
-                        lower[i, j] = np.sqrt(sq) + drift[j]
-                        if sq < best_sq or (sq == best_sq and j < best):
-                            best, best_sq, u = j, sq, np.sqrt(sq)
-                    upper[i] = u
+                    sq = sq_distance_tile_order(x, centers[j])
+                    lower[i, j] = np.sqrt(sq) + drift[j]
+                    if sq < best_sq or (sq == best_sq and j < best):
+                        best, best_sq, u = j, sq, np.sqrt(sq)
+                upper[i] = u
             if best != label:
                 changed += 1
                 labels[i] = best
@@ -137,38 +138,94 @@ def elkan_assign_and_accumulate(
     return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
 
-class ElkanAssignment(BoundedAssignment):
-    """Elkan's assignment step for :func:`kmeans_scratch._iterations.run_iterations`.
+def center_skip_share(X, centers, labels, n_rows=SKIP_SAMPLE_ROWS):
+    """The share of the pairs (x, c_j), j ≠ a, that the centers' separation alone rules out,
 
-    On wide rows (:func:`~._wide.uses_blas`) the first step, which has no bounds yet and
-    would measure every distance directly, is Lloyd's step through BLAS, which also
-    writes the first bounds from the products (:func:`~._wide.bounds_of_products`).
+        ½ ‖c_a − c_j‖ > ‖x − c_a‖     (a the label of x),
+
+    measured on at most ``n_rows`` evenly spaced rows of ``X``: the share of the distances
+    that Elkan's test with center j skips even before its lower bound for j is known.
+    Near 1 where the clusters stand apart (Gaussian blobs at k = 256: 0.99), near 0 where
+    every center is about as far as any other (embedding-like rows: 0.00–0.02)."""
+    n_clusters = centers.shape[0]
+    if n_clusters < 2:
+        return 0.0
+    step = max(1, X.shape[0] // n_rows)
+    rows, own_labels = X[::step].astype(np.float64), labels[::step]
+    own_distances = np.sqrt(((rows - centers[own_labels].astype(np.float64)) ** 2).sum(axis=1))
+    half_distances = 0.5 * center_distances(centers)  # +inf on the diagonal: not counted
+    ruled_out = (half_distances[own_labels] > own_distances[:, None]).sum() - rows.shape[0]
+    return float(ruled_out / (rows.shape[0] * (n_clusters - 1)))
+
+
+class ElkanAssignment(LloydAssignment):
+    """Elkan's assignment step for :func:`kmeans_scratch._iterations.run_iterations`:
+    Lloyd's step, with Elkan's bounds where they pay.
+
+    The first step is Lloyd's.  On its labels the step measures how much of Elkan's work
+    the centers' separation alone would skip (:func:`center_skip_share`).  Below
+    ``MIN_SKIP_SHARE`` the bounds would cost more than they save: reading and updating k
+    bounds a row costs about as much as BLAS's product of the row with every center, and
+    the first bounds take a step of their own; every later step is then Lloyd's, and the
+    n × k bounds are never allocated.  Otherwise the second step writes the bounds
+    (:meth:`first_bounds`) and the later ones are Elkan's.  Either way the labels, centers
+    and iterations are Lloyd's, bit for bit (``tests/test_accelerated.py``).
     """
+
+    #: Whether the step measures if its bounds pay (the tests of Elkan's own code, through
+    #: the ``elkan_everywhere`` fixture, make it run them always).
+    bounds_only_where_they_pay = True
 
     def __init__(self, X, sample_weight, n_clusters):
         check_bounds_fit(X.shape[0], n_clusters)
         super().__init__(X, sample_weight, n_clusters)
-        self.lower = np.empty((X.shape[0], n_clusters))
+        self.upper = self.lower = None  # (n_samples,), (n_samples, n_clusters): first_bounds
+        self.shrink = shrink_factor(X.dtype, X.shape[1])
+        self.runs_bounds = None  # decided after the first step
         self.movement = np.zeros(n_clusters)  # how far each center moved last
         self.drift = np.zeros(n_clusters)
-        self.first_through_blas = uses_blas(*X.shape, n_clusters)
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
-        if self.first_through_blas:
-            self.first_through_blas = False
+        sums = (center_sums, cluster_weights)
+        if self.runs_bounds is None:
+            if labels[0] < 0:  # the first step: no labels yet to measure the centers with
+                return super().assign_and_accumulate(centers, labels, *sums)
+            self.runs_bounds = (
+                not self.bounds_only_where_they_pay
+                or center_skip_share(self.X, centers, labels) >= MIN_SKIP_SHARE
+            )
+            if self.runs_bounds:
+                return self.first_bounds(centers, labels, *sums)
+        if not self.runs_bounds:
+            return super().assign_and_accumulate(centers, labels, *sums)
+        return self.elkan_step(centers, labels, *sums)
+
+    def first_bounds(self, centers, labels, center_sums, cluster_weights):
+        """A step that writes every sample's bounds: on wide rows (:func:`~._wide.uses_blas`)
+        Lloyd's step through BLAS, which writes them from the products
+        (:func:`~._wide.bounds_of_products`); on narrow rows Elkan's step from bounds that
+        rule nothing out (upper ∞, every lower 0), which measures the distances it needs."""
+        self.upper = np.empty(self.X.shape[0])
+        self.lower = np.empty((self.X.shape[0], centers.shape[0]))
+        if self.blas:
             return assign_and_accumulate_blas(
                 self.X,
                 self.sample_weight,
-                row_sq_norms(self.X),
+                self.x_sq,
                 centers,
                 labels,
-                np.zeros(self.X.shape[0], dtype=np.uint8),
+                self.changed,
                 self.block_sums,
                 self.block_weights,
                 center_sums,
                 cluster_weights,
                 bounds=(self.lower, self.upper, self.drift),
             )
+        self.upper[:] = np.inf
+        self.lower[:] = self.drift  # stored bound − drift = 0
+        return self.elkan_step(centers, labels, center_sums, cluster_weights)
+
+    def elkan_step(self, centers, labels, center_sums, cluster_weights):
         return elkan_assign_and_accumulate(
             self.X,
             self.sample_weight,

@@ -113,9 +113,10 @@ def resolve_n_init(n_init, init, owner="KMeans"):
 def resolve_algorithm(algorithm, n_clusters, X):
     """The algorithm to run on ``X``: "elkan" with one cluster is "lloyd", with
     scikit-learn's warning (one center has no center-to-center distances to skip work
-    with); on dense rows where Elkan's bounds do not pay (:func:`elkan_pays`) it is
-    Lloyd's step, which gives the same labels, centers and iterations, bit for bit
-    (``tests/test_accelerated.py``), in less time and without the bounds' memory."""
+    with); on dense rows whose shape says Elkan's bounds do not pay (:func:`elkan_pays`)
+    it is Lloyd's step, which gives the same labels, centers and iterations, bit for bit
+    (``tests/test_accelerated.py``), in less time and without the bounds' memory.  Where
+    the shape allows them, the rows decide (:class:`~._elkan.ElkanAssignment`)."""
     if algorithm == "elkan" and n_clusters == 1:
         warnings.warn(
             "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",

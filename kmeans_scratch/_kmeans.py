@@ -160,7 +160,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         dimensions, such as colors); "elkan" keeps one bound per sample and center
         (n_samples × n_clusters × 8 bytes) and skips even more (see ``docs/algorithms.md``),
         where that pays: on dense rows, in float64 with at least 64 features and 64
-        clusters; elsewhere it runs Lloyd's step, the same result in less time.
+        clusters, where after the first step the centers alone rule out at least a
+        quarter of the pairs (clusters that stand apart); elsewhere it runs Lloyd's step,
+        the same result in less time.
         When at most 3/4 of the rows of ``X`` are distinct (the pixels of a photo), each
         algorithm iterates on the distinct rows, weighted by the total weight of their
         copies: the same labels, less work.

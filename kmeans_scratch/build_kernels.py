@@ -153,7 +153,7 @@ def warm_fits():
     algorithm, in float64 and float32, on narrow rows with repeated values (pixels: the
     tile kernel on the distinct rows) and without (every row), on wide rows (BLAS), and on
     sparse rows (CSR: ``TfidfVectorizer`` gives either dtype); Elkan's bounds on dense
-    rows where a fit runs them (float64, 64 features and 64 clusters: elsewhere
+    rows where a fit runs them (float64, 64 features and 64 clusters apart: elsewhere
     ``algorithm="elkan"`` runs Lloyd's step); and the dense rows read-only with the
     default algorithm (Numba compiles a kernel for a read-only array apart:
     ``np.load(path, mmap_mode="r")``, an array a library froze)."""
@@ -171,7 +171,9 @@ def warm_fits():
             warm_estimator(X, ("lloyd",))
         rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0, dtype=dtype)
         warm_estimator(rows, ("lloyd", "elkan", "hamerly"))
-    warm_estimator(random.normal(size=(4_096, 64)), ("elkan",), n_clusters=64)
+    blob_centers = 10 * random.normal(size=(64, 64))  # clusters apart: Elkan's bounds run
+    blobs = blob_centers[random.integers(0, 64, 4_096)] + random.normal(size=(4_096, 64))
+    warm_estimator(blobs, ("elkan",), n_clusters=64)
 
 
 def warm_estimator(X, algorithms, n_clusters=8):

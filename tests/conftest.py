@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from kmeans_scratch import _fit
+from kmeans_scratch._elkan import ElkanAssignment
 from kmeans_scratch._fit import ALGORITHMS
 from kmeans_scratch._kernels import QUIET_COMPILE
 
@@ -47,8 +48,11 @@ def elkan_assignments(monkeypatch):
 @pytest.fixture
 def elkan_everywhere(monkeypatch):
     """``algorithm="elkan"`` runs Elkan's bounds on any dense rows, not only where they pay
-    (:func:`kmeans_scratch._fit.elkan_pays`): for the tests of Elkan's own code."""
+    (:func:`kmeans_scratch._fit.elkan_pays` by the shape of the rows, then
+    :func:`kmeans_scratch._elkan.center_skip_share` by the rows themselves): for the tests
+    of Elkan's own code."""
     monkeypatch.setattr(_fit, "elkan_pays", lambda dtype, n_features, n_clusters: True)
+    monkeypatch.setattr(ElkanAssignment, "bounds_only_where_they_pay", False)
 
 
 @pytest.fixture(scope="module")

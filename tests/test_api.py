@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from kmeans_scratch import KMeans, kmeans_plusplus
+from kmeans_scratch import KMeans, _elkan, _fit, kmeans_plusplus
 
 from .helpers import blobs, image_pixels
 
@@ -262,7 +262,7 @@ def test_k_means_warns_with_its_own_convergence_warning():
 def test_elkan_with_one_cluster_warns_like_sklearn_and_runs_lloyd(monkeypatch):
     """One center has no center-to-center distances for Elkan's bounds: scikit-learn warns
     and runs Lloyd's.  So do we, with its message, from ``KMeans`` and ``k_means``."""
-    from kmeans_scratch import _fit, k_means
+    from kmeans_scratch import k_means
 
     X = blobs(300, 3, 2, seed=13)
     with pytest.warns(RuntimeWarning) as theirs:
@@ -308,6 +308,64 @@ def test_elkan_runs_lloyds_step_where_its_bounds_do_not_pay(elkan_assignments):
             fits["elkan"].cluster_centers_, fits["lloyd"].cluster_centers_
         )
         assert fits["elkan"].n_iter_ == fits["lloyd"].n_iter_
+
+
+def test_elkan_runs_its_bounds_only_where_the_clusters_stand_apart(monkeypatch):
+    """Where the shape says the bounds may pay, the rows decide: after Lloyd's first step,
+    on blobs the centers alone rule out most pairs and the bounds run; on embedding-like
+    rows (unit vectors of a rank-24 signal plus noise) hardly any, and every step is
+    Lloyd's, without the n × k bounds.  Either way the fit is Lloyd's, bit for bit."""
+    made = []
+
+    class SpiedElkan(_elkan.ElkanAssignment):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setitem(_fit.ALGORITHMS, "elkan", SpiedElkan)
+    rng = np.random.default_rng(0)
+    signal = rng.standard_normal((4_000, 24)) @ rng.standard_normal((24, 64))
+    embeddings = signal + 0.5 * np.abs(signal).mean() * rng.standard_normal(signal.shape)
+    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
+    for X, runs_bounds in [(blobs(4_000, 64, 64, seed=1), True), (embeddings, False)]:
+        made.clear()
+        fits = {
+            algorithm: KMeans(64, n_init=1, random_state=0, algorithm=algorithm).fit(X)
+            for algorithm in ("lloyd", "elkan")
+        }
+        (step,) = made
+        assert step.runs_bounds is runs_bounds
+        assert (step.lower is not None) is runs_bounds
+        np.testing.assert_array_equal(fits["elkan"].labels_, fits["lloyd"].labels_)
+        np.testing.assert_array_equal(
+            fits["elkan"].cluster_centers_, fits["lloyd"].cluster_centers_
+        )
+        assert fits["elkan"].n_iter_ == fits["lloyd"].n_iter_
+        assert fits["elkan"].inertia_ == fits["lloyd"].inertia_
+
+
+def test_center_skip_share_counts_the_pairs_the_centers_rule_out():
+    """The share is the mean over rows of #{j ≠ a : ½‖c_a − c_j‖ > ‖x − c_a‖} / (k − 1),
+    counted directly here, on every row and on every fourth."""
+    rng = np.random.default_rng(3)
+    X, centers = rng.normal(size=(1_000, 5)), 2 * rng.normal(size=(7, 5))
+    labels = ((X[:, None] - centers[None]) ** 2).sum(axis=2).argmin(axis=1).astype(np.int32)
+
+    def counted(rows, row_labels):
+        own = np.linalg.norm(rows - centers[row_labels], axis=1)
+        ruled_out = [
+            sum(np.linalg.norm(centers[a] - centers[j]) / 2 > d for j in range(7) if j != a)
+            for a, d in zip(row_labels, own, strict=True)
+        ]
+        return np.mean(ruled_out) / 6
+
+    share = _elkan.center_skip_share(X, centers, labels)
+    assert 0 < share < 1
+    assert share == pytest.approx(counted(X, labels), rel=1e-12)
+    assert _elkan.center_skip_share(X, centers, labels, n_rows=250) == pytest.approx(
+        counted(X[::4], labels[::4]), rel=1e-12
+    )
+    assert _elkan.center_skip_share(X, centers[:1], labels * 0) == 0.0
 
 
 @pytest.mark.parametrize(

@@ -20,9 +20,11 @@ CONCURRENT_FITS = """
 import json, sys
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
-from kmeans_scratch import KMeans, _fit
+from kmeans_scratch import KMeans, _elkan, _fit
 
-_fit.elkan_pays = lambda dtype, n_features, n_clusters: True  # as elkan_everywhere does
+# as elkan_everywhere does
+_fit.elkan_pays = lambda dtype, n_features, n_clusters: True
+_elkan.ElkanAssignment.bounds_only_where_they_pay = False
 rng = np.random.RandomState(0)
 data = [rng.normal(size=(20_000, 3)) for _ in range(4)]
 algorithms = {algorithms!r}

@@ -124,20 +124,19 @@ def test_a_fit_is_the_same_bits_through_blas_or_tiles(
 def test_elkans_first_bounds_from_the_products_hold_the_true_distances(
     dtype, n_features, n_clusters
 ):
-    """Elkan's first step on wide rows writes its bounds from BLAS's products: on rows far
+    """Elkan's first bounds on wide rows are written from BLAS's products: on rows far
     from the origin (where the expansion cancels most) and at exact midpoints, every lower
     bound is at most the true distance and every upper bound at least it (distances in
     extended precision), and the labels are the tile kernel's; the whole fit, the same bits
-    as with a first step measured directly, is in the test above."""
+    as with first bounds measured directly, is in the test above."""
     X, centers = hard_rows(2000, n_features, n_clusters, dtype, seed=n_features)
     weights = np.ones(X.shape[0], dtype=dtype)
     step = ElkanAssignment(X, weights, n_clusters)
-    assert step.first_through_blas
+    assert step.blas
     step.drift[:] = np.arange(n_clusters)  # stored bounds carry the drift so far
     labels = np.full(X.shape[0], -1, dtype=np.int32)
     sums, cluster_weights = np.empty((n_clusters, n_features)), np.empty(n_clusters)
-    step.assign_and_accumulate(centers, labels, sums, cluster_weights)
-    assert not step.first_through_blas  # the later steps are Elkan's own
+    step.first_bounds(centers, labels, sums, cluster_weights)
 
     expected = np.full(X.shape[0], -1, dtype=np.int32)
     assign_labels_by_tiles(X, weights, centers, expected)
