@@ -1,5 +1,5 @@
 """Whether Elkan's bounds pay beyond Gaussian blobs, where ``_fit.elkan_pays`` was measured,
-and whether ``_elkan.center_skip_share`` tells the rows where they pay from the others.
+and whether ``ElkanAssignment.skip_share`` tells the rows where they pay from the others.
 
     .venv/bin/python -m benchmarks.elkan_beyond_blobs [--quick]
 
@@ -18,7 +18,7 @@ warm-up:
 
 1. our ``algorithm="elkan"`` with its bounds in every cell (both rules off) over our
    Lloyd: what the bounds cost or save; the rule of the rows' shape (``elkan_pays``), the
-   share of pairs the centers rule out after the first step (``center_skip_share``) and
+   share of pairs the centers rule out after the first step (``skip_share``) and
    whether the bounds then run;
 2. in the cells where the shape rule lets the rows decide (float64, d ≥ 64, k ≥ 64): our
    ``algorithm="elkan"`` as it is over scikit-learn's, and both libraries' Lloyd.
@@ -35,7 +35,7 @@ from sklearn.cluster import KMeans as ScikitLearnKMeans
 from sklearn.cluster import kmeans_plusplus
 from sklearn.datasets import make_classification
 
-from kmeans_scratch import KMeans, _elkan, _fit
+from kmeans_scratch import KMeans, _bounds, _fit
 
 from .datasets import blobs
 
@@ -97,65 +97,85 @@ def medians(contenders, X, init):
 
 @contextlib.contextmanager
 def bounds_everywhere():
-    """Our ``algorithm="elkan"`` runs its bounds on any rows: ``_fit.elkan_pays`` true, and
-    the step does not measure the rows."""
+    """Our ``algorithm="elkan"`` and ``"hamerly"`` run their bounds on any rows:
+    ``_fit.elkan_pays`` true, and the steps do not measure the rows."""
     rule = _fit.elkan_pays
     _fit.elkan_pays = lambda dtype, n_features, n_clusters: True
-    _elkan.ElkanAssignment.bounds_only_where_they_pay = False
+    _bounds.BoundedAssignment.bounds_only_where_they_pay = False
     try:
         yield
     finally:
         _fit.elkan_pays = rule
-        _elkan.ElkanAssignment.bounds_only_where_they_pay = True
+        _bounds.BoundedAssignment.bounds_only_where_they_pay = True
 
 
-def skip_share(X, init):
-    """The share :func:`_elkan.center_skip_share` measures in our Elkan's second step."""
-    shares = []
-    measure = _elkan.center_skip_share
+def bounds_over_lloyd(X, init, algorithm):
+    """Our ``algorithm`` with its bounds on any rows over our Lloyd (medians)."""
+    with bounds_everywhere():
+        m = medians([("ours", algorithm), ("ours", "lloyd")], X, init)
+    return m["ours", algorithm] / m["ours", "lloyd"]
 
-    def measured(*args):
-        shares.append(measure(*args))
-        return shares[-1]
 
-    _elkan.center_skip_share = measured
+def measured_share(X, init, algorithm):
+    """``(share, whether the bounds then ran)``: what our ``algorithm``'s step measured
+    after its first step (``skip_share``; for Elkan whatever the shape of the rows)."""
+    step_class = _fit.ALGORITHMS[algorithm]
+    measure = step_class.skip_share
+    made = []
+
+    def spied(step, *args):
+        made.append((step, measure(step, *args)))
+        return made[-1][1]
+
+    rule = _fit.elkan_pays
+    _fit.elkan_pays = lambda dtype, n_features, n_clusters: True
+    step_class.skip_share = spied
     try:
-        with bounds_everywhere():
-            _elkan.ElkanAssignment.bounds_only_where_they_pay = True
-            twenty_iterations("ours", "elkan", init).set_params(max_iter=2).fit(X)
+        twenty_iterations("ours", algorithm, init).set_params(max_iter=2).fit(X)
     finally:
-        _elkan.center_skip_share = measure
-    return shares[0]
+        step_class.skip_share = measure
+        _fit.elkan_pays = rule
+    step, share = made[0]
+    return share, step.runs_bounds
 
 
 def table_row(name, X, k):
     """The row of the table for ``k`` clusters on the rows ``X`` of dataset ``name``."""
     init, _ = kmeans_plusplus(X, k, random_state=0)
-    with bounds_everywhere():
-        forced = medians([("ours", "elkan"), ("ours", "lloyd")], X, init)
+    forced = bounds_over_lloyd(X, init, "elkan")
     shape_allows = _fit.elkan_pays(X.dtype, X.shape[1], k)
-    share = skip_share(X, init)
-    runs_bounds = shape_allows and share >= _elkan.MIN_SKIP_SHARE
+    share, rows_allow = measured_share(X, init, "elkan")
     peers = "– | –"
     if shape_allows:
         m = medians([(library, a) for a in ("elkan", "lloyd") for library in LIBRARIES], X, init)
         peers = " | ".join(f"{m['ours', a] / m['sklearn', a]:.2f}" for a in ("elkan", "lloyd"))
-    return (
-        f"| {name} | {X.dtype.name} | {X.shape[1]} | {k} | "
-        f"{forced['ours', 'elkan'] / forced['ours', 'lloyd']:.2f} | "
-        f"{'yes' if shape_allows else 'no'} | {share:.2f} | "
-        f"{'bounds' if runs_bounds else 'Lloyd'} | {peers} |"
-    )
+    runs = "bounds" if shape_allows and rows_allow else "Lloyd"
+    shape = "yes" if shape_allows else "no"
+    return markdown_row(name, X, k, f"{forced:.2f}", shape, f"{share:.2f}", runs, peers)
+
+
+def markdown_row(name, X, k, *cells):
+    """``| name | dtype | d | k | cells… |``."""
+    return "| " + " | ".join([name, X.dtype.name, str(X.shape[1]), str(k), *cells]) + " |"
 
 
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--quick", action="store_true", help="d = 64 and 300 only")
     args = parser.parse_args(argv)
-    widths = (64, 300) if args.quick else (32, 64, 128, 300)
-    print("| data | dtype | d | k | bounds ÷ our Lloyd | shape allows | skip share | runs "
-          "| ours ÷ sklearn, elkan | ours ÷ sklearn, lloyd |")  # fmt: skip
-    print("|---|---|---:|---:|---:|---|---:|---|---:|---:|")
+    print_table(
+        ["bounds ÷ our Lloyd", "shape allows", "skip share", "runs", "ours ÷ sklearn, elkan",
+         "ours ÷ sklearn, lloyd"],
+        table_row,
+        (64, 300) if args.quick else (32, 64, 128, 300),
+    )  # fmt: skip
+
+
+def print_table(columns, table_row, widths):
+    """A Markdown table: data, dtype, d, k and ``columns``, a row (``table_row(name, rows,
+    k)``) for each dataset, width in ``widths``, dtype and k = 16, 64, 256."""
+    print("| data | dtype | d | k | " + " | ".join(columns) + " |")
+    print("|---|---|---:|---:|" + "---:|" * len(columns))
     rng = np.random.default_rng(0)
     for name, make_data in DATASETS.items():
         for n_features in widths:

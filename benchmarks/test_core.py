@@ -82,7 +82,7 @@ def test_at_every_width(
     scikit-learn's, on dense data of every width: for Lloyd the tile kernel for narrow
     rows, BLAS for wide ones; Elkan's bounds skip what they can (ours where they pay: by
     the shape, ``kmeans_scratch._fit.elkan_pays``, then by the rows after the first step,
-    ``kmeans_scratch._elkan.center_skip_share``; else Lloyd's step: the same fit)."""
+    ``kmeans_scratch._bounds.BoundedAssignment``; else Lloyd's step: the same fit)."""
     X = wide_blobs(n_features, k, dtype, smoke)
     if algorithm == "elkan" and X.shape[0] * k * 8 > BOUNDS_BUDGET_BYTES:
         pytest.skip(

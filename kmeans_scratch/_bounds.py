@@ -20,9 +20,13 @@ labels, hence the centers and the iteration count, are Lloyd's.
 
 import numpy as np
 
-from ._blocks import block_sums_for
 from ._distances import sq_distance_f64
 from ._kernels import kernel, prange
+from ._lloyd import LloydAssignment
+
+#: Rows :func:`sampled_own_distances` takes (evenly spaced): enough for a share to within
+#: about 1 %, in well under a Lloyd step.
+SAMPLE_ROWS = 4096
 
 
 def shrink_factor(dtype, n_features):
@@ -128,13 +132,50 @@ def movements(centers_old, centers_new):
     return np.sqrt((diff**2).sum(axis=1))
 
 
-class BoundedAssignment:
-    """The state Hamerly's and Elkan's assignment steps keep from one iteration to the next:
-    the data, the per-block cluster sums, an upper bound per sample and the skip margin."""
+def sampled_own_distances(X, centers, labels, n_rows=SAMPLE_ROWS):
+    """``(labels, ‖x − c_label‖)`` of at most ``n_rows`` evenly spaced rows of ``X``, the
+    distances in float64: what :meth:`BoundedAssignment.skip_share` measures on."""
+    step = max(1, X.shape[0] // n_rows)
+    rows, own_labels = X[::step].astype(np.float64), labels[::step]
+    own = np.sqrt(((rows - centers[own_labels].astype(np.float64)) ** 2).sum(axis=1))
+    return own_labels, own
+
+
+class BoundedAssignment(LloydAssignment):
+    """Lloyd's step, with bounds where they pay: what Hamerly's and Elkan's steps share.
+
+    A bound skips a distance; keeping it costs memory traffic every step, and the first
+    bounds cost a step of their own.  On rows where Lloyd's step goes through BLAS a
+    distance is cheap, and the bounds pay only where the clusters stand apart.  So the
+    first step is Lloyd's, and on its labels the step measures the share of the work its
+    bounds would skip (:meth:`skip_share`, on a sample of rows): at ``min_skip_share`` or
+    more the bounds start (:meth:`first_bounds`) and every later step is the bounded one
+    (:meth:`bounded_step`), else every step is Lloyd's and the bounds are never written.
+    A subclass may start its bounds at the first step instead (``runs_bounds`` True).
+    Either way the labels, centers and iterations are Lloyd's, bit for bit.
+    """
+
+    #: Whether the step measures if its bounds pay (the tests of the bounds' own code,
+    #: through the ``bounds_everywhere`` fixture, make them run always).
+    bounds_only_where_they_pay = True
+    min_skip_share = 0.0
 
     def __init__(self, X, sample_weight, n_clusters):
-        self.X = X
-        self.sample_weight = sample_weight
-        self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
-        self.upper = np.empty(X.shape[0])
+        super().__init__(X, sample_weight, n_clusters)
         self.shrink = shrink_factor(X.dtype, X.shape[1])
+        self.runs_bounds = None  # decided after the first step
+
+    def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
+        sums = (center_sums, cluster_weights)
+        if self.runs_bounds is None:
+            if labels[0] < 0:  # the first step: no labels yet to measure with
+                return super().assign_and_accumulate(centers, labels, *sums)
+            self.runs_bounds = (
+                not self.bounds_only_where_they_pay
+                or self.skip_share(centers, labels) >= self.min_skip_share
+            )
+            if self.runs_bounds:
+                return self.first_bounds(centers, labels, *sums)
+        if self.runs_bounds:
+            return self.bounded_step(centers, labels, *sums)
+        return super().assign_and_accumulate(centers, labels, *sums)

@@ -37,23 +37,26 @@ International Conference on Machine Learning (ICML), 2003, pp. 147-153.
 import numpy as np
 
 from ._blocks import block_bounds, merge_blocks, sum_rows
-from ._bounds import center_distances, movements, shrink_factor, smallest
+from ._bounds import (
+    BoundedAssignment,
+    center_distances,
+    movements,
+    sampled_own_distances,
+    smallest,
+)
 from ._kernels import kernel, prange
-from ._lloyd import LloydAssignment
 from ._tiles import sq_distance_tile_order
 from ._wide import assign_and_accumulate_blas
 
 #: Largest memory Elkan's lower bounds may take (n_samples × n_clusters × 8 bytes): 2 GiB.
 BOUNDS_BUDGET_BYTES = 2 * 2**30
 #: Elkan's bounds run when the centers alone rule out at least this share of the pairs
-#: (:func:`center_skip_share`, after the first step).  Measured (``python -m
-#: benchmarks.elkan_beyond_blobs``): 0.41–0.99 on Gaussian blobs at k = 64 and 256, where
-#: the bounds took 0.48–0.98 × the time of Lloyd's steps; 0.00–0.02 on embedding-like
-#: rows and ``make_classification``, where they took 1.72–6.22 ×.
+#: (:meth:`ElkanAssignment.skip_share`, after the first step).  Measured (``python -m
+#: benchmarks.elkan_beyond_blobs --quick``, float64, d = 64 and 300, k = 64 and 256):
+#: 0.45–0.99 on Gaussian blobs, where the bounds took 0.42–1.00 × the time of Lloyd's
+#: steps; 0.00 on embedding-like rows and ``make_classification``, where they took
+#: 1.03–1.96 ×.
 MIN_SKIP_SHARE = 0.25
-#: Rows :func:`center_skip_share` measures on (evenly spaced): enough for a share to
-#: within about 1 %, in well under a Lloyd step.
-SKIP_SAMPLE_ROWS = 4096
 
 
 def check_bounds_fit(n_samples, n_clusters):
@@ -138,67 +141,40 @@ def elkan_assign_and_accumulate(
     return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
 
-def center_skip_share(X, centers, labels, n_rows=SKIP_SAMPLE_ROWS):
-    """The share of the pairs (x, c_j), j ≠ a, that the centers' separation alone rules out,
-
-        ½ ‖c_a − c_j‖ > ‖x − c_a‖     (a the label of x),
-
-    measured on at most ``n_rows`` evenly spaced rows of ``X``: the share of the distances
-    that Elkan's test with center j skips even before its lower bound for j is known.
-    Near 1 where the clusters stand apart (Gaussian blobs at k = 256: 0.99), near 0 where
-    every center is about as far as any other (embedding-like rows: 0.00–0.02)."""
-    n_clusters = centers.shape[0]
-    if n_clusters < 2:
-        return 0.0
-    step = max(1, X.shape[0] // n_rows)
-    rows, own_labels = X[::step].astype(np.float64), labels[::step]
-    own_distances = np.sqrt(((rows - centers[own_labels].astype(np.float64)) ** 2).sum(axis=1))
-    half_distances = 0.5 * center_distances(centers)  # +inf on the diagonal: not counted
-    ruled_out = (half_distances[own_labels] > own_distances[:, None]).sum() - rows.shape[0]
-    return float(ruled_out / (rows.shape[0] * (n_clusters - 1)))
-
-
-class ElkanAssignment(LloydAssignment):
+class ElkanAssignment(BoundedAssignment):
     """Elkan's assignment step for :func:`kmeans_scratch._iterations.run_iterations`:
-    Lloyd's step, with Elkan's bounds where they pay.
+    Lloyd's step, with Elkan's bounds where they pay (see
+    :class:`~._bounds.BoundedAssignment`).
 
-    The first step is Lloyd's.  On its labels the step measures how much of Elkan's work
-    the centers' separation alone would skip (:func:`center_skip_share`).  Below
-    ``MIN_SKIP_SHARE`` the bounds would cost more than they save: reading and updating k
-    bounds a row costs about as much as BLAS's product of the row with every center, and
-    the first bounds take a step of their own; every later step is then Lloyd's, and the
-    n × k bounds are never allocated.  Otherwise the second step writes the bounds
-    (:meth:`first_bounds`) and the later ones are Elkan's.  Either way the labels, centers
-    and iterations are Lloyd's, bit for bit (``tests/test_accelerated.py``).
+    The share measured after the first step is that of the pairs (x, c_j), j ≠ a, that
+    the centers' separation alone rules out, ½ ‖c_a − c_j‖ > ‖x − c_a‖ (:meth:`skip_share`).
+    Below ``MIN_SKIP_SHARE`` the bounds would cost more than they save: reading and
+    updating k bounds a row costs about as much as BLAS's product of the row with every
+    center.
     """
 
-    #: Whether the step measures if its bounds pay (the tests of Elkan's own code, through
-    #: the ``elkan_everywhere`` fixture, make it run them always).
-    bounds_only_where_they_pay = True
+    min_skip_share = MIN_SKIP_SHARE
 
     def __init__(self, X, sample_weight, n_clusters):
         check_bounds_fit(X.shape[0], n_clusters)
         super().__init__(X, sample_weight, n_clusters)
         self.upper = self.lower = None  # (n_samples,), (n_samples, n_clusters): first_bounds
-        self.shrink = shrink_factor(X.dtype, X.shape[1])
-        self.runs_bounds = None  # decided after the first step
         self.movement = np.zeros(n_clusters)  # how far each center moved last
         self.drift = np.zeros(n_clusters)
 
-    def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
-        sums = (center_sums, cluster_weights)
-        if self.runs_bounds is None:
-            if labels[0] < 0:  # the first step: no labels yet to measure the centers with
-                return super().assign_and_accumulate(centers, labels, *sums)
-            self.runs_bounds = (
-                not self.bounds_only_where_they_pay
-                or center_skip_share(self.X, centers, labels) >= MIN_SKIP_SHARE
-            )
-            if self.runs_bounds:
-                return self.first_bounds(centers, labels, *sums)
-        if not self.runs_bounds:
-            return super().assign_and_accumulate(centers, labels, *sums)
-        return self.elkan_step(centers, labels, *sums)
+    def skip_share(self, centers, labels):
+        """The share of the pairs (x, c_j), j ≠ a, with ½ ‖c_a − c_j‖ > ‖x − c_a‖ (a the
+        label of x), on a sample of rows: the distances that Elkan's test with center j
+        skips even before its lower bound for j is known.  Near 1 where the clusters stand
+        apart (Gaussian blobs at k = 256: 0.99), near 0 where every center is about as far
+        as any other (embedding-like rows: 0.00)."""
+        n_clusters = centers.shape[0]
+        if n_clusters < 2:
+            return 0.0
+        own_labels, own = sampled_own_distances(self.X, centers, labels)
+        half_distances = 0.5 * center_distances(centers)  # +inf on the diagonal: not counted
+        ruled_out = (half_distances[own_labels] > own[:, None]).sum() - own.shape[0]
+        return float(ruled_out / (own.shape[0] * (n_clusters - 1)))
 
     def first_bounds(self, centers, labels, center_sums, cluster_weights):
         """A step that writes every sample's bounds: on wide rows (:func:`~._wide.uses_blas`)
@@ -223,9 +199,9 @@ class ElkanAssignment(LloydAssignment):
             )
         self.upper[:] = np.inf
         self.lower[:] = self.drift  # stored bound − drift = 0
-        return self.elkan_step(centers, labels, center_sums, cluster_weights)
+        return self.bounded_step(centers, labels, center_sums, cluster_weights)
 
-    def elkan_step(self, centers, labels, center_sums, cluster_weights):
+    def bounded_step(self, centers, labels, center_sums, cluster_weights):
         return elkan_assign_and_accumulate(
             self.X,
             self.sample_weight,

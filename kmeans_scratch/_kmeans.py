@@ -157,7 +157,9 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         The iteration.  All three are exact and give the same result from the same init:
         "lloyd" computes every distance in every iteration; "hamerly" keeps two bounds per
         sample and skips most distances once the centers settle (fastest in low
-        dimensions, such as colors); "elkan" keeps one bound per sample and center
+        dimensions, such as colors; on rows of 16 features and more it runs them only
+        where the clusters stand apart, measured after the first step, else Lloyd's
+        step); "elkan" keeps one bound per sample and center
         (n_samples × n_clusters × 8 bytes) and skips even more (see ``docs/algorithms.md``),
         where that pays: on dense rows, in float64 with at least 64 features and 64
         clusters, where after the first step the centers alone rule out at least a

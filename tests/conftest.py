@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from kmeans_scratch import _fit
-from kmeans_scratch._elkan import ElkanAssignment
+from kmeans_scratch._bounds import BoundedAssignment
 from kmeans_scratch._fit import ALGORITHMS
 from kmeans_scratch._kernels import QUIET_COMPILE
 
@@ -22,11 +22,11 @@ def dtype(request):
 
 @pytest.fixture(params=sorted(ALGORITHMS))
 def algorithm(request):
-    """Every iteration the library offers, each run as itself (Elkan's bounds even where a
-    fit would run Lloyd's step instead: :func:`elkan_everywhere`); each must give Lloyd's
-    (= scikit-learn's) answer."""
-    if request.param == "elkan":
-        request.getfixturevalue("elkan_everywhere")
+    """Every iteration the library offers, each run as itself (Hamerly's and Elkan's bounds
+    even where a fit would run Lloyd's step instead: :func:`bounds_everywhere`); each must
+    give Lloyd's (= scikit-learn's) answer."""
+    if request.param != "lloyd":
+        request.getfixturevalue("bounds_everywhere")
     return request.param
 
 
@@ -46,13 +46,13 @@ def elkan_assignments(monkeypatch):
 
 
 @pytest.fixture
-def elkan_everywhere(monkeypatch):
-    """``algorithm="elkan"`` runs Elkan's bounds on any dense rows, not only where they pay
-    (:func:`kmeans_scratch._fit.elkan_pays` by the shape of the rows, then
-    :func:`kmeans_scratch._elkan.center_skip_share` by the rows themselves): for the tests
-    of Elkan's own code."""
+def bounds_everywhere(monkeypatch):
+    """``algorithm="hamerly"`` and ``"elkan"`` run their bounds on any dense rows, not only
+    where they pay (Elkan's by :func:`kmeans_scratch._fit.elkan_pays`, the shape of the
+    rows; both, on wide rows, by the rows themselves after Lloyd's first step:
+    :class:`kmeans_scratch._bounds.BoundedAssignment`): for the tests of their own code."""
     monkeypatch.setattr(_fit, "elkan_pays", lambda dtype, n_features, n_clusters: True)
-    monkeypatch.setattr(ElkanAssignment, "bounds_only_where_they_pay", False)
+    monkeypatch.setattr(BoundedAssignment, "bounds_only_where_they_pay", False)
 
 
 @pytest.fixture(scope="module")

@@ -11,8 +11,8 @@ from .helpers import blobs, image_pixels, jittered_pixel_init
 
 ACCELERATED = ["hamerly", "elkan"]
 
-# Elkan's own code, on data where a fit would run Lloyd's step instead (see conftest).
-pytestmark = pytest.mark.usefixtures("elkan_everywhere")
+# The bounds' own code, on data where a fit would run Lloyd's step instead (see conftest).
+pytestmark = pytest.mark.usefixtures("bounds_everywhere")
 
 
 def fit_all(X, n_clusters, init, sample_weight=None, **params):

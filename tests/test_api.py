@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from kmeans_scratch import KMeans, _elkan, _fit, kmeans_plusplus
+from kmeans_scratch import KMeans, _elkan, _fit, _hamerly, kmeans_plusplus
 
 from .helpers import blobs, image_pixels
 
@@ -310,62 +310,101 @@ def test_elkan_runs_lloyds_step_where_its_bounds_do_not_pay(elkan_assignments):
         assert fits["elkan"].n_iter_ == fits["lloyd"].n_iter_
 
 
-def test_elkan_runs_its_bounds_only_where_the_clusters_stand_apart(monkeypatch):
-    """Where the shape says the bounds may pay, the rows decide: after Lloyd's first step,
-    on blobs the centers alone rule out most pairs and the bounds run; on embedding-like
-    rows (unit vectors of a rank-24 signal plus noise) hardly any, and every step is
-    Lloyd's, without the n × k bounds.  Either way the fit is Lloyd's, bit for bit."""
-    made = []
+def embedding_like_rows(n_samples, n_features, seed):
+    """Unit vectors of a rank-24 signal plus noise: every center about as far as any other."""
+    rng = np.random.default_rng(seed)
+    signal = rng.standard_normal((n_samples, 24)) @ rng.standard_normal((24, n_features))
+    rows = signal + 0.5 * np.abs(signal).mean() * rng.standard_normal(signal.shape)
+    return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
-    class SpiedElkan(_elkan.ElkanAssignment):
+
+@pytest.mark.parametrize("algorithm", ["hamerly", "elkan"])
+def test_bounds_run_only_where_the_clusters_stand_apart(monkeypatch, algorithm):
+    """On wide rows (and, for Elkan, where the shape allows its bounds) the rows decide:
+    after Lloyd's first step, on blobs the bounds would skip much of the work and run; on
+    embedding-like rows hardly any, and every step is Lloyd's, without writing a bound.
+    Either way the fit is Lloyd's, bit for bit."""
+    made = []
+    step_class = _fit.ALGORITHMS[algorithm]
+
+    class Spied(step_class):
         def __init__(self, *args):
             super().__init__(*args)
             made.append(self)
 
-    monkeypatch.setitem(_fit.ALGORITHMS, "elkan", SpiedElkan)
-    rng = np.random.default_rng(0)
-    signal = rng.standard_normal((4_000, 24)) @ rng.standard_normal((24, 64))
-    embeddings = signal + 0.5 * np.abs(signal).mean() * rng.standard_normal(signal.shape)
-    embeddings /= np.linalg.norm(embeddings, axis=1, keepdims=True)
-    for X, runs_bounds in [(blobs(4_000, 64, 64, seed=1), True), (embeddings, False)]:
+    monkeypatch.setitem(_fit.ALGORITHMS, algorithm, Spied)
+    for X, runs_bounds in [
+        (blobs(4_000, 64, 64, seed=1), True),
+        (embedding_like_rows(4_000, 64, seed=0), False),
+    ]:
         made.clear()
         fits = {
-            algorithm: KMeans(64, n_init=1, random_state=0, algorithm=algorithm).fit(X)
-            for algorithm in ("lloyd", "elkan")
+            name: KMeans(64, n_init=1, random_state=0, algorithm=name).fit(X)
+            for name in ("lloyd", algorithm)
         }
         (step,) = made
+        assert step.blas
         assert step.runs_bounds is runs_bounds
-        assert (step.lower is not None) is runs_bounds
-        np.testing.assert_array_equal(fits["elkan"].labels_, fits["lloyd"].labels_)
+        if algorithm == "elkan":
+            assert (step.lower is not None) is runs_bounds
+        else:
+            assert (step.geometry is not None) is runs_bounds
+        np.testing.assert_array_equal(fits[algorithm].labels_, fits["lloyd"].labels_)
         np.testing.assert_array_equal(
-            fits["elkan"].cluster_centers_, fits["lloyd"].cluster_centers_
+            fits[algorithm].cluster_centers_, fits["lloyd"].cluster_centers_
         )
-        assert fits["elkan"].n_iter_ == fits["lloyd"].n_iter_
-        assert fits["elkan"].inertia_ == fits["lloyd"].inertia_
+        assert fits[algorithm].n_iter_ == fits["lloyd"].n_iter_
+        assert fits[algorithm].inertia_ == fits["lloyd"].inertia_
 
 
-def test_center_skip_share_counts_the_pairs_the_centers_rule_out():
-    """The share is the mean over rows of #{j ≠ a : ½‖c_a − c_j‖ > ‖x − c_a‖} / (k − 1),
-    counted directly here, on every row and on every fourth."""
+def test_hamerly_runs_its_bounds_from_the_first_step_on_narrow_rows(monkeypatch):
+    """On colors (d = 3) a distance costs about as much as a bound: Hamerly's bounds run
+    from the first step, whatever the rows, as the command's fits need."""
+    made = []
+
+    class Spied(_hamerly.HamerlyAssignment):
+        def __init__(self, *args):
+            super().__init__(*args)
+            made.append(self)
+
+    monkeypatch.setitem(_fit.ALGORITHMS, "hamerly", Spied)
+    X = np.random.default_rng(0).normal(size=(5_000, 3))
+    KMeans(16, n_init=1, random_state=0, algorithm="hamerly").fit(X)
+    (step,) = made
+    assert not step.blas and step.runs_bounds is True
+
+
+def test_skip_shares_count_what_the_centers_rule_out():
+    """Elkan's share is the mean over rows of #{j ≠ a : ½‖c_a − c_j‖ > ‖x − c_a‖} / (k − 1),
+    Hamerly's the share of rows with ‖x − c_a‖ < ½ min_{j≠a} ‖c_a − c_j‖, counted center
+    by center here, on every row of a small X and on every fourth of 16,384 rows."""
     rng = np.random.default_rng(3)
-    X, centers = rng.normal(size=(1_000, 5)), 2 * rng.normal(size=(7, 5))
-    labels = ((X[:, None] - centers[None]) ** 2).sum(axis=2).argmin(axis=1).astype(np.int32)
+    centers = 2 * rng.normal(size=(7, 5))
 
-    def counted(rows, row_labels):
-        own = np.linalg.norm(rows - centers[row_labels], axis=1)
-        ruled_out = [
-            sum(np.linalg.norm(centers[a] - centers[j]) / 2 > d for j in range(7) if j != a)
-            for a, d in zip(row_labels, own, strict=True)
-        ]
-        return np.mean(ruled_out) / 6
+    def counted(rows):
+        labels = ((rows[:, None] - centers[None]) ** 2).sum(axis=2).argmin(axis=1)
+        own = np.linalg.norm(rows - centers[labels], axis=1)
+        half = np.linalg.norm(centers[:, None] - centers[None], axis=2) / 2
+        ruled_out = np.zeros(rows.shape[0])
+        nearest_half = np.full(rows.shape[0], np.inf)
+        for j in range(7):
+            other = labels != j
+            ruled_out += other & (half[labels, j] > own)
+            nearest_half = np.where(other, np.minimum(nearest_half, half[labels, j]), nearest_half)
+        return labels.astype(np.int32), ruled_out.mean() / 6, np.mean(own < nearest_half)
 
-    share = _elkan.center_skip_share(X, centers, labels)
-    assert 0 < share < 1
-    assert share == pytest.approx(counted(X, labels), rel=1e-12)
-    assert _elkan.center_skip_share(X, centers, labels, n_rows=250) == pytest.approx(
-        counted(X[::4], labels[::4]), rel=1e-12
-    )
-    assert _elkan.center_skip_share(X, centers[:1], labels * 0) == 0.0
+    for n_rows, sampled in [(1_000, slice(None)), (16_384, slice(None, None, 4))]:
+        X = rng.normal(size=(n_rows, 5))
+        labels = counted(X)[0]
+        _, expected_elkan, expected_hamerly = counted(X[sampled])
+        weights = np.ones(n_rows)
+        elkan = _elkan.ElkanAssignment(X, weights, 7).skip_share(centers, labels)
+        hamerly = _hamerly.HamerlyAssignment(X, weights, 7).skip_share(centers, labels)
+        assert 0 < elkan < 1 and 0 < hamerly < 1
+        assert elkan == pytest.approx(expected_elkan, rel=1e-12)
+        assert hamerly == pytest.approx(expected_hamerly, rel=1e-12)
+    one_center = _elkan.ElkanAssignment(X, weights, 1).skip_share(centers[:1], labels * 0)
+    assert one_center == 0.0
 
 
 @pytest.mark.parametrize(

@@ -14,8 +14,8 @@ from kmeans_scratch import KMeans, reference
 
 from .helpers import blobs, image_pixels, jittered_pixel_init
 
-# Elkan's own code, on data where a fit would run Lloyd's step instead (see conftest).
-pytestmark = pytest.mark.usefixtures("elkan_everywhere")
+# The bounds' own code, on data where a fit would run Lloyd's step instead (see conftest).
+pytestmark = pytest.mark.usefixtures("bounds_everywhere")
 
 
 def datasets():

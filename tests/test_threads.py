@@ -13,18 +13,18 @@ from kmeans_scratch import KMeans, kmeans_plusplus
 
 ALGORITHMS = ["lloyd", "hamerly", "elkan", "lloyd"]
 
-# Elkan's own code, on data where a fit would run Lloyd's step instead (see conftest).
-pytestmark = pytest.mark.usefixtures("elkan_everywhere")
+# The bounds' own code, on data where a fit would run Lloyd's step instead (see conftest).
+pytestmark = pytest.mark.usefixtures("bounds_everywhere")
 
 CONCURRENT_FITS = """
 import json, sys
 from concurrent.futures import ThreadPoolExecutor
 import numpy as np
-from kmeans_scratch import KMeans, _elkan, _fit
+from kmeans_scratch import KMeans, _bounds, _fit
 
-# as elkan_everywhere does
+# as bounds_everywhere does
 _fit.elkan_pays = lambda dtype, n_features, n_clusters: True
-_elkan.ElkanAssignment.bounds_only_where_they_pay = False
+_bounds.BoundedAssignment.bounds_only_where_they_pay = False
 rng = np.random.RandomState(0)
 data = [rng.normal(size=(20_000, 3)) for _ in range(4)]
 algorithms = {algorithms!r}

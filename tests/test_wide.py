@@ -16,8 +16,8 @@ from kmeans_scratch._elkan import ElkanAssignment
 
 from .helpers import blobs
 
-# Elkan's own code, on data where a fit would run Lloyd's step instead (see conftest).
-pytestmark = pytest.mark.usefixtures("elkan_everywhere")
+# The bounds' own code, on data where a fit would run Lloyd's step instead (see conftest).
+pytestmark = pytest.mark.usefixtures("bounds_everywhere")
 
 
 @pytest.fixture(autouse=True)
