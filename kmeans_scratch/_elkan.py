@@ -20,8 +20,8 @@ total movement of its center so far (``drift``), so the true bound is
 Elkan skips more distance computations than Hamerly, and wins when a distance is
 expensive (high dimension, many clusters) and the clusters stand apart, so that most
 centers are ruled out by their distance from the sample's own; where they do not, the
-step runs Lloyd's instead (:class:`ElkanAssignment`).  The bounds cost **n_samples × n_clusters × 8
-bytes** of memory for the bounds (1 GiB for a million samples and 128 clusters).  Above
+step runs Lloyd's instead (:class:`ElkanAssignment`).  The bounds take **n_samples ×
+n_clusters × 8 bytes** of memory (1 GiB for a million samples and 128 clusters).  Above
 ``BOUNDS_BUDGET_BYTES`` it refuses before allocating, with a message that points to
 ``algorithm="hamerly"`` (O(n) bounds) or ``"lloyd"`` (none).
 

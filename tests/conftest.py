@@ -33,7 +33,9 @@ def algorithm(request):
 @pytest.fixture
 def elkan_assignments(monkeypatch):
     """The shapes of the rows each of Elkan's assignment steps was made for, in a list
-    that grows as fits run (an empty list: Elkan's bounds did not run)."""
+    that grows as fits run (an empty list: the shape of the rows sent every fit to
+    Lloyd's step; a step made may still find that its bounds do not pay, see
+    :class:`kmeans_scratch._bounds.BoundedAssignment`)."""
     made = []
     elkan = ALGORITHMS["elkan"]
 

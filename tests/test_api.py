@@ -289,7 +289,8 @@ def test_elkan_with_one_cluster_warns_like_sklearn_and_runs_lloyd(monkeypatch):
 def test_elkan_runs_lloyds_step_where_its_bounds_do_not_pay(elkan_assignments):
     """Elkan's bounds pay on dense rows only in float64 with at least 64 features and 64
     clusters (measured by ``make bench-widths``); elsewhere ``algorithm="elkan"`` runs
-    Lloyd's step: the same fit, bit for bit, without Elkan's iteration."""
+    Lloyd's step: the same fit, bit for bit, without making Elkan's step (where it is
+    made, the rows decide next: the test below)."""
     for n_features, n_clusters, dtype, runs_elkan in [
         (3, 64, np.float64, False),
         (64, 8, np.float64, False),
