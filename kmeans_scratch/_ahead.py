@@ -118,6 +118,7 @@ def fit_step_calls(F1, F2, F3):
     iterations.  A layer registers them (:func:`register_ahead_of_time_calls`) in the dtypes it
     fits in."""
     return {
+        ("kmeans_scratch._blocks", "column_means"): [(F2, F1)],
         ("kmeans_scratch._blocks", "column_moments"): [(F2, F1)],
         ("kmeans_scratch._blocks", "merge_blocks"): [(F8_3, F8_2, I8_1, F8_2, F8_1)],
         ("kmeans_scratch._distances", "assign_labels_by_tiles"): [(F2, F1, F2, I4_1)],

@@ -11,7 +11,8 @@ Here: how many blocks (:func:`n_blocks_for`) and which rows each holds
 (:func:`block_bounds`), sums in a fixed order (:func:`ordered_sum`, :func:`column_sums`),
 the per-block cluster sums of an assignment step (:func:`block_sums_for`,
 :func:`sum_rows`, :func:`add_rows`, :func:`merge_blocks`), the weighted mean and
-variance of the columns (:func:`column_moments`) and the centering of rows by it
+variance of the columns (:func:`column_means`, :func:`column_moments`) and the centering
+of rows by the mean
 (:func:`each_row`).
 """
 
@@ -157,14 +158,10 @@ def column_sums(rows):
 
 
 @kernel(parallel=True)
-def column_moments(X, sample_weight):
-    """Weighted mean and variance of every column, in float64: with W = Σ_i w_i,
-    ``mean_f = Σ_i w_i x_if / W`` and ``var_f = Σ_i w_i (x_if − mean_f)² / W``.
-
-    Two passes over the rows, so the variance has no cancellation; each pass sums per block
-    and adds the blocks in order (the same bits on any number of threads).  NumPy's
-    reductions along axis 0 of a tall (n, 3) array are many times slower.
-    """
+def column_means(X, sample_weight):
+    """Weighted mean of every column, in float64: with W = Σ_i w_i,
+    ``mean_f = Σ_i w_i x_if / W``; summed per block, the blocks added in order (the same
+    bits on any number of threads).  Returns ``(mean, W)``."""
     n_samples, n_features = X.shape
     n_blocks = n_blocks_for(n_samples, 8 * (n_features + 1))
     partial = np.zeros((n_blocks, n_features + 1))
@@ -176,8 +173,22 @@ def column_moments(X, sample_weight):
             for f in range(n_features):
                 partial[block, f] += weight * X[i, f]
     totals = column_sums(partial)
-    total_weight = totals[n_features]
-    mean = totals[:n_features] / total_weight
+    return totals[:n_features] / totals[n_features], totals[n_features]
+
+
+@kernel(parallel=True)
+def column_moments(X, sample_weight):
+    """Weighted mean and variance of every column, in float64: with W = Σ_i w_i,
+    ``mean_f = Σ_i w_i x_if / W`` (:func:`column_means`) and
+    ``var_f = Σ_i w_i (x_if − mean_f)² / W``.
+
+    Two passes over the rows, so the variance has no cancellation; each pass sums per block
+    and adds the blocks in order (the same bits on any number of threads).  NumPy's
+    reductions along axis 0 of a tall (n, 3) array are many times slower.
+    """
+    n_samples, n_features = X.shape
+    mean, total_weight = column_means(X, sample_weight)
+    n_blocks = n_blocks_for(n_samples, 8 * (n_features + 1))
     squares = np.zeros((n_blocks, n_features))
     for block in prange(n_blocks):
         start, end = block_bounds(n_samples, n_blocks, block)

@@ -21,7 +21,7 @@ import warnings
 import numpy as np
 
 from . import _sparse
-from ._blocks import column_moments, each_row
+from ._blocks import column_means, column_moments, each_row
 from ._distinct import collapse_duplicates
 from ._elkan import ElkanAssignment
 from ._hamerly import HamerlyAssignment
@@ -218,18 +218,24 @@ def fit_arrays(
     # On one thread for a small X (see threads_for); run() narrows it to the distinct rows.
     sparse = _sparse.is_sparse(X)
     with threads_for(*X.shape):
-        moments = _sparse.column_moments if sparse else column_moments
-        X_mean, variances = moments(X, sample_weight)
-        abs_tol = tolerance(variances, tol)
+        # Centering X makes every distance and sum better conditioned; it is undone below.
+        # Sparse rows are not centered: it would fill them.  The variance only scales a
+        # tolerance: none is needed at tol = 0 (scikit-learn skips it too).
+        if sparse:
+            X_mean = np.zeros(X.shape[1], dtype=X.dtype)
+            abs_tol = tolerance(_sparse.column_moments(X, sample_weight)[1], tol) if tol else 0.0
+        elif tol:
+            X_mean, variances = column_moments(X, sample_weight)
+            abs_tol = tolerance(variances, tol)
+        else:
+            X_mean, abs_tol = column_means(X, sample_weight)[0], 0.0
         n_init = resolve_n_init(n_init, init, owner)
         algorithm = resolve_algorithm(algorithm, n_clusters, X)
         if is_array_init(init):
             init = np.array(init, dtype=X.dtype, order="C")
             check_init_shape(init, n_clusters, X.shape[1])
 
-        # Centering X makes every distance and sum better conditioned; it is undone below.
-        # Sparse rows are not centered: it would fill them.
-        X_mean = np.zeros(X.shape[1], dtype=X.dtype) if sparse else X_mean.astype(X.dtype)
+        X_mean = X_mean.astype(X.dtype)
         if not sparse:
             each_row(np.subtract, X, X_mean, out=X)
         if is_array_init(init):

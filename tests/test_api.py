@@ -154,6 +154,23 @@ def test_max_iter_and_tol_zero_run_every_iteration():
     assert fitted.n_iter_ == 7
 
 
+def test_the_variance_is_taken_only_for_a_tolerance(monkeypatch):
+    """At tol = 0 the fit takes the columns' mean alone (the variance scales the
+    tolerance only: one pass less, as scikit-learn does), and fits as with any tol too
+    small to stop it."""
+    X = blobs(3_000, 20, 5, seed=2)
+    with_variance = KMeans(5, tol=1e-300, random_state=0).fit(X)
+    calls = []
+    real = _fit.column_moments
+    monkeypatch.setattr(_fit, "column_moments", lambda *a: calls.append(1) or real(*a))
+    without = KMeans(5, tol=0, random_state=0).fit(X)
+    assert calls == []
+    np.testing.assert_array_equal(without.labels_, with_variance.labels_)
+    np.testing.assert_array_equal(without.cluster_centers_, with_variance.cluster_centers_)
+    KMeans(5, tol=1e-4, random_state=0).fit(X)
+    assert calls == [1]
+
+
 #: A fit in a process of its own, which prints its thread count and a digest of its result.
 FIT_DIGEST = """
 import hashlib
