@@ -19,7 +19,7 @@ from kmeans_scratch._elkan import BOUNDS_BUDGET_BYTES
 from kmeans_scratch.compression._palette import color_histogram
 
 from .contenders import every_row_kept
-from .datasets import tfidf_like, tiled_china
+from .datasets import blobs, tfidf_like, tiled_china
 
 LIBRARIES = {"kmeans_scratch": KMeans, "scikit-learn": SklearnKMeans}
 
@@ -147,16 +147,19 @@ SEEDERS = {"kmeans_scratch": kmeans_plusplus, "scikit-learn": sklearn_kmeans_plu
 
 
 def seeding_data(name, pixels):
-    """(X, sample_weight): the tiled pixels as rows, or their distinct colors with counts."""
+    """(X, sample_weight): the tiled pixels as rows, their distinct colors with counts, or
+    blobs of 64 features (wide rows: the distances through BLAS)."""
     if name == "pixels":
         return pixels.astype(np.float64), None
+    if name == "blobs, d = 64":
+        return blobs(64), None
     histogram = color_histogram(pixels[None])  # distinct colors, in Morton order
     return histogram.colors.astype(np.float64), histogram.counts.astype(np.float64)
 
 
 @pytest.mark.parametrize("library", list(SEEDERS))
 @pytest.mark.parametrize("k", [16, 64, 256])
-@pytest.mark.parametrize("data", ["pixels", "distinct colors"])
+@pytest.mark.parametrize("data", ["pixels", "distinct colors", "blobs, d = 64"])
 def test_kmeans_plusplus(benchmark, recorder, pixels, data, k, library):
     X, weights = seeding_data(data, pixels)
     seed = SEEDERS[library]

@@ -32,6 +32,10 @@ ACCUMULATOR_BUDGET_BYTES = 16 * 2**20
 #: :func:`each_row` views runs of narrow rows as one row of about this many values.
 RUN_VALUES = 4096
 
+#: Rows per tile of k-means++'s potentials (:mod:`._seeding`): small tiles are small
+#: boxes, which candidates reach less often.
+SEEDING_TILE_ROWS = 128
+
 
 @kernel
 def n_blocks_for(n_samples, accumulator_row_bytes):

@@ -45,11 +45,10 @@ Proceedings of the 18th ACM-SIAM Symposium on Discrete Algorithms (SODA), 2007.
 
 import numpy as np
 
-from ._blocks import block_bounds, column_sums, ordered_sum
+from ._blocks import SEEDING_TILE_ROWS, block_bounds, column_sums, ordered_sum
 from ._kernels import kernel, prange
-
-#: Rows per tile: small tiles are small boxes, which candidates reach less often.
-SEEDING_TILE_ROWS = 128
+from ._seeding_wide import add_distances, distances_to, score_candidates_wide, seeds_through_blas
+from ._wide import one_blas_thread, row_sq_norms
 
 
 @kernel
@@ -288,7 +287,8 @@ def greedy_kmeans_plusplus(
     same dtype and ``random_state`` a ``numpy.random.RandomState``.  With
     ``sklearn_rounding`` and float32 ``X``, the centers are chosen by
     :func:`choose_centers_float32`, which rounds as scikit-learn does on float32 data;
-    otherwise by :func:`choose_centers`, which sums in float64.
+    otherwise by :func:`choose_centers`, which sums in float64, or on rows of 16 features
+    and more by :func:`seed_wide_rows`, its distances through BLAS.
     """
     n_samples = X.shape[0]
     if n_local_trials is None:
@@ -296,6 +296,11 @@ def greedy_kmeans_plusplus(
     indices = np.full(n_clusters, -1, dtype=int)
     indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
     float32_like_sklearn = sklearn_rounding and X.dtype == np.float32
+    # The same draws as one uniform(size=n_local_trials) call per center (MT19937 is a stream).
+    uniforms = random_state.uniform(size=(n_clusters - 1, n_local_trials))
+    if not float32_like_sklearn and seeds_through_blas(X.shape[1]):
+        seed_wide_rows(X, sample_weight, uniforms, indices)
+        return X[indices], indices
 
     X_t = np.ascontiguousarray(X.T, dtype=np.float64)
     boxes = tile_boxes(X_t)
@@ -304,9 +309,6 @@ def greedy_kmeans_plusplus(
     tile_potential = np.zeros(boxes[0].shape[1])  # Σ w D² over each tile
     tiles = (boxes, closest_sq, tile_max_sq, tile_potential)
     add_center(X_t, sample_weight, X_t[:, indices[0]].copy(), *tiles)
-
-    # The same draws as one uniform(size=n_local_trials) call per center (MT19937 is a stream).
-    uniforms = random_state.uniform(size=(n_clusters - 1, n_local_trials))
     if float32_like_sklearn:
         choose_centers_float32(X_t, sample_weight, uniforms, indices, tiles)
     else:
@@ -327,6 +329,41 @@ def choose_centers(X_t, sample_weight, uniforms, indices, tiles):
         best = np.argmin(column_sums(scores))
         indices[c] = candidate_ids[best]
         add_center(X_t, sample_weight, candidates[best], *tiles)
+
+
+def seed_wide_rows(X, sample_weight, uniforms, indices):
+    """Centers 1, 2, … of ``X`` (``indices[0]`` drawn already) by the ``uniforms``
+    (n_clusters − 1, n_local_trials), written into ``indices``: :func:`choose_centers`
+    with the distances through BLAS (:mod:`._seeding_wide`), in float64.  Besides the
+    rows in float64, it holds each candidate's distance to every row (as scikit-learn
+    does): n_local_trials × n × 8 bytes, less than the rows from 16 features on."""
+    rows = np.ascontiguousarray(X, dtype=np.float64)
+    x_sq = row_sq_norms(rows)
+    closest_sq = np.full(rows.shape[0], np.inf)
+    tile_potential = np.zeros(-(-rows.shape[0] // SEEDING_TILE_ROWS))
+    distances = np.empty((uniforms.shape[1], rows.shape[0]))
+    with one_blas_thread():
+        distances_to(rows, x_sq, np.ascontiguousarray(rows[indices[0]]), distances[0])
+        add_distances(sample_weight, distances[0], closest_sq, tile_potential)
+        choose_centers_wide(
+            rows, x_sq, sample_weight, uniforms, indices, distances, closest_sq, tile_potential
+        )
+
+
+@kernel
+def choose_centers_wide(
+    X, x_sq, sample_weight, uniforms, indices, distances, closest_sq, tile_potential
+):
+    """:func:`choose_centers` on wide rows ``X`` (float64, ``x_sq`` their squared norms),
+    each candidate's distances through BLAS into a row of ``distances``."""
+    for c in range(1, indices.shape[0]):
+        targets = uniforms[c - 1] * ordered_sum(tile_potential)
+        candidate_ids = draw_candidates(sample_weight, closest_sq, tile_potential, targets)
+        candidates = np.ascontiguousarray(X[candidate_ids])
+        scores = score_candidates_wide(X, x_sq, sample_weight, candidates, closest_sq, distances)
+        best = np.argmin(column_sums(scores))
+        indices[c] = candidate_ids[best]
+        add_distances(sample_weight, distances[best], closest_sq, tile_potential)
 
 
 def choose_centers_float32(X_t, sample_weight, uniforms, indices, tiles):

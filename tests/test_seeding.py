@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 
-from kmeans_scratch import kmeans_plusplus
+from kmeans_scratch import _seeding, kmeans_plusplus
 from kmeans_scratch._seeding import draw_by_running_sum
 
 from .helpers import blobs, image_array, image_pixels
@@ -61,6 +61,60 @@ def test_same_indices_as_sklearn_on_float32_color_counts():
         _, ours = kmeans_plusplus(X, 32, sample_weight=weights, random_state=seed)
         _, theirs = sklearn_kmeans_plusplus(X, 32, sample_weight=weights, random_state=seed)
         np.testing.assert_array_equal(ours, theirs, err_msg=f"seed {seed}")
+
+
+def low_rank_rows(n_samples, n_features, seed):
+    """Rows near a plane of 4 dimensions, with noise: clusters that do not stand apart."""
+    random = np.random.RandomState(seed)
+    return random.normal(size=(n_samples, 4)) @ random.normal(size=(4, n_features)) + (
+        0.1 * random.normal(size=(n_samples, n_features))
+    )
+
+
+@pytest.mark.parametrize("n_features", [16, 64, 300])
+def test_wide_rows_seed_through_blas_with_scikit_learns_indices(n_features):
+    """From 16 features on the candidates' distances are a matrix product (as scikit-learn
+    computes them): the same seeds as scikit-learn's, with and without weights, on blobs
+    and on rows whose clusters do not stand apart, and as the tiles' direct distances."""
+    assert _seeding.seeds_through_blas(n_features) and not _seeding.seeds_through_blas(15)
+    random = np.random.RandomState(n_features)
+    for data in (blobs(3_000, n_features, 20, seed=1), low_rank_rows(3_000, n_features, 2)):
+        weights = random.uniform(0.1, 4.0, data.shape[0])
+        for n_clusters, sample_weight in ((1, None), (9, None), (40, weights)):
+            _, ours = kmeans_plusplus(
+                data, n_clusters, sample_weight=sample_weight, random_state=n_clusters
+            )
+            _, theirs = sklearn_kmeans_plusplus(
+                data, n_clusters, sample_weight=sample_weight, random_state=n_clusters
+            )
+            np.testing.assert_array_equal(ours, theirs)
+            w = np.ones(data.shape[0]) if sample_weight is None else sample_weight
+            by_tiles = seeds_by_tiles(data, n_clusters, w, n_clusters)
+            np.testing.assert_array_equal(ours, by_tiles)
+
+
+def seeds_by_tiles(X, n_clusters, sample_weight, seed):
+    """The indices of :mod:`._seeding`'s tile path (direct distances) on any rows."""
+    real = _seeding.seeds_through_blas
+    _seeding.seeds_through_blas = lambda n_features: False
+    try:
+        random_state = np.random.RandomState(seed)
+        return _seeding.greedy_kmeans_plusplus(X, n_clusters, sample_weight, random_state)[1]
+    finally:
+        _seeding.seeds_through_blas = real
+
+
+def test_a_fit_on_wide_float32_rows_seeds_in_float64_as_on_its_float64_rows():
+    """The fit's seeding of float32 rows of 64 features goes through BLAS in float64: the
+    seeds of the same rows in float64, and of the tiles' direct distances."""
+    X = blobs(4_000, 64, 30, seed=5).astype(np.float32)
+    weights = np.ones(X.shape[0], dtype=np.float32)
+    ours = _seeding.greedy_kmeans_plusplus(X, 30, weights, np.random.RandomState(0))[1]
+    in_float64 = _seeding.greedy_kmeans_plusplus(
+        X.astype(np.float64), 30, weights.astype(np.float64), np.random.RandomState(0)
+    )[1]
+    np.testing.assert_array_equal(ours, in_float64)
+    np.testing.assert_array_equal(ours, seeds_by_tiles(X, 30, weights, 0))
 
 
 def test_draw_is_searchsorted_of_numpy_cumsum(dtype):
