@@ -8,12 +8,11 @@ The number of blocks depends only on the problem size (``n_samples``, and the si
 accumulator row), never on the thread count.
 
 Here: how many blocks (:func:`n_blocks_for`) and which rows each holds
-(:func:`block_bounds`), sums in a fixed order (:func:`ordered_sum`, :func:`column_sums`),
-the per-block cluster sums of an assignment step (:func:`block_sums_for`,
-:func:`sum_rows`, :func:`add_rows`, :func:`merge_blocks`), the weighted mean and
-variance of the columns (:func:`column_means`, :func:`column_moments`) and the centering
-of rows by the mean
-(:func:`each_row`).
+(:func:`block_bounds`; k-means++'s tiles: :func:`tile_bounds`), sums in a fixed order
+(:func:`ordered_sum`, :func:`column_sums`), the per-block cluster sums of an assignment
+step (:func:`block_sums_for`, :func:`sum_rows`, :func:`add_rows`, :func:`merge_blocks`),
+the weighted mean and variance of the columns (:func:`column_means`,
+:func:`column_moments`) and the centering of rows by the mean (:func:`each_row`).
 """
 
 import numpy as np
@@ -69,6 +68,12 @@ def block_bounds(n_samples, n_blocks, block):
     start = (n_samples * block) // n_blocks
     end = (n_samples * (block + 1)) // n_blocks
     return start, end
+
+
+@kernel
+def tile_bounds(n_samples, tile):
+    """Rows ``[start, end)`` of a tile of ``SEEDING_TILE_ROWS`` (k-means++'s potentials)."""
+    return tile * SEEDING_TILE_ROWS, min((tile + 1) * SEEDING_TILE_ROWS, n_samples)
 
 
 @kernel

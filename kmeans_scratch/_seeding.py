@@ -45,9 +45,9 @@ Proceedings of the 18th ACM-SIAM Symposium on Discrete Algorithms (SODA), 2007.
 
 import numpy as np
 
-from ._blocks import SEEDING_TILE_ROWS, block_bounds, column_sums, ordered_sum
+from ._blocks import SEEDING_TILE_ROWS, block_bounds, column_sums, ordered_sum, tile_bounds
 from ._kernels import kernel, prange
-from ._seeding_wide import add_distances, distances_to, score_candidates_wide, seeds_through_blas
+from ._seeding_wide import add_distances, score_candidates_wide, seeds_through_blas
 from ._wide import one_blas_thread, row_sq_norms
 
 
@@ -87,12 +87,6 @@ def rows_sq_distances_4(X_t, start, n_rows, points, out):
                 out_1[p] += (x - c_1) * (x - c_1)
                 out_2[p] += (x - c_2) * (x - c_2)
                 out_3[p] += (x - c_3) * (x - c_3)
-
-
-@kernel
-def tile_bounds(n_samples, tile):
-    """Rows ``[start, end)`` of a tile."""
-    return tile * SEEDING_TILE_ROWS, min((tile + 1) * SEEDING_TILE_ROWS, n_samples)
 
 
 #: The tiles are shared among at most ``TILE_CHUNKS`` parallel tasks, and at least
@@ -343,7 +337,8 @@ def seed_wide_rows(X, sample_weight, uniforms, indices):
     tile_potential = np.zeros(-(-rows.shape[0] // SEEDING_TILE_ROWS))
     distances = np.empty((uniforms.shape[1], rows.shape[0]))
     with one_blas_thread():
-        distances_to(rows, x_sq, np.ascontiguousarray(rows[indices[0]]), distances[0])
+        # The first center's distances, as a candidate's (against D² = ∞: its score unused).
+        score_candidates_wide(rows, x_sq, sample_weight, rows[indices[:1]], closest_sq, distances)
         add_distances(sample_weight, distances[0], closest_sq, tile_potential)
         choose_centers_wide(
             rows, x_sq, sample_weight, uniforms, indices, distances, closest_sq, tile_potential

@@ -24,7 +24,7 @@ scikit-learn keeps them: one pass over the rows per center.
 
 import numpy as np
 
-from ._blocks import SEEDING_TILE_ROWS
+from ._blocks import SEEDING_TILE_ROWS, tile_bounds
 from ._kernels import kernel, prange
 from ._wide import BLAS_MIN_FEATURES, row_sq_norms
 
@@ -40,13 +40,6 @@ def seeds_through_blas(n_features):
     distances: 0.75–0.9 at 16 features (k = 64, 100,000 rows), 0.85 at 32 (k = 256),
     0.45–0.5 at 64 (k = 64) and 0.55 at 300 (k = 100); and 0.7–0.95 × scikit-learn's."""
     return n_features >= BLAS_MIN_FEATURES
-
-
-@kernel(inline="always")
-def chunk_rows(n_samples, chunk):
-    """Rows ``[start, end)`` of a chunk of ``CHUNK_TILES`` tiles."""
-    start = chunk * CHUNK_TILES * SEEDING_TILE_ROWS
-    return start, min(start + CHUNK_TILES * SEEDING_TILE_ROWS, n_samples)
 
 
 @kernel(inline="always")
@@ -68,40 +61,30 @@ def score_candidates_wide(X, x_sq, sample_weight, candidates, closest_sq, distan
     candidates_t = np.ascontiguousarray(candidates.T)
     y_sq = row_sq_norms(candidates)
     for chunk in prange(-(-n_tiles // CHUNK_TILES)):
-        start, end = chunk_rows(n_samples, chunk)
-        products = np.dot(X[start:end], candidates_t)
-        for tile_start in range(start, end, SEEDING_TILE_ROWS):
-            tile_end = min(tile_start + SEEDING_TILE_ROWS, end)
+        first_tile = chunk * CHUNK_TILES
+        end_tile = min(first_tile + CHUNK_TILES, n_tiles)
+        start = tile_bounds(n_samples, first_tile)[0]
+        products = np.dot(X[start : tile_bounds(n_samples, end_tile - 1)[1]], candidates_t)
+        for tile in range(first_tile, end_tile):
+            tile_start, tile_end = tile_bounds(n_samples, tile)
             for c in range(n_candidates):
                 total = 0.0
                 for i in range(tile_start, tile_end):
                     sq = expanded_sq(x_sq[i], y_sq[c], products[i - start, c])
                     distances[c, i] = sq
                     total += np.float64(sample_weight[i]) * min(closest_sq[i], sq)
-                scores[tile_start // SEEDING_TILE_ROWS, c] = total
+                scores[tile, c] = total
     return scores
-
-
-@kernel(parallel=True)
-def distances_to(X, x_sq, center, out):
-    """``out[i] = ‖x_i − center‖²`` for every row (the first center's)."""
-    n_samples = X.shape[0]
-    center_sq = row_sq_norms(center.reshape(1, -1))[0]
-    for chunk in prange(-(-n_samples // (CHUNK_TILES * SEEDING_TILE_ROWS))):
-        start, end = chunk_rows(n_samples, chunk)
-        products = np.dot(X[start:end], center)
-        for i in range(start, end):
-            out[i] = expanded_sq(x_sq[i], center_sq, products[i - start])
 
 
 @kernel(parallel=True)
 def add_distances(sample_weight, distances, closest_sq, tile_potential):
     """``D(x_i)² ← min(D(x_i)², distances[i])`` for every row, and each tile's potential
     anew, summed in row order (:func:`._seeding.add_center`'s)."""
-    n_samples = closest_sq.shape[0]
     for tile in prange(tile_potential.shape[0]):
+        start, end = tile_bounds(closest_sq.shape[0], tile)
         potential = 0.0
-        for i in range(tile * SEEDING_TILE_ROWS, min((tile + 1) * SEEDING_TILE_ROWS, n_samples)):
+        for i in range(start, end):
             closest_sq[i] = min(closest_sq[i], distances[i])
             potential += np.float64(sample_weight[i]) * closest_sq[i]
         tile_potential[tile] = potential

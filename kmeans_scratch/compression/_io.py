@@ -488,14 +488,6 @@ class _bomb_limit:
         return False
 
 
-def png_bit_depth(n_colors):
-    """The smallest PNG palette bit depth that holds ``n_colors`` entries: 1, 2, 4 or 8."""
-    for bits in (1, 2, 4, 8):
-        if n_colors <= 1 << bits:
-            return bits
-    raise ValueError(f"a palette holds at most 256 colors, got {n_colors}")
-
-
 #: oxipng's filter search works row by row: above this many rows (a 100,000 × 1 image
 #: took 6 s at speed 1) a PNG gets the one fast pass whatever its size.
 FULL_EFFORT_ROWS = 8192
