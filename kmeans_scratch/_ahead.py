@@ -117,6 +117,9 @@ def fit_step_calls(F1, F2, F3):
     dtype: the moments, the labels, distances and inertia, and the steps of the three
     iterations.  A layer registers them (:func:`register_ahead_of_time_calls`) in the dtypes it
     fits in."""
+    rows = Tuple((F2, F1))  # (X, sample_weight)
+    sums = Tuple((F8_3, F8_2, F8_2, F8_1))  # (block_sums, block_weights, center_sums, weights)
+    bounds = Tuple((I4_1, F8_1, F8_1))  # Hamerly's (labels, upper, lower)
     return {
         ("kmeans_scratch._blocks", "column_means"): [(F2, F1)],
         ("kmeans_scratch._blocks", "column_moments"): [(F2, F1)],
@@ -125,31 +128,23 @@ def fit_step_calls(F1, F2, F3):
         ("kmeans_scratch._distances", "sq_distances_to_assigned"): [(F2, F2, I4_1, F1)],
         ("kmeans_scratch._distances", "inertia_of_labels"): [(F2, F1, F2, I4_1)],
         ("kmeans_scratch._distances", "euclidean_distances_to_centers"): [(F2, F2, F2)],
-        ("kmeans_scratch._lloyd", "assign_and_accumulate"): [
-            (F2, F1, F2, I4_1, F8_3, F8_2, F8_2, F8_1)
-        ],
+        ("kmeans_scratch._lloyd", "assign_and_accumulate"): [(rows, F2, I4_1, sums)],
         ("kmeans_scratch._bounds", "center_geometry"): [(F2, I8_2, BOOL)],
         ("kmeans_scratch._bounds", "center_distances"): [(F2,)],
         ("kmeans_scratch._hamerly", "neighbor_coordinates"): [(F2, I8_2)],
         ("kmeans_scratch._hamerly", "hamerly_assign_and_accumulate"): [
             (
                 BLOCKS,
+                rows,
                 F2,
-                F1,
-                F2,
-                Tuple((F8_1, I8_2, F3, F8_1)),
-                Tuple((F8_1, F8_1, F8_1)),
-                I4_1,
-                F8_1,
-                F8_1,
-                F8,
-                F8_3,
-                F8_2,
-                I8_1,
+                Tuple((F8_1, I8_2, F3, F8_1, F8)),  # geometry
+                Tuple((F8_1, F8_1, F8_1)),  # moves
+                bounds,
+                Tuple((F8_3, F8_2, I8_1)),  # each block's sums, weights and labels changed
             )
         ],
         ("kmeans_scratch._elkan", "elkan_assign_and_accumulate"): [
-            (F2, F1, F2, F8_2, F8_1, F8_1, I4_1, F8_1, F8_2, F8, F8_3, F8_2, F8_2, F8_1)
+            (rows, F2, Tuple((F8_2, F8)), Tuple((F8_1, F8_1)), Tuple((I4_1, F8_1, F8_2)), sums)
         ],
     }
 

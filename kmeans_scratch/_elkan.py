@@ -73,28 +73,23 @@ def check_bounds_fit(n_samples, n_clusters):
 
 
 @kernel(parallel=True)
-def elkan_assign_and_accumulate(
-    X,
-    sample_weight,
-    centers,
-    half_center_distances,
-    movement,
-    drift,
-    labels,
-    upper,
-    lower,
-    shrink,
-    block_sums,
-    block_weights,
-    center_sums,
-    cluster_weights,
-):
+def elkan_assign_and_accumulate(rows, centers, geometry, moves, bounds, sums):
     """Elkan's assignment step fused with the per-cluster sums; returns the labels changed.
 
-    ``lower[i, j] - drift[j]`` is the lower bound of sample i for center j; ``movement[j]``
-    is how far center j moved since the last call; ``upper[i]`` bounds the distance to the
-    center of ``labels[i]`` before that move.
+    - In: ``rows = (X, sample_weight)``, ``centers``; ``geometry = (half_center_distances,
+      shrink)``: ½ ‖c_a − c_j‖ of the centers and the rounding margin of the tests (see
+      :mod:`._bounds`); ``moves = (movement, drift)``: how far center j moved since the
+      last call, and since the bounds began.
+    - In and out: ``bounds = (labels, upper, lower)``: ``upper[i]`` bounds the distance
+      to the center of ``labels[i]`` before the last move, ``lower[i, j] − drift[j]`` is
+      the lower bound of sample i for center j; and ``sums``, as in
+      :func:`kmeans_scratch._lloyd.assign_and_accumulate`.
     """
+    X, sample_weight = rows
+    half_center_distances, shrink = geometry
+    movement, drift = moves
+    labels, upper, lower = bounds
+    block_sums, block_weights, center_sums, cluster_weights = sums
     n_samples = X.shape[0]
     n_clusters = centers.shape[0]
     half_separation = np.empty(n_clusters)
@@ -185,16 +180,11 @@ class ElkanAssignment(BoundedAssignment):
         self.lower = np.empty((self.X.shape[0], centers.shape[0]))
         if self.blas:
             return assign_and_accumulate_blas(
-                self.X,
-                self.sample_weight,
+                (self.X, self.sample_weight),
                 self.x_sq,
                 centers,
-                labels,
-                self.changed,
-                self.block_sums,
-                self.block_weights,
-                center_sums,
-                cluster_weights,
+                (labels, self.changed),
+                (self.block_sums, self.block_weights, center_sums, cluster_weights),
                 bounds=(self.lower, self.upper, self.drift),
             )
         self.upper[:] = np.inf
@@ -203,20 +193,12 @@ class ElkanAssignment(BoundedAssignment):
 
     def bounded_step(self, centers, labels, center_sums, cluster_weights):
         return elkan_assign_and_accumulate(
-            self.X,
-            self.sample_weight,
+            (self.X, self.sample_weight),
             centers,
-            0.5 * center_distances(centers),
-            self.movement,
-            self.drift,
-            labels,
-            self.upper,
-            self.lower,
-            self.shrink,
-            self.block_sums,
-            self.block_weights,
-            center_sums,
-            cluster_weights,
+            (0.5 * center_distances(centers), self.shrink),
+            (self.movement, self.drift),
+            (labels, self.upper, self.lower),
+            (self.block_sums, self.block_weights, center_sums, cluster_weights),
         )
 
     def centers_moved(self, centers_old, centers_new):

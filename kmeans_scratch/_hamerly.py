@@ -130,31 +130,21 @@ def local_search(x, label, sq_label, neighbors, coordinates, sq):
 
 
 @kernel(parallel=True)
-def hamerly_assign_and_accumulate(
-    blocks,
-    X,
-    sample_weight,
-    centers,
-    geometry,
-    moves,
-    labels,
-    upper,
-    lower,
-    shrink,
-    block_sums,
-    block_weights,
-    block_changed,
-):
+def hamerly_assign_and_accumulate(blocks, rows, centers, geometry, moves, bounds, block_outs):
     """Hamerly's assignment step fused with the per-cluster sums, on the row blocks
-    ``blocks`` (see :func:`~kmeans_scratch._blocks.blocks_in`): writes each block's labels,
-    bounds, sums and ``block_changed`` (its labels changed).
+    ``blocks`` (see :func:`~kmeans_scratch._blocks.blocks_in`).
 
-    ``geometry`` is ``(half_separation, neighbors, coordinates, far_bound)`` of the current
-    centers: s(a), the ids of N(a), their :func:`neighbor_coordinates` and R(a) (see
-    :func:`kmeans_scratch._bounds.center_geometry`), and ``moves`` is
-    ``(movement, neighbor_move, far_bound)`` of the last move: how far each center j moved
-    since the bounds were last valid, and for each center a, max_{j∈N(a)} p(j) and R(a)
-    before the move (see the module docstring).
+    - In: ``rows = (X, sample_weight)``, ``centers``; ``geometry = (half_separation,
+      neighbors, coordinates, far_bound, shrink)`` of the current centers: s(a), the ids
+      of N(a), their :func:`neighbor_coordinates`, R(a) (see
+      :func:`kmeans_scratch._bounds.center_geometry`) and the rounding margin of the
+      tests (see :mod:`._bounds`); ``moves = (movement, neighbor_move, far_bound)`` of the
+      last move: how far each center j moved since the bounds were last valid, and for
+      each center a, max_{j∈N(a)} p(j) and R(a) before the move (see the module docstring).
+    - In and out: ``bounds = (labels, upper, lower)`` of every sample (a label −1: no
+      bounds yet).
+    - Out: ``block_outs = (block_sums, block_weights, block_changed)``, each block's sums
+      and how many of its labels changed, written by these blocks only.
 
     A sample whose bounds fail after tightening u is searched among its center's
     neighborhood when every center outside it is out of reach (u < ½ R(a) · shrink), else
@@ -162,8 +152,11 @@ def hamerly_assign_and_accumulate(
     search by Lloyd's SIMD kernel a tile at a time, which also gives the second nearest
     distance for the new lower bound.
     """
-    half_separation, neighbors, coordinates, far_bound = geometry
+    X, sample_weight = rows
+    half_separation, neighbors, coordinates, far_bound, shrink = geometry
     movement, neighbor_move, far_bound_before = moves
+    labels, upper, lower = bounds
+    block_sums, block_weights, block_changed = block_outs
     n_samples, n_features = X.shape
     largest_move = movement.max()
     n_blocks = block_sums.shape[0]
@@ -205,13 +198,13 @@ def hamerly_assign_and_accumulate(
             n_search += 1
         x_t, buffers = tile_buffers(n_features, X)
         for tile_start in range(0, n_search, TILE_ROWS):
-            rows = to_search[tile_start : min(tile_start + TILE_ROWS, n_search)]
-            gather_tile(X, rows, x_t)
+            tile_rows = to_search[tile_start : min(tile_start + TILE_ROWS, n_search)]
+            gather_tile(X, tile_rows, x_t)
             best_sq, best, second_best_sq = nearest_centers_tile(
-                x_t, rows.shape[0], padded, buffers
+                x_t, tile_rows.shape[0], padded, buffers
             )
-            for p in range(rows.shape[0]):
-                i = rows[p]
+            for p in range(tile_rows.shape[0]):
+                i = tile_rows[p]
                 if best[p] != labels[i]:
                     changed += 1
                     labels[i] = best[p]
@@ -271,22 +264,16 @@ class HamerlyAssignment(BoundedAssignment):
         self.n_assignments += 1
         half_separation, far_bound = center_geometry(centers, self.neighbors, choose_neighbors)
         coordinates = neighbor_coordinates(centers, self.neighbors)
-        self.geometry = (half_separation, self.neighbors, coordinates, far_bound)
+        self.geometry = (half_separation, self.neighbors, coordinates, far_bound, self.shrink)
         run_blocks(
             hamerly_assign_and_accumulate,
             self.block_changed.shape[0],
-            self.X,
-            self.sample_weight,
+            (self.X, self.sample_weight),
             centers,
             self.geometry,
             self.moves,
-            labels,
-            self.upper,
-            self.lower,
-            self.shrink,
-            self.block_sums,
-            self.block_weights,
-            self.block_changed,
+            (labels, self.upper, self.lower),
+            (self.block_sums, self.block_weights, self.block_changed),
         )
         return merge_blocks(
             self.block_sums, self.block_weights, self.block_changed, center_sums, cluster_weights
@@ -297,6 +284,6 @@ class HamerlyAssignment(BoundedAssignment):
         both for the centers before the move (none before the first bounded step)."""
         if self.geometry is None:
             return
-        _, neighbors, _, far_bound = self.geometry
+        _, neighbors, _, far_bound, _ = self.geometry
         movement = movements(centers_old, centers_new)
         self.moves = (movement, largest_neighbor_moves(neighbors, movement), far_bound)

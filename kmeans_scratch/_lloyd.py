@@ -37,17 +37,21 @@ from ._wide import assign_and_accumulate_blas, row_sq_norms, uses_blas
 
 
 @kernel(parallel=True)
-def assign_and_accumulate(
-    X, sample_weight, centers, labels, block_sums, block_weights, center_sums, cluster_weights
-):
+def assign_and_accumulate(rows, centers, labels, sums):
     """Assign every sample to its nearest center and sum the samples of each cluster.
 
-    Writes ``labels[i] = argmin_j ||x_i - c_j||²``, ``center_sums[j] = sum_{l_i=j} w_i x_i``
-    and ``cluster_weights[j] = sum_{l_i=j} w_i`` (both float64), and returns how many
-    labels changed.  Each block of rows has its own sums (``block_sums``, kept from the last
-    call, see :func:`~kmeans_scratch._blocks.block_sums_for`); they are merged in block
-    order, so the result does not depend on the number of threads.
+    - In: ``rows = (X, sample_weight)``, ``centers``.
+    - In and out: ``labels``, the last step's, replaced by ``labels[i] = argmin_j
+      ||x_i - c_j||²``; the return value is how many changed.
+    - In and out: ``sums = (block_sums, block_weights, center_sums, cluster_weights)``.
+      Each block of rows has its own sums, kept from the last call (a block in which no
+      label changed keeps them, see :func:`~kmeans_scratch._blocks.block_sums_for`); they
+      are merged in block order into ``center_sums[j] = sum_{l_i=j} w_i x_i`` and
+      ``cluster_weights[j] = sum_{l_i=j} w_i`` (both float64), so the result does not
+      depend on the number of threads.
     """
+    X, sample_weight = rows
+    block_sums, block_weights, center_sums, cluster_weights = sums
     n_samples, n_features = X.shape
     n_blocks = block_sums.shape[0]
     block_changed = np.zeros(n_blocks, dtype=np.int64)
@@ -83,29 +87,13 @@ class LloydAssignment:
             self.changed = np.zeros(X.shape[0], dtype=np.uint8)
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
+        rows = (self.X, self.sample_weight)
+        sums = (self.block_sums, self.block_weights, center_sums, cluster_weights)
         if self.blas:
             return assign_and_accumulate_blas(
-                self.X,
-                self.sample_weight,
-                self.x_sq,
-                centers,
-                labels,
-                self.changed,
-                self.block_sums,
-                self.block_weights,
-                center_sums,
-                cluster_weights,
+                rows, self.x_sq, centers, (labels, self.changed), sums
             )
-        return assign_and_accumulate(
-            self.X,
-            self.sample_weight,
-            centers,
-            labels,
-            self.block_sums,
-            self.block_weights,
-            center_sums,
-            cluster_weights,
-        )
+        return assign_and_accumulate(rows, centers, labels, sums)
 
     def centers_moved(self, centers_old, centers_new):
         pass

@@ -225,12 +225,16 @@ def label_chunks(X, centers, norms, layout, out, bounds):
 
 
 @kernel(parallel=True)
-def lloyd_step(X, sample_weight, centers, norms, layout, out, sums, bounds):
+def lloyd_step(rows, centers, norms, layout, out, sums, bounds):
     """Lloyd's step for wide data: labels through BLAS and the per-block sums, merged in
-    block order; returns how many labels changed.  ``out = (labels, changed)``, ``sums =
-    (block_sums, block_weights, center_sums, cluster_weights)`` as in
-    :func:`kmeans_scratch._lloyd.assign_and_accumulate`, with the same results; Elkan's
-    first ``bounds`` too, if given (:func:`bounds_of_products`).
+    block order; returns how many labels changed.
+
+    - In: ``rows = (X, sample_weight)``, ``centers``, and ``norms`` and ``layout`` (see
+      :func:`label_chunk`).
+    - In and out: ``out = (labels, changed)`` (see :func:`nearest_of_products`) and
+      ``sums = (block_sums, block_weights, center_sums, cluster_weights)``, as in
+      :func:`kmeans_scratch._lloyd.assign_and_accumulate`, with the same results.
+    - Out: Elkan's first ``bounds``, if given (:func:`bounds_of_products`).
 
     One pass over the rows: the blocks run in parallel, each in chunks of at most
     ``layout[1]`` rows, multiplied, labelled and summed while they are in cache.  A block
@@ -238,6 +242,7 @@ def lloyd_step(X, sample_weight, centers, norms, layout, out, sums, bounds):
     kernel's step does); a longer one piece by piece (:func:`~._blocks.add_rows`, the same
     bits).
     """
+    X, sample_weight = rows
     block_sums, block_weights, center_sums, cluster_weights = sums
     n_samples, n_features = X.shape
     n_clusters = centers.shape[0]
@@ -326,31 +331,12 @@ def label_rows(X, x_sq, centers, labels, changed):
         label_chunks(X, centers, norms, layout, (labels, changed), NO_BOUNDS)
 
 
-def assign_and_accumulate_blas(
-    X,
-    sample_weight,
-    x_sq,
-    centers,
-    labels,
-    changed,
-    block_sums,
-    block_weights,
-    center_sums,
-    cluster_weights,
-    bounds=None,
-):
-    """Lloyd's step for wide data (:func:`lloyd_step`); returns how many labels changed.
-    With ``bounds = (lower, upper, drift)``, also writes Elkan's bounds of every row."""
-    norms, layout = norms_and_layout(X, x_sq, centers)
-    sums = (block_sums, block_weights, center_sums, cluster_weights)
+def assign_and_accumulate_blas(rows, x_sq, centers, out, sums, bounds=None):
+    """Lloyd's step for wide data (:func:`lloyd_step`, whose arguments these are, with
+    ``x_sq`` the rows' :func:`row_sq_norms`); returns how many labels changed.  With
+    ``bounds = (lower, upper, drift)``, also writes Elkan's bounds of every row."""
+    norms, layout = norms_and_layout(rows[0], x_sq, centers)
     with one_blas_thread():
         return lloyd_step(
-            X,
-            sample_weight,
-            centers,
-            norms,
-            layout,
-            (labels, changed),
-            sums,
-            NO_BOUNDS if bounds is None else bounds,
+            rows, centers, norms, layout, out, sums, NO_BOUNDS if bounds is None else bounds
         )

@@ -51,7 +51,7 @@ def test_assign_and_accumulate_match_brute_force(n_samples, n_features, n_cluste
     labels_again = np.full(n_samples, -1, dtype=np.int32)
     blocks = block_sums_for(n_samples, n_clusters, n_features)
     n_changed = assign_and_accumulate(
-        X, weights, centers, labels_again, *blocks, sums, cluster_weights
+        (X, weights), centers, labels_again, (*blocks, sums, cluster_weights)
     )
     assert n_changed == n_samples
     np.testing.assert_array_equal(labels_again, labels)
@@ -68,7 +68,7 @@ def test_assign_and_accumulate_match_brute_force(n_samples, n_features, n_cluste
     # Nothing changes on a second pass: every block keeps its sums, and they are the same.
     sums_before, weights_before = sums.copy(), cluster_weights.copy()
     assert (
-        assign_and_accumulate(X, weights, centers, labels_again, *blocks, sums, cluster_weights)
+        assign_and_accumulate((X, weights), centers, labels_again, (*blocks, sums, cluster_weights))
         == 0
     )
     np.testing.assert_array_equal(sums, sums_before)
@@ -84,15 +84,15 @@ def test_only_changed_blocks_are_summed_again_and_give_the_same_bits():
     labels = np.full(20_000, -1, dtype=np.int32)
     kept = block_sums_for(20_000, 9, 3)
     sums, mass = np.empty((9, 3)), np.empty(9)
-    assign_and_accumulate(X, weights, centers, labels, *kept, sums, mass)
+    assign_and_accumulate((X, weights), centers, labels, (*kept, sums, mass))
     moved = centers.copy()
     moved[0] += 0.05  # a small move: labels change near center 0 only
-    changed = assign_and_accumulate(X, weights, moved, labels, *kept, sums, mass)
+    changed = assign_and_accumulate((X, weights), moved, labels, (*kept, sums, mass))
     assert 0 < changed < 2_000
     fresh_labels = np.full(20_000, -1, dtype=np.int32)
     fresh_sums, fresh_mass = np.empty((9, 3)), np.empty(9)
     fresh = block_sums_for(20_000, 9, 3)
-    assign_and_accumulate(X, weights, moved, fresh_labels, *fresh, fresh_sums, fresh_mass)
+    assign_and_accumulate((X, weights), moved, fresh_labels, (*fresh, fresh_sums, fresh_mass))
     np.testing.assert_array_equal(labels, fresh_labels)
     np.testing.assert_array_equal(sums, fresh_sums)
     np.testing.assert_array_equal(mass, fresh_mass)
