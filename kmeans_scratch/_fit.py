@@ -204,6 +204,7 @@ def fit_arrays(
     algorithm,
     check_init,
     owner="KMeans",
+    snap=None,
 ):
     """The fit on validated input: ``(centers, labels, inertia, n_iter)``.
 
@@ -212,7 +213,8 @@ def fit_arrays(
     of such a dtype (:func:`~._sparse.check_sparse_rows`), which are never centered,
     ``sample_weight`` a valid weight array of its dtype, ``random_state`` a
     ``numpy.random.RandomState``, ``init`` a method name, a callable, or an array of the
-    dtype of ``X`` and shape (n_clusters, n_features), which is not modified.
+    dtype of ``X`` and shape (n_clusters, n_features), which is not modified.  ``snap``:
+    see :func:`k_means`.
     """
     check_n_samples(X.shape[0], n_clusters)
     # On one thread for a small X (see threads_for); run() narrows it to the distinct rows.
@@ -240,6 +242,7 @@ def fit_arrays(
             each_row(np.subtract, X, X_mean, out=X)
         if is_array_init(init):
             init -= X_mean
+        snap_in_frame = None if snap is None else (lambda c: snap(c + X_mean) - X_mean)
 
         # The seeds are drawn from every row (the same draws as scikit-learn's); the
         # iterations run on the distinct rows, weighted, when rows repeat enough.
@@ -254,7 +257,7 @@ def fit_arrays(
                     print("Initialization complete")
                 labels, inertia, centers, n_iter = run(
                     X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose,
-                    abs_tol, algorithm,
+                    abs_tol, algorithm, snap_in_frame,
                 )  # fmt: skip
                 # A lower inertia that is the same partition is only rounding: keep the first.
                 if best is None or (
@@ -268,7 +271,10 @@ def fit_arrays(
         return centers + X_mean, labels, float(inertia), n_iter
 
 
-def run(X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose, tol, algorithm):
+def run(
+    X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose, tol, algorithm,
+    snap=None,
+):  # fmt: skip
     """One run from ``centers_init``: on the distinct rows if given, else on every row.
 
     A run on distinct rows that meets an empty cluster is done again on every row,
@@ -281,15 +287,18 @@ def run(X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose,
         assignment = make_assignment(rows, row_weight, n_clusters)
         with threads_for(*rows.shape):
             result = run_iterations(
-                rows, row_weight, centers_init, max_iter, verbose, tol, assignment, rows_merged=True
-            )
+                rows, row_weight, centers_init, max_iter, verbose, tol, assignment,
+                rows_merged=True, snap=snap,
+            )  # fmt: skip
         if result is not None:
             labels, inertia, centers, n_iter = result
             return labels[inverse], inertia, centers, n_iter
         if verbose:
             print("A cluster emptied on the distinct rows: running again on every row.")
     assignment = make_assignment(X, sample_weight, n_clusters)
-    return run_iterations(X, sample_weight, centers_init, max_iter, verbose, tol, assignment)
+    return run_iterations(
+        X, sample_weight, centers_init, max_iter, verbose, tol, assignment, snap=snap
+    )
 
 
 def fewer_clusters_message(labels, n_clusters):
@@ -322,6 +331,7 @@ def k_means(
     copy_x=True,
     algorithm="lloyd",
     return_n_iter=False,
+    snap=None,
 ):
     """K-Means clustering as a function, like ``sklearn.cluster.k_means``.
 
@@ -329,6 +339,12 @@ def k_means(
     result is the one its ``fit`` gives: ``KMeans(n_clusters, **params).fit(X,
     sample_weight=sample_weight)`` has ``cluster_centers_``, ``labels_``, ``inertia_``
     and ``n_iter_`` equal to what this returns.  Nothing of scikit-learn is imported.
+
+    One parameter more than scikit-learn's: ``snap``, a function that maps an
+    (n_clusters, n_features) array of centers to the centers a run ends on, such as
+    rounding them to a grid (the image layer rounds them to 8-bit colors).  Each run's
+    last assignment is then to the snapped centers, and the labels, inertia (which picks
+    the best of ``n_init`` runs) and centers returned are theirs.
 
     Returns
     -------
@@ -361,6 +377,7 @@ def k_means(
         algorithm=algorithm,
         check_init=check_init_array,
         owner="k_means",
+        snap=snap,
     )
     if (message := fewer_clusters_message(labels, n_clusters)) is not None:
         warnings.warn(message, ConvergenceWarning, stacklevel=3)

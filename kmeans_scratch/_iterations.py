@@ -104,8 +104,9 @@ def squared_center_shift(centers_old, centers_new):
 
 
 def run_iterations(
-    X, sample_weight, centers_init, max_iter, verbose, tol, assignment, rows_merged=False
-):
+    X, sample_weight, centers_init, max_iter, verbose, tol, assignment, rows_merged=False,
+    snap=None,
+):  # fmt: skip
     """One run of batch K-Means from ``centers_init`` with the given assignment step.
 
     Returns ``(labels, inertia, centers, n_iter)`` with the same meaning as scikit-learn's
@@ -116,6 +117,10 @@ def run_iterations(
     Re-seeding an empty cluster moves *one* copy, which a merged row cannot do, so the
     run stops and returns None as soon as a cluster ends an assignment step empty: the
     caller runs again on every row.
+
+    ``snap``, if given, maps the final centers to the ones returned (the image layer's
+    8-bit palette entries): the last assignment is then to those, and the labels and the
+    inertia are theirs.
     """
     n_clusters, n_features = centers_init.shape
     centers = np.array(centers_init, dtype=X.dtype, order="C")
@@ -136,7 +141,7 @@ def run_iterations(
         )
         shift = squared_center_shift(centers, centers_new)
         assignment.centers_moved(centers, centers_new)
-        centers = centers_new
+        stepped, centers = centers, centers_new
         if n_changed == 0:
             if verbose:
                 print(f"Converged at iteration {iteration}: strict convergence.")
@@ -149,10 +154,17 @@ def run_iterations(
                     f"within tolerance {tol}."
                 )
             break
+    snapped = False
+    if snap is not None:
+        centers_snapped = np.asarray(snap(centers), dtype=X.dtype)
+        snapped = not np.array_equal(centers_snapped, centers)
+        if snapped:  # the bounds follow the move from the centers of the last step
+            assignment.centers_moved(stepped, centers_snapped)
+            centers = centers_snapped
     # The labels of the final centers: one more E-step.  Re-seeding moves centers after
     # the labels were taken, so strict convergence then needs it too (scikit-learn skips
     # it, and its labels can disagree with its centers).
-    if not strict_convergence or reseeded:
+    if not strict_convergence or reseeded or snapped:
         assignment.assign_and_accumulate(centers, labels, center_sums, cluster_weights)
     inertia = inertia_of_labels(X, sample_weight, centers, labels)
     return labels, inertia, centers, iteration + 1

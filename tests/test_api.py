@@ -18,7 +18,7 @@ from sklearn.exceptions import ConvergenceWarning
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
-from kmeans_scratch import KMeans, _elkan, _fit, _hamerly, kmeans_plusplus
+from kmeans_scratch import KMeans, _elkan, _fit, _hamerly, k_means, kmeans_plusplus
 
 from .helpers import blobs, image_pixels
 
@@ -169,6 +169,29 @@ def test_the_variance_is_taken_only_for_a_tolerance(monkeypatch):
     np.testing.assert_array_equal(without.cluster_centers_, with_variance.cluster_centers_)
     KMeans(5, tol=1e-4, random_state=0).fit(X)
     assert calls == [1]
+
+
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly", "elkan"])
+def test_snap_ends_each_run_on_the_snapped_centers(algorithm):
+    """``k_means(..., snap=f)``: the centers returned are f of the run's last centers, the
+    labels are the nearest of them (the last assignment is to them), the inertia is
+    theirs, and every algorithm gives the same; without ``snap`` nothing changes."""
+    X = image_pixels("coffee")[::7]
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    params = dict(sample_weight=weights, random_state=0, n_init=2, max_iter=8)
+    plain = k_means(X, 64, algorithm=algorithm, **params)
+    centers, labels, inertia = k_means(X, 64, algorithm=algorithm, snap=np.rint, **params)
+    np.testing.assert_array_equal(centers, np.rint(centers))
+    assert not np.array_equal(plain[0], centers)
+    sq = ((X[:, None, :] - centers[None]) ** 2).sum(axis=2)
+    rows = np.arange(X.shape[0])
+    np.testing.assert_array_equal(sq[rows, labels], sq.min(axis=1))
+    assert inertia == pytest.approx((weights * sq[rows, labels]).sum(), rel=1e-12)
+    lloyd = k_means(X, 64, algorithm="lloyd", snap=np.rint, **params)
+    np.testing.assert_array_equal(labels, lloyd[1])
+    np.testing.assert_array_equal(centers, lloyd[0])
+    again = k_means(X, 64, algorithm=algorithm, **params)
+    np.testing.assert_array_equal(again[0], plain[0])
 
 
 #: A fit in a process of its own, which prints its thread count and a digest of its result.
