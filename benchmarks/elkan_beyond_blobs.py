@@ -118,25 +118,31 @@ def bounds_over_lloyd(X, init, algorithm):
 
 def measured_share(X, init, algorithm):
     """``(share, whether the bounds then ran)``: what our ``algorithm``'s step measured
-    after its first step (``skip_share``; for Elkan whatever the shape of the rows)."""
+    after its first step (``skip_share``; for Elkan whatever the shape of the rows; for
+    Hamerly measured even where the number of clusters rules the bounds out,
+    ``may_pay``)."""
     step_class = _fit.ALGORITHMS[algorithm]
-    measure = step_class.skip_share
-    made = []
+    measure, may_pay = step_class.skip_share, step_class.may_pay
+    made, allowed = [], []
 
     def spied(step, *args):
         made.append((step, measure(step, *args)))
         return made[-1][1]
 
+    def recorded(step, n_clusters):
+        allowed.append(may_pay(step, n_clusters))
+        return True
+
     rule = _fit.elkan_pays
     _fit.elkan_pays = lambda dtype, n_features, n_clusters: True
-    step_class.skip_share = spied
+    step_class.skip_share, step_class.may_pay = spied, recorded
     try:
         twenty_iterations("ours", algorithm, init).set_params(max_iter=2).fit(X)
     finally:
-        step_class.skip_share = measure
+        step_class.skip_share, step_class.may_pay = measure, may_pay
         _fit.elkan_pays = rule
     step, share = made[0]
-    return share, step.runs_bounds
+    return share, step.runs_bounds and allowed[0]
 
 
 def table_row(name, X, k):

@@ -165,14 +165,19 @@ class BoundedAssignment(LloydAssignment):
         self.shrink = shrink_factor(X.dtype, X.shape[1])
         self.runs_bounds = None  # decided after the first step
 
+    def may_pay(self, n_clusters):
+        """Whether the bounds may pay on these rows with ``n_clusters`` clusters, before
+        their share is measured (here always)."""
+        return True
+
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
         sums = (center_sums, cluster_weights)
         if self.runs_bounds is None:
             if labels[0] < 0:  # the first step: no labels yet to measure with
                 return super().assign_and_accumulate(centers, labels, *sums)
-            self.runs_bounds = (
-                not self.bounds_only_where_they_pay
-                or self.skip_share(centers, labels) >= self.min_skip_share
+            self.runs_bounds = not self.bounds_only_where_they_pay or (
+                self.may_pay(centers.shape[0])
+                and self.skip_share(centers, labels) >= self.min_skip_share
             )
             if self.runs_bounds:
                 return self.first_bounds(centers, labels, *sums)

@@ -46,7 +46,7 @@ from ._bounds import (
 )
 from ._kernels import kernel, prange
 from ._tiles import sq_distance_tile_order
-from ._wide import assign_and_accumulate_blas
+from ._wide import NO_BOUNDS, assign_and_accumulate_blas
 
 #: Largest memory Elkan's lower bounds may take (n_samples × n_clusters × 8 bytes): 2 GiB.
 BOUNDS_BUDGET_BYTES = 2 * 2**30
@@ -185,7 +185,7 @@ class ElkanAssignment(BoundedAssignment):
                 centers,
                 (labels, self.changed),
                 (self.block_sums, self.block_weights, center_sums, cluster_weights),
-                bounds=(self.lower, self.upper, self.drift),
+                bounds=(self.lower, self.upper, self.drift, NO_BOUNDS[3]),
             )
         self.upper[:] = np.inf
         self.lower[:] = self.drift  # stored bound − drift = 0

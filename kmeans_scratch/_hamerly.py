@@ -75,6 +75,7 @@ from ._tiles import (
     sq_distances_to_all,
     tile_buffers,
 )
+from ._wide import NO_BOUNDS, assign_and_accumulate_blas
 
 #: On wide rows the bounds run when at least this share of the rows lies within half its
 #: center's separation after Lloyd's first step (:meth:`HamerlyAssignment.skip_share`).
@@ -82,8 +83,11 @@ from ._tiles import (
 #: 256, float32 and float64, 20 iterations): on embedding-like rows and
 #: ``make_classification`` 0.000–0.001, where the bounds took 0.95–3.25 × our Lloyd's
 #: time; on Gaussian blobs 0.06–0.12 at k = 256 (0.29–0.65 ×), 0.40–0.57 at k = 64
-#: (0.73–1.65 ×: short fits of 3–6 iterations), 0.00–0.02 at k = 16 (0.92–2.00 ×).
+#: (0.73–1.65 ×: short fits of 3–6 iterations, before the first bounds came through BLAS;
+#: 0.97–1.25 × after, see ``first_bounds``), 0.00–0.02 at k = 16 (0.92–2.00 ×).
 MIN_SKIP_SHARE = 0.05
+#: ... and only with at least this many clusters (see :meth:`HamerlyAssignment.may_pay`).
+MIN_CLUSTERS_ON_WIDE_ROWS = 64
 #: How many nearest centers of c_a make its neighborhood N(a) (see the module docstring).
 NEIGHBORS = 12
 #: The neighborhoods are chosen anew every this many iterations (any set of centers gives
@@ -244,6 +248,12 @@ class HamerlyAssignment(BoundedAssignment):
         # that rule nothing out.
         self.moves = (np.zeros(n_clusters), np.zeros(n_clusters), np.full(n_clusters, np.inf))
 
+    def may_pay(self, n_clusters):
+        """On wide rows, from ``MIN_CLUSTERS_ON_WIDE_ROWS`` clusters on: with fewer, Lloyd's
+        step through BLAS costs little more than the one distance a bounded step measures
+        for each row whose bounds fail."""
+        return n_clusters >= MIN_CLUSTERS_ON_WIDE_ROWS
+
     def skip_share(self, centers, labels):
         """The share of the rows x with ‖x − c_a‖ < s(a) = ½ min_{j≠a} ‖c_a − c_j‖ (a the
         label of x), on a sample of rows: those whose label Hamerly's first test keeps
@@ -254,17 +264,38 @@ class HamerlyAssignment(BoundedAssignment):
         return float(np.mean(own < half_separation[own_labels]))
 
     def first_bounds(self, centers, labels, center_sums, cluster_weights):
-        """Hamerly's step from bounds that rule nothing out: u = ∞, l = 0."""
+        """A step that writes every sample's bounds: on wide rows (:func:`~._wide.uses_blas`)
+        Lloyd's step through BLAS, which writes them from the products
+        (:func:`~._wide.bounds_of_products`); on narrow rows Hamerly's step from bounds
+        that rule nothing out (u = ∞, l = 0), which searches every sample.  (On wide rows
+        that search, by direct distances, took several Lloyd steps' time: at 784
+        features and 8 clusters 30 ms against 6.)"""
+        if self.blas:
+            self.geometry = self.geometry_of(centers)
+            bounds = (NO_BOUNDS[0], self.upper, NO_BOUNDS[2], self.lower)
+            return assign_and_accumulate_blas(
+                (self.X, self.sample_weight),
+                self.x_sq,
+                centers,
+                (labels, self.changed),
+                (self.block_sums, self.block_weights, center_sums, cluster_weights),
+                bounds=bounds,
+            )
         self.upper[:] = np.inf
         self.lower[:] = 0.0
         return self.bounded_step(centers, labels, center_sums, cluster_weights)
 
-    def bounded_step(self, centers, labels, center_sums, cluster_weights):
+    def geometry_of(self, centers):
+        """``geometry`` of :func:`hamerly_assign_and_accumulate` for these centers, their
+        neighborhoods chosen anew every ``NEIGHBORS_REFRESH`` steps."""
         choose_neighbors = self.n_assignments % NEIGHBORS_REFRESH == 0
         self.n_assignments += 1
         half_separation, far_bound = center_geometry(centers, self.neighbors, choose_neighbors)
         coordinates = neighbor_coordinates(centers, self.neighbors)
-        self.geometry = (half_separation, self.neighbors, coordinates, far_bound, self.shrink)
+        return (half_separation, self.neighbors, coordinates, far_bound, self.shrink)
+
+    def bounded_step(self, centers, labels, center_sums, cluster_weights):
+        self.geometry = self.geometry_of(centers)
         run_blocks(
             hamerly_assign_and_accumulate,
             self.block_changed.shape[0],

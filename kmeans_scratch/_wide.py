@@ -152,28 +152,39 @@ def folds_for(n_rows):
 
 
 @kernel(inline="always")
-def bounds_of_products(start, products_t, norms, labels, bounds):
-    """Elkan's bounds of rows ``start …`` from their products with the centers
-    (``products_t[j, p]``), if ``bounds = (lower, upper, drift)`` holds any (else nothing).
+def bounds_of_products(start, products_t, norms, labels, folded, bounds):
+    """Elkan's or Hamerly's bounds of rows ``start …`` from their products with the
+    centers (``products_t[j, p]``, and their ``folded`` smallest, second smallest and
+    nearest center, see :func:`fold_by_centers`), if ``bounds = (lower, upper, drift,
+    second)`` holds any (else nothing): Elkan's ``lower`` (n, k) and ``drift``, or
+    Hamerly's ``second`` (n,), and ``upper``.
 
     A distance δ = √max(D̃, 0) from the expansion is off the true one by at most the
     slack s = √(2 E), E = (d + 4) ε (‖x‖² + max_j ‖c_j‖²) ≥ the expansion's error
-    (|√a − √b| ≤ √|a − b|), so ``lower[i, j] = δ_ij − s + drift[j]`` (stored plus the
-    center's drift, see :mod:`._elkan`) and ``upper[i] = δ_{i l_i} + s`` hold the true
-    distances, as Elkan's step needs, without measuring each distance directly.
+    (|√a − √b| ≤ √|a − b|), so ``upper[i] = δ_{i l_i} + s`` and, for Elkan, ``lower[i, j]
+    = δ_ij − s + drift[j]`` (stored plus the center's drift, see :mod:`._elkan`), for
+    Hamerly ``second[i] = min_{j ≠ l_i} δ_ij − s`` hold the true distances, as their steps
+    need, without measuring each distance directly.  That minimum is the second smallest
+    expanded value, or the smallest where the direct distances gave the row another
+    label than the expansion's nearest.
     """
-    lower, upper, drift = bounds
-    if lower.shape[0] == 0:
+    lower, upper, drift, second = bounds
+    if upper.shape[0] == 0:
         return
     center_sq, x_sq, margin_unit = norms
+    smallest, second_smallest, nearest = folded
     largest_center_sq = center_sq.max()
     for p in range(products_t.shape[1]):
         i = start + p
         slack = np.sqrt(2.0 * margin_unit * (x_sq[i] + largest_center_sq))
-        for j in range(products_t.shape[0]):
-            sq = max(x_sq[i] + center_sq[j] - 2.0 * products_t[j, p], 0.0)
-            lower[i, j] = np.sqrt(sq) - slack + drift[j]
         label = labels[i]
+        if lower.shape[0] > 0:
+            for j in range(products_t.shape[0]):
+                sq = max(x_sq[i] + center_sq[j] - 2.0 * products_t[j, p], 0.0)
+                lower[i, j] = np.sqrt(sq) - slack + drift[j]
+        if second.shape[0] > 0:
+            other = second_smallest[p] if nearest[p] == label else smallest[p]
+            second[i] = np.sqrt(max(x_sq[i] + other, 0.0)) - slack
         sq = max(x_sq[i] + center_sq[label] - 2.0 * products_t[label, p], 0.0)
         upper[i] = np.sqrt(sq) + slack
 
@@ -197,7 +208,7 @@ def nearest_of_products(X, start, products, by_rows, centers, norms, out, bounds
     n_changed = settle_labels(
         X, start, products_t, centers, center_sq, x_sq, margin_unit, folded, out
     )
-    bounds_of_products(start, products_t, norms, out[0], bounds)
+    bounds_of_products(start, products_t, norms, out[0], folded, bounds)
     return n_changed
 
 
@@ -234,7 +245,7 @@ def lloyd_step(rows, centers, norms, layout, out, sums, bounds):
     - In and out: ``out = (labels, changed)`` (see :func:`nearest_of_products`) and
       ``sums = (block_sums, block_weights, center_sums, cluster_weights)``, as in
       :func:`kmeans_scratch._lloyd.assign_and_accumulate`, with the same results.
-    - Out: Elkan's first ``bounds``, if given (:func:`bounds_of_products`).
+    - Out: Elkan's or Hamerly's first ``bounds``, if given (:func:`bounds_of_products`).
 
     One pass over the rows: the blocks run in parallel, each in chunks of at most
     ``layout[1]`` rows, multiplied, labelled and summed while they are in cache.  A block
@@ -273,8 +284,9 @@ def lloyd_step(rows, centers, norms, layout, out, sums, bounds):
     return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
 
-#: ``(lower, upper, drift)`` for a step that writes no bounds (see :func:`bounds_of_products`).
-NO_BOUNDS = (np.empty((0, 0)), np.empty(0), np.empty(0))
+#: ``(lower, upper, drift, second)`` for a step that writes no bounds (see
+#: :func:`bounds_of_products`).
+NO_BOUNDS = (np.empty((0, 0)), np.empty(0), np.empty(0), np.empty(0))
 
 _blas_controller = None
 
@@ -334,7 +346,8 @@ def label_rows(X, x_sq, centers, labels, changed):
 def assign_and_accumulate_blas(rows, x_sq, centers, out, sums, bounds=None):
     """Lloyd's step for wide data (:func:`lloyd_step`, whose arguments these are, with
     ``x_sq`` the rows' :func:`row_sq_norms`); returns how many labels changed.  With
-    ``bounds = (lower, upper, drift)``, also writes Elkan's bounds of every row."""
+    ``bounds`` (see :func:`bounds_of_products`), also writes Elkan's or Hamerly's bounds of
+    every row."""
     norms, layout = norms_and_layout(rows[0], x_sq, centers)
     with one_blas_thread():
         return lloyd_step(

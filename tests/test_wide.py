@@ -11,8 +11,14 @@ import pytest
 
 from kmeans_scratch import KMeans, _wide
 from kmeans_scratch._blocks import block_sums_for
+from kmeans_scratch._bounds import BoundedAssignment
 from kmeans_scratch._distances import assign_labels, assign_labels_by_tiles
 from kmeans_scratch._elkan import ElkanAssignment
+from kmeans_scratch._hamerly import (
+    MIN_CLUSTERS_ON_WIDE_ROWS,
+    MIN_SKIP_SHARE,
+    HamerlyAssignment,
+)
 
 from .helpers import blobs
 
@@ -83,7 +89,7 @@ def test_label_rows_counts_the_changes_and_runs_in_chunks(monkeypatch):
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
+@pytest.mark.parametrize("algorithm", ["lloyd", "elkan", "hamerly"])
 @pytest.mark.parametrize("n_clusters", [12, 40])
 @pytest.mark.parametrize("chunk_rows", ["blocks", "pieces"])
 def test_a_fit_is_the_same_bits_through_blas_or_tiles(
@@ -147,6 +153,65 @@ def test_elkans_first_bounds_from_the_products_hold_the_true_distances(
     assert (step.upper >= true[np.arange(X.shape[0]), labels]).all()
     if dtype == np.float64:  # float32 far from the origin: loose, as the expansion allows
         assert np.allclose(step.lower - step.drift, true, rtol=1e-3, atol=1e-3 * true.max())
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_features, n_clusters", [(24, 5), (40, 33)])
+def test_hamerlys_first_bounds_from_the_products_hold_the_true_distances(
+    dtype, n_features, n_clusters
+):
+    """Hamerly's first bounds on wide rows come from BLAS's products too: the upper bound
+    is at least the distance to the own center, the lower at most the distance to every
+    other, on rows far from the origin and at exact midpoints (where the direct distances
+    may give another label than the expansion's nearest); the labels are the tile
+    kernel's.  The whole fit is the same bits as through the tile kernel (above)."""
+    X, centers = hard_rows(2000, n_features, n_clusters, dtype, seed=n_features + 1)
+    weights = np.ones(X.shape[0], dtype=dtype)
+    step = HamerlyAssignment(X, weights, n_clusters)
+    assert step.blas
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
+    sums, cluster_weights = np.empty((n_clusters, n_features)), np.empty(n_clusters)
+    step.first_bounds(centers, labels, sums, cluster_weights)
+
+    expected = np.full(X.shape[0], -1, dtype=np.int32)
+    assign_labels_by_tiles(X, weights, centers, expected)
+    np.testing.assert_array_equal(labels, expected)
+    difference = X.astype(np.longdouble)[:, None, :] - centers.astype(np.longdouble)[None]
+    true = np.sqrt((difference**2).sum(axis=2))
+    rows = np.arange(X.shape[0])
+    own = true[rows, labels]
+    true[rows, labels] = np.inf
+    assert (step.upper >= own).all()
+    assert (step.lower <= true.min(axis=1)).all()
+    assert step.geometry is not None  # the next move loosens these bounds
+    if dtype == np.float64:
+        np.testing.assert_allclose(step.lower, true.min(axis=1), rtol=1e-3, atol=1e-3 * own.max())
+
+
+@pytest.mark.parametrize("n_clusters", [8, MIN_CLUSTERS_ON_WIDE_ROWS])
+def test_hamerlys_bounds_run_on_wide_rows_only_with_many_clusters(monkeypatch, n_clusters):
+    """On wide rows whose clusters stand apart (the share of rows the bounds would skip is
+    high at any k), Hamerly's bounds start after Lloyd's first step only with
+    ``MIN_CLUSTERS_ON_WIDE_ROWS`` clusters or more; with fewer, every step is Lloyd's."""
+    monkeypatch.setattr(BoundedAssignment, "bounds_only_where_they_pay", True)
+    X = blobs(20_000, 64, n_clusters, seed=3)
+    fitted = []
+    real_init = HamerlyAssignment.__init__
+
+    def keep(step, *args):
+        real_init(step, *args)
+        fitted.append(step)
+
+    monkeypatch.setattr(HamerlyAssignment, "__init__", keep)
+    hamerly = KMeans(n_clusters, n_init=1, random_state=0, algorithm="hamerly").fit(X)
+    lloyd = KMeans(n_clusters, n_init=1, random_state=0, algorithm="lloyd").fit(X)
+    step = fitted[-1]
+    assert step.blas
+    share = step.skip_share(hamerly.cluster_centers_ - X.mean(axis=0), hamerly.labels_)
+    assert share >= MIN_SKIP_SHARE  # the rows alone would let the bounds run
+    assert step.runs_bounds == (n_clusters >= MIN_CLUSTERS_ON_WIDE_ROWS)
+    np.testing.assert_array_equal(hamerly.labels_, lloyd.labels_)
+    np.testing.assert_array_equal(hamerly.cluster_centers_, lloyd.cluster_centers_)
 
 
 def test_wide_lloyd_gives_scikit_learns_answer_from_the_same_init():
