@@ -75,7 +75,7 @@ from ._tiles import (
     sq_distances_to_all,
     tile_buffers,
 )
-from ._wide import NO_BOUNDS, assign_and_accumulate_blas
+from ._wide import NO_BOUNDS
 
 #: On wide rows the bounds run when at least this share of the rows lies within half its
 #: center's separation after Lloyd's first step (:meth:`HamerlyAssignment.skip_share`).
@@ -273,14 +273,7 @@ class HamerlyAssignment(BoundedAssignment):
         if self.blas:
             self.geometry = self.geometry_of(centers)
             bounds = (NO_BOUNDS[0], self.upper, NO_BOUNDS[2], self.lower)
-            return assign_and_accumulate_blas(
-                (self.X, self.sample_weight),
-                self.x_sq,
-                centers,
-                (labels, self.changed),
-                (self.block_sums, self.block_weights, center_sums, cluster_weights),
-                bounds=bounds,
-            )
+            return self.blas_step(centers, labels, center_sums, cluster_weights, bounds)
         self.upper[:] = np.inf
         self.lower[:] = 0.0
         return self.bounded_step(centers, labels, center_sums, cluster_weights)

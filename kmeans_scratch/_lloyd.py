@@ -87,13 +87,23 @@ class LloydAssignment:
             self.changed = np.zeros(X.shape[0], dtype=np.uint8)
 
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
+        if self.blas:
+            return self.blas_step(centers, labels, center_sums, cluster_weights)
         rows = (self.X, self.sample_weight)
         sums = (self.block_sums, self.block_weights, center_sums, cluster_weights)
-        if self.blas:
-            return assign_and_accumulate_blas(
-                rows, self.x_sq, centers, (labels, self.changed), sums
-            )
         return assign_and_accumulate(rows, centers, labels, sums)
+
+    def blas_step(self, centers, labels, center_sums, cluster_weights, bounds=None):
+        """The step on wide rows, through BLAS; with ``bounds``, it writes Hamerly's or
+        Elkan's first bounds too (see :func:`~._wide.bounds_of_products`)."""
+        return assign_and_accumulate_blas(
+            (self.X, self.sample_weight),
+            self.x_sq,
+            centers,
+            (labels, self.changed),
+            (self.block_sums, self.block_weights, center_sums, cluster_weights),
+            bounds,
+        )
 
     def centers_moved(self, centers_old, centers_new):
         pass

@@ -125,6 +125,27 @@ def test_a_fit_is_the_same_bits_through_blas_or_tiles(
     np.testing.assert_array_equal(through_blas.predict(X), through_tiles.predict(X))
 
 
+def first_bounds_on_hard_rows(step_class, dtype, n_features, n_clusters, seed, drift=False):
+    """A ``step_class`` step's first bounds on :func:`hard_rows`, written from BLAS's
+    products; checks that its labels are the tile kernel's.  Returns the step, the
+    labels and the true distances (n, k), in extended precision.  With ``drift``, the
+    centers have drifted before (Elkan's stored bounds carry it)."""
+    X, centers = hard_rows(2000, n_features, n_clusters, dtype, seed=seed)
+    weights = np.ones(X.shape[0], dtype=dtype)
+    step = step_class(X, weights, n_clusters)
+    assert step.blas
+    if drift:
+        step.drift[:] = np.arange(n_clusters)
+    labels = np.full(X.shape[0], -1, dtype=np.int32)
+    sums, cluster_weights = np.empty((n_clusters, n_features)), np.empty(n_clusters)
+    step.first_bounds(centers, labels, sums, cluster_weights)
+    expected = np.full(X.shape[0], -1, dtype=np.int32)
+    assign_labels_by_tiles(X, weights, centers, expected)
+    np.testing.assert_array_equal(labels, expected)
+    difference = X.astype(np.longdouble)[:, None, :] - centers.astype(np.longdouble)[None]
+    return step, labels, np.sqrt((difference**2).sum(axis=2))
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_features, n_clusters", [(24, 5), (40, 33)])
 def test_elkans_first_bounds_from_the_products_hold_the_true_distances(
@@ -135,22 +156,11 @@ def test_elkans_first_bounds_from_the_products_hold_the_true_distances(
     bound is at most the true distance and every upper bound at least it (distances in
     extended precision), and the labels are the tile kernel's; the whole fit, the same bits
     as with first bounds measured directly, is in the test above."""
-    X, centers = hard_rows(2000, n_features, n_clusters, dtype, seed=n_features)
-    weights = np.ones(X.shape[0], dtype=dtype)
-    step = ElkanAssignment(X, weights, n_clusters)
-    assert step.blas
-    step.drift[:] = np.arange(n_clusters)  # stored bounds carry the drift so far
-    labels = np.full(X.shape[0], -1, dtype=np.int32)
-    sums, cluster_weights = np.empty((n_clusters, n_features)), np.empty(n_clusters)
-    step.first_bounds(centers, labels, sums, cluster_weights)
-
-    expected = np.full(X.shape[0], -1, dtype=np.int32)
-    assign_labels_by_tiles(X, weights, centers, expected)
-    np.testing.assert_array_equal(labels, expected)
-    difference = X.astype(np.longdouble)[:, None, :] - centers.astype(np.longdouble)[None]
-    true = np.sqrt((difference**2).sum(axis=2))
+    step, labels, true = first_bounds_on_hard_rows(
+        ElkanAssignment, dtype, n_features, n_clusters, seed=n_features, drift=True
+    )
     assert (step.lower - step.drift <= true).all()
-    assert (step.upper >= true[np.arange(X.shape[0]), labels]).all()
+    assert (step.upper >= true[np.arange(true.shape[0]), labels]).all()
     if dtype == np.float64:  # float32 far from the origin: loose, as the expansion allows
         assert np.allclose(step.lower - step.drift, true, rtol=1e-3, atol=1e-3 * true.max())
 
@@ -165,20 +175,10 @@ def test_hamerlys_first_bounds_from_the_products_hold_the_true_distances(
     other, on rows far from the origin and at exact midpoints (where the direct distances
     may give another label than the expansion's nearest); the labels are the tile
     kernel's.  The whole fit is the same bits as through the tile kernel (above)."""
-    X, centers = hard_rows(2000, n_features, n_clusters, dtype, seed=n_features + 1)
-    weights = np.ones(X.shape[0], dtype=dtype)
-    step = HamerlyAssignment(X, weights, n_clusters)
-    assert step.blas
-    labels = np.full(X.shape[0], -1, dtype=np.int32)
-    sums, cluster_weights = np.empty((n_clusters, n_features)), np.empty(n_clusters)
-    step.first_bounds(centers, labels, sums, cluster_weights)
-
-    expected = np.full(X.shape[0], -1, dtype=np.int32)
-    assign_labels_by_tiles(X, weights, centers, expected)
-    np.testing.assert_array_equal(labels, expected)
-    difference = X.astype(np.longdouble)[:, None, :] - centers.astype(np.longdouble)[None]
-    true = np.sqrt((difference**2).sum(axis=2))
-    rows = np.arange(X.shape[0])
+    step, labels, true = first_bounds_on_hard_rows(
+        HamerlyAssignment, dtype, n_features, n_clusters, seed=n_features + 1
+    )
+    rows = np.arange(true.shape[0])
     own = true[rows, labels]
     true[rows, labels] = np.inf
     assert (step.upper >= own).all()
