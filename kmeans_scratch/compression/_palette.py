@@ -760,9 +760,10 @@ def fit_colors(
 def rounded_palette(centers, labels, n_channels, color_space):
     """The centers as 8-bit colors, merged where two round to the same color.
 
-    Returns the palette and each distinct color's entry (``labels`` renumbered).  Each
-    distinct color keeps the center K-Means gave it; rounding moves a center by at most
-    half a level per channel.
+    Returns the palette and each distinct color's entry (``labels`` renumbered).  After
+    K-Means the centers are already the points of 8-bit colors (:func:`palette_snap`),
+    and each color's label is its nearest entry; gray's optimal levels are rounded here,
+    by at most half a level.
     """
     palette = from_working_space(centers, n_channels, color_space)
     used = np.flatnonzero(np.bincount(labels, minlength=centers.shape[0]))  # others dropped
