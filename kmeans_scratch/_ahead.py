@@ -120,6 +120,7 @@ def fit_step_calls(F1, F2, F3):
     rows = Tuple((F2, F1))  # (X, sample_weight)
     sums = Tuple((F8_3, F8_2, F8_2, F8_1))  # (block_sums, block_weights, center_sums, weights)
     bounds = Tuple((I4_1, F8_1, F8_1))  # Hamerly's (labels, upper, lower)
+    block_outs = Tuple((F8_3, F8_2, I8_1))  # each block's sums, weights and labels changed
     return {
         ("kmeans_scratch._blocks", "column_means"): [(F2, F1)],
         ("kmeans_scratch._blocks", "column_moments"): [(F2, F1)],
@@ -128,7 +129,7 @@ def fit_step_calls(F1, F2, F3):
         ("kmeans_scratch._distances", "sq_distances_to_assigned"): [(F2, F2, I4_1, F1)],
         ("kmeans_scratch._distances", "inertia_of_labels"): [(F2, F1, F2, I4_1)],
         ("kmeans_scratch._distances", "euclidean_distances_to_centers"): [(F2, F2, F2)],
-        ("kmeans_scratch._lloyd", "assign_and_accumulate"): [(rows, F2, I4_1, sums)],
+        ("kmeans_scratch._lloyd", "assign_and_accumulate"): [(BLOCKS, rows, F2, I4_1, block_outs)],
         ("kmeans_scratch._bounds", "center_geometry"): [(F2, I8_2, BOOL)],
         ("kmeans_scratch._bounds", "center_distances"): [(F2,)],
         ("kmeans_scratch._hamerly", "neighbor_coordinates"): [(F2, I8_2)],
@@ -140,7 +141,7 @@ def fit_step_calls(F1, F2, F3):
                 Tuple((F8_1, I8_2, F3, F8_1, F8)),  # geometry
                 Tuple((F8_1, F8_1, F8_1)),  # moves
                 bounds,
-                Tuple((F8_3, F8_2, I8_1)),  # each block's sums, weights and labels changed
+                block_outs,
             )
         ],
         ("kmeans_scratch._elkan", "elkan_assign_and_accumulate"): [

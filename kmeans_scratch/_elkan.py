@@ -82,8 +82,9 @@ def elkan_assign_and_accumulate(rows, centers, geometry, moves, bounds, sums):
       last call, and since the bounds began.
     - In and out: ``bounds = (labels, upper, lower)``: ``upper[i]`` bounds the distance
       to the center of ``labels[i]`` before the last move, ``lower[i, j] − drift[j]`` is
-      the lower bound of sample i for center j; and ``sums``, as in
-      :func:`kmeans_scratch._lloyd.assign_and_accumulate`.
+      the lower bound of sample i for center j; and ``sums = (block_sums,
+      block_weights, center_sums, cluster_weights)``: the sums of
+      :func:`kmeans_scratch._lloyd.assign_and_accumulate`, merged.
     """
     X, sample_weight = rows
     half_center_distances, shrink = geometry

@@ -30,33 +30,35 @@ Theory 28(2), 1982 (written 1957).
 
 import numpy as np
 
-from ._blocks import block_bounds, block_sums_for, merge_blocks, sum_rows
-from ._kernels import kernel, prange
+from ._blocks import block_bounds, block_of, block_sums_for, blocks_in, merge_blocks, sum_rows
+from ._kernels import kernel, prange, run_blocks
 from ._tiles import TILE_ROWS, label_tile, padded_centers, tile_buffers
 from ._wide import assign_and_accumulate_blas, row_sq_norms, uses_blas
 
 
 @kernel(parallel=True)
-def assign_and_accumulate(rows, centers, labels, sums):
-    """Assign every sample to its nearest center and sum the samples of each cluster.
+def assign_and_accumulate(blocks, rows, centers, labels, block_outs):
+    """Assign every sample of the row blocks ``blocks`` (see
+    :func:`~kmeans_scratch._blocks.blocks_in`) to its nearest center and sum the samples
+    of each cluster, block by block.
 
     - In: ``rows = (X, sample_weight)``, ``centers``.
     - In and out: ``labels``, the last step's, replaced by ``labels[i] = argmin_j
-      ||x_i - c_j||²``; the return value is how many changed.
-    - In and out: ``sums = (block_sums, block_weights, center_sums, cluster_weights)``.
-      Each block of rows has its own sums, kept from the last call (a block in which no
-      label changed keeps them, see :func:`~kmeans_scratch._blocks.block_sums_for`); they
-      are merged in block order into ``center_sums[j] = sum_{l_i=j} w_i x_i`` and
-      ``cluster_weights[j] = sum_{l_i=j} w_i`` (both float64), so the result does not
-      depend on the number of threads.
+      ||x_i - c_j||²``.
+    - In and out: ``block_outs = (block_sums, block_weights, block_changed)``: each
+      block's sums of w_i x_i and w_i per cluster, kept from the last call where no label
+      of the block changed (see :func:`~kmeans_scratch._blocks.block_sums_for`), and how
+      many of its labels changed; written by these blocks only.  Merged in block order
+      (:func:`~kmeans_scratch._blocks.merge_blocks`), the sums do not depend on how the
+      blocks were shared among threads.
     """
     X, sample_weight = rows
-    block_sums, block_weights, center_sums, cluster_weights = sums
+    block_sums, block_weights, block_changed = block_outs
     n_samples, n_features = X.shape
     n_blocks = block_sums.shape[0]
-    block_changed = np.zeros(n_blocks, dtype=np.int64)
     centers = padded_centers(centers)
-    for block in prange(n_blocks):
+    for run in prange(blocks_in(blocks)):
+        block = block_of(blocks, run)
         start, end = block_bounds(n_samples, n_blocks, block)
         x_t, buffers = tile_buffers(n_features, X)
         changed = 0
@@ -66,7 +68,6 @@ def assign_and_accumulate(rows, centers, labels, sums):
         if changed:
             sum_rows(X, sample_weight, labels, start, end, block_sums[block], block_weights[block])
         block_changed[block] = changed
-    return merge_blocks(block_sums, block_weights, block_changed, center_sums, cluster_weights)
 
 
 class LloydAssignment:
@@ -81,6 +82,7 @@ class LloydAssignment:
         self.X = X
         self.sample_weight = sample_weight
         self.block_sums, self.block_weights = block_sums_for(X.shape[0], n_clusters, X.shape[1])
+        self.block_changed = np.zeros(self.block_sums.shape[0], dtype=np.int64)
         self.blas = uses_blas(*X.shape, n_clusters)
         if self.blas:  # wide rows: the same labels, found through BLAS (see _wide)
             self.x_sq = row_sq_norms(X)
@@ -89,9 +91,17 @@ class LloydAssignment:
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
         if self.blas:
             return self.blas_step(centers, labels, center_sums, cluster_weights)
-        rows = (self.X, self.sample_weight)
-        sums = (self.block_sums, self.block_weights, center_sums, cluster_weights)
-        return assign_and_accumulate(rows, centers, labels, sums)
+        run_blocks(
+            assign_and_accumulate,
+            self.block_changed.shape[0],
+            (self.X, self.sample_weight),
+            centers,
+            labels,
+            (self.block_sums, self.block_weights, self.block_changed),
+        )
+        return merge_blocks(
+            self.block_sums, self.block_weights, self.block_changed, center_sums, cluster_weights
+        )
 
     def blas_step(self, centers, labels, center_sums, cluster_weights, bounds=None):
         """The step on wide rows, through BLAS; with ``bounds``, it writes Hamerly's or

@@ -243,8 +243,8 @@ def lloyd_step(rows, centers, norms, layout, out, sums, bounds):
     - In: ``rows = (X, sample_weight)``, ``centers``, and ``norms`` and ``layout`` (see
       :func:`label_chunk`).
     - In and out: ``out = (labels, changed)`` (see :func:`nearest_of_products`) and
-      ``sums = (block_sums, block_weights, center_sums, cluster_weights)``, as in
-      :func:`kmeans_scratch._lloyd.assign_and_accumulate`, with the same results.
+      ``sums = (block_sums, block_weights, center_sums, cluster_weights)``: the sums
+      of :func:`kmeans_scratch._lloyd.assign_and_accumulate`, merged (the same results).
     - Out: Elkan's or Hamerly's first ``bounds``, if given (:func:`bounds_of_products`).
 
     One pass over the rows: the blocks run in parallel, each in chunks of at most

@@ -305,20 +305,21 @@ SPLIT_FIT = (
     "submit = pool.submit\n"
     "pool.submit = lambda f, blocks, *a: runs.append(blocks) or submit(f, blocks, *a)\n"
     "X = np.random.default_rng(0).normal(size=(40000, 3)) * [40, 20, 10]\n"
-    "centers, labels, _ = k_means(X, 64, algorithm='hamerly', random_state=0, n_init=1)\n"
+    "centers, labels, _ = k_means(X, 64, algorithm=sys.argv[2], random_state=0, n_init=1)\n"
     "digest = hashlib.sha256(centers.tobytes() + labels.tobytes()).hexdigest()\n"
     "print('numba' in sys.modules, len(runs), digest)\n"
 )
 
 
-def test_hamerlys_blocks_split_over_threads_give_the_bits_of_one_call(built):
+@pytest.mark.parametrize("algorithm", ["hamerly", "lloyd"])
+def test_blocks_split_over_threads_give_the_bits_of_one_call(built, algorithm):
     """From the ahead-of-time module, T threads each take every T-th block of rows
-    (``_kernels.run_blocks``): the fit is the same bits on 1, 2 or 3 threads, and just in
-    time."""
+    (``_kernels.run_blocks``) of Hamerly's or Lloyd's step: the fit is the same bits on 1,
+    2 or 3 threads, and just in time."""
     digests = set()
     for threads, ahead in ((1, True), (2, True), (3, True), (2, False)):
         done = subprocess.run(
-            [sys.executable, "-c", SPLIT_FIT, str(threads)],
+            [sys.executable, "-c", SPLIT_FIT, str(threads), algorithm],
             env={**os.environ, "KMEANS_SCRATCH_AHEAD": "1" if ahead else "0"},
             capture_output=True,
             text=True,
