@@ -19,7 +19,7 @@ finds no module, and the kernels run just in time, as they would without it.
 
 Its kernels run on one thread (``pycc`` compiles no parallel loops) but release the GIL,
 so that a kernel over blocks of rows runs on several Python threads at once
-(:func:`._kernels.run_blocks`, Hamerly's step); they give the bits of the Numba kernels on
+(:func:`._kernels.run_blocks`, Lloyd's and Hamerly's steps); they give the bits of the Numba kernels on
 any number of threads.
 """
 
@@ -49,14 +49,15 @@ class Array(NamedTuple):
     readonly: bool = False
 
     def accepts(self, value):
+        if type(value) is not np.ndarray or value.ndim != self.ndim:
+            return False
+        flags = value.flags
         return (
-            type(value) is np.ndarray
-            and value.dtype == self.dtype
+            value.dtype == self.dtype
             and value.dtype.isnative
-            and value.ndim == self.ndim
-            and value.flags.c_contiguous
-            and value.flags.aligned
-            and value.flags.writeable != self.readonly
+            and flags.c_contiguous
+            and flags.aligned
+            and flags.writeable != self.readonly
         )
 
     def numba_type(self, types):
@@ -90,11 +91,12 @@ class Tuple(NamedTuple):
     items: tuple
 
     def accepts(self, value):
-        return (
-            type(value) is tuple
-            and len(value) == len(self.items)
-            and all(item.accepts(v) for item, v in zip(self.items, value, strict=True))
-        )
+        if type(value) is not tuple or len(value) != len(self.items):
+            return False
+        for item, v in zip(self.items, value):  # a loop: this runs at every kernel call
+            if not item.accepts(v):
+                return False
+        return True
 
     def numba_type(self, types):
         return types.Tuple([item.numba_type(types) for item in self.items])
