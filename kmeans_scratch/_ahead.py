@@ -19,8 +19,8 @@ finds no module, and the kernels run just in time, as they would without it.
 
 Its kernels run on one thread (``pycc`` compiles no parallel loops) but release the GIL,
 so that a kernel over blocks of rows runs on several Python threads at once
-(:func:`._kernels.run_blocks`, Lloyd's and Hamerly's steps); they give the bits of the Numba kernels on
-any number of threads.
+(:func:`._kernels.run_blocks`, Lloyd's and Hamerly's steps); they give the bits of the
+Numba kernels on any number of threads.
 """
 
 import functools
@@ -93,7 +93,7 @@ class Tuple(NamedTuple):
     def accepts(self, value):
         if type(value) is not tuple or len(value) != len(self.items):
             return False
-        for item, v in zip(self.items, value):  # a loop: this runs at every kernel call
+        for item, v in zip(self.items, value, strict=True):  # a loop: at every kernel call
             if not item.accepts(v):
                 return False
         return True
