@@ -113,3 +113,23 @@ def test_the_private_numba_names_the_cache_relies_on_are_still_there():
     assert isinstance(caching.CacheImpl._locator_classes, list)
     use_kernel_cache()
     assert caching.CacheImpl._locator_classes[0].__name__ == "KernelSourcesLocator"
+
+
+def test_the_warms_elkan_fit_runs_elkans_bounded_step(monkeypatch):
+    """``build_kernels --warm`` fits ``elkan_blobs`` with ``algorithm="elkan"`` so that
+    the cache holds Elkan's bounded step; a fit that converged before the bounds started
+    (the warm's data until 2026-12-06) left it to be compiled by a user's first fit."""
+    import warnings
+
+    from kmeans_scratch import KMeans, _elkan
+    from kmeans_scratch.build_kernels import elkan_blobs
+
+    calls = []
+    step = _elkan.elkan_assign_and_accumulate
+    monkeypatch.setattr(
+        _elkan, "elkan_assign_and_accumulate", lambda *args: calls.append(1) or step(*args)
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 3 iterations do not converge: the warm's fit
+        KMeans(64, algorithm="elkan", n_init=1, max_iter=3, random_state=0).fit(elkan_blobs())
+    assert calls
