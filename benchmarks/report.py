@@ -625,9 +625,10 @@ def plain(value):
     return value.tolist() if hasattr(value, "tolist") else str(value)
 
 
-def write_results(path, rows, machine, load, durations):
+def write_results(path, rows, machine, load, durations, compiled=()):
     """Write the run to ``path`` with ``.json`` (its date, machine, the machine's ``load``
-    average at its start and end, its rows and each test's ``durations``) and ``path``
+    average at its start and end, its rows, each test's ``durations`` and the kernels
+    ``compiled`` during the run, with the test each was compiled in) and ``path``
     (Markdown: every table that has rows; tables of other runs are not kept: one run, one
     file).  Returns both paths."""
     path = Path(path)
@@ -637,6 +638,7 @@ def write_results(path, rows, machine, load, durations):
         "load": load,
         "rows": rows,
         "durations": durations,
+        "compiled": list(compiled),
     }
     text = json.dumps(run, indent=1, ensure_ascii=False, default=plain) + "\n"
     json_path = path.with_suffix(".json")
@@ -654,6 +656,25 @@ def load_note(run):
     )
 
 
+def compile_note(run):
+    """What the run compiled, in its own process (runs written before 2026-12-06 did not
+    record it: no note)."""
+    if "compiled" not in run:
+        return []
+    compiled = run["compiled"]
+    if not compiled:
+        return [
+            "No kernel of ours compiled in the run's process: every one it ran came from the "
+            "cache `make kernels` filled (commands in processes of their own are timed apart)."
+        ]
+    tests = sorted({entry["test"] or "(before the first test)" for entry in compiled})
+    return [
+        f"**Kernels compiled in the run's process: {len(compiled)}**, their time in the "
+        f"cells that ran them first ({', '.join(f'`{test}`' for test in tests)}): "
+        "the cache `make kernels` filled missed them."
+    ]
+
+
 def render_results(run):
     """The Markdown of a run (as ``write_results`` stores it)."""
     out = [
@@ -665,6 +686,7 @@ def render_results(run):
         f"the .json file of the same name. Machine: {run['machine']}. {load_note(run)}",
         "Times are medians over the rounds pytest-benchmark ran; ratios compare contenders "
         "measured in the same run on the same machine.",
+        *compile_note(run),
     ]
     headline = headline_lines(run["rows"])
     if headline:

@@ -106,6 +106,40 @@ class Recorder:
         self.rows.append({"table": table, "median_s": seconds, **fields})
 
 
+class CompileRecorder:
+    """The kernels of this package that Numba compiled in this process during the run, and
+    the test that was running: a compile inside a timed cell is time the cell did not
+    mean to measure (``make bench`` first fills the cache with ``make kernels``, so a
+    compile here means that cache missed a kernel).  Numba's event API reports a compile
+    only when its cache had no entry."""
+
+    def __init__(self):
+        self.running = None  # the test now running
+        self.compiled = []  # [{"kernel": name, "test": nodeid}]
+        from numba.core import event
+
+        recorder = self
+
+        class Listener(event.Listener):
+            def on_start(self, compiling):
+                function = getattr(compiling.data["dispatcher"], "py_func", None)
+                module = getattr(function, "__module__", "") or ""
+                if module.startswith("kmeans_scratch."):
+                    name = f"{module}.{function.__qualname__}"
+                    recorder.compiled.append({"kernel": name, "test": recorder.running})
+
+            def on_end(self, compiling):
+                pass
+
+        self.listener = Listener()
+        event.register("numba:compile", self.listener)
+
+    def stop(self):
+        from numba.core import event
+
+        event.unregister("numba:compile", self.listener)
+
+
 class BenchmarkRun:
     """The plugin: plan, progress, results."""
 
@@ -122,6 +156,7 @@ class BenchmarkRun:
         self.section = None
         self.last_line = self.started
         self.written = []
+        self.compiles = None if self.smoke else CompileRecorder()
 
     # --- output ---
 
@@ -216,6 +251,8 @@ class BenchmarkRun:
     # --- progress ---
 
     def pytest_runtest_logstart(self, nodeid, location):
+        if self.compiles is not None:
+            self.compiles.running = nodeid
         done = len(self.durations)
         name = nodeid.split("::")[0].rsplit("/", 1)[-1]
         now = time.perf_counter()
@@ -247,7 +284,9 @@ class BenchmarkRun:
             return
         durations = {**self.recorded, **self.durations}
         load = [self.load, os.getloadavg()[0]]
-        self.written = write_results(self.results, self.recorder.rows, machine(), load, durations)
+        self.written = write_results(
+            self.results, self.recorder.rows, machine(), load, durations, self.compiles.compiled
+        )
 
     @pytest.hookimpl(trylast=True)  # after pytest-benchmark's tables
     def pytest_terminal_summary(self, terminalreporter):

@@ -136,3 +136,33 @@ def test_the_quick_run_selects_every_headline_test_and_says_its_plan(tmp_path):
     assert "benchmarks: a timed run into x.md" in out
     assert "expected: about" in out
     assert f"!! {missing} is missing or has no images" in out
+
+
+def test_a_kernel_compiled_during_a_run_is_recorded_with_its_test_and_said():
+    """``make bench`` records each compile of one of our kernels in its process, and the
+    test it happened in (the compile's time is then in that cell), and RESULTS.md says so
+    under its header; a run without one says that too."""
+    import numba
+
+    from benchmarks.report import compile_note
+    from benchmarks.session import CompileRecorder
+
+    def probe(x):
+        return x + 1
+
+    probe.__module__ = "kmeans_scratch.probe"  # one of ours, never cached
+    probe.__qualname__ = "probe"
+    recorder = CompileRecorder()
+    recorder.running = "benchmarks/test_core.py::test_cell[64]"
+    try:
+        assert numba.njit(probe)(1) == 2
+    finally:
+        recorder.stop()
+    assert recorder.compiled == [
+        {"kernel": "kmeans_scratch.probe.probe", "test": "benchmarks/test_core.py::test_cell[64]"}
+    ]
+    (said,) = compile_note({"compiled": recorder.compiled})
+    assert said.startswith("**Kernels compiled in the run's process: 1**")
+    assert "`benchmarks/test_core.py::test_cell[64]`" in said
+    assert compile_note({"compiled": []})[0].startswith("No kernel of ours compiled")
+    assert compile_note({}) == []  # a run written before compiles were recorded
