@@ -3,7 +3,13 @@
 import numpy as np
 import pytest
 
-from kmeans_scratch._blocks import block_sums_for, column_moments, each_row, n_blocks_for
+from kmeans_scratch._blocks import (
+    block_sums_for,
+    column_moments,
+    each_row,
+    merge_blocks,
+    n_blocks_for,
+)
 from kmeans_scratch._distances import (
     assign_labels,
     euclidean_distances_to_centers,
@@ -11,6 +17,19 @@ from kmeans_scratch._distances import (
 )
 from kmeans_scratch._lloyd import assign_and_accumulate
 from kmeans_scratch._tiles import TILE_ROWS
+
+
+def block_state(n_samples, n_clusters, n_features):
+    """Lloyd's per-block state: (block sums, block weights, labels changed per block)."""
+    block_sums, block_weights = block_sums_for(n_samples, n_clusters, n_features)
+    return block_sums, block_weights, np.zeros(block_sums.shape[0], dtype=np.int64)
+
+
+def lloyd_step(X, weights, centers, labels, blocks, sums, cluster_weights):
+    """The tile kernel over every block of rows, its block sums merged into ``sums`` and
+    ``cluster_weights``; how many labels changed."""
+    assign_and_accumulate((0, blocks[0].shape[0], 1), (X, weights), centers, labels, blocks)
+    return merge_blocks(*blocks, sums, cluster_weights)
 
 
 def brute_force(X, weights, centers):
@@ -49,10 +68,8 @@ def test_assign_and_accumulate_match_brute_force(n_samples, n_features, n_cluste
     sums = np.empty((n_clusters, n_features))
     cluster_weights = np.empty(n_clusters)
     labels_again = np.full(n_samples, -1, dtype=np.int32)
-    blocks = block_sums_for(n_samples, n_clusters, n_features)
-    n_changed = assign_and_accumulate(
-        (X, weights), centers, labels_again, (*blocks, sums, cluster_weights)
-    )
+    blocks = block_state(n_samples, n_clusters, n_features)
+    n_changed = lloyd_step(X, weights, centers, labels_again, blocks, sums, cluster_weights)
     assert n_changed == n_samples
     np.testing.assert_array_equal(labels_again, labels)
     w64 = weights.astype(np.float64)
@@ -67,10 +84,7 @@ def test_assign_and_accumulate_match_brute_force(n_samples, n_features, n_cluste
         )
     # Nothing changes on a second pass: every block keeps its sums, and they are the same.
     sums_before, weights_before = sums.copy(), cluster_weights.copy()
-    assert (
-        assign_and_accumulate((X, weights), centers, labels_again, (*blocks, sums, cluster_weights))
-        == 0
-    )
+    assert lloyd_step(X, weights, centers, labels_again, blocks, sums, cluster_weights) == 0
     np.testing.assert_array_equal(sums, sums_before)
     np.testing.assert_array_equal(cluster_weights, weights_before)
 
@@ -82,17 +96,17 @@ def test_only_changed_blocks_are_summed_again_and_give_the_same_bits():
     weights = rng.uniform(0.5, 2.0, 20_000)
     centers = rng.normal(size=(9, 3))
     labels = np.full(20_000, -1, dtype=np.int32)
-    kept = block_sums_for(20_000, 9, 3)
+    kept = block_state(20_000, 9, 3)
     sums, mass = np.empty((9, 3)), np.empty(9)
-    assign_and_accumulate((X, weights), centers, labels, (*kept, sums, mass))
+    lloyd_step(X, weights, centers, labels, kept, sums, mass)
     moved = centers.copy()
     moved[0] += 0.05  # a small move: labels change near center 0 only
-    changed = assign_and_accumulate((X, weights), moved, labels, (*kept, sums, mass))
+    changed = lloyd_step(X, weights, moved, labels, kept, sums, mass)
     assert 0 < changed < 2_000
     fresh_labels = np.full(20_000, -1, dtype=np.int32)
     fresh_sums, fresh_mass = np.empty((9, 3)), np.empty(9)
-    fresh = block_sums_for(20_000, 9, 3)
-    assign_and_accumulate((X, weights), moved, fresh_labels, (*fresh, fresh_sums, fresh_mass))
+    fresh = block_state(20_000, 9, 3)
+    lloyd_step(X, weights, moved, fresh_labels, fresh, fresh_sums, fresh_mass)
     np.testing.assert_array_equal(labels, fresh_labels)
     np.testing.assert_array_equal(sums, fresh_sums)
     np.testing.assert_array_equal(mass, fresh_mass)
