@@ -669,9 +669,10 @@ def compile_note(run):
         ]
     tests = sorted({entry["test"] or "(before the first test)" for entry in compiled})
     return [
-        f"**Kernels compiled in the run's process: {len(compiled)}**, their time in the "
-        f"cells that ran them first ({', '.join(f'`{test}`' for test in tests)}): "
-        "the cache `make kernels` filled missed them."
+        f"**Kernels compiled in the run's process: {len(compiled)}**, in "
+        f"{', '.join(f'`{test}`' for test in tests)} (the cache `make kernels` filled "
+        "lacked them): a compile inside a timed round counts in that cell's time, one in an "
+        "untimed part of the test (such as a quality measure) does not."
     ]
 
 

@@ -26,3 +26,27 @@ def warm_just_in_time():
     ):
         compress(pixels, 16, dither=dither).report("png")
     compress(rgb[..., 0], 4).report("png")
+    warm_large_image_kernels()
+
+
+def warm_large_image_kernels():
+    """The kernels that only a large image's calls reach, on a few pixels: the histogram's
+    key table (RGB from 4 megapixels, :func:`._palette.uses_key_table`), from pixels
+    writable or read-only (``np.asarray`` of a PIL image), with a row table of each dtype
+    the number of colors gives; and the pairs of a quality measure whose palette indices
+    are read-only (read back from a PNG).  ``make bench`` of 2026-12-06 06:09 compiled
+    them in its own process (its large images and their PSNR) when the small images above
+    were all the warm ran."""
+    from ._metrics import distinct_pairs
+    from ._palette import distinct_keys_by_table, values_of_keys
+
+    writable = np.zeros((16, 1), dtype=np.uint8)  # one channel: a table of 256 slots
+    read_only = writable.copy()
+    read_only.flags.writeable = False
+    for flat in (writable, read_only):
+        distinct_keys_by_table(flat)
+        for dtype in (np.uint8, np.uint16, np.int32):
+            values_of_keys(flat, np.zeros(1, dtype=dtype))
+    indices = np.zeros(16, dtype=np.uint8)
+    indices.flags.writeable = False
+    distinct_pairs(np.zeros(16, dtype=np.int32), indices, np.full(1, 16, dtype=np.int64))
