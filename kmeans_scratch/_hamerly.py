@@ -56,7 +56,7 @@ centers within 2u of c_a).
 
 import numpy as np
 
-from ._blocks import block_bounds, block_of, blocks_in, merge_blocks, sum_rows
+from ._blocks import block_bounds, block_of, blocks_in, sum_rows
 from ._bounds import (
     BoundedAssignment,
     center_distances,
@@ -65,7 +65,7 @@ from ._bounds import (
     movements,
     sampled_own_distances,
 )
-from ._kernels import kernel, prange, run_blocks
+from ._kernels import kernel, prange
 from ._tiles import (
     TILE_ROWS,
     gather_tile,
@@ -237,7 +237,6 @@ class HamerlyAssignment(BoundedAssignment):
         super().__init__(X, sample_weight, n_clusters)
         if not self.blas:
             self.runs_bounds = True
-        self.block_changed = np.zeros(self.block_sums.shape[0], dtype=np.int64)
         self.upper = np.empty(X.shape[0])
         self.lower = np.empty(X.shape[0])
         self.n_assignments = 0
@@ -289,18 +288,9 @@ class HamerlyAssignment(BoundedAssignment):
 
     def bounded_step(self, centers, labels, center_sums, cluster_weights):
         self.geometry = self.geometry_of(centers)
-        run_blocks(
-            hamerly_assign_and_accumulate,
-            self.block_changed.shape[0],
-            (self.X, self.sample_weight),
-            centers,
-            self.geometry,
-            self.moves,
-            (labels, self.upper, self.lower),
-            (self.block_sums, self.block_weights, self.block_changed),
-        )
-        return merge_blocks(
-            self.block_sums, self.block_weights, self.block_changed, center_sums, cluster_weights
+        arguments = (self.geometry, self.moves, (labels, self.upper, self.lower))
+        return self.block_step(
+            hamerly_assign_and_accumulate, centers, arguments, center_sums, cluster_weights
         )
 
     def centers_moved(self, centers_old, centers_new):

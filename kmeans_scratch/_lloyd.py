@@ -91,17 +91,26 @@ class LloydAssignment:
     def assign_and_accumulate(self, centers, labels, center_sums, cluster_weights):
         if self.blas:
             return self.blas_step(centers, labels, center_sums, cluster_weights)
+        return self.block_step(
+            assign_and_accumulate, centers, (labels,), center_sums, cluster_weights
+        )
+
+    def block_step(self, block_kernel, centers, arguments, center_sums, cluster_weights):
+        """``block_kernel(blocks, rows, centers, *arguments, block_outs)`` over the row
+        blocks (:func:`~._kernels.run_blocks`: Numba's threads, or the ahead-of-time
+        module's on several Python threads), its block sums merged in block order into
+        ``center_sums`` and ``cluster_weights``; returns how many labels changed.  Lloyd's
+        step and Hamerly's are such kernels."""
+        block_outs = (self.block_sums, self.block_weights, self.block_changed)
         run_blocks(
-            assign_and_accumulate,
+            block_kernel,
             self.block_changed.shape[0],
             (self.X, self.sample_weight),
             centers,
-            labels,
-            (self.block_sums, self.block_weights, self.block_changed),
+            *arguments,
+            block_outs,
         )
-        return merge_blocks(
-            self.block_sums, self.block_weights, self.block_changed, center_sums, cluster_weights
-        )
+        return merge_blocks(*block_outs, center_sums, cluster_weights)
 
     def blas_step(self, centers, labels, center_sums, cluster_weights, bounds=None):
         """The step on wide rows, through BLAS; with ``bounds``, it writes Hamerly's or
