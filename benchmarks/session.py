@@ -118,14 +118,14 @@ class CompileRecorder:
         self.compiled = []  # [{"kernel": name, "test": nodeid}]
         from numba.core import event
 
+        from kmeans_scratch._kernels import compiled_kernel_name
+
         recorder = self
 
         class Listener(event.Listener):
             def on_start(self, compiling):
-                function = getattr(compiling.data["dispatcher"], "py_func", None)
-                module = getattr(function, "__module__", "") or ""
-                if module.startswith("kmeans_scratch."):
-                    name = f"{module}.{function.__qualname__}"
+                name = compiled_kernel_name(compiling)
+                if name is not None:
                     recorder.compiled.append({"kernel": name, "test": recorder.running})
 
             def on_end(self, compiling):

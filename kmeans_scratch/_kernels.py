@@ -260,16 +260,14 @@ def announce_first_compile():
         said = False
 
         def on_start(self, compiling):
-            function = getattr(compiling.data["dispatcher"], "py_func", None)
-            module = getattr(function, "__module__", "") or ""
-            if self.said or not module.startswith(f"{__package__}."):
+            name = compiled_kernel_name(compiling)
+            if self.said or name is None:
                 return
             self.said = True
             if os.environ.get(QUIET_COMPILE) != "1":
                 print(
-                    f"kmeans-scratch: compiling the kernels for this machine ({module}."
-                    f"{function.__qualname__} first); up to a minute or two, once: later "
-                    "runs load them from the cache",
+                    f"kmeans-scratch: compiling the kernels for this machine ({name} "
+                    "first); up to a minute or two, once: later runs load them from the cache",
                     file=sys.stderr,
                     flush=True,
                 )
@@ -278,6 +276,16 @@ def announce_first_compile():
             pass
 
     event.register("numba:compile", FirstCompile())
+
+
+def compiled_kernel_name(compiling):
+    """``module.qualname`` of the function a Numba ``numba:compile`` event compiles, if it
+    is one of this package's kernels, else None."""
+    function = getattr(compiling.data["dispatcher"], "py_func", None)
+    module = getattr(function, "__module__", "") or ""
+    if not module.startswith(f"{__package__}."):
+        return None
+    return f"{module}.{function.__qualname__}"
 
 
 def replace_stand_ins(namespace, numba_prange):
