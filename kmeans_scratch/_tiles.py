@@ -201,3 +201,17 @@ def sq_distance_tile_order(x, c):
         diff = x[f] - c[f]
         total += diff * diff
     return total
+
+
+@kernel(inline="always")
+def sq_distances_tile_order_two(x, c_0, c_1):
+    """``(||x - c_0||², ||x - c_1||²)``, each summed exactly as by
+    :func:`sq_distance_tile_order` (the same bits), in one pass over ``x``: the two sums
+    do not wait for each other."""
+    total_0 = total_1 = x.dtype.type(0)
+    for f in range(x.shape[0]):
+        diff_0 = x[f] - c_0[f]
+        diff_1 = x[f] - c_1[f]
+        total_0 += diff_0 * diff_0
+        total_1 += diff_1 * diff_1
+    return total_0, total_1

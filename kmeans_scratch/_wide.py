@@ -1,4 +1,4 @@
-"""Nearest centers of wide data through BLAS, with the labels of the direct distances.
+"""Nearest centers of wide data from products x·c, with the labels of the direct distances.
 
 For rows of d features the tile kernel (:mod:`._tiles`) computes Σ_f (x_f − c_f)² for every
 row and center: n·k·d subtractions and multiply-adds.  For d in the tens and more, the same
@@ -23,20 +23,35 @@ kernel's, bit for bit, at any width; only the time differs.
 Lloyd's step (:func:`lloyd_step`) is one compiled loop: the blocks of rows in parallel,
 each chunk multiplied (``np.dot``, one BLAS thread per chunk), labelled and summed while
 it is in cache.  Chosen by :func:`uses_blas` from the shape of the problem (measured in
-``benchmarks/``).
+``benchmarks/``).  With a few centers BLAS multiplies a chunk at a fraction of its speed,
+and :func:`direct_products` forms the products instead, in any order of the sums (the
+bound above does not depend on it); see :func:`products_form`.
 """
 
 import numpy as np
 
 from ._blocks import add_rows, block_bounds, lanes_into, merge_blocks, sum_rows
 from ._kernels import kernel, prange
-from ._tiles import sq_distance_tile_order
+from ._tiles import sq_distances_tile_order_two
 
 #: From this many features on, the assignment may run through BLAS (see :func:`uses_blas`).
 BLAS_MIN_FEATURES = 16
 #: ... when n·k·d is at least this: below it the BLAS path's fixed cost (about 0.2 ms, the
 #: limit on BLAS's threads and the row norms) exceeds the tile kernel's whole time.
 BLAS_MIN_WORK = 2**20
+
+#: How a chunk's products are formed (see :func:`products_form`): X Cᵀ or C Xᵀ through
+#: BLAS, or :func:`direct_products`.
+BY_CENTERS, BY_ROWS, DIRECT = 0, 1, 2
+#: :func:`direct_products` serves up to this many centers, on rows of this many bytes
+#: (at most, with four centers, a fifth of a 32 KiB L1 cache each).  Against BLAS's
+#: products of the same chunks (this project's 2-core machine, Gaussian blobs of
+#: n·d = 10⁷, 20 Lloyd iterations from the same init, k = 8): 0.67–0.90 × the whole
+#: fit's time from 256 bytes (32 features in float64, 64 in float32) to 3 KiB (784 in
+#: float32); 1.08 × at 128 bytes (32 in float32) and 1.06 at 6 KiB (784 in float64);
+#: at 16 centers 0.7–1.4 × BLAS's time for the products alone.
+DIRECT_MAX_CENTERS = 8
+DIRECT_ROW_BYTES = range(256, 4096 + 1)
 
 #: Memory for the products of one chunk of rows with every center, in bytes: they stay
 #: in the cache of the core that computed them until they are read.
@@ -117,14 +132,16 @@ def fold_by_centers(products_t, center_sq, folded):
 
 
 @kernel(inline="always")
-def settle_labels(X, start, products_t, centers, center_sq, x_sq, margin_unit, folded, out):
+def settle_labels(X, start, products_t, centers, norms, folded, out):
     """Labels from the ``folded`` smallest, second smallest and nearest center of each row:
     a row whose second smallest is beyond the margin has one candidate; the others are
-    measured again directly, and the smallest direct distance wins.  Returns how many
-    labels changed."""
+    measured again directly (:func:`nearest_candidate`), and the smallest direct
+    distance wins.  Returns how many labels changed."""
+    center_sq, x_sq, margin_unit = norms
     best, second, nearest = folded
     labels, changed = out
     largest_center_sq = center_sq.max()
+    candidates = np.empty(centers.shape[0], dtype=np.int64)
     n_changed = 0
     for p in range(best.shape[0]):
         i = start + p
@@ -133,16 +150,38 @@ def settle_labels(X, start, products_t, centers, center_sq, x_sq, margin_unit, f
         limit = best[p] + margin_unit * (5.0 * scale + 4.0 * nearest_sq)
         label = nearest[p]
         if second[p] <= limit:  # several candidates: the direct distances decide
-            best_direct = np.inf
+            n_candidates = 0
             for j in range(centers.shape[0]):
                 if center_sq[j] - 2.0 * products_t[j, p] <= limit:
-                    direct = sq_distance_tile_order(X[i], centers[j])
-                    if direct < best_direct:
-                        best_direct, label = direct, j
+                    candidates[n_candidates] = j
+                    n_candidates += 1
+            label = nearest_candidate(X[i], centers, candidates[:n_candidates])
         changed[i] = labels[i] != label
         n_changed += changed[i]
         labels[i] = label
     return n_changed
+
+
+@kernel(inline="always")
+def nearest_candidate(x, centers, candidates):
+    """The candidate (ascending center ids) nearest to ``x`` by the direct distance, ties
+    to the lowest id.  The distances are measured two at a time in one pass over ``x``
+    (:func:`~._tiles.sq_distances_tile_order_two`): each sum is a chain of additions
+    that waits for the one before, and two chains run side by side in about the time of
+    one (nearly every row with several candidates has two)."""
+    best_direct = np.inf
+    label = candidates[0]
+    last = candidates.shape[0] - 1
+    for g in range(0, candidates.shape[0], 2):
+        first, other = candidates[g], candidates[min(g + 1, last)]
+        distance_first, distance_other = sq_distances_tile_order_two(
+            x, centers[first], centers[other]
+        )
+        if distance_first < best_direct:
+            best_direct, label = distance_first, first
+        if distance_other < best_direct:
+            best_direct, label = distance_other, other
+    return label
 
 
 @kernel(inline="always")
@@ -201,26 +240,76 @@ def nearest_of_products(X, start, products, by_rows, centers, norms, out, bounds
     ``changed[i]`` 1 where the label changed, else 0; and Elkan's ``bounds`` of these rows
     if it holds any (:func:`bounds_of_products`).  Returns how many labels changed.
     """
-    center_sq, x_sq, margin_unit = norms
+    center_sq = norms[0]
     products_t = np.ascontiguousarray(products.T) if by_rows else products
     folded = folds_for(products_t.shape[1])
     fold_by_centers(products_t, center_sq, folded)
-    n_changed = settle_labels(
-        X, start, products_t, centers, center_sq, x_sq, margin_unit, folded, out
-    )
+    n_changed = settle_labels(X, start, products_t, centers, norms, folded, out)
     bounds_of_products(start, products_t, norms, out[0], folded, bounds)
     return n_changed
 
 
 @kernel(inline="always")
+def dot_four(x, c_0, c_1, c_2, c_3):
+    """``(x · c_0, x · c_1, x · c_2, x · c_3)``, one pass over ``x``: inlined into
+    :func:`direct_products`, whose fastmath lets LLVM split each sum into SIMD lanes."""
+    total_0 = total_1 = total_2 = total_3 = x.dtype.type(0)
+    for f in range(x.shape[0]):
+        value = x[f]
+        total_0 += value * c_0[f]
+        total_1 += value * c_1[f]
+        total_2 += value * c_2[f]
+        total_3 += value * c_3[f]
+    return total_0, total_1, total_2, total_3
+
+
+@kernel(inline="always")
+def dot_one(x, c):
+    """``x · c`` (see :func:`dot_four`)."""
+    total = x.dtype.type(0)
+    for f in range(x.shape[0]):
+        total += x[f] * c[f]
+    return total
+
+
+@kernel(fastmath={"reassoc", "contract"})
+def direct_products(rows, centers):
+    """``products[j, p] = c_j · x_p`` of a chunk of ``rows``, in the data's dtype, without
+    BLAS: for a few centers (:data:`DIRECT_MAX_CENTERS`), four at a time while a row is in
+    L1 cache, each sum split into SIMD lanes in whatever order LLVM chooses (fastmath's
+    reassociation; the product's rounding bound γ_d Σ_f |x_f c_f|, which the margins
+    use, holds for any order of the sum).  BLAS multiplies a chunk by so few centers at
+    a fraction of its speed; this loop runs at the speed the rows come from memory."""
+    n_rows = rows.shape[0]
+    n_clusters = centers.shape[0]
+    products = np.empty((n_clusters, n_rows), dtype=rows.dtype)
+    grouped = n_clusters - n_clusters % 4
+    for p in range(n_rows):
+        x = rows[p]
+        for j in range(0, grouped, 4):
+            products[j, p], products[j + 1, p], products[j + 2, p], products[j + 3, p] = dot_four(
+                x, centers[j], centers[j + 1], centers[j + 2], centers[j + 3]
+            )
+        for j in range(grouped, n_clusters):
+            products[j, p] = dot_one(x, centers[j])
+    return products
+
+
+@kernel(inline="always")
 def label_chunk(X, start, end, centers, centers_t, norms, layout, out, bounds):
-    """Label rows ``start … end − 1``: their products with the centers through BLAS
-    (``np.dot``, laid out as ``layout = (by_rows, chunk_rows)`` says), then
-    :func:`nearest_of_products`.  Returns how many labels changed."""
-    by_rows = layout[0]
+    """Label rows ``start … end − 1``: their products with the centers, formed as
+    ``layout = (form, chunk_rows)`` says (see :func:`products_form`: through BLAS,
+    ``np.dot``, or :func:`direct_products`), then :func:`nearest_of_products`.  Returns
+    how many labels changed."""
+    form = layout[0]
     rows = X[start:end]
-    products = np.dot(rows, centers_t) if by_rows else np.dot(centers, rows.T)
-    return nearest_of_products(X, start, products, by_rows, centers, norms, out, bounds)
+    if form == DIRECT:
+        products = direct_products(rows, centers)
+    elif form == BY_ROWS:
+        products = np.dot(rows, centers_t)
+    else:
+        products = np.dot(centers, rows.T)
+    return nearest_of_products(X, start, products, form == BY_ROWS, centers, norms, out, bounds)
 
 
 @kernel(parallel=True)
@@ -314,6 +403,16 @@ def products_by_rows(n_features, n_clusters):
     return n_clusters <= min(32, n_features // 4)
 
 
+def products_form(n_features, n_clusters, itemsize):
+    """How a chunk's products with the centers are formed: :data:`DIRECT`
+    (:func:`direct_products`) for at most ``DIRECT_MAX_CENTERS`` centers and rows of
+    ``DIRECT_ROW_BYTES``, else through BLAS, :data:`BY_ROWS` where
+    :func:`products_by_rows`, else :data:`BY_CENTERS`."""
+    if n_clusters <= DIRECT_MAX_CENTERS and n_features * itemsize in DIRECT_ROW_BYTES:
+        return DIRECT
+    return BY_ROWS if products_by_rows(n_features, n_clusters) else BY_CENTERS
+
+
 def chunk_rows_for(X, n_clusters):
     """Rows per chunk (at least 64): their products with the centers fit in ``CHUNK_BYTES``
     and the rows themselves in ``CHUNK_DATA_BYTES`` (less for fewer than 32 centers), so
@@ -332,7 +431,8 @@ def norms_and_layout(X, x_sq, centers):
     n_clusters, n_features = centers.shape
     margin_unit = (n_features + 4) * float(np.finfo(X.dtype).eps)
     norms = (row_sq_norms(centers), x_sq, margin_unit)
-    return norms, (products_by_rows(n_features, n_clusters), chunk_rows_for(X, n_clusters))
+    form = products_form(n_features, n_clusters, X.dtype.itemsize)
+    return norms, (form, chunk_rows_for(X, n_clusters))
 
 
 def label_rows(X, x_sq, centers, labels, changed):

@@ -41,6 +41,34 @@ def test_blas_is_for_wide_rows_and_enough_work(monkeypatch):
     assert not _wide.uses_blas(1, 784, 256) and not _wide.uses_blas(4096, 16, 8)
 
 
+def test_few_centers_have_their_products_formed_directly():
+    assert _wide.products_form(64, 8, 4) == _wide.DIRECT
+    assert _wide.products_form(784, 8, 4) == _wide.DIRECT  # rows of 3 KiB
+    assert _wide.products_form(784, 8, 8) == _wide.BY_ROWS  # rows of 6 KiB: BLAS
+    assert _wide.products_form(32, 8, 8) == _wide.DIRECT
+    assert _wide.products_form(32, 8, 4) == _wide.BY_ROWS  # rows of 128 bytes: BLAS
+    assert _wide.products_form(16, 8, 8) == _wide.BY_CENTERS
+    assert _wide.products_form(64, 9, 8) == _wide.BY_ROWS  # too many centers
+    assert _wide.products_form(64, 64, 8) == _wide.BY_CENTERS
+
+
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+@pytest.mark.parametrize("n_clusters", [1, 4, 7])
+def test_direct_products_are_within_the_bound_the_margins_use(dtype, n_clusters):
+    """|fl(x · c) − x · c| ≤ γ_d Σ_f |x_f c_f|, γ_d = d u / (1 − d u), in any order of the
+    sum; 1 to 7 centers (a group of four and the rest one by one)."""
+    rng = np.random.default_rng(n_clusters)
+    rows = rng.normal(0, 1, (37, 300)).astype(dtype)
+    centers = rng.normal(0, 1, (n_clusters, 300)).astype(dtype)
+    products = _wide.direct_products(rows, centers)
+    assert products.shape == (n_clusters, 37) and products.dtype == dtype
+    exact = centers.astype(np.longdouble) @ rows.T.astype(np.longdouble)
+    magnitude = np.abs(centers).astype(np.float64) @ np.abs(rows).T.astype(np.float64)
+    d_u = 300 * np.finfo(dtype).eps / 2
+    assert (np.abs(products - exact) <= d_u / (1 - d_u) * magnitude).all()
+    assert (products != exact.astype(dtype)).any() or dtype == np.float64 or n_clusters == 1
+
+
 def hard_rows(n_samples, n_features, n_clusters, dtype, seed):
     """Rows that stress the margin: clustered, shifted far from the origin, and a quarter
     of them at the exact midpoint of two centers (equal direct distances up to rounding),
@@ -58,7 +86,8 @@ def hard_rows(n_samples, n_features, n_clusters, dtype, seed):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize(
-    "n_features, n_clusters", [(64, 2), (16, 8), (40, 33), (300, 64), (17, 256)]
+    "n_features, n_clusters",
+    [(64, 2), (100, 7), (16, 8), (40, 33), (300, 64), (17, 256), (1000, 5)],
 )
 def test_blas_labels_and_inertia_are_the_tile_kernels(dtype, n_features, n_clusters):
     X, centers = hard_rows(3000, n_features, n_clusters, dtype, seed=n_features)
@@ -90,13 +119,14 @@ def test_label_rows_counts_the_changes_and_runs_in_chunks(monkeypatch):
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("algorithm", ["lloyd", "elkan", "hamerly"])
-@pytest.mark.parametrize("n_clusters", [12, 40])
+@pytest.mark.parametrize("n_clusters", [6, 12, 40])
 @pytest.mark.parametrize("chunk_rows", ["blocks", "pieces"])
 def test_a_fit_is_the_same_bits_through_blas_or_tiles(
     monkeypatch, dtype, algorithm, n_clusters, chunk_rows
 ):
-    """Products by rows (12 centers) or by centers (40); blocks (two of 3,000 rows here)
-    in one chunk each, or in pieces of at most 512 rows, summed piece by piece."""
+    """Products formed directly (6 centers), through BLAS by rows (12) or by centers (40);
+    blocks (two of 3,000 rows here) in one chunk each, or in pieces of at most 512 rows,
+    summed piece by piece."""
     X = blobs(6000, 64, n_clusters, seed=5, dtype=dtype)
     init = X[:n_clusters] + dtype(0.01)
     if chunk_rows == "pieces":
@@ -108,7 +138,8 @@ def test_a_fit_is_the_same_bits_through_blas_or_tiles(
     n_blocks = block_sums_for(X.shape[0], n_clusters, X.shape[1])[0].shape[0]
     block_rows = X.shape[0] // n_blocks
     assert (block_rows > _wide.chunk_rows_for(X, n_clusters)) == (chunk_rows == "pieces")
-    assert _wide.products_by_rows(X.shape[1], n_clusters) == (n_clusters == 12)
+    form = {6: _wide.DIRECT, 12: _wide.BY_ROWS, 40: _wide.BY_CENTERS}[n_clusters]
+    assert _wide.products_form(X.shape[1], n_clusters, X.itemsize) == form
 
     def fit():
         return KMeans(n_clusters, init=init, n_init=1, max_iter=30, algorithm=algorithm).fit(X)
