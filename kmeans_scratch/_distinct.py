@@ -75,7 +75,11 @@ def distinct_rows(bits, probe_rows=0, probe_fraction=1.0):
     ``rows[first][inverse] == rows``.
 
     With ``probe_rows`` > 0, gives up (returns empty arrays) as soon as more than
-    ``probe_fraction`` of the first ``probe_rows`` rows turn out distinct.
+    ``probe_fraction`` of the first ``probe_rows`` rows turn out distinct.  The probe
+    runs in a table sized for its own rows, which grows for every row only once the
+    probe has passed: filling a table for millions of rows that hardly repeat cost more
+    than the probe (3,333,333 rows of 3 features: 19 ms of the table's 32 MiB, against
+    about 1 ms).
 
     The table (at most half full) holds positions in ``keys``, the bits of the distinct
     rows in order of appearance: a probe reads one table entry and one row of ``keys``.
@@ -84,18 +88,18 @@ def distinct_rows(bits, probe_rows=0, probe_fraction=1.0):
     parts and the positions back into row order.)
     """
     n_rows, n_features = bits.shape
-    table_bits = 1
-    while (1 << table_bits) < 2 * n_rows:
-        table_bits += 1
-    mask = (1 << table_bits) - 1
-    table = np.full(mask + 1, -1, dtype=np.int32)
+    probing = 0 < probe_rows < n_rows
+    table, table_bits = table_of_positions(0, bits, probe_rows if probing else n_rows)
     keys = np.empty_like(bits)
     first = np.empty(n_rows, dtype=np.int64)
     inverse = np.empty(n_rows, dtype=np.int64)
     n_distinct = 0
     for i in range(n_rows):
-        if i == probe_rows and n_distinct > probe_fraction * probe_rows:
-            return first[:0], inverse[:0]
+        if probing and i == probe_rows:
+            if n_distinct > probe_fraction * probe_rows:
+                return first[:0], inverse[:0]
+            table, table_bits = table_of_positions(n_distinct, keys, n_rows)
+        mask = (1 << table_bits) - 1
         slot = np.int64(row_hash(bits, i) >> np.uint64(64 - table_bits))
         while True:
             seen = table[slot]
@@ -112,6 +116,24 @@ def distinct_rows(bits, probe_rows=0, probe_fraction=1.0):
                 break
             slot = (slot + 1) & mask
     return first[:n_distinct], inverse
+
+
+@kernel
+def table_of_positions(keys_in_table, rows, capacity):
+    """``(table, table_bits)``: an open-addressing table of 2^table_bits ≥ 2 · capacity
+    slots (−1 where empty) holding the positions 0 … ``keys_in_table`` − 1 of the first
+    rows of ``rows``, each at the slot its hash gives or the next free one."""
+    table_bits = 1
+    while (1 << table_bits) < 2 * capacity:
+        table_bits += 1
+    mask = (1 << table_bits) - 1
+    table = np.full(mask + 1, -1, dtype=np.int32)
+    for j in range(keys_in_table):
+        slot = np.int64(row_hash(rows, j) >> np.uint64(64 - table_bits))
+        while table[slot] >= 0:
+            slot = (slot + 1) & mask
+        table[slot] = j
+    return table, table_bits
 
 
 @kernel

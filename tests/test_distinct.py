@@ -57,6 +57,11 @@ def test_search_gives_up_when_the_first_rows_hardly_repeat():
     first, inverse = distinct_rows(row_bits(half_repeated), 1_000, 0.9)  # 50 % distinct
     np.testing.assert_array_equal(first, np.arange(0, 10_000, 2))
     np.testing.assert_array_equal(inverse, np.arange(10_000) // 2)
+    # rows met in the probe's small table are found again after it grew for every row
+    twice = np.vstack([half_repeated[::2], half_repeated[::2]])
+    first, inverse = distinct_rows(row_bits(twice), 1_000, 1.0)
+    np.testing.assert_array_equal(first, np.arange(5_000))
+    np.testing.assert_array_equal(inverse, np.arange(10_000) % 5_000)
 
 
 @pytest.mark.parametrize("n_features, collapses", [(3, True), (300, False)])
