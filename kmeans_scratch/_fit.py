@@ -208,8 +208,8 @@ def fit_arrays(
 ):
     """The fit on validated input: ``(centers, labels, inertia, n_iter)``.
 
-    ``X`` is a C-contiguous float32/float64 array that may be centered in place (it is
-    restored afterwards unless ``copy_x``, which says it is a copy already), or CSR rows
+    ``X`` is a C-contiguous float32/float64 array, centered into a copy made in the same
+    pass if ``copy_x``, else in place and restored afterwards, or CSR rows
     of such a dtype (:func:`~._sparse.check_sparse_rows`), which are never centered,
     ``sample_weight`` a valid weight array of its dtype, ``random_state`` a
     ``numpy.random.RandomState``, ``init`` a method name, a callable, or an array of the
@@ -238,8 +238,8 @@ def fit_arrays(
             check_init_shape(init, n_clusters, X.shape[1])
 
         X_mean = X_mean.astype(X.dtype)
-        if not sparse:
-            each_row(np.subtract, X, X_mean, out=X)
+        if not sparse:  # with copy_x one pass, where a copy then centered in place took two
+            X = each_row(np.subtract, X, X_mean, out=np.empty_like(X) if copy_x else X)
         if is_array_init(init):
             init -= X_mean
         snap_in_frame = None if snap is None else (lambda c: snap(c + X_mean) - X_mean)
@@ -358,7 +358,7 @@ def k_means(
     X = (
         _sparse.check_sparse_rows(X)
         if _sparse.is_sparse(X)
-        else check_float_rows(X, "X", copy=copy_x)
+        else check_float_rows(X, "X")  # fit_arrays copies it as it centers it
     )
     sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
     if is_array_init(init):

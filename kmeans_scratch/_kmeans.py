@@ -232,7 +232,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
             self.copy_x,
             self.algorithm,
         )
-        X = self._validate_X(X, reset=True, copy=self.copy_x)
+        X = self._validate_X(X, reset=True)  # fit_arrays copies it as it centers it
         sample_weight = check_sample_weight(sample_weight, X.shape[0], X.dtype)
         random_state = check_random_state(self.random_state)
         init = self.init
@@ -262,7 +262,7 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         self.n_iter_ = n_iter
         return self
 
-    def _validate_X(self, X, reset, copy=False):
+    def _validate_X(self, X, reset):
         """X as a C-contiguous float32/float64 array or CSR rows of one (any SciPy sparse
         format is converted); names NaN, inf and shape errors."""
         # The finiteness check adds +inf and -inf; the NaN it makes is reported, not warned.
@@ -273,7 +273,6 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
                 accept_sparse="csr",
                 dtype=list(FLOAT_DTYPES),
                 order="C",
-                copy=copy,
                 reset=reset,
             )
         return _sparse.check_sparse_rows(X) if _sparse.is_sparse(X) else X

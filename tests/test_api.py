@@ -126,8 +126,12 @@ def test_copy_x_false_restores_x_and_true_leaves_it_alone():
     original = X.copy()
     KMeans(4, copy_x=False, random_state=0).fit(X)
     np.testing.assert_allclose(X, original, rtol=0, atol=1e-12)
-    KMeans(4, copy_x=True, random_state=0).fit(X)
-    np.testing.assert_allclose(X, original, rtol=0, atol=1e-12)
+    before = X.copy()
+    X.flags.writeable = False  # copy_x=True only reads X: its centered copy is made apart
+    fitted = KMeans(4, copy_x=True, random_state=0).fit(X)
+    centers = k_means(X, 4, random_state=0)[0]
+    np.testing.assert_array_equal(X, before)
+    np.testing.assert_array_equal(centers, fitted.cluster_centers_)
 
 
 def test_fewer_distinct_points_than_clusters_warns():
