@@ -46,7 +46,7 @@ from ._bounds import (
 )
 from ._kernels import kernel, prange
 from ._tiles import sq_distance_tile_order
-from ._wide import NO_BOUNDS
+from ._wide import bounds_to_write
 
 #: Largest memory Elkan's lower bounds may take (n_samples × n_clusters × 8 bytes): 2 GiB.
 BOUNDS_BUDGET_BYTES = 2 * 2**30
@@ -180,7 +180,7 @@ class ElkanAssignment(BoundedAssignment):
         self.upper = np.empty(self.X.shape[0])
         self.lower = np.empty((self.X.shape[0], centers.shape[0]))
         if self.blas:
-            bounds = (self.lower, self.upper, self.drift, NO_BOUNDS[3])
+            bounds = bounds_to_write(self.upper, lower=self.lower, drift=self.drift)
             return self.blas_step(centers, labels, center_sums, cluster_weights, bounds)
         self.upper[:] = np.inf
         self.lower[:] = self.drift  # stored bound − drift = 0

@@ -75,7 +75,7 @@ from ._tiles import (
     sq_distances_to_all,
     tile_buffers,
 )
-from ._wide import NO_BOUNDS
+from ._wide import bounds_to_write
 
 #: On wide rows the bounds run when at least this share of the rows lies within half its
 #: center's separation after Lloyd's first step (:meth:`HamerlyAssignment.skip_share`).
@@ -271,7 +271,7 @@ class HamerlyAssignment(BoundedAssignment):
         features and 8 clusters 30 ms against 6.)"""
         if self.blas:
             self.geometry = self.geometry_of(centers)
-            bounds = (NO_BOUNDS[0], self.upper, NO_BOUNDS[2], self.lower)
+            bounds = bounds_to_write(self.upper, second=self.lower)
             return self.blas_step(centers, labels, center_sums, cluster_weights, bounds)
         self.upper[:] = np.inf
         self.lower[:] = 0.0

@@ -377,6 +377,19 @@ def lloyd_step(rows, centers, norms, layout, out, sums, bounds):
 #: :func:`bounds_of_products`).
 NO_BOUNDS = (np.empty((0, 0)), np.empty(0), np.empty(0), np.empty(0))
 
+
+def bounds_to_write(upper, lower=None, drift=None, second=None):
+    """``bounds`` of :func:`bounds_of_products`: Elkan's ``upper``, ``lower`` and
+    ``drift``, or Hamerly's ``upper`` and ``second``; a slot not given stays empty."""
+    empty_lower, _, empty_drift, empty_second = NO_BOUNDS
+    return (
+        empty_lower if lower is None else lower,
+        upper,
+        empty_drift if drift is None else drift,
+        empty_second if second is None else second,
+    )
+
+
 _blas_controller = None
 
 
