@@ -563,7 +563,7 @@ def coarse_start(
     for cell_starts in coarse_levels(colors, n_colors, n_init if coarse_starts else 1):
         cell_weights = np.add.reduceat(weights, cell_starts)
         cell_sums = weighted_cell_sums(coords, weights, cell_starts)
-        algorithm = STARTS_ALGORITHM if n_init > 1 else "hamerly"
+        algorithm = STARTS_ALGORITHM if n_init > 1 else FIT_ALGORITHM
         init, _, _ = fit_colors(
             cell_sums / cell_weights[:, None], cell_weights, n_colors, init, n_init,
             random_state, level_iter, tol, algorithm=algorithm,
@@ -653,6 +653,9 @@ STARTS_MAX_ITER = 10
 #: starts on Kodak 09 and 23 and Wikipedia 001 at k = 16 and 64, 0.88–0.90 × on two
 #: translucent photos at k = 16 and 0.99–1.00 × at k = 64 (medians of 6, alternating).
 STARTS_ALGORITHM = "lloyd"
+#: The iteration of every other fit: the levels after the starts and the fit on every
+#: color, long runs where Hamerly's bounds pay.
+FIT_ALGORITHM = "hamerly"
 
 
 def coarse_levels(colors, n_colors, n_init=1):
@@ -741,9 +744,9 @@ def palette_seeding(weights):
 
 def fit_colors(
     coords, weights, n_colors, init, n_init, random_state, max_iter=300, tol=TOL, snap=None,
-    algorithm="hamerly",
+    algorithm=FIT_ALGORITHM,
 ):  # fmt: skip
-    """``k_means`` with Hamerly's iteration by default (the fastest on colors, but in
+    """``k_means`` with Hamerly's iteration by default (the fastest on colors, but not in
     short runs: see ``STARTS_ALGORITHM``), quietly: a palette of fewer distinct colors
     than entries is expected, not a problem.  ``init``
     "k-means++" is :func:`palette_seeding`.  ``coords`` are the fit's own: centered in
