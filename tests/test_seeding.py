@@ -1,5 +1,8 @@
 """k-means++ against scikit-learn's: same draws, same seeds."""
 
+import subprocess
+import sys
+
 import numpy as np
 import pytest
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
@@ -155,3 +158,39 @@ def test_same_seed_same_result_and_different_seed_different_result():
     _, other = kmeans_plusplus(X, 16, random_state=2)
     np.testing.assert_array_equal(first, again)
     assert not np.array_equal(first, other)
+
+
+@pytest.mark.parametrize("seed", [0, 1, 42, 123_456_789, 2**32 - 1])
+def test_an_integer_seed_draws_what_its_random_state_draws(seed):
+    """``SeedStream``, an integer seed's generator without ``numpy.random``: the bits of
+    ``RandomState(seed)`` for k-means++'s two calls, across several of MT19937's 624-word
+    twists, and the same stream on from any other call (a RandomState in its state)."""
+    from kmeans_scratch._seed_stream import SeedStream
+
+    ours, theirs = SeedStream(seed), np.random.RandomState(seed)
+    p = np.random.default_rng(seed).random(5_000)
+    p /= p.sum()
+    assert ours.choice(5_000, p=p) == theirs.choice(5_000, p=p)
+    for shape in [(255, 7), (1, 1), (700, 3), (4,)]:
+        np.testing.assert_array_equal(ours.uniform(size=shape), theirs.uniform(size=shape))
+    assert ours.randint(0, 2**31 - 1) == theirs.randint(0, 2**31 - 1)  # a RandomState now
+    assert ours.choice(50, p=p[:50] / p[:50].sum()) == theirs.choice(50, p=p[:50] / p[:50].sum())
+    np.testing.assert_array_equal(ours.uniform(size=9), theirs.uniform(size=9))
+
+
+def test_an_integer_seed_leaves_numpy_random_unimported_and_refuses_what_numpy_refuses():
+    code = (
+        "import sys; from kmeans_scratch._validation import check_random_state\n"
+        "check_random_state(0).uniform(size=(3, 2))\n"
+        "print('numpy.random' in sys.modules)"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert result.stdout.strip() == "False", result.stderr
+    from kmeans_scratch._validation import check_random_state
+
+    with pytest.raises(ValueError, match="between 0 and 2\\*\\*32 - 1"):
+        check_random_state(-1)
+    with pytest.raises(ValueError, match="between 0 and 2\\*\\*32 - 1"):
+        check_random_state(2**32)
+    stream = check_random_state(7)
+    assert check_random_state(stream) is stream
