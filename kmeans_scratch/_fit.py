@@ -211,10 +211,11 @@ def fit_arrays(
     ``X`` is a C-contiguous float32/float64 array, centered into a copy made in the same
     pass if ``copy_x``, else in place and restored afterwards, or CSR rows
     of such a dtype (:func:`~._sparse.check_sparse_rows`), which are never centered,
-    ``sample_weight`` a valid weight array of its dtype, ``random_state`` a
-    ``numpy.random.RandomState``, ``init`` a method name, a callable, or an array of the
-    dtype of ``X`` and shape (n_clusters, n_features), which is not modified.  ``snap``:
-    see :func:`k_means`.
+    ``sample_weight`` a valid weight array of its dtype, ``random_state`` what
+    :func:`~._validation.check_random_state` gives (a ``numpy.random.RandomState`` or an
+    integer's :class:`~._seed_stream.SeedStream`), ``init`` a method name, a callable,
+    or an array of the dtype of ``X`` and shape (n_clusters, n_features), which is not
+    modified.  ``snap``: see :func:`k_means`.
     """
     check_n_samples(X.shape[0], n_clusters)
     # On one thread for a small X (see threads_for); run() narrows it to the distinct rows.

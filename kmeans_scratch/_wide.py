@@ -168,7 +168,8 @@ def nearest_candidate(x, centers, candidates):
     to the lowest id.  The distances are measured two at a time in one pass over ``x``
     (:func:`~._tiles.sq_distances_tile_order_two`): each sum is a chain of additions
     that waits for the one before, and two chains run side by side in about the time of
-    one (nearly every row with several candidates has two)."""
+    one (nearly every row with several candidates has two; an odd last one is measured
+    with itself)."""
     best_direct = np.inf
     label = candidates[0]
     last = candidates.shape[0] - 1

@@ -305,13 +305,13 @@ def format_bytes(n_bytes):
     return f"{n_bytes} bytes"
 
 
+#: The EXIF tag of a photo's orientation (1: as stored; 2–8: mirrored and/or turned).
+EXIF_ORIENTATION = 0x0112
+
 #: What decoding a damaged file raises: OSError or EOFError when the data ends early; the
 #: others come from Pillow's parsers on a corrupt header, the ones its ``Image.open`` takes
 #: for "not this format" (a truncated animated GIF raises IndexError or struct.error when
 #: its frames are counted).
-#: The EXIF tag of a photo's orientation (1: as stored; 2–8: mirrored and/or turned).
-EXIF_ORIENTATION = 0x0112
-
 CORRUPT_FILE_ERRORS = (
     OSError,
     EOFError,
@@ -367,7 +367,7 @@ def _decode(source, name, max_pixels, max_memory):
             icc_profile = image.info.get("icc_profile")
             oriented = image
             if image.getexif().get(EXIF_ORIENTATION, 1) != 1:  # few photos: import then
-                from PIL import ImageOps  # 2 ms of the command's start otherwise
+                from PIL import ImageOps  # about 1 ms of the command's start otherwise
 
                 oriented = ImageOps.exif_transpose(image, in_place=True) or image
             loaded = from_pil(oriented, icc_profile, notes)
