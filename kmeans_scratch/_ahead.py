@@ -24,7 +24,6 @@ Numba kernels on any number of threads.
 """
 
 import functools
-import hashlib
 import importlib.machinery
 import importlib.util
 import os
@@ -35,7 +34,7 @@ from typing import NamedTuple
 
 import numpy as np
 
-from ._numba_cache import kernel_folder_candidates
+from ._numba_cache import checksum, kernel_folder_candidates
 
 MODULE_NAME = "kmeans_scratch_ahead"
 
@@ -213,7 +212,7 @@ def export_name(module, name, argument_types):
 def host_key():
     """12 hex digits naming this CPU (see :func:`cpu_description`): code compiled for one
     CPU may not run on another."""
-    return hashlib.sha256("\n".join(cpu_description()).encode()).hexdigest()[:12]
+    return checksum(["\n".join(cpu_description()).encode()])[:12]
 
 
 def cpu_description():

@@ -106,6 +106,28 @@ def test_the_command_runs_without_numba_and_writes_numbas_files(built, images, t
     assert outputs[True] == outputs[False]
 
 
+#: What a one-file run has no use for, each a few milliseconds of a start that is most of
+#: a small file's time: Numba, and what only building kernels (``hashlib``, ``tempfile``,
+#: ``shutil``), a sweep's report (``csv``) or an unseeded fit (``numpy.random``) needs.
+NOT_FOR_ONE_FILE = ("numba", "numpy.random", "hashlib", "tempfile", "shutil", "random", "csv")
+
+
+def test_one_file_imports_nothing_it_does_not_use(built, images, tmp_path):
+    code = COMMAND.replace(
+        "print('numba imported:', 'numba' in sys.modules)",
+        f"print('imported:', sorted(set(sys.modules) & set({NOT_FOR_ONE_FILE!r})))",
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", code, "photo.png", "-k", "256", "-o", str(tmp_path / "out.png")],
+        cwd=images,
+        capture_output=True,
+        text=True,
+    )
+    assert done.returncode == 0, done.stderr
+    assert done.stdout.splitlines()[-1] == "imported: []"
+    assert [path.name for path in tmp_path.iterdir()] == ["out.png"]  # no temporary file left
+
+
 REPOSITORY = Path(__file__).resolve().parent.parent
 
 #: A batch's workers, forked or spawned as the command makes them: each compresses a file
