@@ -20,7 +20,10 @@ $(STAMP): pyproject.toml
 # minute, once per version of the sources): without it the command runs, 0.5 s slower.
 # Alongside, in a second process, Numba's cache of a Python session's kernels (a minute or
 # two the first time, seconds after): without it a first fit in a session compiles them.
+# And the sources' bytecode again, should they have changed since the install: where
+# PYTHONDONTWRITEBYTECODE is set, every run would compile them anew (10 ms of a start).
 kernels: $(STAMP)
+	$(BIN)/python -m compileall -q kmeans_scratch
 	$(BIN)/python -m kmeans_scratch.build_kernels --warm & warm=$$!; \
 	$(BIN)/python -m kmeans_scratch.build_kernels; built=$$?; \
 	wait $$warm && test $$built = 0
