@@ -40,20 +40,25 @@ def sources_hash(package=PACKAGE):
     bytes.  A checksum, not a cryptographic hash: it tells versions of the sources apart,
     and the command computes it at every start (``hashlib`` alone took 3 ms to import)."""
     chunks = []
-    for path in source_files(package):
-        relative = os.path.relpath(path, package).replace(os.sep, "/")
-        with open(path, "rb") as source:
+    for relative in source_files(package):
+        with open(os.path.join(package, relative), "rb") as source:
             chunks += [relative.encode(), b"\0", source.read()]
     return checksum(chunks)
 
 
 def source_files(package):
-    """The paths of the ``.py`` files under ``package``, sorted (``__pycache__`` skipped:
-    a walk of ``os.scandir``, where ``Path.rglob`` took a millisecond)."""
+    """The ``.py`` files under ``package``, as paths relative to it with ``/`` between
+    names, sorted: the same order on every system (``__pycache__`` skipped; a walk of
+    ``os.scandir``, where ``Path.rglob`` took a millisecond)."""
     found = []
     for folder, subfolders, files in os.walk(package):
         subfolders[:] = [name for name in subfolders if name != "__pycache__"]
-        found += [os.path.join(folder, name) for name in files if name.endswith(".py")]
+        relative = os.path.relpath(folder, package)
+        found += [
+            os.path.normpath(os.path.join(relative, name)).replace(os.sep, "/")
+            for name in files
+            if name.endswith(".py")
+        ]
     return sorted(found)
 
 

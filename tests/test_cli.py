@@ -275,3 +275,38 @@ def test_max_memory_sizes(text, n_bytes):
     from kmeans_scratch.compression.cli import byte_count
 
     assert byte_count(text) == n_bytes
+
+
+@pytest.mark.parametrize("columns", [None, "", "0", "-5", "abc", "120", " 100"])
+def test_the_help_is_as_wide_as_shutil_would_make_it(monkeypatch, columns):
+    import shutil
+
+    from kmeans_scratch.compression.cli import terminal_columns
+
+    if columns is None:
+        monkeypatch.delenv("COLUMNS", raising=False)
+    else:
+        monkeypatch.setenv("COLUMNS", columns)
+    monkeypatch.delenv("LINES", raising=False)
+    assert terminal_columns() == shutil.get_terminal_size().columns
+
+
+def test_a_terminal_not_yet_sized_gets_the_help_at_80_columns(monkeypatch):
+    import fcntl
+    import pty
+    import struct
+    import termios
+
+    from kmeans_scratch.compression.cli import terminal_columns
+
+    leader, follower = pty.openpty()
+    try:
+        fcntl.ioctl(follower, termios.TIOCSWINSZ, struct.pack("HHHH", 0, 0, 0, 0))
+        monkeypatch.delenv("COLUMNS", raising=False)
+        monkeypatch.setattr(sys, "__stdout__", os.fdopen(os.dup(follower), "w"))
+        assert os.get_terminal_size(sys.__stdout__.fileno()).columns == 0
+        assert terminal_columns() == 80
+        sys.__stdout__.close()
+    finally:
+        os.close(leader)
+        os.close(follower)

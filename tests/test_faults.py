@@ -275,3 +275,29 @@ def test_a_read_only_install_compiles_its_kernels_and_runs(tmp_path):
     assert (out / "photo-k8.png").read_bytes() == compress(source, 8).encode("png")
     assert_complete_png(out / "photo-k8.png")
     assert folder_state(temp) == {}  # the private cache is gone
+
+
+def test_the_temporary_file_is_new_private_and_gone_if_it_cannot_open(tmp_path, monkeypatch):
+    from kmeans_scratch.compression import _io
+
+    handle, path = _io.new_temporary_file(tmp_path, "out.png")
+    with handle:
+        handle.write(b"x")
+    name = Path(path).name
+    assert (
+        name.startswith(".out.png.") and name.endswith(".tmp") and len(name) == len("out.png") + 14
+    )
+    assert os.stat(path).st_mode & 0o777 == 0o600
+    second, other = _io.new_temporary_file(tmp_path, "out.png")
+    second.close()
+    assert other != path and Path(path).read_bytes() == b"x"  # O_EXCL: never the same file
+
+    def refuse(*args, **kwargs):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(_io, "open", refuse, raising=False)
+    before, descriptors = sorted(tmp_path.iterdir()), len(os.listdir("/proc/self/fd"))
+    with pytest.raises(KeyboardInterrupt):
+        _io.new_temporary_file(tmp_path, "out.png")
+    assert sorted(tmp_path.iterdir()) == before  # nothing left
+    assert len(os.listdir("/proc/self/fd")) == descriptors  # and no descriptor kept open

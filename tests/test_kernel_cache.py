@@ -30,7 +30,9 @@ def test_this_packages_kernels_are_cached_in_the_folder_of_its_sources():
     center_distances(np.array([[0.0, 0.0], [3.0, 4.0]]))  # compiled, or loaded, and cached
     folder = Path(kernel_cache_folder())
     assert folder.name == PREFIX + sources_hash()
-    assert any((folder / "kmeans_scratch").glob("_bounds.center_distances-*.nbi"))
+    stats = center_distances.stats  # this session's dispatcher: where its cache is
+    assert stats.cache_path == str(folder / "kmeans_scratch")
+    assert stats.cache_hits or stats.cache_misses
 
 
 def package_copy(tmp_path):
@@ -138,3 +140,29 @@ def test_the_warms_elkan_fit_runs_elkans_bounded_step(monkeypatch):
         warnings.simplefilter("ignore")  # 3 iterations do not converge: the warm's fit
         KMeans(64, algorithm="elkan", n_init=1, max_iter=3, random_state=0).fit(elkan_blobs())
     assert calls
+
+
+def test_the_warms_hamerly_fit_runs_hamerlys_bounds_in_float32(monkeypatch):
+    """``build_kernels --warm`` fits ``elkan_blobs`` in float32 with Hamerly's iteration,
+    which measures the centers' separation on wide rows from 64 clusters on: the float32
+    ``center_distances`` was missing from the cache until 2026-12-06, and ``make bench``
+    compiled it inside a timed cell."""
+    import warnings
+
+    import numpy as np
+
+    from kmeans_scratch import KMeans, _hamerly
+    from kmeans_scratch.build_kernels import elkan_blobs
+
+    dtypes = []
+    distances = _hamerly.center_distances
+    monkeypatch.setattr(
+        _hamerly,
+        "center_distances",
+        lambda centers: dtypes.append(centers.dtype) or distances(centers),
+    )
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")  # 3 iterations do not converge: the warm's fit
+        X = elkan_blobs().astype(np.float32)
+        KMeans(64, algorithm="hamerly", n_init=1, max_iter=3, random_state=0).fit(X)
+    assert np.dtype(np.float32) in dtypes

@@ -778,17 +778,23 @@ TEMPORARY_NAME_TRIES = 100
 
 def new_temporary_file(folder, name):
     """``(file, path)``: a new file, open for binary writing and readable by its owner
-    only, in ``folder``, named ``.NAME.<12 random hex digits>.tmp``.  Made with
-    ``O_EXCL``, so never an existing file, as ``tempfile`` makes one, but without
-    importing it (with ``shutil`` and ``random``: 3 ms of the command's start)."""
+    only, in ``folder``, named ``.NAME.<8 random hex digits>.tmp`` (as long as the name
+    ``tempfile`` gives).  Made with ``O_EXCL``, so never an existing file, as ``tempfile``
+    makes one, but without importing it (with ``shutil`` and ``random``: 3 ms of the
+    command's start).  Should the file object fail to open, the file is removed."""
     flags = os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0)
     for _ in range(TEMPORARY_NAME_TRIES):
-        path = os.path.join(folder, f".{name}.{os.urandom(6).hex()}.tmp")
+        path = os.path.join(folder, f".{name}.{os.urandom(4).hex()}.tmp")
         try:
             descriptor = os.open(path, flags, 0o600)
         except FileExistsError:
             continue
-        return open(descriptor, "wb"), path
+        try:
+            return open(descriptor, "wb"), path
+        except BaseException:  # a signal's Stopped, say: no descriptor, no file left
+            os.close(descriptor)
+            os.unlink(path)
+            raise
     raise FileExistsError(errno.EEXIST, "no free name for a temporary file", str(folder))
 
 

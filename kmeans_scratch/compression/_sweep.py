@@ -128,6 +128,8 @@ def rows_to_markdown(rows, title):
 
 
 def rows_to_csv(rows):
+    import csv  # a sweep's report only: not every run's start
+
     keys = [
         *COLUMNS,
         "input_bytes",
@@ -138,8 +140,6 @@ def rows_to_csv(rows):
         "dither",
         "output",
     ]
-    import csv  # a sweep's report only: not every run's start
-
     buffer = io.StringIO()
     writer = csv.DictWriter(buffer, fieldnames=keys, extrasaction="ignore")
     writer.writeheader()

@@ -88,8 +88,8 @@ class UsageError(Exception):
 
 
 def terminal_columns():
-    """The terminal's width, as ``shutil.get_terminal_size`` reads it: ``$COLUMNS``, else
-    standard output's terminal, else 80."""
+    """The terminal's width, as ``shutil.get_terminal_size`` reads it: ``$COLUMNS`` when
+    positive, else standard output's terminal when it reports a width, else 80."""
     try:
         columns = int(os.environ.get("COLUMNS", 0))
     except ValueError:
@@ -97,7 +97,7 @@ def terminal_columns():
     if columns > 0:
         return columns
     try:
-        return os.get_terminal_size(sys.__stdout__.fileno()).columns
+        return os.get_terminal_size(sys.__stdout__.fileno()).columns or 80  # 0: not yet sized
     except (AttributeError, ValueError, OSError):  # no standard output, or not a terminal
         return 80
 
