@@ -43,8 +43,11 @@ D. Arthur and S. Vassilvitskii, "k-means++: the advantages of careful seeding",
 Proceedings of the 18th ACM-SIAM Symposium on Discrete Algorithms (SODA), 2007.
 """
 
+import time
+
 import numpy as np
 
+from . import _kernels
 from ._blocks import SEEDING_TILE_ROWS, block_bounds, column_sums, ordered_sum, tile_bounds
 from ._kernels import kernel, prange
 from ._seeding_wide import add_distances, score_candidates_wide, seeds_through_blas
@@ -306,8 +309,51 @@ def greedy_kmeans_plusplus(
     if float32_like_sklearn:
         choose_centers_float32(X_t, sample_weight, uniforms, indices, tiles)
     else:
-        choose_centers(X_t, sample_weight, uniforms, indices, tiles)
+        choose_centers_on_threads_that_pay(X_t, sample_weight, uniforms, indices, tiles)
     return X[indices], indices
+
+
+#: Centers chosen on one thread, timed, before the others go to all of Numba's threads
+#: (see :func:`choose_centers_on_threads_that_pay`).
+PROBE_CENTERS = 4
+
+#: A center's time on one thread from which the seeding's parallel loops pay on this
+#: project's 2-core machine.  Each center runs two of them (scoring the candidates,
+#: adding the chosen one), and waking the threads costs tens of microseconds each time.
+#: Measured, greedy k-means++ with 4 candidates, 2 threads ÷ 1 against the time a center
+#: took on one: photo colors (Kodak, Wikipedia: 25,000–440,000 colors, k = 16 and 256)
+#: 2.87–1.04 × from 33 to 260 µs a center, 0.88–0.97 × from 290 to 690 µs; random rows
+#: of 3 features (250,000 to 3 million) 0.58–0.65 × from 780 µs.  The probe's centers
+#: cost more than the later ones, whose candidates reach fewer tiles.
+PARALLEL_FROM_SECONDS_PER_CENTER = 400e-6
+
+
+def choose_centers_on_threads_that_pay(X_t, sample_weight, uniforms, indices, tiles):
+    """:func:`choose_centers`, the first ``PROBE_CENTERS`` on one thread and the rest on
+    Numba's threads only if those took ``PARALLEL_FROM_SECONDS_PER_CENTER`` or more each
+    (the tile search can make a center cheap whatever the rows' count: on photo colors a
+    seeding took up to 2.9 × longer on 2 threads than on 1).  The same centers either
+    way: a kernel gives the same bits on any number of threads, and the second call goes
+    on from the first's tiles, with the views ``indices[m:]`` and ``uniforms[m:]`` (its
+    center c is center m + c, drawn by ``uniforms[m + c − 1]``)."""
+    threads = _kernels.get_threads()
+    n_probed = PROBE_CENTERS + 1  # center 0 was drawn before
+    if threads == 1 or not _kernels.numba_started() or indices.shape[0] <= n_probed:
+        choose_centers(X_t, sample_weight, uniforms, indices, tiles)
+        return
+    _kernels.set_threads(1)
+    try:
+        start = time.perf_counter()
+        choose_centers(X_t, sample_weight, uniforms[:PROBE_CENTERS], indices[:n_probed], tiles)
+        per_center = (time.perf_counter() - start) / PROBE_CENTERS
+    finally:
+        _kernels.set_threads(threads)
+    if per_center < PARALLEL_FROM_SECONDS_PER_CENTER:
+        _kernels.set_threads(1)
+    try:
+        choose_centers(X_t, sample_weight, uniforms[PROBE_CENTERS:], indices[PROBE_CENTERS:], tiles)
+    finally:
+        _kernels.set_threads(threads)
 
 
 @kernel

@@ -5,6 +5,7 @@ import sys
 
 import numpy as np
 import pytest
+from numpy.random import RandomState
 from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 
 from kmeans_scratch import _seeding, kmeans_plusplus
@@ -194,3 +195,41 @@ def test_an_integer_seed_leaves_numpy_random_unimported_and_refuses_what_numpy_r
         check_random_state(2**32)
     stream = check_random_state(7)
     assert check_random_state(stream) is stream
+
+
+@pytest.mark.parametrize("threshold", [0.0, float("inf")])
+def test_the_probe_then_the_rest_choose_the_centers_one_call_chooses(monkeypatch, threshold):
+    """The seeding's first centers on one thread, timed, then the rest on the threads
+    that pay (all of them with a threshold of 0 s a center, one with ∞): the centers of
+    one call over every center, on any number of threads."""
+    from sklearn.datasets import make_blobs
+
+    from kmeans_scratch import _kernels
+
+    X, _ = make_blobs(n_samples=6_000, centers=40, n_features=3, random_state=3)
+    weights = np.random.default_rng(0).uniform(0.5, 2.0, X.shape[0])
+    n_probed = _seeding.PROBE_CENTERS + 1
+    sizes = (n_probed - 1, n_probed + 1, 32)  # fewer centers than the probe, one more, many
+    expected = {}
+    with monkeypatch.context() as patched:
+        patched.setattr(_seeding, "choose_centers_on_threads_that_pay", _seeding.choose_centers)
+        for n_clusters in sizes:
+            seeds = _seeding.greedy_kmeans_plusplus(X, n_clusters, weights, RandomState(1), 4)
+            expected[n_clusters] = seeds[1]
+    calls = []
+    kernel = _seeding.choose_centers
+    monkeypatch.setattr(
+        _seeding, "choose_centers", lambda *args: calls.append(args[3].shape[0]) or kernel(*args)
+    )
+    monkeypatch.setattr(_seeding, "PARALLEL_FROM_SECONDS_PER_CENTER", threshold)
+    threads = _kernels.get_threads()
+    _kernels.set_threads(2)
+    try:
+        for n_clusters in sizes:
+            seeds = _seeding.greedy_kmeans_plusplus(X, n_clusters, weights, RandomState(1), 4)
+            np.testing.assert_array_equal(seeds[1], expected[n_clusters])
+            assert _kernels.get_threads() == 2  # given back
+    finally:
+        _kernels.set_threads(threads)
+    # one call below the probe; else the probe's centers, then the rest from its last
+    assert calls == [n_probed - 1, n_probed, 2, n_probed, 32 - _seeding.PROBE_CENTERS]
