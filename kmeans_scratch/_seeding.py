@@ -51,6 +51,7 @@ from . import _kernels
 from ._blocks import SEEDING_TILE_ROWS, block_bounds, column_sums, ordered_sum, tile_bounds
 from ._kernels import kernel, prange
 from ._seeding_wide import add_distances, score_candidates_wide, seeds_through_blas
+from ._threads import numba_threads
 from ._wide import one_blas_thread, row_sq_norms
 
 
@@ -341,19 +342,12 @@ def choose_centers_on_threads_that_pay(X_t, sample_weight, uniforms, indices, ti
     if threads == 1 or not _kernels.numba_started() or indices.shape[0] <= n_probed:
         choose_centers(X_t, sample_weight, uniforms, indices, tiles)
         return
-    _kernels.set_threads(1)
-    try:
+    with numba_threads(1):
         start = time.perf_counter()
         choose_centers(X_t, sample_weight, uniforms[:PROBE_CENTERS], indices[:n_probed], tiles)
         per_center = (time.perf_counter() - start) / PROBE_CENTERS
-    finally:
-        _kernels.set_threads(threads)
-    if per_center < PARALLEL_FROM_SECONDS_PER_CENTER:
-        _kernels.set_threads(1)
-    try:
+    with numba_threads(threads if per_center >= PARALLEL_FROM_SECONDS_PER_CENTER else 1):
         choose_centers(X_t, sample_weight, uniforms[PROBE_CENTERS:], indices[PROBE_CENTERS:], tiles)
-    finally:
-        _kernels.set_threads(threads)
 
 
 @kernel

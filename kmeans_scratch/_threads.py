@@ -67,11 +67,19 @@ def threads_for(n_rows, n_features=3):
     Numba's thread count is per calling thread and restored afterwards; the kernels give
     the same bits on any number of threads, so only the time changes.
     """
-    previous = _kernels.get_threads()
-    if n_rows * max(n_features, 3) >= 3 * PARALLEL_FROM_ROWS or previous == 1:
+    if n_rows * max(n_features, 3) >= 3 * PARALLEL_FROM_ROWS or _kernels.get_threads() == 1:
         yield
         return
-    _kernels.set_threads(1)
+    with numba_threads(1):
+        yield
+
+
+@contextlib.contextmanager
+def numba_threads(threads):
+    """Within the block, ``threads`` of Numba's threads for this thread's parallel kernels
+    (see :func:`._kernels.set_threads`); the count before is restored afterwards."""
+    previous = _kernels.get_threads()
+    _kernels.set_threads(threads)
     try:
         yield
     finally:
@@ -105,13 +113,9 @@ def worker_threads():
     if threads is None:
         yield
         return
-    previous = _kernels.get_threads()
-    _kernels.set_threads(max(1, threads))
-    try:
+    with numba_threads(max(1, threads)):
         if threads <= 1:
             with _kernels.ahead_of_time_in_this_thread():
                 yield
         else:
             yield
-    finally:
-        _kernels.set_threads(previous)
