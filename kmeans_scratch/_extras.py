@@ -9,7 +9,7 @@ import importlib
 
 #: What each extra brings: the modules it installs that a part imports first.
 EXTRAS = {
-    "compress": ("PIL", "oxipng"),
+    "compress": ("PIL", "deflate", "oxipng"),
     "dask": ("dask.array", "distributed"),
 }
 

@@ -15,7 +15,8 @@ import pytest
 
 #: What ``pip install kmeans-scratch`` does not bring.
 EXTRA_MODULES = (
-    "PIL", "oxipng", "matplotlib", "skimage", "tqdm", "dask", "distributed", "dask.array",
+    "PIL", "oxipng", "deflate", "matplotlib", "skimage", "tqdm", "dask", "distributed",
+    "dask.array",
 )  # fmt: skip
 
 

@@ -47,6 +47,7 @@ COMPRESS_CALLS = {
     ("kmeans_scratch.compression._color_difference", "pair_error_sums"): [
         (U8_2, I8_1, I8_1, I8_1, U8_2)
     ],
+    ("kmeans_scratch.compression._png", "final_block_bits"): [(U8_1,)],
     ("kmeans_scratch.compression._metrics", "ssim_sum"): [
         (source, U8_2, U8_2, I8, F8, F8) for source in (U8_3_READONLY, U8_3)
     ],

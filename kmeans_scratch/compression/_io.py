@@ -5,10 +5,10 @@ applies the EXIF orientation; keeps the ICC profile; takes the first frame of an
 and refuses, before decoding, an image larger than the decompression-bomb limit.
 Pillow's warnings about a file (a corrupt EXIF block, say) become notes of the report.
 
-Writing encodes an indexed PNG (1, 2, 4 or 8 bits, tRNS for alpha, written by oxipng
-from the indices), a GIF, or a lossless WebP, into a temporary file in the target
-folder, and renames it into place: a reader never sees a partial file, and a failure
-leaves nothing behind.
+Writing encodes an indexed PNG (1, 2, 4 or 8 bits, tRNS for alpha, written by
+:mod:`._png` or, at the slow speeds, by oxipng), a GIF, or a lossless WebP, into a
+temporary file in the target folder, and renames it into place: a reader never sees a
+partial file, and a failure leaves nothing behind.
 """
 
 import errno
@@ -21,9 +21,9 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
-import oxipng
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
+from . import _png
 from ._alpha import GIF_ALPHA_THRESHOLD, has_alpha
 from ._palette import uses_key_table
 from ._speed import (
@@ -500,23 +500,27 @@ class _bomb_limit:
 FULL_EFFORT_ROWS = 8192
 
 
-def png_options(n_pixels, speed=DEFAULT_SPEED, n_rows=1):
-    """oxipng's options for an image of ``n_pixels`` in ``n_rows`` rows at ``speed`` (see
-    :mod:`._speed`): the speed's effort up to ``FULL_EFFORT_PIXELS`` and
-    ``FULL_EFFORT_ROWS``, one unfiltered pass above, at the speed's deflate level but at
+def one_pass_level(n_pixels, speed, n_rows=1):
+    """libdeflate's level where a PNG's rows are deflated once, unfiltered, by
+    :mod:`._png` (on every core), or None where oxipng searches filters and a palette
+    order (speeds up to 3, for images of up to ``FULL_EFFORT_PIXELS`` and
+    ``FULL_EFFORT_ROWS``).  Larger images get the one pass at the speed's level but at
     most ``ONE_PASS_DEFLATE_LEVEL`` (``LARGE_DEFLATE_LEVEL`` above
     ``ONE_PASS_MAX_PIXELS``), so that writing a PNG stays linear and cheap."""
     plan = effort(speed)
     if n_pixels > FULL_EFFORT_PIXELS or n_rows > FULL_EFFORT_ROWS:
-        # No palette reduction either: its search for an entry order costs about 0.05 s
-        # and 5 bytes per megapixel for 0.03 % smaller files; the unused entries are
-        # dropped before (see indexed_png).
-        return {
-            "level": 0,
-            "filter": [oxipng.RowFilter.NoOp],
-            "deflate": oxipng.Deflaters.libdeflater(one_pass_level(n_pixels, speed)),
-            "palette_reduction": False,
-        }
+        most = ONE_PASS_DEFLATE_LEVEL if n_pixels <= ONE_PASS_MAX_PIXELS else LARGE_DEFLATE_LEVEL
+        return min(plan.deflate_level, most)
+    if plan.oxipng_level is None and plan.filters == ("NoOp",) and not plan.palette_order_search:
+        return plan.deflate_level
+    return None
+
+
+def oxipng_options(speed):
+    """oxipng's options for the search of ``speed`` (where :func:`one_pass_level` is None)."""
+    import oxipng  # only these speeds need it: 1 ms of the command's start otherwise
+
+    plan = effort(speed)
     if plan.oxipng_level is not None:
         return {"level": plan.oxipng_level}
     return {
@@ -528,28 +532,28 @@ def png_options(n_pixels, speed=DEFAULT_SPEED, n_rows=1):
     }
 
 
-def one_pass_level(n_pixels, speed):
-    """libdeflate's level for the one unfiltered pass of an image of ``n_pixels``."""
-    most = ONE_PASS_DEFLATE_LEVEL if n_pixels <= ONE_PASS_MAX_PIXELS else LARGE_DEFLATE_LEVEL
-    return min(effort(speed).deflate_level, most)
-
-
 def indexed_png(palette, indices, icc_profile=None, speed=DEFAULT_SPEED, keep_palette=False):
     """The bytes of an indexed PNG of ``palette`` (k ≤ 256, C channels) and (H, W)
-    ``indices``, written by oxipng with the effort of ``speed``: at the smallest bit depth,
-    with a tRNS chunk for alpha (up to the last translucent entry) and the ICC profile as
-    iCCP.  The palette loses the entries no pixel uses, unless ``keep_palette``.
+    ``indices`` with the effort of ``speed``: at the smallest bit depth, with a tRNS chunk
+    for alpha (up to the last translucent entry) and the ICC profile as iCCP.  The palette
+    loses the entries no pixel uses, unless ``keep_palette``.
 
-    oxipng takes the raw indices (no PNG of Pillow's to read again, and no import of
-    Pillow's other formats, see :func:`open_image`); at most the indices three times over
-    (ours, the copy oxipng takes, its rows)."""
-    options = png_options(indices.size, speed, indices.shape[0])
-    options["palette_reduction"] = not keep_palette and options.get("palette_reduction", True)
+    Written by :mod:`._png` (one unfiltered pass, deflated by parts on every core), or,
+    where the speed searches (see :func:`one_pass_level`), by oxipng from the raw indices,
+    which may also reorder the palette unless ``keep_palette``."""
     if not keep_palette:
         palette, indices = used_entries_only(palette, indices)
+    indices = np.ascontiguousarray(indices, dtype=np.uint8)
+    level = one_pass_level(indices.size, speed, indices.shape[0])
+    if level is not None:
+        return _png.indexed_png(rgba_entries(palette), indices, level, icc_profile)
+    import oxipng
+
+    options = oxipng_options(speed)
+    options["palette_reduction"] = not keep_palette and options.get("palette_reduction", True)
     entries = [tuple(entry) for entry in rgba_entries(palette).tolist()]
     raw = oxipng.RawImage(
-        np.ascontiguousarray(indices, dtype=np.uint8).tobytes(),
+        indices.tobytes(),
         indices.shape[1],
         indices.shape[0],
         color_type=oxipng.ColorType.indexed(entries),

@@ -6,18 +6,22 @@ time per 768 × 512 file, bytes relative to speed 1; ``make bench`` measures the
 command):
 
 ====== ===================================================== ========== ========
-speed  PNG encoder (oxipng)                                   time       bytes
+speed  PNG encoder                                            time       bytes
 ====== ===================================================== ========== ========
-1      level 4: nine row filters tried, libdeflate 12         ~300 ms    1
-2      level 3                                                ~260 ms    1.005
-3      no filter, Bigrams, Entropy, BigEnt; libdeflate 12     ~160 ms    1.005
-4–5    no filter, libdeflate 10                               ~40 ms     1.045
-6–8    no filter, libdeflate 7                                ~11 ms     1.096
-9–10   no filter, libdeflate 4                                ~8 ms      1.111
-11     no filter, libdeflate 1                                ~5 ms      1.149
+1      oxipng level 4: nine row filters tried, libdeflate 12  ~300 ms    1
+2      oxipng level 3                                         ~260 ms    1.005
+3      oxipng: none, Bigrams, Entropy, BigEnt; libdeflate 12  ~160 ms    1.005
+4–5    ours (``_png``): no filter, libdeflate 10              ~40 ms     1.045
+6–8    ours: no filter, libdeflate 7                          ~11 ms     1.096
+9–10   ours: no filter, libdeflate 4                          ~8 ms      1.111
+11     ours: no filter, libdeflate 1                          ~5 ms      1.149
 ====== ===================================================== ========== ========
 
-From speed 4 on, oxipng does not search for an order of the palette's entries: at k = 256
+(Encoder times on one thread.  From speed 4 our writer deflates a photo's rows in parts
+on every core at once, 2 parts on a 768 × 512 photo: half the time on 2 cores, for
+0.1–0.5 % more bytes than one stream (not in the bytes above), see :mod:`._png`.)
+
+From speed 4 on, no search for an order of the palette's entries: at k = 256
 that search took 14 ms a Kodak photo (29 ms a Wikipedia photo of about 1 MP), a fifth to a
 quarter of the encoder's time, for 0.02 % of the bytes at most (Kodak: 0.01 % more bytes
 with it; Wikipedia: 0.02 % fewer): rows written unfiltered compress nearly the same

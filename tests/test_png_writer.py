@@ -1,0 +1,158 @@
+"""The PNG writer (``kmeans_scratch/compression/_png.py``): rows deflated by parts on
+several threads and joined into one zlib stream, which zlib (the oracle) must read back
+to the same rows whatever the parts; and the file it writes, which Pillow must read back
+to the same indices, palette, alpha and ICC profile."""
+
+import io
+import zlib
+
+import deflate
+import numpy as np
+import pytest
+from PIL import Image
+
+from kmeans_scratch.compression import _png
+from kmeans_scratch.compression._io import encode
+
+from .helpers import image_array, padded_profile
+
+
+def contents(kind, n_bytes, seed=0):
+    """Bytes that libdeflate codes each way: stored blocks (random), dynamic Huffman codes
+    (few values, text), and fixed codes (a few bytes)."""
+    rng = np.random.default_rng(seed)
+    if kind == "random":
+        return rng.integers(0, 256, n_bytes, dtype=np.uint8).tobytes()
+    if kind == "four values":
+        return rng.integers(0, 4, n_bytes, dtype=np.uint8).tobytes()
+    if kind == "runs":
+        return np.repeat(rng.integers(0, 256, n_bytes // 50 + 1, dtype=np.uint8), 50)[
+            :n_bytes
+        ].tobytes()
+    return (b"the quick brown fox jumps over the lazy dog " * (n_bytes // 44 + 1))[:n_bytes]
+
+
+KINDS = ("random", "four values", "runs", "text")
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("n_bytes", [0, 1, 7, 300, 70_000, 400_000])
+@pytest.mark.parametrize("level", [1, 6, 10, 12])
+def test_the_final_block_is_found_where_the_stream_ends(kind, n_bytes, level):
+    stream = deflate.deflate_compress(contents(kind, n_bytes), level)
+    first, end = _png.final_block_bits(np.frombuffer(stream, dtype=np.uint8))
+    assert (stream[first >> 3] >> (first & 7)) & 1 == 1  # its final mark
+    assert 0 <= first < end and (end + 7) // 8 == len(stream)  # ends in the last byte
+
+
+def packed_bits(fields):
+    """Bytes of (value, n_bits) fields, packed least significant bit first as deflate
+    packs them."""
+    number, at = 0, 0
+    for value, n_bits in fields:
+        number |= value << at
+        at += n_bits
+    return number.to_bytes((at + 7) // 8, "little")
+
+
+#: A final dynamic block whose 19 code-length codes are all 1 bit long: no such code.
+OVER_SUBSCRIBED = packed_bits([(1, 1), (2, 2), (0, 5), (0, 5), (15, 4)] + [(1, 3)] * 19)
+
+
+@pytest.mark.parametrize(
+    "broken",
+    [
+        b"",
+        b"\x07",  # a final block of the reserved type 3
+        b"\x04\x00",  # a dynamic block with no codes at all
+        OVER_SUBSCRIBED + bytes(20),
+    ],
+)
+def test_a_stream_that_is_not_deflate_gives_no_final_block(broken):
+    assert tuple(_png.final_block_bits(np.frombuffer(bytearray(broken), np.uint8))) == (-1, -1)
+
+
+def test_a_stream_cut_short_gives_no_final_block():
+    stream = deflate.deflate_compress(contents("text", 5000), 10)
+    cut = np.frombuffer(bytearray(stream[: len(stream) // 2]), np.uint8)
+    assert tuple(_png.final_block_bits(cut)) == (-1, -1)
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("n_parts", [1, 2, 3, 7])
+@pytest.mark.parametrize("shape", [(1, 1), (5, 3), (300, 201), (1000, 769)])
+def test_rows_deflated_by_parts_read_back_as_one_stream(kind, n_parts, shape, monkeypatch):
+    monkeypatch.setattr(_png, "part_count", lambda n_bytes: n_parts)
+    rows = np.frombuffer(contents(kind, shape[0] * shape[1]), np.uint8).reshape(shape)
+    assert zlib.decompress(_png.zlib_stream(rows, 10)) == rows.tobytes()
+
+
+def test_the_parts_depend_on_the_size_not_on_the_cores(monkeypatch):
+    rows = np.frombuffer(contents("four values", 3000 * 1001), np.uint8).reshape(3000, 1001)
+    assert _png.part_count(rows.size) == 2
+    on_cores = []
+    for cores in (1, 2, 5):
+        monkeypatch.setattr(_png, "usable_cores", lambda cores=cores: cores)
+        on_cores.append(_png.zlib_stream(rows, 10))
+    assert on_cores[0] == on_cores[1] == on_cores[2]
+    assert zlib.decompress(on_cores[0]) == rows.tobytes()
+
+
+def test_part_count():
+    assert [_png.part_count(n) for n in (0, (1 << 18) - 1, 1 << 18, 5 << 20, 1 << 30)] == [
+        1,
+        1,
+        2,
+        5,
+        16,
+    ]
+
+
+def test_an_error_in_a_part_reaches_the_caller_after_every_part_ended(monkeypatch):
+    calls = []
+
+    def failing(data, level):
+        calls.append(len(data))
+        if len(calls) == 2:
+            raise MemoryError("no room")
+        return deflate.deflate_compress(data, level)
+
+    monkeypatch.setattr(_png.deflate, "deflate_compress", failing)
+    monkeypatch.setattr(_png, "usable_cores", lambda: 2)
+    with pytest.raises(MemoryError, match="no room"):
+        _png.deflated_parts([b"a" * 1000] * 4, 10)
+    assert len(calls) >= 3  # the other runner went on to its own parts
+
+
+@pytest.mark.parametrize("n_entries, bits", [(2, 1), (3, 2), (4, 2), (16, 4), (17, 8), (256, 8)])
+@pytest.mark.parametrize("width", [1, 7, 9, 640])
+def test_indices_packed_at_every_bit_depth_read_back(n_entries, bits, width):
+    rng = np.random.default_rng(width)
+    indices = rng.integers(0, n_entries, (5, width), dtype=np.uint8)
+    entries = rng.integers(0, 256, (n_entries, 4), dtype=np.uint8)
+    entries[:, 3] = 255
+    entries[1, 3] = 77  # a translucent entry: tRNS up to it
+    data = _png.indexed_png(entries, indices, 10)
+    assert data[24:26] == bytes([bits, 3])
+    with Image.open(io.BytesIO(data)) as image:
+        np.testing.assert_array_equal(np.asarray(image), indices)
+        assert image.getpalette()[: 3 * n_entries] == entries[:, :3].ravel().tolist()
+        assert image.info["transparency"] == bytes(entries[:2, 3])
+
+
+def test_a_photo_written_in_two_parts_keeps_its_pixels_and_profile():
+    """A 600 × 800 photo's rows take 2 parts; its file reads back to the same image, its
+    ICC profile whole, and is at most 1 % larger than the one stream would be."""
+    pixels = np.tile(image_array("china"), (2, 2, 1))[:600, :800]
+    rng = np.random.default_rng(0)
+    palette = rng.integers(0, 256, (256, 3), dtype=np.uint8)
+    indices = (pixels.astype(np.int64).sum(axis=2) % 256).astype(np.uint8)
+    profile = padded_profile(1000)
+    data = encode(palette, indices, "RGB", "png", icc_profile=profile)
+    with Image.open(io.BytesIO(data)) as image:
+        np.testing.assert_array_equal(np.asarray(image.convert("RGB")), palette[indices])
+        assert image.info["icc_profile"] == profile
+    rows = _png.filtered_rows(indices, 8)
+    assert _png.part_count(rows.size) == 2
+    one_stream = len(deflate.zlib_compress(rows.tobytes(), 10))
+    assert len(_png.zlib_stream(rows, 10)) <= 1.01 * one_stream
