@@ -156,3 +156,15 @@ def test_a_photo_written_in_two_parts_keeps_its_pixels_and_profile():
     assert _png.part_count(rows.size) == 2
     one_stream = len(deflate.zlib_compress(rows.tobytes(), 10))
     assert len(_png.zlib_stream(rows, 10)) <= 1.01 * one_stream
+
+
+def test_the_builds_warm_reaches_the_block_walker(monkeypatch):
+    """``build_kernels --warm`` writes a PNG whose rows take 2 parts, so that the block
+    walker is in Numba's cache for a session's first large image."""
+    from kmeans_scratch.compression import _warm
+
+    calls = []
+    walker = _png.final_block_bits
+    monkeypatch.setattr(_png, "final_block_bits", lambda stream: calls.append(1) or walker(stream))
+    _warm.warm_large_image_kernels()
+    assert calls

@@ -13,7 +13,8 @@ its parts: every part but the last
 
 so that the next part starts on a byte of its own.  A decoder reads one stream; the zlib
 trailer is the Adler-32 of all the rows.  Each part starts without the 32 KiB of history
-the one stream would have: 0.1–0.3 % more bytes on 0.4–1 megapixel photos with 2 parts.
+the one stream would have: 0.0–0.5 % more bytes on 0.4–1 megapixel photos with 2 parts
+(Kodak: 0.27 % in all, Wikipedia: 0.14 %, k = 256).
 The parts depend on the image's size only (:func:`part_count`), not on the cores, so that
 a file is the same bytes on any machine.
 
@@ -38,7 +39,9 @@ ZLIB_HEADER = b"\x78\xda"
 #: An empty stored block's LEN and NLEN, after its 3-bit header and the padding.
 EMPTY_STORED_BLOCK_LENGTHS = b"\x00\x00\xff\xff"
 
-#: Rows below this many bytes are deflated in one part (a split would save under 2 ms).
+#: Rows below this many bytes are deflated in one part: the smaller the parts, the more a
+#: split costs in bytes for less time (Kodak crops, k = 256, 2 parts: 512 × 512, 6.4 ms
+#: saved for 0.34 % more bytes; 362 × 362, 3.1 ms for 0.58 %; 256 × 256, 1.8 ms for 1.2 %).
 SPLIT_FROM_BYTES = 1 << 18
 #: Rows are cut into parts of about this many bytes (at least 2 parts, at most MAX_PARTS).
 PART_BYTES = 1 << 20

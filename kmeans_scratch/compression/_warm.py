@@ -36,7 +36,9 @@ def warm_large_image_kernels():
     the number of colors gives; and the pairs of a quality measure whose palette indices
     are read-only (read back from a PNG).  ``make bench`` of 2026-12-06 06:09 compiled
     them in its own process (its large images and their PSNR) when the small images above
-    were all the warm ran."""
+    were all the warm ran.  And the PNG writer's block walker, which rows of 256 KiB or
+    more reach (:data:`._png.SPLIT_FROM_BYTES`)."""
+    from ._io import indexed_png
     from ._metrics import distinct_pairs
     from ._palette import distinct_keys_by_table, values_of_keys
 
@@ -50,3 +52,5 @@ def warm_large_image_kernels():
     indices = np.zeros(16, dtype=np.uint8)
     indices.flags.writeable = False
     distinct_pairs(np.zeros(16, dtype=np.int32), indices, np.full(1, 16, dtype=np.int64))
+    every_entry = (np.arange(512 * 512) % 256).astype(np.uint8).reshape(512, 512)  # 8 bits
+    indexed_png(np.zeros((256, 3), dtype=np.uint8), every_entry)
