@@ -267,8 +267,8 @@ def test_unused_entries_leave_the_png_palette_unless_kept(shape):
 
 
 def test_a_png_is_read_and_written_without_pillows_other_formats(tmp_path):
-    """A PNG goes to Pillow's PNG reader directly and the palette PNG to oxipng as raw
-    indices: a fresh process that compresses one imports none of the readers and writers
+    """A PNG goes to Pillow's PNG reader directly and the palette PNG is written from the
+    raw indices: a fresh process that compresses one imports none of the readers and writers
     that ``Image.open`` and ``Image.save`` load first.  A JPEG still opens, through
     ``Image.open``."""
     source = tmp_path / "photo.png"
