@@ -20,9 +20,7 @@ import pytest
 from PIL import Image
 
 from .datasets import SHIPPED_IMAGES, image_names, shipped_image, short_name
-from .session import BenchmarkRun, image_folder
-
-RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
+from .session import RESULTS_PATH, BenchmarkRun, image_folder
 
 #: The headline rows (``make bench-quick``, marked ``quick``): each test with the values of
 #: the parameters it runs with there (a parameter not named takes all of its values).
@@ -45,7 +43,7 @@ def pytest_addoption(parser):
         "--results",
         default=str(RESULTS_PATH),
         help="where to write the Markdown results table, and its rows and durations as .json "
-        "beside it (default: benchmarks/RESULTS.md)",
+        "beside it (default: benchmarks/RESULTS.md; with -k, benchmarks/RESULTS-subset.md)",
     )
     parser.addoption(
         "--max-rounds",

@@ -140,12 +140,27 @@ class CompileRecorder:
         event.unregister("numba:compile", self.listener)
 
 
+#: The whole suite's results (``make bench``), beside its rows as ``RESULTS.json``.
+RESULTS_PATH = Path(__file__).with_name("RESULTS.md")
+
+
+def results_path(config):
+    """Where the run writes: ``--results``; but a run of a few tests picked with ``-k``
+    into the default ``RESULTS.md`` writes ``RESULTS-subset.md`` beside it instead, so
+    that checking one cell does not replace the record of the whole suite's last run,
+    which the docs quote."""
+    results = Path(config.getoption("--results"))
+    if config.option.keyword and results == RESULTS_PATH:
+        return results.with_name("RESULTS-subset.md")
+    return results
+
+
 class BenchmarkRun:
     """The plugin: plan, progress, results."""
 
     def __init__(self, config):
         self.config = config
-        self.results = Path(config.getoption("--results"))
+        self.results = results_path(config)
         self.smoke = bool(config.getoption("benchmark_disable"))
         self.recorder = Recorder()
         self.recorded = {} if self.smoke else recorded_durations(self.results)

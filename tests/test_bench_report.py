@@ -166,3 +166,17 @@ def test_a_kernel_compiled_during_a_run_is_recorded_with_its_test_and_said():
     assert "`benchmarks/test_core.py::test_cell[64]`" in said
     assert compile_note({"compiled": []})[0].startswith("No kernel of ours compiled")
     assert compile_note({}) == []  # a run written before compiles were recorded
+
+
+@pytest.mark.slow
+def test_a_run_of_tests_picked_with_k_leaves_the_whole_suites_results_alone():
+    """Checking one cell (``pytest benchmarks -k …``) rewrote ``RESULTS.md`` with that
+    cell alone until 2026-12-06; it now writes ``RESULTS-subset.md``, unless ``--results``
+    names another file."""
+    out = collect("-k", "test_blobs and 64-64")
+    assert "benchmarks: a timed run into " in out
+    assert f"timed run into {ROOT / 'benchmarks' / 'RESULTS-subset.md'}" in out
+    named = collect("-k", "test_blobs and 64-64", "--results", "y.md")
+    assert "benchmarks: a timed run into y.md" in named
+    whole = collect("-m", "not grid")
+    assert f"timed run into {ROOT / 'benchmarks' / 'RESULTS.md'}" in whole
