@@ -12,9 +12,9 @@ only, so that this list is the whole of what they rely on:
   ``use_ahead_of_time`` lets a process run them (``ahead_of_time_used``: whether it
   may); ``numba_started`` and ``ahead_of_time_module_file`` say what a process runs;
 - **threads and cores**: ``usable_cores``, ``block_pool`` (threads for work that releases
-  the GIL, one per core but the caller's), ``set_threads`` (Numba's, for parallel kernels),
-  ``threads_for`` (a kernel's threads for its rows), ``worker_threads`` (a worker's, for
-  the length of a task), ``threading_layer``;
+  the GIL, one per core but the caller's), ``set_threads`` and ``get_threads`` (Numba's,
+  for parallel kernels), ``threads_for`` (a kernel's threads for its rows),
+  ``worker_threads`` (a worker's, for the length of a task), ``threading_layer``;
 - **optional extras**: ``require`` and ``MissingExtra``, the one-line error naming the extra;
 - **a fit's pieces, for Dask's chunks**: the moments (``column_moments``, ``each_row``), the
   labels, distances and inertia of a chunk, the centers from the summed chunks
@@ -73,6 +73,7 @@ from ._iterations import centers_from_sums, move_to_empty_cluster, squared_cente
 from ._kernels import (
     ahead_of_time_used,
     block_pool,
+    get_threads,
     kernel,
     numba_started,
     prange,
@@ -137,6 +138,7 @@ __all__ = [
     "euclidean_distances_to_centers",
     "fit_setup_calls",
     "fit_step_calls",
+    "get_threads",
     "greedy_kmeans_plusplus",
     "inertia_of_labels",
     "kernel",

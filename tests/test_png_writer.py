@@ -4,6 +4,7 @@ to the same rows whatever the parts; and the file it writes, which Pillow must r
 to the same indices, palette, alpha and ICC profile."""
 
 import io
+import threading
 import zlib
 
 import deflate
@@ -91,6 +92,7 @@ def test_the_parts_depend_on_the_size_not_on_the_cores(monkeypatch):
     rows = np.frombuffer(contents("four values", 3000 * 1001), np.uint8).reshape(3000, 1001)
     assert _png.part_count(rows.size) == 2
     on_cores = []
+    monkeypatch.setattr(_png, "get_threads", lambda: 8)
     for cores in (1, 2, 5):
         monkeypatch.setattr(_png, "usable_cores", lambda cores=cores: cores)
         on_cores.append(_png.zlib_stream(rows, 10))
@@ -119,6 +121,7 @@ def test_an_error_in_a_part_reaches_the_caller_after_every_part_ended(monkeypatc
 
     monkeypatch.setattr(_png.deflate, "deflate_compress", failing)
     monkeypatch.setattr(_png, "usable_cores", lambda: 2)
+    monkeypatch.setattr(_png, "get_threads", lambda: 2)
     with pytest.raises(MemoryError, match="no room"):
         _png.deflated_parts([b"a" * 1000] * 4, 10)
     assert len(calls) >= 3  # the other runner went on to its own parts
@@ -168,3 +171,22 @@ def test_the_builds_warm_reaches_the_block_walker(monkeypatch):
     monkeypatch.setattr(_png, "final_block_bits", lambda stream: calls.append(1) or walker(stream))
     _warm.warm_large_image_kernels()
     assert calls
+
+
+def test_the_parts_run_on_the_threads_this_thread_may_use(monkeypatch):
+    """A batch's worker process, given one thread (``set_threads(1)``), deflates its
+    parts one after the other: the other core runs the other worker."""
+    threads_seen = set()
+    compress_part = deflate.deflate_compress
+
+    def recording(data, level):
+        threads_seen.add(threading.get_ident())
+        return compress_part(data, level)
+
+    monkeypatch.setattr(_png.deflate, "deflate_compress", recording)
+    monkeypatch.setattr(_png, "usable_cores", lambda: 2)
+    for threads, expected in ((1, 1), (2, 2)):
+        threads_seen.clear()
+        monkeypatch.setattr(_png, "get_threads", lambda threads=threads: threads)
+        _png.deflated_parts([b"a" * 1000] * 4, 10)
+        assert len(threads_seen) == expected

@@ -29,7 +29,7 @@ import zlib
 import deflate
 import numpy as np
 
-from .._engine import block_pool, kernel, usable_cores
+from .._engine import block_pool, get_threads, kernel, usable_cores
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOR_TYPE_INDEXED = 3
@@ -85,7 +85,7 @@ def part_count(n_bytes):
 
 def zlib_stream(rows, level):
     """The zlib stream of the (H, B) uint8 ``rows`` at libdeflate's ``level``: their
-    :func:`part_count` parts (whole rows each) deflated on up to one thread per core, and
+    :func:`part_count` parts (whole rows each) deflated on this thread's threads, and
     joined (see the module's docstring)."""
     flat = rows.reshape(-1)
     n_parts = min(part_count(flat.shape[0]), rows.shape[0])
@@ -101,9 +101,11 @@ def zlib_stream(rows, level):
 
 def deflated_parts(parts, level):
     """Each of ``parts`` deflated (raw deflate) at ``level``, in order: part p on runner
-    p mod T of T = min(parts, cores) runners, this thread the first, the core's block
-    threads the others (libdeflate releases the GIL while it compresses)."""
-    runners = min(len(parts), usable_cores())
+    p mod T of T runners, this thread the first, the core's block threads the others
+    (libdeflate releases the GIL while it compresses).  T is the threads this thread may
+    use (``get_threads``: Numba's count, which ``set_threads`` sets, one in a batch's
+    worker), at most one per core and one per part."""
+    runners = min(len(parts), get_threads(), usable_cores())
     streams = [None] * len(parts)
 
     def run(first):
