@@ -11,8 +11,8 @@ only, so that this list is the whole of what they rely on:
   and ``fit_step_calls`` (a fit's steps in a dtype), for the build to compile;
   ``use_ahead_of_time`` lets a process run them (``ahead_of_time_used``: whether it
   may); ``numba_started`` and ``ahead_of_time_module_file`` say what a process runs;
-- **threads and cores**: ``usable_cores``, ``block_pool`` (threads for work that releases
-  the GIL, one per core but the caller's), ``set_threads`` and ``get_threads`` (Numba's,
+- **threads and cores**: ``usable_cores``, ``run_on_threads`` (work that releases the GIL,
+  on this thread and one per other core), ``set_threads`` and ``get_threads`` (Numba's,
   for parallel kernels), ``threads_for`` (a kernel's threads for its rows),
   ``worker_threads`` (a worker's, for the length of a task), ``threading_layer``;
 - **optional extras**: ``require`` and ``MissingExtra``, the one-line error naming the extra;
@@ -72,11 +72,11 @@ from ._fit import (
 from ._iterations import centers_from_sums, move_to_empty_cluster, squared_center_shift
 from ._kernels import (
     ahead_of_time_used,
-    block_pool,
     get_threads,
     kernel,
     numba_started,
     prange,
+    run_on_threads,
     set_threads,
     use_ahead_of_time,
 )
@@ -119,7 +119,6 @@ __all__ = [
     "ahead_of_time_used",
     "algorithm_for_dense_rows",
     "assign_labels",
-    "block_pool",
     "centers_from_sums",
     "check_finite",
     "check_float_rows",
@@ -149,6 +148,7 @@ __all__ = [
     "register_ahead_of_time_calls",
     "require",
     "resolve_n_init",
+    "run_on_threads",
     "set_threads",
     "sq_distances_to_assigned",
     "squared_center_shift",

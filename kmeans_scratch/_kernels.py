@@ -141,11 +141,22 @@ def run_blocks(block_kernel, n_blocks, *args):
     if compiled is None:
         block_kernel((0, n_blocks, 1), *args)
         return
+    run_on_threads(lambda t, runs: compiled((t, n_blocks, runs), *args), threads)
+
+
+def run_on_threads(task, threads):
+    """``task(t, T)`` for t = 0 … T − 1 at once, T = ``threads`` but at most one per core:
+    this thread runs t = 0, :func:`block_pool`'s threads the others (work that releases
+    the GIL: the ahead-of-time kernels, libdeflate).  Should a run fail, the others are
+    waited for before the error goes on: none is left writing into the caller's arrays."""
+    if threads <= 1:
+        task(0, 1)
+        return
     pool = block_pool()
     threads = min(threads, _block_pool_cores)  # read once, not at every step
-    others = [pool.submit(compiled, (t, n_blocks, threads), *args) for t in range(1, threads)]
+    others = [pool.submit(task, t, threads) for t in range(1, threads)]
     try:
-        compiled((0, n_blocks, threads), *args)
+        task(0, threads)
     finally:
         errors = [other.exception() for other in others]  # waits for each
     for error in errors:

@@ -12,6 +12,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from kmeans_scratch import _kernels
 from kmeans_scratch.compression import _png
 from kmeans_scratch.compression._io import encode
 
@@ -88,13 +89,20 @@ def test_rows_deflated_by_parts_read_back_as_one_stream(kind, n_parts, shape, mo
     assert zlib.decompress(_png.zlib_stream(rows, 10)) == rows.tobytes()
 
 
+def cores(monkeypatch, n_cores):
+    """The block threads' pool taken as made on a machine of ``n_cores`` cores (it runs
+    every task at least, on one thread of its own or more)."""
+    _kernels.block_pool()
+    monkeypatch.setattr(_kernels, "_block_pool_cores", n_cores)
+
+
 def test_the_parts_depend_on_the_size_not_on_the_cores(monkeypatch):
     rows = np.frombuffer(contents("four values", 3000 * 1001), np.uint8).reshape(3000, 1001)
     assert _png.part_count(rows.size) == 2
     on_cores = []
     monkeypatch.setattr(_png, "get_threads", lambda: 8)
-    for cores in (1, 2, 5):
-        monkeypatch.setattr(_png, "usable_cores", lambda cores=cores: cores)
+    for n_cores in (1, 2, 5):
+        cores(monkeypatch, n_cores)
         on_cores.append(_png.zlib_stream(rows, 10))
     assert on_cores[0] == on_cores[1] == on_cores[2]
     assert zlib.decompress(on_cores[0]) == rows.tobytes()
@@ -120,7 +128,7 @@ def test_an_error_in_a_part_reaches_the_caller_after_every_part_ended(monkeypatc
         return deflate.deflate_compress(data, level)
 
     monkeypatch.setattr(_png.deflate, "deflate_compress", failing)
-    monkeypatch.setattr(_png, "usable_cores", lambda: 2)
+    cores(monkeypatch, 2)
     monkeypatch.setattr(_png, "get_threads", lambda: 2)
     with pytest.raises(MemoryError, match="no room"):
         _png.deflated_parts([b"a" * 1000] * 4, 10)
@@ -184,7 +192,7 @@ def test_the_parts_run_on_the_threads_this_thread_may_use(monkeypatch):
         return compress_part(data, level)
 
     monkeypatch.setattr(_png.deflate, "deflate_compress", recording)
-    monkeypatch.setattr(_png, "usable_cores", lambda: 2)
+    cores(monkeypatch, 2)
     for threads, expected in ((1, 1), (2, 2)):
         threads_seen.clear()
         monkeypatch.setattr(_png, "get_threads", lambda threads=threads: threads)

@@ -29,7 +29,7 @@ import zlib
 import deflate
 import numpy as np
 
-from .._engine import block_pool, get_threads, kernel, usable_cores
+from .._engine import get_threads, kernel, run_on_threads
 
 PNG_SIGNATURE = b"\x89PNG\r\n\x1a\n"
 COLOR_TYPE_INDEXED = 3
@@ -101,29 +101,17 @@ def zlib_stream(rows, level):
 
 def deflated_parts(parts, level):
     """Each of ``parts`` deflated (raw deflate) at ``level``, in order: part p on runner
-    p mod T of T runners, this thread the first, the core's block threads the others
-    (libdeflate releases the GIL while it compresses).  T is the threads this thread may
+    p mod T of T runners (``run_on_threads``: this thread and the core's block threads;
+    libdeflate releases the GIL while it compresses).  T is the threads this thread may
     use (``get_threads``: Numba's count, which ``set_threads`` sets, one in a batch's
     worker), at most one per core and one per part."""
-    runners = min(len(parts), get_threads(), usable_cores())
     streams = [None] * len(parts)
 
-    def run(first):
+    def run(first, runners):
         for part in range(first, len(parts), runners):
             streams[part] = deflate.deflate_compress(parts[part], level)
 
-    if runners == 1:
-        run(0)
-        return streams
-    pool = block_pool()
-    others = [pool.submit(run, first) for first in range(1, runners)]
-    try:
-        run(0)
-    finally:
-        errors = [other.exception() for other in others]  # waits for each
-    for error in errors:
-        if error is not None:
-            raise error
+    run_on_threads(run, min(len(parts), get_threads()))
     return streams
 
 
