@@ -21,6 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 import numpy as np
+import oxipng
 from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from . import _png
@@ -518,8 +519,6 @@ def one_pass_level(n_pixels, speed, n_rows=1):
 
 def oxipng_options(speed):
     """oxipng's options for the search of ``speed`` (where :func:`one_pass_level` is None)."""
-    import oxipng  # only these speeds need it: 1 ms of the command's start otherwise
-
     plan = effort(speed)
     if plan.oxipng_level is not None:
         return {"level": plan.oxipng_level}
@@ -547,8 +546,6 @@ def indexed_png(palette, indices, icc_profile=None, speed=DEFAULT_SPEED, keep_pa
     level = one_pass_level(indices.size, speed, indices.shape[0])
     if level is not None:
         return _png.indexed_png(rgba_entries(palette), indices, level, icc_profile)
-    import oxipng
-
     options = oxipng_options(speed)
     options["palette_reduction"] = not keep_palette and options.get("palette_reduction", True)
     entries = [tuple(entry) for entry in rgba_entries(palette).tolist()]
