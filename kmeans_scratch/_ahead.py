@@ -133,6 +133,7 @@ def fit_step_calls(F1, F2, F3):
         ("kmeans_scratch._lloyd", "assign_and_accumulate"): [(BLOCKS, rows, F2, I4_1, block_outs)],
         ("kmeans_scratch._bounds", "center_geometry"): [(F2, I8_2, BOOL)],
         ("kmeans_scratch._bounds", "center_distances"): [(F2,)],
+        ("kmeans_scratch._bounds", "own_distances_of_every"): [(F2, F2, I4_1, I8)],
         ("kmeans_scratch._hamerly", "neighbor_coordinates"): [(F2, I8_2)],
         ("kmeans_scratch._hamerly", "hamerly_assign_and_accumulate"): [
             (

@@ -133,12 +133,28 @@ def movements(centers_old, centers_new):
 
 
 def sampled_own_distances(X, centers, labels, n_rows=SAMPLE_ROWS):
-    """``(labels, ‖x − c_label‖)`` of at most ``n_rows`` evenly spaced rows of ``X``, the
-    distances in float64: what :meth:`BoundedAssignment.skip_share` measures on."""
+    """``(labels, ‖x − c_label‖)`` of at most ``n_rows`` evenly spaced rows of ``X`` (every
+    ``step``-th), the distances in float64: what :meth:`BoundedAssignment.skip_share`
+    measures on."""
     step = max(1, X.shape[0] // n_rows)
-    rows, own_labels = X[::step].astype(np.float64), labels[::step]
-    own = np.sqrt(((rows - centers[own_labels].astype(np.float64)) ** 2).sum(axis=1))
-    return own_labels, own
+    return labels[::step], own_distances_of_every(X, centers, labels, step)
+
+
+@kernel(parallel=True)
+def own_distances_of_every(X, centers, labels, step):
+    """‖x_i − c_{l_i}‖ in float64 for rows i = 0, step, 2·step, …, without copying them
+    (NumPy's float64 copy of the sampled rows took 11 ms of a 75 ms fit at 784 features)."""
+    n_sampled = -(-X.shape[0] // step)
+    own = np.empty(n_sampled)
+    for s in prange(n_sampled):
+        i = s * step
+        c = centers[labels[i]]
+        total = 0.0
+        for f in range(X.shape[1]):
+            diff = np.float64(X[i, f]) - np.float64(c[f])
+            total += diff * diff
+        own[s] = np.sqrt(total)
+    return own
 
 
 class BoundedAssignment(LloydAssignment):
