@@ -66,13 +66,18 @@ bench-widths: $(STAMP)
 	$(BIN)/python -m pytest benchmarks/test_core.py -m grid -q --results benchmarks/RESULTS-widths.md
 
 # Only the command against pngquant (file to file); writes benchmarks/RESULTS-command.md, and
-# the batch and one-file rows on the Wikipedia photos, RESULTS-command-wikipedia.md.
+# the batch and one-file rows on the Wikipedia photos, RESULTS-command-wikipedia.md, and on
+# scikit-image's photos (saved as PNG in build/), RESULTS-command-skimage.md.
 WIKIPEDIA ?= ../shared/images/wikipedia
+SKIMAGE_PHOTOS := build/skimage-photos
 bench-command: $(STAMP) kernels pngquant
 	$(BIN)/python -m pytest benchmarks/test_command.py -q $(COMMAND_IMAGES) \
 	    --results benchmarks/RESULTS-command.md
 	$(BIN)/python -m pytest benchmarks/test_command.py -q -k "batch_against or one_file_in" \
 	    --command-images $(WIKIPEDIA) --results benchmarks/RESULTS-command-wikipedia.md
+	$(BIN)/python -m benchmarks.datasets $(SKIMAGE_PHOTOS) > /dev/null
+	$(BIN)/python -m pytest benchmarks/test_command.py -q -k "batch_against or one_file_in" \
+	    --command-images $(SKIMAGE_PHOTOS) --results benchmarks/RESULTS-command-skimage.md
 
 # Large images (3, 12 and 24 megapixels) file to file, time and peak memory, against pngquant
 # and libimagequant, 3 alternating rounds; writes benchmarks/RESULTS-large.md (about 10 minutes).

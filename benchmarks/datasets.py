@@ -10,6 +10,19 @@ from skimage import data as skimage_data
 from sklearn.datasets import load_sample_image, make_blobs
 
 SHIPPED_IMAGES = ("china", "flower", "astronaut", "coffee")
+#: scikit-image's color photos, 0.14–2 megapixels: a third set beside the Kodak and
+#: Wikipedia photos, which every install of the compressor has (scikit-image is among its
+#: dependencies); ``make bench-command`` times the command on them.
+SKIMAGE_PHOTOS = {
+    "astronaut": skimage_data.astronaut,
+    "chelsea": skimage_data.chelsea,
+    "coffee": skimage_data.coffee,
+    "hubble_deep_field": skimage_data.hubble_deep_field,
+    "immunohistochemistry": skimage_data.immunohistochemistry,
+    "motorcycle": lambda: skimage_data.stereo_motorcycle()[0],
+    "retina": skimage_data.retina,
+    "rocket": skimage_data.rocket,
+}
 IMAGE_SUFFIXES = {".png", ".jpg", ".jpeg", ".tif", ".tiff", ".bmp", ".webp"}
 
 
@@ -45,6 +58,17 @@ def image(name):
 
 def short_name(name):
     return Path(name).stem if name not in SHIPPED_IMAGES else name
+
+
+def write_skimage_photos(folder):
+    """Save :data:`SKIMAGE_PHOTOS` as PNG files in ``folder`` (made if missing); their paths."""
+    folder = Path(folder)
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for name, load in SKIMAGE_PHOTOS.items():
+        paths.append(folder / f"{name}.png")
+        Image.fromarray(load()).save(paths[-1])
+    return paths
 
 
 def large_size(megapixels):
@@ -114,3 +138,10 @@ def tfidf_like(n_samples, n_features, density, n_topics=20, seed=0):
     X.sum_duplicates()
     norms = np.sqrt(np.asarray(X.multiply(X).sum(axis=1)).ravel())
     return sp.csr_matrix(sp.diags(1.0 / norms) @ X)
+
+
+if __name__ == "__main__":  # python -m benchmarks.datasets FOLDER: scikit-image's photos there
+    import sys
+
+    for path in write_skimage_photos(sys.argv[1]):
+        print(path)

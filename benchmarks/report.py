@@ -491,18 +491,19 @@ def command_speed_table(rows):
 def command_one_file_table(rows):
     lines = [
         "| command | median time | fastest file | slowest file | × pngquant (median) "
-        "| × pngquant (range) |",
-        "|---|---:|---:|---:|---:|---:|",
+        "| × pngquant (range) | worst file |",
+        "|---|---:|---:|---:|---:|---:|---|",
     ]
     for row in rows:
         spread = row.get("ratio_range")
+        worst = row.get("worst_file", "–") if row["contender"] != "pngquant" else "–"
         lines.append(
             f"| {row['contender']} | {fmt_seconds(row['median_s'])} "
             f"| {fmt_seconds(row['fastest'])} | {fmt_seconds(row['slowest'])} "
-            f"| **{row['ratio_median']:.2f}** | {spread[0]:.2f}–{spread[1]:.2f} |"
+            f"| **{row['ratio_median']:.2f}** | {spread[0]:.2f}–{spread[1]:.2f} | {worst} |"
             if spread
             else f"| {row['contender']} | {fmt_seconds(row['median_s'])} "
-            f"| {fmt_seconds(row['fastest'])} | {fmt_seconds(row['slowest'])} | – | – |"
+            f"| {fmt_seconds(row['fastest'])} | {fmt_seconds(row['slowest'])} | – | – | – |"
         )
     if rows[0]["pngquant_missing"]:
         lines += ["", "pngquant is not installed (`apt-get install pngquant`): no ratios."]
@@ -746,8 +747,11 @@ def command_headline(rows):
     ours, theirs = row_of(one_file, "kmeans-compress"), row_of(one_file, "pngquant")
     if ours:
         ratios = ours.get("ratio_range")
+        worst = f", worst {ours['worst_file']}" if "worst_file" in ours else ""
         cell = (
-            f"**{ours['ratio_median']:.2f}** ({ratios[0]:.2f}–{ratios[1]:.2f})" if ratios else "–"
+            f"**{ours['ratio_median']:.2f}** ({ratios[0]:.2f}–{ratios[1]:.2f}{worst})"
+            if ratios
+            else "–"
         )
         lines.append(
             f"| the same, one call per file (median over the files) "

@@ -147,12 +147,15 @@ def test_one_file_in_a_fresh_process(benchmark, recorder, command_inputs, tmp_pa
         medians = [statistics.median(times[name]) for times in per_file.values()]
         row = {"contender": name, "images": label, "n_files": len(inputs)}
         if PNGQUANT:
-            ratios = [
-                statistics.median(times[name]) / statistics.median(times["pngquant"])
-                for times in per_file.values()
-            ]
+            ratios = {
+                file: statistics.median(times[name]) / statistics.median(times["pngquant"])
+                for file, times in per_file.items()
+            }
+            worst = max(ratios, key=ratios.get)
             row.update(
-                ratio_median=statistics.median(ratios), ratio_range=(min(ratios), max(ratios))
+                ratio_median=statistics.median(ratios.values()),
+                ratio_range=(min(ratios.values()), ratios[worst]),
+                worst_file=Path(worst).stem,
             )
         recorder.add_seconds(
             "command-one-file",
