@@ -183,6 +183,17 @@ def fill_decoding_table(lengths, table):
     return True
 
 
+@kernel(inline="always")
+def next_symbol(data, position, table):
+    """(symbol, position after its code) of the code at bit ``position`` of ``data``, by
+    the decoding ``table`` (see :func:`fill_decoding_table`); symbol −1 where no code
+    of the table starts there."""
+    entry = table[read_bits(data, position, TABLE_BITS)]
+    if entry == 0:
+        return -1, position
+    return entry >> 4, position + (entry & 15)
+
+
 @kernel
 def final_block_bits(stream):
     """(first bit, end bit) of the final block of the raw deflate ``stream`` (uint8),
@@ -227,11 +238,9 @@ def final_block_bits(stream):
                     return -1, -1
                 i = 0
                 while i < n_literals + n_distances and position <= end_bits:
-                    entry = literals[read_bits(data, position, TABLE_BITS)]
-                    if entry == 0:
+                    symbol, position = next_symbol(data, position, literals)
+                    if symbol < 0:
                         return -1, -1
-                    position += entry & 15
-                    symbol = entry >> 4
                     if symbol < 16:
                         lengths[i] = symbol
                         i += 1
@@ -256,21 +265,19 @@ def final_block_bits(stream):
             if not fill_decoding_table(lengths[n_literals : n_literals + n_distances], distances):
                 return -1, -1
             while position <= end_bits:
-                entry = literals[read_bits(data, position, TABLE_BITS)]
-                if entry == 0:
+                symbol, position = next_symbol(data, position, literals)
+                if symbol < 0:
                     return -1, -1
-                position += entry & 15
-                symbol = entry >> 4
                 if symbol == 256:  # the end of the block
                     break
                 if symbol > 256:  # a length, its extra bits, then a distance and its own
                     if symbol > 285:
                         return -1, -1
                     position += LENGTH_EXTRA_BITS[symbol - 257]
-                    entry = distances[read_bits(data, position, TABLE_BITS)]
-                    if entry == 0 or entry >> 4 > 29:
+                    distance, position = next_symbol(data, position, distances)
+                    if distance < 0 or distance > 29:
                         return -1, -1
-                    position += (entry & 15) + DISTANCE_EXTRA_BITS[entry >> 4]
+                    position += DISTANCE_EXTRA_BITS[distance]
         if position > end_bits:
             return -1, -1
         if final:
