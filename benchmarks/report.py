@@ -496,7 +496,7 @@ def command_one_file_table(rows):
     ]
     for row in rows:
         spread = row.get("ratio_range")
-        worst = row.get("worst_file", "–") if row["contender"] != "pngquant" else "–"
+        worst = row.get("worst_file", "–")
         lines.append(
             f"| {row['contender']} | {fmt_seconds(row['median_s'])} "
             f"| {fmt_seconds(row['fastest'])} | {fmt_seconds(row['slowest'])} "
