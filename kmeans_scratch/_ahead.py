@@ -115,14 +115,15 @@ BLOCKS = Tuple((I8, I8, I8))
 
 def fit_step_calls(F1, F2, F3):
     """The core's kernels of a fit's steps, for the float arrays ``F1``, ``F2``, ``F3`` of one
-    dtype: the moments, the labels, distances and inertia, and the steps of the three
-    iterations.  A layer registers them (:func:`register_ahead_of_time_calls`) in the dtypes it
-    fits in."""
+    dtype: the moments and the centering, the labels, distances and inertia, and the steps
+    of the three iterations.  A layer registers them (:func:`register_ahead_of_time_calls`)
+    in the dtypes it fits in."""
     rows = Tuple((F2, F1))  # (X, sample_weight)
     sums = Tuple((F8_3, F8_2, F8_2, F8_1))  # (block_sums, block_weights, center_sums, weights)
     bounds = Tuple((I4_1, F8_1, F8_1))  # Hamerly's (labels, upper, lower)
     block_outs = Tuple((F8_3, F8_2, I8_1))  # each block's sums, weights and labels changed
     return {
+        ("kmeans_scratch._blocks", "add_row"): [(F2, F1, F2)],
         ("kmeans_scratch._blocks", "column_means"): [(F2, F1)],
         ("kmeans_scratch._blocks", "column_moments"): [(F2, F1)],
         ("kmeans_scratch._blocks", "merge_blocks"): [(F8_3, F8_2, I8_1, F8_2, F8_1)],

@@ -28,9 +28,6 @@ MAX_BLOCKS = 256
 #: Memory budget for all per-block accumulators of one kernel call, in bytes.
 ACCUMULATOR_BUDGET_BYTES = 16 * 2**20
 
-#: :func:`each_row` views runs of narrow rows as one row of about this many values.
-RUN_VALUES = 4096
-
 #: Rows per tile of k-means++'s potentials (:mod:`._seeding`): small tiles are small
 #: boxes, which candidates reach less often.
 SEEDING_TILE_ROWS = 128
@@ -214,21 +211,23 @@ def each_row(ufunc, X, row, out):
     centers the rows by their mean, ``numpy.add`` undoes it), in ``out``'s dtype; the same
     bits, element by element.
 
-    NumPy broadcasts a short row over narrow rows three times slower than it streams a
-    long one (5.9 against 2.0 ms for a million rows of 3 float32, measured), so runs of
-    ``RUN_VALUES // d`` C-contiguous rows are viewed as one long row, against ``row``
-    repeated as many times; the rows after the last whole run are done as they are.
+    Where ``X``, ``row`` and ``out`` share a dtype and the matrices are C-contiguous (a
+    fit's rows), :func:`add_row` does it over the rows in parallel (x − m = x + (−m)
+    exactly): NumPy broadcasts a short row over narrow rows three times slower than it
+    streams a long one, and into a new (n, d) array it spends about as long again as a
+    copy (on 12,755 rows of 784 float32, 7.8 ms against 4.9 for the kernel).
     """
-    n_rows, n_features = X.shape
-    per_run = max(1, RUN_VALUES // max(n_features, 1))
-    whole = n_rows - n_rows % per_run
-    if per_run == 1 or not (X.flags.c_contiguous and out.flags.c_contiguous):
-        whole = 0
-    if whole:
-        runs = (-1, per_run * n_features)
-        ufunc(
-            X[:whole].reshape(runs), np.tile(row, per_run), out=out[:whole].reshape(runs),
-            dtype=out.dtype,
-        )  # fmt: skip
-    ufunc(X[whole:], row, out=out[whole:], dtype=out.dtype)
+    same_dtype = X.dtype == out.dtype == row.dtype and ufunc in (np.add, np.subtract)
+    if same_dtype and X.flags.c_contiguous and out.flags.c_contiguous and out.flags.writeable:
+        add_row(X, row if ufunc is np.add else -row, out)
+    else:
+        ufunc(X, row, out=out, dtype=out.dtype)
     return out
+
+
+@kernel(parallel=True)
+def add_row(X, row, out):
+    """``out[i, f] = X[i, f] + row[f]`` for every row i, over the rows in parallel."""
+    for i in prange(X.shape[0]):
+        for f in range(X.shape[1]):
+            out[i, f] = X[i, f] + row[f]

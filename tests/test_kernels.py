@@ -179,8 +179,8 @@ def test_column_moments_match_numpy(n_samples, dtype):
 @pytest.mark.parametrize("n_features", [1, 3, 7, 5000])
 @pytest.mark.parametrize("in_place", [False, True])
 def test_each_row_gives_the_bits_of_numpy_broadcasting(n_features, in_place):
-    """Centering by runs of rows viewed as one long row: the bits of ``X - mean`` and
-    ``X + mean``, whole runs or not, C or Fortran order, into another dtype."""
+    """Centering by the kernel (C order, one dtype) or by NumPy (the rest): the bits of
+    ``X - mean`` and ``X + mean``, C or Fortran order, in place, into another dtype."""
     rng = np.random.default_rng(n_features)
     for n_rows in (0, 5, 4096 // n_features * 3 + 11):
         for source, target in [(np.float32,) * 2, (np.float64,) * 2, (np.float64, np.float32)]:

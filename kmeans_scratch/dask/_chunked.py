@@ -110,11 +110,11 @@ def on_chunk(function, has_state, state, chunk, weights, mean, *args):
     """Where the chunk is: ``function`` on it (its prepared rows if ``mean`` is given),
     with its ``state`` first if it ``has_state``, on the worker's threads (see
     :func:`kmeans_scratch._threads.worker_threads`)."""
-    if mean is not None:
-        chunk, weights = prepared(chunk, weights, mean)
-    head = (state, chunk, weights) if has_state else (chunk, weights)
     args = [usable(arg) for arg in args]
     with worker_threads():
+        if mean is not None:
+            chunk, weights = prepared(chunk, weights, mean)
+        head = (state, chunk, weights) if has_state else (chunk, weights)
         return function(*head, *args)
 
 
