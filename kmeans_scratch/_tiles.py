@@ -204,6 +204,33 @@ def sq_distance_tile_order(x, c):
 
 
 @kernel(inline="always")
+def sq_distances_tile_order_four_pairs(rows, firsts, others):
+    """``‖x_q − a_q‖²`` and ``‖x_q − b_q‖²`` for four rows ``rows = (x_0, …, x_3)`` and
+    their centers ``firsts = (a_0, …)`` and ``others = (b_0, …)``, as the tuple (‖x_0 −
+    a_0‖², ‖x_0 − b_0‖², ‖x_1 − a_1‖², …), each summed exactly as by
+    :func:`sq_distance_tile_order` (the same bits): eight sums side by side in one pass,
+    where each alone is a chain of additions that waits for the one before."""
+    x_0, x_1, x_2, x_3 = rows
+    a_0, a_1, a_2, a_3 = firsts
+    b_0, b_1, b_2, b_3 = others
+    s_0 = s_1 = s_2 = s_3 = s_4 = s_5 = s_6 = s_7 = x_0.dtype.type(0)
+    for f in range(x_0.shape[0]):
+        d_0, d_1 = x_0[f] - a_0[f], x_0[f] - b_0[f]
+        d_2, d_3 = x_1[f] - a_1[f], x_1[f] - b_1[f]
+        d_4, d_5 = x_2[f] - a_2[f], x_2[f] - b_2[f]
+        d_6, d_7 = x_3[f] - a_3[f], x_3[f] - b_3[f]
+        s_0 += d_0 * d_0
+        s_1 += d_1 * d_1
+        s_2 += d_2 * d_2
+        s_3 += d_3 * d_3
+        s_4 += d_4 * d_4
+        s_5 += d_5 * d_5
+        s_6 += d_6 * d_6
+        s_7 += d_7 * d_7
+    return s_0, s_1, s_2, s_3, s_4, s_5, s_6, s_7
+
+
+@kernel(inline="always")
 def sq_distances_tile_order_two(x, c_0, c_1):
     """``(||x - c_0||², ||x - c_1||²)``, each summed exactly as by
     :func:`sq_distance_tile_order` (the same bits), in one pass over ``x``: the two sums

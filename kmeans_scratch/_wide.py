@@ -28,11 +28,13 @@ and :func:`direct_products` forms the products instead, in any order of the sums
 bound above does not depend on it); see :func:`products_form`.
 """
 
+import contextlib
+
 import numpy as np
 
 from ._blocks import add_rows, block_bounds, lanes_into, merge_blocks, sum_rows
 from ._kernels import kernel, prange
-from ._tiles import sq_distances_tile_order_two
+from ._tiles import sq_distances_tile_order_four_pairs, sq_distances_tile_order_two
 
 #: From this many features on, the assignment may run through BLAS (see :func:`uses_blas`).
 BLAS_MIN_FEATURES = 16
@@ -135,15 +137,19 @@ def fold_by_centers(products_t, center_sq, folded):
 def settle_labels(X, start, products_t, centers, norms, folded, out):
     """Labels from the ``folded`` smallest, second smallest and nearest center of each row:
     a row whose second smallest is beyond the margin has one candidate; the others are
-    measured again directly (:func:`nearest_candidate`), and the smallest direct
-    distance wins.  Returns how many labels changed."""
+    measured again directly, and the smallest direct distance wins: rows of two
+    candidates (nearly all) four at a time (:func:`nearer_of_pairs`), the others one by
+    one (:func:`nearest_candidate`).  Returns how many labels changed."""
     center_sq, x_sq, margin_unit = norms
     best, second, nearest = folded
-    labels, changed = out
+    n_rows = best.shape[0]
     largest_center_sq = center_sq.max()
     candidates = np.empty(centers.shape[0], dtype=np.int64)
+    paired = np.empty(n_rows, dtype=np.int64)
+    pairs = np.empty((n_rows, 2), dtype=np.int64)
+    n_paired = 0
     n_changed = 0
-    for p in range(best.shape[0]):
+    for p in range(n_rows):
         i = start + p
         scale = x_sq[i] + largest_center_sq
         nearest_sq = max(best[p] + x_sq[i], 0.0)
@@ -155,10 +161,46 @@ def settle_labels(X, start, products_t, centers, norms, folded, out):
                 if center_sq[j] - 2.0 * products_t[j, p] <= limit:
                     candidates[n_candidates] = j
                     n_candidates += 1
+            if n_candidates == 2:
+                paired[n_paired] = i
+                pairs[n_paired] = candidates[:2]
+                n_paired += 1
+                continue
             label = nearest_candidate(X[i], centers, candidates[:n_candidates])
-        changed[i] = labels[i] != label
-        n_changed += changed[i]
-        labels[i] = label
+        n_changed += set_label(out, i, label)
+    return n_changed + nearer_of_pairs(X, centers, paired[:n_paired], pairs, out)
+
+
+@kernel(inline="always")
+def set_label(out, i, label):
+    """Set row ``i``'s label in ``out = (labels, changed)``; 1 if it changed, else 0."""
+    labels, changed = out
+    changed[i] = labels[i] != label
+    labels[i] = label
+    return changed[i]
+
+
+@kernel(inline="always")
+def nearer_of_pairs(X, centers, paired, pairs, out):
+    """Label each row ``paired[r]`` with the nearer of its two candidates ``pairs[r]``
+    (ascending ids; a tie to the first) by the direct distance, four rows at a time
+    (:func:`~._tiles.sq_distances_tile_order_four_pairs`: on 784 float32 features, 0.6
+    ms a step where two sums at a time took 0.95); returns how many labels changed."""
+    n_changed = 0
+    last = paired.shape[0] - 1
+    for g in range(0, paired.shape[0], 4):
+        r_0, r_1, r_2, r_3 = g, min(g + 1, last), min(g + 2, last), min(g + 3, last)
+        distances = sq_distances_tile_order_four_pairs(
+            (X[paired[r_0]], X[paired[r_1]], X[paired[r_2]], X[paired[r_3]]),
+            (centers[pairs[r_0, 0]], centers[pairs[r_1, 0]], centers[pairs[r_2, 0]],
+             centers[pairs[r_3, 0]]),
+            (centers[pairs[r_0, 1]], centers[pairs[r_1, 1]], centers[pairs[r_2, 1]],
+             centers[pairs[r_3, 1]]),
+        )  # fmt: skip
+        for q in range(min(4, paired.shape[0] - g)):
+            first, other = pairs[g + q, 0], pairs[g + q, 1]
+            label = other if distances[2 * q + 1] < distances[2 * q] else first
+            n_changed += set_label(out, paired[g + q], label)
     return n_changed
 
 
@@ -463,7 +505,7 @@ def assign_and_accumulate_blas(rows, x_sq, centers, out, sums, bounds=None):
     ``bounds`` (see :func:`bounds_of_products`), also writes Elkan's or Hamerly's bounds of
     every row."""
     norms, layout = norms_and_layout(rows[0], x_sq, centers)
-    with one_blas_thread():
+    with one_blas_thread() if layout[0] != DIRECT else contextlib.nullcontext():
         return lloyd_step(
             rows, centers, norms, layout, out, sums, NO_BOUNDS if bounds is None else bounds
         )
