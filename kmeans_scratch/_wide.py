@@ -89,30 +89,45 @@ def uses_blas(n_samples, n_features, n_clusters):
 
 @kernel(parallel=True)
 def row_sq_norms(X):
-    """‖x_i‖² of every row, in float64 (the margins' scale), over the rows in parallel.
-
-    Features f, f + 8, f + 16, … go to lane f mod 8, so that the additions need not wait
-    for each other and the eight lanes are one SIMD register's work: 2.3–3.7 × faster
-    than four lanes at 300 and 784 features (this project's 2-core machine).  Any order of
-    the sum is within the bound on its rounding that the margins and Elkan's slack use."""
-    n_samples, n_features = X.shape
-    whole = n_features - n_features % 8
-    norms = np.empty(n_samples)
-    for i in prange(n_samples):
-        row = X[i]
-        lanes = np.zeros(8)
-        for f in range(0, whole, 8):
-            for lane in range(8):
-                value = np.float64(row[f + lane])
-                lanes[lane] += value * value
-        total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + (
-            (lanes[4] + lanes[5]) + (lanes[6] + lanes[7])
-        )
-        for f in range(whole, n_features):
-            value = np.float64(row[f])
-            total += value * value
-        norms[i] = total
+    """‖x_i‖² of every row (:func:`sq_norm`), in float64 (the margins' scale), over the
+    rows in parallel."""
+    norms = np.empty(X.shape[0])
+    for i in prange(X.shape[0]):
+        norms[i] = sq_norm(X[i])
     return norms
+
+
+@kernel
+def center_sq_norms(centers):
+    """:func:`row_sq_norms` on one thread, for the few rows of the centers at every step:
+    starting Numba's threads for them took 37 µs a call (8 centers of 784 features)."""
+    norms = np.empty(centers.shape[0])
+    for j in range(centers.shape[0]):
+        norms[j] = sq_norm(centers[j])
+    return norms
+
+
+@kernel(inline="always")
+def sq_norm(row):
+    """‖x‖² in float64.  Features f, f + 8, f + 16, … go to lane f mod 8, so that the
+    additions need not wait for each other and the eight lanes are one SIMD register's
+    work: 2.3–3.7 × faster than four lanes at 300 and 784 features (this project's 2-core
+    machine).  Any order of the sum is within the bound on its rounding that the margins
+    and Elkan's slack use."""
+    n_features = row.shape[0]
+    whole = n_features - n_features % 8
+    lanes = np.zeros(8)
+    for f in range(0, whole, 8):
+        for lane in range(8):
+            value = np.float64(row[f + lane])
+            lanes[lane] += value * value
+    total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + (
+        (lanes[4] + lanes[5]) + (lanes[6] + lanes[7])
+    )
+    for f in range(whole, n_features):
+        value = np.float64(row[f])
+        total += value * value
+    return total
 
 
 @kernel(inline="always")
@@ -486,7 +501,7 @@ def norms_and_layout(X, x_sq, centers):
     """``(norms, layout)`` of :func:`label_chunk` for these rows and centers."""
     n_clusters, n_features = centers.shape
     margin_unit = (n_features + 4) * float(np.finfo(X.dtype).eps)
-    norms = (row_sq_norms(centers), x_sq, margin_unit)
+    norms = (center_sq_norms(centers), x_sq, margin_unit)
     form = products_form(n_features, n_clusters, X.dtype.itemsize)
     return norms, (form, chunk_rows_for(X, n_clusters))
 

@@ -52,6 +52,28 @@ def test_few_centers_have_their_products_formed_directly():
     assert _wide.products_form(64, 64, 8) == _wide.BY_CENTERS
 
 
+@pytest.mark.parametrize("n_features", [1, 7, 8, 9, 784])
+@pytest.mark.parametrize("dtype", [np.float32, np.float64])
+def test_squared_norms_are_eight_lanes_in_float64_on_any_thread(dtype, n_features):
+    """Rows (in parallel) and centers (on one thread) get the same bits: lane f mod 8 of
+    each row summed in float64, the lanes added pairwise, then the last d mod 8 terms."""
+    rows = (np.random.default_rng(n_features).normal(size=(300, n_features)) * 10).astype(dtype)
+    expected = []
+    for row in rows.astype(np.float64):
+        whole = n_features - n_features % 8
+        lanes = [0.0] * 8
+        for f in range(whole):
+            lanes[f % 8] += row[f] * row[f]
+        total = ((lanes[0] + lanes[1]) + (lanes[2] + lanes[3])) + (
+            (lanes[4] + lanes[5]) + (lanes[6] + lanes[7])
+        )
+        for f in range(whole, n_features):
+            total += row[f] * row[f]
+        expected.append(total)
+    np.testing.assert_array_equal(_wide.row_sq_norms(rows), expected)
+    np.testing.assert_array_equal(_wide.center_sq_norms(rows), expected)
+
+
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_clusters", [1, 4, 7])
 def test_direct_products_are_within_the_bound_the_margins_use(dtype, n_clusters):
