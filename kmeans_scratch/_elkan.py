@@ -45,7 +45,7 @@ from ._bounds import (
     smallest,
 )
 from ._kernels import kernel, prange
-from ._tiles import sq_distance_tile_order
+from ._tiles import sq_distance_tile_order, sq_distances_tile_order_two
 from ._wide import bounds_to_write
 
 #: Largest memory Elkan's lower bounds may take (n_samples × n_clusters × 8 bytes): 2 GiB.
@@ -116,14 +116,15 @@ def elkan_assign_and_accumulate(rows, centers, geometry, moves, bounds, sums):
                     bound = max(lower[i, j] - drift[j], half_center_distances[best, j])
                     if u < bound * shrink:
                         continue
-                    if not tight:
-                        best_sq = sq_distance_tile_order(x, centers[best])
+                    if tight:
+                        sq = sq_distance_tile_order(x, centers[j])
+                    else:  # both chains of additions at once, where one waited for the other
+                        best_sq, sq = sq_distances_tile_order_two(x, centers[best], centers[j])
                         u = np.sqrt(best_sq)
                         lower[i, best] = u + drift[best]
                         tight = True
                         if u < bound * shrink:
                             continue
-                    sq = sq_distance_tile_order(x, centers[j])
                     lower[i, j] = np.sqrt(sq) + drift[j]
                     if sq < best_sq or (sq == best_sq and j < best):
                         best, best_sq, u = j, sq, np.sqrt(sq)
