@@ -123,7 +123,7 @@ def fit_step_calls(F1, F2, F3):
     bounds = Tuple((I4_1, F8_1, F8_1))  # Hamerly's (labels, upper, lower)
     block_outs = Tuple((F8_3, F8_2, I8_1))  # each block's sums, weights and labels changed
     return {
-        ("kmeans_scratch._blocks", "add_row"): [(F2, F1, F2)],
+        ("kmeans_scratch._blocks", "add_row"): [(F2, F1, F2), (F2._replace(readonly=True), F1, F2)],
         ("kmeans_scratch._blocks", "column_means"): [(F2, F1)],
         ("kmeans_scratch._blocks", "column_moments"): [(F2, F1)],
         ("kmeans_scratch._blocks", "merge_blocks"): [(F8_3, F8_2, I8_1, F8_2, F8_1)],
