@@ -45,15 +45,17 @@ BLAS_MIN_WORK = 2**20
 #: How a chunk's products are formed (see :func:`products_form`): X Cᵀ or C Xᵀ through
 #: BLAS, or :func:`direct_products`.
 BY_CENTERS, BY_ROWS, DIRECT = 0, 1, 2
-#: :func:`direct_products` serves up to this many centers, on rows of this many bytes
-#: (at most, with four centers, a fifth of a 32 KiB L1 cache each).  Against BLAS's
-#: products of the same chunks (this project's 2-core machine, Gaussian blobs of
-#: n·d = 10⁷, 20 Lloyd iterations from the same init, k = 8): 0.67–0.90 × the whole
-#: fit's time from 256 bytes (32 features in float64, 64 in float32) to 3 KiB (784 in
-#: float32); 1.08 × at 128 bytes (32 in float32) and 1.06 at 6 KiB (784 in float64);
-#: at 16 centers 0.7–1.4 × BLAS's time for the products alone.
+#: :func:`direct_products` serves up to this many centers, on rows of up to this many
+#: bytes (at most, with four centers, a fifth of a 32 KiB L1 cache each; the BLAS path
+#: starts at 16 features, 64 bytes).  Against BLAS's products of the same chunks (this
+#: project's 2-core machine, Gaussian blobs of n·d = 10⁷, 20 Lloyd iterations from the
+#: same init, k = 8): 0.67–0.90 × the whole fit's time from 256 bytes (32 features in
+#: float64, 64 in float32) to 3 KiB (784 in float32), 1.06 × at 6 KiB (784 in float64);
+#: below 256 bytes, measured on 2026-12-06: 0.62–0.73 × at 16, 20 and 24 features in
+#: float64, 0.76 and 0.89 × at 24 and 16 in float32, 0.93 × at 32 in float32 (1.08 × on
+#: 2026-12-05); at 16 centers 0.7–1.4 × BLAS's time for the products alone.
 DIRECT_MAX_CENTERS = 8
-DIRECT_ROW_BYTES = range(256, 4096 + 1)
+DIRECT_MAX_ROW_BYTES = 4096
 
 #: Memory for the products of one chunk of rows with every center, in bytes: they stay
 #: in the cache of the core that computed them until they are read.
@@ -476,10 +478,10 @@ def products_by_rows(n_features, n_clusters):
 
 def products_form(n_features, n_clusters, itemsize):
     """How a chunk's products with the centers are formed: :data:`DIRECT`
-    (:func:`direct_products`) for at most ``DIRECT_MAX_CENTERS`` centers and rows of
-    ``DIRECT_ROW_BYTES``, else through BLAS, :data:`BY_ROWS` where
+    (:func:`direct_products`) for at most ``DIRECT_MAX_CENTERS`` centers on rows of at
+    most ``DIRECT_MAX_ROW_BYTES``, else through BLAS, :data:`BY_ROWS` where
     :func:`products_by_rows`, else :data:`BY_CENTERS`."""
-    if n_clusters <= DIRECT_MAX_CENTERS and n_features * itemsize in DIRECT_ROW_BYTES:
+    if n_clusters <= DIRECT_MAX_CENTERS and n_features * itemsize <= DIRECT_MAX_ROW_BYTES:
         return DIRECT
     return BY_ROWS if products_by_rows(n_features, n_clusters) else BY_CENTERS
 

@@ -46,8 +46,9 @@ def test_few_centers_have_their_products_formed_directly():
     assert _wide.products_form(784, 8, 4) == _wide.DIRECT  # rows of 3 KiB
     assert _wide.products_form(784, 8, 8) == _wide.BY_ROWS  # rows of 6 KiB: BLAS
     assert _wide.products_form(32, 8, 8) == _wide.DIRECT
-    assert _wide.products_form(32, 8, 4) == _wide.BY_ROWS  # rows of 128 bytes: BLAS
-    assert _wide.products_form(16, 8, 8) == _wide.BY_CENTERS
+    assert _wide.products_form(32, 8, 4) == _wide.DIRECT  # rows of 128 bytes
+    assert _wide.products_form(16, 8, 4) == _wide.DIRECT  # the narrowest rows through BLAS
+    assert _wide.products_form(16, 9, 8) == _wide.BY_CENTERS
     assert _wide.products_form(64, 9, 8) == _wide.BY_ROWS  # too many centers
     assert _wide.products_form(64, 64, 8) == _wide.BY_CENTERS
 
