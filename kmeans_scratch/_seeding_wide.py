@@ -26,7 +26,7 @@ import numpy as np
 
 from ._blocks import SEEDING_TILE_ROWS, tile_bounds
 from ._kernels import kernel, prange
-from ._wide import BLAS_MIN_FEATURES, row_sq_norms
+from ._wide import BLAS_MIN_FEATURES, center_sq_norms
 
 #: Tiles per chunk of rows multiplied at once: 1,024 rows, whose products with the
 #: candidates (8 bytes × trials each) stay in the core's cache until they are summed.
@@ -59,7 +59,7 @@ def score_candidates_wide(X, x_sq, sample_weight, candidates, closest_sq, distan
     n_tiles = -(-n_samples // SEEDING_TILE_ROWS)
     scores = np.empty((n_tiles, n_candidates))
     candidates_t = np.ascontiguousarray(candidates.T)
-    y_sq = row_sq_norms(candidates)
+    y_sq = center_sq_norms(candidates)
     for chunk in prange(-(-n_tiles // CHUNK_TILES)):
         first_tile = chunk * CHUNK_TILES
         end_tile = min(first_tile + CHUNK_TILES, n_tiles)
