@@ -76,10 +76,10 @@ def test_squared_norms_are_eight_lanes_in_float64_on_any_thread(dtype, n_feature
 
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
-@pytest.mark.parametrize("n_clusters", [1, 4, 7])
+@pytest.mark.parametrize("n_clusters", [1, 2, 4, 7, 8])
 def test_direct_products_are_within_the_bound_the_margins_use(dtype, n_clusters):
     """|fl(x · c) − x · c| ≤ γ_d Σ_f |x_f c_f|, γ_d = d u / (1 − d u), in any order of the
-    sum; 1 to 7 centers (a group of four and the rest one by one)."""
+    sum; 1 to 8 centers (groups of four and the rest one by one)."""
     rng = np.random.default_rng(n_clusters)
     rows = rng.normal(0, 1, (37, 300)).astype(dtype)
     centers = rng.normal(0, 1, (n_clusters, 300)).astype(dtype)
