@@ -113,9 +113,24 @@ def on_chunk(function, has_state, state, chunk, weights, mean, *args):
     args = [usable(arg) for arg in args]
     with worker_threads():
         if mean is not None:
-            chunk, weights = prepared(chunk, weights, mean)
+            chunk, weights = prepared(chunk, weights, mean, reuse=True)
         head = (state, chunk, weights) if has_state else (chunk, weights)
-        return function(*head, *args)
+        result = function(*head, *args)
+    if mean is not None:
+        check_no_view(result, (chunk, weights))
+    return result
+
+
+def check_no_view(result, buffers):
+    """Raise if an array of ``result`` (or of its tuples and lists) shares memory with the
+    thread's ``buffers``, which the next task overwrites (see :func:`~._chunks.prepared`)."""
+    if isinstance(result, (tuple, list)):
+        for item in result:
+            check_no_view(item, buffers)
+    elif isinstance(result, np.ndarray) and any(
+        np.may_share_memory(result, buffer) for buffer in buffers
+    ):
+        raise RuntimeError(f"a chunk task returned a view of a reused buffer: {result.shape}")
 
 
 def merged_moments(moments):

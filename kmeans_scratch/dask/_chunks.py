@@ -14,6 +14,7 @@ each call, from the chunk where it is read; ``_pinned`` once per fit, kept on th
 """
 
 import contextlib
+import threading
 
 import numpy as np
 
@@ -62,13 +63,39 @@ def weights_of(weights, n_rows, dtype):
     return np.ascontiguousarray(weights, dtype=dtype)
 
 
-def prepared(chunk, weights, mean):
+def prepared(chunk, weights, mean, reuse=False):
     """``(rows, weights)``: a C-contiguous copy of the chunk minus the data's mean, in the
     mean's dtype (the same bits as the rows of the in-memory fit's centered ``X``), and
-    the chunk's weights in that dtype."""
+    the chunk's weights in that dtype.  With ``reuse``, both live in this thread's
+    buffers (:func:`thread_buffer`), valid until its next call: for a task that keeps
+    neither."""
     chunk = np.asarray(chunk)
-    rows = each_row(np.subtract, chunk, mean, out=np.empty(chunk.shape, dtype=mean.dtype))
+    shape, dtype = chunk.shape, mean.dtype
+    out = thread_buffer("rows", shape, dtype) if reuse else np.empty(shape, dtype=dtype)
+    rows = each_row(np.subtract, chunk, mean, out=out)
+    if reuse and weights is None:
+        return rows, thread_buffer("ones", (shape[0],), dtype, fill=1)
     return rows, weights_of(weights, rows.shape[0], rows.dtype)
+
+
+_buffers = threading.local()
+
+
+def thread_buffer(purpose, shape, dtype, fill=None):
+    """This thread's array for ``purpose``, of ``shape`` and ``dtype`` (made again, and
+    filled with ``fill`` if given, when they change).  On a Dask worker a new large
+    array is mapped afresh at every task, its pages faulted in one by one: Dask starts
+    its workers with ``MALLOC_TRIM_THRESHOLD_`` set, which also keeps glibc from reusing
+    freed blocks of that size (see docs/dask.md)."""
+    kept = getattr(_buffers, "by_purpose", None)
+    if kept is None:
+        kept = _buffers.by_purpose = {}
+    array = kept.get(purpose)
+    if array is None or array.shape != shape or array.dtype != dtype:
+        array = kept[purpose] = np.empty(shape, dtype=dtype)
+        if fill is not None:
+            array[...] = fill
+    return array
 
 
 def chunk_moments(chunk, weights, dtype):
@@ -124,11 +151,15 @@ class ChunkRun:
         self.n_rows, self.n_clusters = n_rows, n_clusters
         self.packed_labels = None  # before the first step: every label −1
 
-    def labels(self):
-        """The labels as int32 (a new array)."""
+    def labels(self, out=None):
+        """The labels as int32, in ``out`` if given, else in a new array."""
+        if out is None:
+            out = np.empty(self.n_rows, dtype=np.int32)
         if self.packed_labels is None:
-            return np.full(self.n_rows, -1, dtype=np.int32)
-        return self.packed_labels.astype(np.int32)
+            out[...] = -1
+        else:
+            out[...] = self.packed_labels
+        return out
 
     def keep(self, labels):
         """Keep ``labels`` (int32), packed."""
@@ -194,7 +225,7 @@ def assign_rows(run, rows, weights, centers_before, centers):
             run.assignment.X, run.assignment.sample_weight = rows, weights
         if centers_before is not None:
             run.assignment.centers_moved(centers_before, centers)
-        labels = run.labels()
+        labels = run.labels(out=thread_buffer("labels", (rows.shape[0],), np.int32))
         changed = run.assignment.assign_and_accumulate(centers, labels, sums, totals)
     run.keep(labels)
     run.assignment.X = run.assignment.sample_weight = None  # the data is read, not kept

@@ -169,7 +169,7 @@ def picked_row(rows, weights, seed):
     cumulative = np.cumsum(weights, dtype=np.float64)
     target = np.random.default_rng(seed).random() * cumulative[-1]
     row = min(int(np.searchsorted(cumulative, target, side="right")), rows.shape[0] - 1)
-    return rows[row : row + 1]
+    return rows[row : row + 1].copy()  # not a view: the rows may be a reused buffer
 
 
 def first_candidate(chunks, chunk_totals, random_state):
