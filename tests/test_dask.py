@@ -313,3 +313,26 @@ def test_a_paused_worker_holds_a_fit_up_when_it_runs_nothing_and_has_work_waitin
     assert holding_up({"a": paused_busy, "b": running}, {"a": ["task"]}) == []
     assert holding_up({"a": paused_idle, "b": paused_idle}, {}) == ["a", "b"]
     assert holding_up({"a": paused_idle, "b": paused_busy}, {}) == []
+
+
+def test_a_chunk_task_gets_reused_buffers_and_may_not_return_a_view_of_them():
+    """A chunk task centers the chunk into its thread's buffers (the same arrays at the next
+    task of that shape); a result that is a view of them would be overwritten by the next
+    task, so it is refused."""
+    from kmeans_scratch.dask._chunked import on_chunk
+
+    rows = np.arange(12, dtype=np.float64).reshape(4, 3)
+    mean = rows.mean(axis=0)
+
+    def where_and_what(chunk, weights):
+        return chunk.ctypes.data, weights.ctypes.data, chunk.copy(), weights.copy()
+
+    first = on_chunk(where_and_what, False, None, rows, None, mean)
+    second = on_chunk(where_and_what, False, None, rows, None, mean)
+    assert first[:2] == second[:2]  # the same buffers
+    np.testing.assert_array_equal(second[2], rows - mean)
+    np.testing.assert_array_equal(second[3], np.ones(4))
+    copied = on_chunk(lambda chunk, weights: chunk[:1].copy(), False, None, rows, None, mean)
+    np.testing.assert_array_equal(copied, rows[:1] - mean)
+    with pytest.raises(RuntimeError, match="view of a reused buffer"):
+        on_chunk(lambda chunk, weights: chunk[:1], False, None, rows, None, mean)
