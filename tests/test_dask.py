@@ -324,14 +324,21 @@ def test_a_chunk_task_gets_reused_buffers_and_may_not_return_a_view_of_them():
     rows = np.arange(12, dtype=np.float64).reshape(4, 3)
     mean = rows.mean(axis=0)
 
+    from kmeans_scratch.dask._chunks import thread_buffer
+
     def where_and_what(chunk, weights):
         return chunk.ctypes.data, weights.ctypes.data, chunk.copy(), weights.copy()
 
-    first = on_chunk(where_and_what, False, None, rows, None, mean)
-    second = on_chunk(where_and_what, False, None, rows, None, mean)
-    assert first[:2] == second[:2]  # the same buffers
-    np.testing.assert_array_equal(second[2], rows - mean)
-    np.testing.assert_array_equal(second[3], np.ones(4))
+    held = (
+        thread_buffer("rows", rows.shape, mean.dtype),
+        thread_buffer("ones", (4,), mean.dtype, fill=1),
+    )
+    where_rows, where_weights, centered, weights = on_chunk(
+        where_and_what, False, None, rows, None, mean
+    )
+    assert (where_rows, where_weights) == (held[0].ctypes.data, held[1].ctypes.data)
+    np.testing.assert_array_equal(centered, rows - mean)
+    np.testing.assert_array_equal(weights, np.ones(4))
     copied = on_chunk(lambda chunk, weights: chunk[:1].copy(), False, None, rows, None, mean)
     np.testing.assert_array_equal(copied, rows[:1] - mean)
     with pytest.raises(RuntimeError, match="view of a reused buffer"):
