@@ -320,11 +320,10 @@ def test_a_chunk_task_gets_reused_buffers_and_may_not_return_a_view_of_them():
     task of that shape); a result that is a view of them would be overwritten by the next
     task, so it is refused."""
     from kmeans_scratch.dask._chunked import on_chunk
+    from kmeans_scratch.dask._chunks import thread_buffer
 
     rows = np.arange(12, dtype=np.float64).reshape(4, 3)
     mean = rows.mean(axis=0)
-
-    from kmeans_scratch.dask._chunks import thread_buffer
 
     def where_and_what(chunk, weights):
         return chunk.ctypes.data, weights.ctypes.data, chunk.copy(), weights.copy()

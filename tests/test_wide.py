@@ -77,17 +77,21 @@ def test_squared_norms_are_eight_lanes_in_float64_on_any_thread(dtype, n_feature
 
 @pytest.mark.parametrize("dtype", [np.float32, np.float64])
 @pytest.mark.parametrize("n_clusters", [1, 2, 4, 7, 8])
-def test_direct_products_are_within_the_bound_the_margins_use(dtype, n_clusters):
+@pytest.mark.parametrize("n_features", [16, 300, 784])
+def test_direct_products_are_within_the_bound_the_margins_use(dtype, n_clusters, n_features):
     """|fl(x · c) − x · c| ≤ γ_d Σ_f |x_f c_f|, γ_d = d u / (1 − d u), in any order of the
-    sum; 1 to 8 centers (groups of four and the rest one by one)."""
+    sum; 1 to 8 centers (groups of four and the rest one by one), in both loop orders of
+    ``_wide.centers_outside``: the centers outside the rows at 16 features and where they
+    take over 16 KiB (784 features and 7–8 centers, say), inside elsewhere (300 in
+    float32)."""
     rng = np.random.default_rng(n_clusters)
-    rows = rng.normal(0, 1, (37, 300)).astype(dtype)
-    centers = rng.normal(0, 1, (n_clusters, 300)).astype(dtype)
+    rows = rng.normal(0, 1, (37, n_features)).astype(dtype)
+    centers = rng.normal(0, 1, (n_clusters, n_features)).astype(dtype)
     products = _wide.direct_products(rows, centers)
     assert products.shape == (n_clusters, 37) and products.dtype == dtype
     exact = centers.astype(np.longdouble) @ rows.T.astype(np.longdouble)
     magnitude = np.abs(centers).astype(np.float64) @ np.abs(rows).T.astype(np.float64)
-    d_u = 300 * np.finfo(dtype).eps / 2
+    d_u = n_features * np.finfo(dtype).eps / 2
     assert (np.abs(products - exact) <= d_u / (1 - d_u) * magnitude).all()
     assert (products != exact.astype(dtype)).any() or dtype == np.float64 or n_clusters == 1
 
