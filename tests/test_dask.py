@@ -342,3 +342,25 @@ def test_a_chunk_task_gets_reused_buffers_and_may_not_return_a_view_of_them():
     np.testing.assert_array_equal(copied, rows[:1] - mean)
     with pytest.raises(RuntimeError, match="view of a reused buffer"):
         on_chunk(lambda chunk, weights: chunk[:1], False, None, rows, None, mean)
+
+
+def counting_call(state, chunk, weights):
+    """A state that counts its calls, and the chunk's rows as the result."""
+    return (1 if state is None else state + 1), chunk.shape[0]
+
+
+def test_a_kept_state_goes_on_inside_its_pair_in_two_tasks_a_chunk():
+    from dask.callbacks import Callback
+
+    from kmeans_scratch.dask._chunked import KeptPair, RowChunks
+
+    X = da.from_array(np.arange(18.0).reshape(9, 2), chunks=(3, 2)).persist()
+    chunks = RowChunks(X, None, np.float64)
+    executed = []
+    with Callback(pretask=lambda key, dsk, state: executed.append(key)):
+        states, results = chunks.map_kept(counting_call)
+        assert results == [3, 3, 3]
+        assert len(executed) == 2 * len(chunks)  # the call, and its result picked out
+        states, results = chunks.map_kept(counting_call, states=states)
+    assert all(isinstance(pair, KeptPair) for pair in dask.compute(*states))
+    assert list(dask.compute(*chunks.values(states))) == [2, 2, 2]  # each state, passed on

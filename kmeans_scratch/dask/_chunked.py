@@ -4,12 +4,15 @@
 chunk.  :meth:`RowChunks.map` runs a function on every chunk with Dask's current scheduler
 (a ``dask.distributed`` client when one is active, else the threaded scheduler) and
 returns what the calls return, gathered in chunk order.  :meth:`RowChunks.map_kept` does
-the same for a function that also returns a state: the states are *persisted* (kept on
-the worker that computed them, as futures, or in memory under a local scheduler) and
-only their references come back, to be passed to the next call.  On a cluster the client
+the same for a function that also returns a state: each call's state and result are
+*persisted* together (kept on the worker that computed them, as futures, or in memory
+under a local scheduler), only the results come back, and the references to the pairs
+are passed to the next call, which takes its state out where it runs.  On a cluster the client
 waits for the results through :func:`~._waiting.gathered`, which stops the fit with an
 error instead of waiting for ever on a worker that Dask has paused for good.
 """
+
+from typing import NamedTuple
 
 import dask
 import numpy as np
@@ -79,11 +82,14 @@ class RowChunks:
     def map_kept(self, function, *args, states=None):
         """For ``function(state, chunk, weights, *args) -> (state, result)``: the new states,
         persisted where they were computed, and the results, gathered in chunk order.
-        ``states`` None passes None to every first call."""
+        ``states`` None passes None to every first call.
+
+        The states go on inside the calls' :class:`KeptPair` outcomes, not as tasks that
+        pick the state out of each: every chunk's pass is two tasks (the call, and its result
+        picked out) instead of three, and each costs the scheduler milliseconds."""
         states = [None] * len(self) if states is None else states
-        pairs = self.calls(function, args, states, nout=2)
-        kept = [pair[0] for pair in pairs]
-        results = [pair[1] for pair in pairs]
+        kept = self.calls(kept_pair, (function, *args), states)
+        results = [delayed(kept_result, pure=True)(pair) for pair in kept]
         # Persisted together: a local scheduler would otherwise run every call twice.
         kept, results = dask.persist(kept, results)
         return kept, self.computed(results)
@@ -96,8 +102,8 @@ class RowChunks:
         return gathered(self.client, self.client.compute(list(values)))
 
     def values(self, states):
-        """The kept states as delayed values (here they already are)."""
-        return states
+        """The kept states as delayed values (each taken out of its :class:`KeptPair`)."""
+        return [delayed(kept_state, pure=True)(pair) for pair in states]
 
     def release(self, states):
         """Forget kept states (here Python does, once no one refers to them)."""
@@ -106,11 +112,34 @@ class RowChunks:
         """Forget every state still kept (nothing to do here; see ``_pinned``)."""
 
 
+class KeptPair(NamedTuple):
+    """A :meth:`RowChunks.map_kept` call's outcome, kept where it ran: the chunk's new
+    ``state`` (for the next call) and the ``result`` (gathered by the client)."""
+
+    state: object
+    result: object
+
+
+def kept_pair(state, chunk, weights, function, *args):
+    """``function(state, chunk, weights, *args)``'s ``(state, result)`` as a :class:`KeptPair`."""
+    return KeptPair(*function(state, chunk, weights, *args))
+
+
+def kept_result(pair):
+    return pair.result
+
+
+def kept_state(pair):
+    return pair.state
+
+
 def on_chunk(function, has_state, state, chunk, weights, mean, *args):
     """Where the chunk is: ``function`` on it (its prepared rows if ``mean`` is given),
-    with its ``state`` first if it ``has_state``, on the worker's threads (see
-    :func:`kmeans_scratch._threads.worker_threads`)."""
+    with its ``state`` first if it ``has_state`` (taken out of a :class:`KeptPair`), on
+    the worker's threads (see :func:`kmeans_scratch._threads.worker_threads`)."""
     args = [usable(arg) for arg in args]
+    if isinstance(state, KeptPair):
+        state = state.state
     with worker_threads():
         if mean is not None:
             chunk, weights = prepared(chunk, weights, mean, reuse=True)
