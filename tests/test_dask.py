@@ -354,13 +354,16 @@ def test_a_kept_state_goes_on_inside_its_pair_in_two_tasks_a_chunk():
 
     from kmeans_scratch.dask._chunked import KeptPair, RowChunks
 
-    X = da.from_array(np.arange(18.0).reshape(9, 2), chunks=(3, 2)).persist()
-    chunks = RowChunks(X, None, np.float64)
     executed = []
-    with Callback(pretask=lambda key, dsk, state: executed.append(key)):
-        states, results = chunks.map_kept(counting_call)
-        assert results == [3, 3, 3]
-        assert len(executed) == 2 * len(chunks)  # the call, and its result picked out
-        states, results = chunks.map_kept(counting_call, states=states)
-    assert all(isinstance(pair, KeptPair) for pair in dask.compute(*states))
-    assert list(dask.compute(*chunks.values(states))) == [2, 2, 2]  # each state, passed on
+    # Dask's local scheduler, whose callbacks see every task, even where an earlier test
+    # left a distributed client as the default
+    with dask.config.set(scheduler="sync"):
+        X = da.from_array(np.arange(18.0).reshape(9, 2), chunks=(3, 2)).persist()
+        chunks = RowChunks(X, None, np.float64)
+        with Callback(pretask=lambda key, dsk, state: executed.append(key)):
+            states, results = chunks.map_kept(counting_call)
+            assert results == [3, 3, 3]
+            assert len(executed) == 2 * len(chunks)  # the call, and its result picked out
+            states, results = chunks.map_kept(counting_call, states=states)
+        assert all(isinstance(pair, KeptPair) for pair in dask.compute(*states))
+        assert list(dask.compute(*chunks.values(states))) == [2, 2, 2]  # each state, passed on
