@@ -301,3 +301,41 @@ def test_the_temporary_file_is_new_private_and_gone_if_it_cannot_open(tmp_path, 
         _io.new_temporary_file(tmp_path, "out.png")
     assert sorted(tmp_path.iterdir()) == before  # nothing left
     assert len(os.listdir("/proc/self/fd")) == descriptors  # and no descriptor kept open
+
+
+class Interrupted(BaseException):
+    """What the test's signal handler raises, as the command's handlers raise ``Stopped``."""
+
+
+@pytest.mark.parametrize("signal_name", ["SIGINT", "SIGTERM"])
+def test_a_signal_while_the_temporary_file_is_made_leaves_nothing(
+    tmp_path, monkeypatch, signal_name
+):
+    """The signal arrives during the ``open`` that creates the temporary file: its
+    exception must not escape before the file's name is known."""
+    import signal
+
+    from kmeans_scratch.compression import _io
+
+    number = getattr(signal, signal_name)
+    real_open = os.open
+
+    def open_then_signalled(*args, **kwargs):
+        descriptor = real_open(*args, **kwargs)
+        os.kill(os.getpid(), number)  # as if it came while the call ran
+        return descriptor
+
+    def interrupt(signal_number, frame):
+        raise Interrupted(signal_number)
+
+    previous = signal.signal(number, interrupt)
+    try:
+        monkeypatch.setattr(os, "open", open_then_signalled)
+        descriptors = len(os.listdir("/proc/self/fd"))
+        with pytest.raises(Interrupted):
+            _io.atomic_write(tmp_path / "out.png", b"data")
+        monkeypatch.undo()
+    finally:
+        signal.signal(number, previous)
+    assert sorted(tmp_path.iterdir()) == []  # neither the output nor a temporary file
+    assert len(os.listdir("/proc/self/fd")) == descriptors

@@ -11,9 +11,11 @@ temporary file in the target folder, and renames it into place: a reader never s
 partial file, and a failure leaves nothing behind.
 """
 
+import contextlib
 import errno
 import io
 import os
+import signal
 import stat
 import struct
 import warnings
@@ -755,11 +757,10 @@ def atomic_write(path, data, overwrite=False, force="overwrite=True"):
         mode = stat.S_IMODE(target.stat().st_mode)
     except OSError:  # a new file
         mode = 0o666 & ~_current_umask()  # as if created by open()
+    handle = temporary = None
     try:
-        handle, temporary = new_temporary_file(folder, target.name)
-    except OSError as error:
-        raise about_the_output(error, path) from None
-    try:
+        with stop_signals_held():  # a signal's exception lands below, with the file known
+            handle, temporary = new_temporary_file(folder, target.name)
         with handle:
             handle.write(data)
             handle.flush()
@@ -767,10 +768,51 @@ def atomic_write(path, data, overwrite=False, force="overwrite=True"):
         os.chmod(temporary, mode)
         os.replace(temporary, target)
     except BaseException as error:
-        Path(temporary).unlink(missing_ok=True)
+        if handle is not None:
+            handle.close()
+        if temporary is not None:
+            Path(temporary).unlink(missing_ok=True)
         if isinstance(error, OSError):
             raise about_the_output(error, path) from None
         raise
+
+
+#: The signals that stop the command (their handlers raise an exception).
+STOP_SIGNALS = ("SIGINT", "SIGTERM")
+
+
+@contextlib.contextmanager
+def stop_signals_held():
+    """SIGINT and SIGTERM wait while the block runs, and their handlers run as it ends.
+
+    Python runs a signal's handler after the call it interrupted returns: one arriving
+    while :func:`new_temporary_file` creates the file would raise its exception before
+    the caller knows the file's name, and the file would stay.  A signal mask cannot
+    hold it (another thread, Numba's or OpenMP's, takes the signal), so the block runs
+    with handlers that only note what arrived; the noted signals go to the handlers they
+    were meant for once those are back.  Outside the main thread, where no handler runs,
+    the block runs as it is.
+    """
+    arrived = []
+    previous = {}
+    for name in STOP_SIGNALS:
+        number = getattr(signal, name)
+        if signal.getsignal(number) is None:  # a handler not set from Python: left alone
+            continue
+        try:
+            previous[number] = signal.signal(number, lambda *arrival: arrived.append(arrival))
+        except ValueError:  # not the main thread
+            break
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number, frame in arrived:
+            if callable(previous[number]):
+                previous[number](number, frame)
+            elif previous[number] == signal.SIG_DFL:
+                signal.raise_signal(number)  # its default action, now
 
 
 #: Random names tried by :func:`new_temporary_file` before it gives up.
@@ -792,7 +834,7 @@ def new_temporary_file(folder, name):
             continue
         try:
             return open(descriptor, "wb"), path
-        except BaseException:  # a signal's Stopped, say: no descriptor, no file left
+        except BaseException:  # no descriptor, no file left
             os.close(descriptor)
             os.unlink(path)
             raise
