@@ -18,15 +18,16 @@ $(STAMP): pyproject.toml
 
 # The ahead-of-time kernel module the command starts with (needs a C compiler; about a
 # minute, once per version of the sources): without it the command runs, 0.5 s slower.
-# Alongside, in a second process, Numba's cache of a Python session's kernels (a minute or
+# Alongside, in two more processes, Numba's cache of a Python session's kernels (a minute or
 # two the first time, seconds after): without it a first fit in a session compiles them.
 # And the sources' bytecode again, should they have changed since the install: where
 # PYTHONDONTWRITEBYTECODE is set, every run would compile them anew (10 ms of a start).
 kernels: $(STAMP)
 	$(BIN)/python -m compileall -q kmeans_scratch
-	$(BIN)/python -m kmeans_scratch.build_kernels --warm & warm=$$!; \
+	$(BIN)/python -m kmeans_scratch.build_kernels --warm 1/2 & first=$$!; \
+	$(BIN)/python -m kmeans_scratch.build_kernels --warm 2/2 & second=$$!; \
 	$(BIN)/python -m kmeans_scratch.build_kernels; built=$$?; \
-	wait $$warm && test $$built = 0
+	wait $$first && wait $$second && test $$built = 0
 
 lint: $(STAMP)
 	$(BIN)/ruff check kmeans_scratch tests benchmarks examples

@@ -39,16 +39,17 @@ class BuildWithKernels(build_py):
         search_path = [built_package, *filter(None, [os.environ.get("PYTHONPATH")])]
         environment = {**os.environ, "PYTHONPATH": os.pathsep.join(search_path)}
         environment.pop("NUMBA_CACHE_DIR", None)  # into the built package's __pycache__
-        steps = (  # at once, in two processes: two cores take about a minute less
-            ("--force", "the ahead-of-time kernels"),
-            ("--warm", "the just-in-time kernels of a Python session"),
+        steps = (  # at once, in three processes sharing the cores
+            (["--force"], "the ahead-of-time kernels"),
+            (["--warm", "1/2"], "the just-in-time kernels of a Python session (part 1)"),
+            (["--warm", "2/2"], "the just-in-time kernels of a Python session (part 2)"),
         )
         print("kmeans-scratch: compiling the kernels for this machine (2-4 minutes)", flush=True)
         running = []
-        for option, what in steps:
+        for options, what in steps:
             errors = tempfile.TemporaryFile("w+")  # a file: a full pipe would stall a part
             process = subprocess.Popen(
-                [sys.executable, "-m", "kmeans_scratch.build_kernels", option],
+                [sys.executable, "-m", "kmeans_scratch.build_kernels", *options],
                 cwd=built_package,  # python -m looks in the working folder first
                 env=environment,
                 stdout=subprocess.DEVNULL,

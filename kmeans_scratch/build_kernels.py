@@ -1,5 +1,6 @@
-"""``python -m kmeans_scratch.build_kernels [--force | --warm]``: the ahead-of-time kernel
-module, and with ``--warm`` Numba's cache of the kernels a Python session runs.
+"""``python -m kmeans_scratch.build_kernels [--force | --warm [K/N]]``: the ahead-of-time
+kernel module, and with ``--warm`` Numba's cache of the kernels a Python session runs (with
+``K/N``, the K-th of N parts of it, for N processes at once).
 
 The ``kmeans-compress`` command then starts without Numba (see ``kmeans_scratch._ahead``):
 about 0.3 s for a 768 × 512 photo instead of 0.8 s.  Building needs a C compiler and takes
@@ -19,6 +20,7 @@ and each layer's from its ``_warm`` module); the package build and ``make kernel
 it after the module, and a first session then loads its kernels in seconds.
 """
 
+import functools
 import importlib
 import os
 import sys
@@ -136,27 +138,72 @@ def releasing_the_gil():
     compiler.Flags = FlagsReleasingTheGil
 
 
-def warm_just_in_time():
+def warm_just_in_time(part=1, parts=1):
     """Compile into Numba's cache the kernels that a Python session's calls run: the core's
-    fits (:func:`warm_fits`) and each layer's (its ``_warm`` module's
+    fits (:func:`warm_fits`, a job per dtype) and each layer's (its ``_warm`` module's
     ``warm_just_in_time``, such as ``compress()`` on a small image).  Kernels already in
-    the cache are loaded, not compiled.  Returns the kernel folder."""
+    the cache are loaded, not compiled.  Returns the kernel folder.
+
+    ``part`` of ``parts``: the first ``parts`` − 1 parts run a job each, in that order,
+    the last part the jobs left; so with two parts, the float64 fits and the rest (whose
+    fits are float32 like the layers', which then compile few kernels twice).  Processes
+    that run the parts at once fill one cache, their writes to it taking turns
+    (:func:`take_turns_saving`); where they cannot, part 1 runs every job.
+    """
     _kernels.start_numba()
-    warm_fits()
-    for module in import_layer_modules("_warm"):
-        module.warm_just_in_time()
+    jobs = [functools.partial(warm_fits, dtype) for dtype in ("float64", "float32")]
+    jobs += [module.warm_just_in_time for module in import_layer_modules("_warm")]
+    if parts > 1 and not take_turns_saving(kernel_cache_folder()):
+        if part > 1:
+            return kernel_cache_folder()
+        parts = 1
+    for job in jobs[part - 1 :] if part == parts else jobs[part - 1 : part]:
+        job()
     return kernel_cache_folder()
 
 
-def warm_fits():
-    """The core's calls of a session, on small data (:func:`warm_estimator`): each
-    algorithm, in float64 and float32, on narrow rows with repeated values (pixels: the
-    tile kernel on the distinct rows) and without (every row), on wide rows (BLAS), and on
-    sparse rows (CSR: ``TfidfVectorizer`` gives either dtype); the bounds on wide dense
-    rows where a fit runs them, 64 features and 64 clusters apart: Hamerly's in either
-    dtype (on wide rows from 64 clusters on; float32 was left out until 2026-12-06, and a
-    session's first such fit compiled a kernel, 0.55 s inside a timed cell of ``make
-    bench``), Elkan's in float64 (elsewhere ``algorithm="elkan"`` runs Lloyd's step, see
+def take_turns_saving(folder):
+    """Make this process's writes to Numba's cache wait for a lock on ``folder``, which
+    other processes warming the same cache take too; whether it could.
+
+    Numba adds an entry to a kernel's cache by reading its index, picking a data file name
+    the index does not use, and writing both (``IndexDataCacheFile.save``, Numba's private
+    API): two processes doing it at once for one kernel would pick the same name, and one
+    entry would end up with the other's code.  Where that method or ``fcntl`` is missing,
+    False: the warm then runs in one process (``tests/test_kernel_cache.py`` fails).
+    """
+    try:
+        import fcntl
+
+        from numba.core.caching import IndexDataCacheFile
+    except ImportError:
+        return False
+    save = getattr(IndexDataCacheFile, "save", None)
+    if save is None:
+        return False
+    Path(folder).mkdir(parents=True, exist_ok=True)
+
+    def save_in_turn(self, key, data):
+        descriptor = os.open(folder, os.O_RDONLY)
+        try:
+            fcntl.flock(descriptor, fcntl.LOCK_EX)  # released when the descriptor closes
+            save(self, key, data)
+        finally:
+            os.close(descriptor)
+
+    IndexDataCacheFile.save = save_in_turn
+    return True
+
+
+def warm_fits(dtype):
+    """The core's calls of a session in ``dtype``, on small data (:func:`warm_estimator`):
+    each algorithm on narrow rows with repeated values (pixels: the tile kernel on the
+    distinct rows) and without (every row), on wide rows (BLAS), and on sparse rows (CSR:
+    ``TfidfVectorizer`` gives either dtype); the bounds on wide dense rows where a fit
+    runs them, 64 features and 64 clusters apart: Hamerly's in either dtype (on wide rows
+    from 64 clusters on; float32 was left out until 2026-12-06, and a session's first
+    such fit compiled a kernel, 0.55 s inside a timed cell of ``make bench``), Elkan's in
+    float64 (elsewhere ``algorithm="elkan"`` runs Lloyd's step, see
     ``_fit.elkan_pays``); and the dense rows read-only with the default algorithm (Numba
     compiles a kernel for a read-only array apart: ``np.load(path, mmap_mode="r")``, an
     array a library froze)."""
@@ -167,15 +214,14 @@ def warm_fits():
     pixels = random.integers(0, 16, (16_384, 3)) * 16.0  # repeated: fitted as distinct rows
     points = random.normal(size=(16_384, 3))
     wide = random.normal(size=(8_192, 32))
-    for dtype in (np.float64, np.float32):
-        for X in (pixels.astype(dtype), points.astype(dtype), wide.astype(dtype)):
-            warm_estimator(X, ("lloyd", "hamerly"))
-            X.flags.writeable = False
-            warm_estimator(X, ("lloyd",))
-        rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0, dtype=dtype)
-        warm_estimator(rows, ("lloyd", "elkan", "hamerly"))
-        bounded = ("elkan", "hamerly") if dtype == np.float64 else ("hamerly",)
-        warm_estimator(elkan_blobs().astype(dtype), bounded, n_clusters=64)
+    for X in (pixels.astype(dtype), points.astype(dtype), wide.astype(dtype)):
+        warm_estimator(X, ("lloyd", "hamerly"))
+        X.flags.writeable = False
+        warm_estimator(X, ("lloyd",))
+    rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0, dtype=dtype)
+    warm_estimator(rows, ("lloyd", "elkan", "hamerly"))
+    bounded = ("elkan", "hamerly") if dtype == "float64" else ("hamerly",)
+    warm_estimator(elkan_blobs().astype(dtype), bounded, n_clusters=64)
 
 
 def elkan_blobs():
@@ -211,8 +257,11 @@ def warm_estimator(X, algorithms, n_clusters=8):
 
 
 def main():
-    if "--warm" in sys.argv[1:]:
-        print(warm_just_in_time())
+    arguments = sys.argv[1:]
+    if "--warm" in arguments:
+        given = arguments[arguments.index("--warm") + 1 :]
+        part, parts = map(int, given[0].split("/")) if given else (1, 1)
+        print(warm_just_in_time(part, parts))
         return
     existing = find_module_file()
     if existing is not None and "--force" not in sys.argv[1:]:

@@ -166,3 +166,56 @@ def test_the_warms_hamerly_fit_runs_hamerlys_bounds_in_float32(monkeypatch):
         X = elkan_blobs().astype(np.float32)
         KMeans(64, algorithm="hamerly", n_init=1, max_iter=3, random_state=0).fit(X)
     assert np.dtype(np.float32) in dtypes
+
+
+#: A process saving entries into one Numba cache index once the other is ready too; with
+#: ``turns`` it takes turns with it as the build's warm does (``take_turns_saving``).
+SAVER = (
+    "import sys, time\n"
+    "from pathlib import Path\n"
+    "from numba.core.caching import IndexDataCacheFile\n"
+    "from kmeans_scratch.build_kernels import take_turns_saving\n"
+    "folder, first, turns = Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]\n"
+    "assert turns == 'alone' or take_turns_saving(folder)\n"
+    "cache = IndexDataCacheFile(str(folder), 'kernel', ('stamp', 1))\n"
+    "(folder / f'ready-{first}').touch()\n"
+    "while len(list(folder.glob('ready-*'))) < 2:\n"
+    "    time.sleep(0.001)\n"
+    "for key in range(first, first + 300):\n"
+    "    cache.save(('key', key), ('entry', key))\n"
+)
+
+#: What both savers' entries are, once saved.
+EVERY_ENTRY = {key: ("entry", key) for key in range(600)}
+
+
+def save_at_once(folder, turns):
+    """Two processes save 300 entries each into one index in ``folder`` at the same moment;
+    whether both ended well, and the entries a fresh reader then finds, by key."""
+    from numba.core.caching import IndexDataCacheFile
+
+    folder.mkdir()
+    savers = [
+        subprocess.Popen(
+            [sys.executable, "-c", SAVER, str(folder), str(first), turns],
+            stderr=subprocess.DEVNULL,
+        )
+        for first in (0, 300)
+    ]
+    ended_well = [saver.wait(timeout=120) == 0 for saver in savers]
+    cache = IndexDataCacheFile(str(folder), "kernel", ("stamp", 1))
+    return all(ended_well), {key: cache.load(("key", key)) for key in range(600)}
+
+
+def test_warming_processes_take_turns_writing_numbas_cache(tmp_path):
+    """The build warms the cache in two processes at once (``build_kernels --warm K/N``):
+    every entry either saves is found, with its own data.  Saving alone, they lose entries
+    or swap them, or fail (checked below, so that this test shows the race it guards against);
+    and ``take_turns_saving`` wraps ``IndexDataCacheFile.save``, Numba's private API: a
+    Numba without it fails here, by name."""
+    from numba.core.caching import IndexDataCacheFile
+
+    assert callable(getattr(IndexDataCacheFile, "save", None)), "update take_turns_saving"
+    assert save_at_once(tmp_path / "turns", "turns") == (True, EVERY_ENTRY)
+    raced = (save_at_once(tmp_path / f"alone-{n}", "alone") for n in range(3))
+    assert any(outcome != (True, EVERY_ENTRY) for outcome in raced)  # once in 3 tries at least
