@@ -6,9 +6,9 @@ Numba's cache of the kernels a Python session runs, warmed there.
 command and one-thread Dask workers start without compiling anything (see
 ``kmeans_scratch/_ahead.py``), and whose first fit in a Python session loads its
 kernels from the cache instead of compiling them (``build_kernels --warm``).  Compiling
-needs a C compiler and takes two to four minutes (the two parts at once); if a part
-fails, the build says so and goes on: those kernels then compile just in time, on first
-use.  An editable install (``pip install -e``, what ``make install`` does) builds
+needs a C compiler and takes two to three minutes (three processes at once: the module,
+and the warm in two parts); if a part fails, the build says so and goes on: those
+kernels then compile just in time, on first use.  An editable install (``pip install -e``, what ``make install`` does) builds
 nothing here: ``make kernels`` builds both in the source tree.
 """
 
@@ -44,7 +44,7 @@ class BuildWithKernels(build_py):
             (["--warm", "1/2"], "the just-in-time kernels of a Python session (part 1)"),
             (["--warm", "2/2"], "the just-in-time kernels of a Python session (part 2)"),
         )
-        print("kmeans-scratch: compiling the kernels for this machine (2-4 minutes)", flush=True)
+        print("kmeans-scratch: compiling the kernels for this machine (2-3 minutes)", flush=True)
         running = []
         for options, what in steps:
             errors = tempfile.TemporaryFile("w+")  # a file: a full pipe would stall a part
