@@ -24,8 +24,8 @@ $(STAMP): pyproject.toml
 # PYTHONDONTWRITEBYTECODE is set, every run would compile them anew (10 ms of a start).
 kernels: $(STAMP)
 	$(BIN)/python -m compileall -q kmeans_scratch
-	$(BIN)/python -m kmeans_scratch.build_kernels --warm 1/2 & first=$$!; \
-	$(BIN)/python -m kmeans_scratch.build_kernels --warm 2/2 & second=$$!; \
+	$(BIN)/python -m kmeans_scratch.build_kernels --warm 1 & first=$$!; \
+	$(BIN)/python -m kmeans_scratch.build_kernels --warm 2 & second=$$!; \
 	$(BIN)/python -m kmeans_scratch.build_kernels; built=$$?; \
 	wait $$first && wait $$second && test $$built = 0
 

@@ -7,7 +7,7 @@ command and one-thread Dask workers start without compiling anything (see
 ``kmeans_scratch/_ahead.py``), and whose first fit in a Python session loads its
 kernels from the cache instead of compiling them (``build_kernels --warm``).  Compiling
 needs a C compiler and takes two to three minutes (three processes at once: the module,
-and the warm in two parts); if a part fails, the build says so and goes on: those
+and the warm in two halves); if a part fails, the build says so and goes on: those
 kernels then compile just in time, on first use.  An editable install (``pip install -e``, what ``make install`` does) builds
 nothing here: ``make kernels`` builds both in the source tree.
 """
@@ -41,8 +41,8 @@ class BuildWithKernels(build_py):
         environment.pop("NUMBA_CACHE_DIR", None)  # into the built package's __pycache__
         steps = (  # at once, in three processes sharing the cores
             (["--force"], "the ahead-of-time kernels"),
-            (["--warm", "1/2"], "the just-in-time kernels of a Python session (part 1)"),
-            (["--warm", "2/2"], "the just-in-time kernels of a Python session (part 2)"),
+            (["--warm", "1"], "the just-in-time kernels of a Python session (half 1)"),
+            (["--warm", "2"], "the just-in-time kernels of a Python session (half 2)"),
         )
         print("kmeans-scratch: compiling the kernels for this machine (2-3 minutes)", flush=True)
         running = []

@@ -1,6 +1,6 @@
-"""``python -m kmeans_scratch.build_kernels [--force | --warm [K/N]]``: the ahead-of-time
+"""``python -m kmeans_scratch.build_kernels [--force | --warm [1 | 2]]``: the ahead-of-time
 kernel module, and with ``--warm`` Numba's cache of the kernels a Python session runs (with
-``K/N``, the K-th of N parts of it, for N processes at once).
+1 or 2, one half of it, for two processes at once).
 
 The ``kmeans-compress`` command then starts without Numba (see ``kmeans_scratch._ahead``):
 about 0.3 s for a 768 × 512 photo instead of 0.8 s.  Building needs a C compiler and takes
@@ -87,8 +87,7 @@ def build(verbose=False):
         dispatcher = getattr(importlib.import_module(module_name), name)
         for argument_types in signatures:
             numba_types = tuple(spec.numba_type(types) for spec in argument_types)
-            dispatcher.compile(numba_types)
-            signature = dispatcher.overloads[numba_types].signature
+            signature = inferred_signature(dispatcher, numba_types)
             exported = export_name(module_name, name, argument_types)
             compiler.export(exported, signature)(dispatcher.py_func)
     target.parent.mkdir(parents=True, exist_ok=True)
@@ -104,6 +103,66 @@ def build(verbose=False):
             )
         os.replace(built, target)  # whole, or not at all
     return target
+
+
+def inferred_signature(dispatcher, argument_types):
+    """The signature ``dispatcher`` compiles for ``argument_types``: its return type by
+    Numba's type inference alone, which is all ``pycc`` needs before it compiles.
+
+    Compiling the kernel just in time to read the signature, as this did until 2026-12-07,
+    optimized and emitted every kernel once more: 44 s of the build's 69 on the 2-core
+    machine, against 24 s for the inference (the kernels a kernel calls are still
+    compiled, by the inference; ``pycc`` then uses them).  Numba's compiler pipeline is
+    its documented extension point (``CompilerBase``, ``DefaultPassBuilder``, a
+    ``FunctionPass``); ``tests/test_ahead.py`` checks that the signatures are those the
+    dispatcher compiles.
+    """
+    from numba.core import compiler
+    from numba.core.registry import cpu_target
+
+    flags = compiler.Flags()
+    flags.nrt = True  # as njit's: arrays made inside a kernel type the same
+    return_type = compiler.compile_extra(
+        cpu_target.typing_context,
+        cpu_target.target_context,
+        dispatcher.py_func,
+        argument_types,
+        None,
+        flags,
+        {},
+        pipeline_class=type_inference_only(),
+    )
+    return return_type(*argument_types)
+
+
+@functools.cache
+def type_inference_only():
+    """A Numba compiler class that runs the untyped passes and type inference, and ends
+    with the return type as its result."""
+    from numba.core import compiler
+    from numba.core.compiler_machinery import FunctionPass, register_pass
+    from numba.core.typed_passes import NopythonTypeInference
+
+    @register_pass(mutates_CFG=False, analysis_only=True)
+    class KeepTheReturnType(FunctionPass):
+        _name = "kmeans_scratch_keep_the_return_type"
+
+        def __init__(self):
+            FunctionPass.__init__(self)
+
+        def run_pass(self, state):
+            state.cr = state.return_type  # what compile_extra returns
+            return False
+
+    class TypeInferenceOnly(compiler.CompilerBase):
+        def define_pipelines(self):
+            passes = compiler.DefaultPassBuilder.define_untyped_pipeline(self.state)
+            passes.add_pass(NopythonTypeInference, "type inference")
+            passes.add_pass(KeepTheReturnType, "keep the return type")
+            passes.finalize()
+            return [passes]
+
+    return TypeInferenceOnly
 
 
 def releases_the_gil(module_path):
@@ -138,28 +197,44 @@ def releasing_the_gil():
     compiler.Flags = FlagsReleasingTheGil
 
 
-def warm_just_in_time(part=1, parts=1):
+def warm_just_in_time(half=None):
     """Compile into Numba's cache the kernels that a Python session's calls run: the core's
-    fits (:func:`warm_fits`, a job per dtype) and each layer's (its ``_warm`` module's
-    ``warm_just_in_time``, such as ``compress()`` on a small image).  Kernels already in
-    the cache are loaded, not compiled.  Returns the kernel folder.
+    fits (:func:`warm_dense_fits` and :func:`warm_sparse_fits`, in each dtype) and each
+    layer's (its ``_warm`` module's ``warm_just_in_time``, such as ``compress()`` on a
+    small image).  Kernels already in the cache are loaded, not compiled.  Returns the
+    kernel folder.
 
-    ``part`` of ``parts``: the first ``parts`` − 1 parts run a job each, in that order,
-    the last part the jobs left; so with two parts, the float64 fits and the rest (whose
-    fits are float32 like the layers', which then compile few kernels twice).  Processes
-    that run the parts at once fill one cache, their writes to it taking turns
-    (:func:`take_turns_saving`); where they cannot, part 1 runs every job.
+    ``half`` 1 or 2 runs one of two halves of about the same compile time, for two
+    processes at once (:func:`warm_halves`); their writes to the cache take turns
+    (:func:`take_turns_saving`), and where they cannot, half 1 runs every job.
     """
     _kernels.start_numba()
-    jobs = [functools.partial(warm_fits, dtype) for dtype in ("float64", "float32")]
-    jobs += [module.warm_just_in_time for module in import_layer_modules("_warm")]
-    if parts > 1 and not take_turns_saving(kernel_cache_folder()):
-        if part > 1:
-            return kernel_cache_folder()
-        parts = 1
-    for job in jobs[part - 1 :] if part == parts else jobs[part - 1 : part]:
+    first, second = warm_halves()
+    if half is None:
+        jobs = first + second
+    elif take_turns_saving(kernel_cache_folder()):
+        jobs = first if half == 1 else second
+    else:
+        jobs = first + second if half == 1 else []
+    for job in jobs:
         job()
     return kernel_cache_folder()
+
+
+def warm_halves():
+    """The warm's jobs in two halves that compile about as long (2026-12-07, the 2-core
+    machine, one process: float64's dense fits 69 s and sparse ones 15 s, float32's 59 s
+    and 15 s, ``compress()`` 22 s, Dask 2 s); the layers go with float32's dense fits,
+    whose kernels they share (the compressor fits float32 pixels), so that the two halves
+    compile few kernels twice."""
+    first = [
+        functools.partial(warm_dense_fits, "float64"),
+        functools.partial(warm_sparse_fits, "float64"),
+        functools.partial(warm_sparse_fits, "float32"),
+    ]
+    second = [functools.partial(warm_dense_fits, "float32")]
+    second += [module.warm_just_in_time for module in import_layer_modules("_warm")]
+    return first, second
 
 
 def take_turns_saving(folder):
@@ -195,20 +270,18 @@ def take_turns_saving(folder):
     return True
 
 
-def warm_fits(dtype):
-    """The core's calls of a session in ``dtype``, on small data (:func:`warm_estimator`):
-    each algorithm on narrow rows with repeated values (pixels: the tile kernel on the
-    distinct rows) and without (every row), on wide rows (BLAS), and on sparse rows (CSR:
-    ``TfidfVectorizer`` gives either dtype); the bounds on wide dense rows where a fit
-    runs them, 64 features and 64 clusters apart: Hamerly's in either dtype (on wide rows
-    from 64 clusters on; float32 was left out until 2026-12-06, and a session's first
-    such fit compiled a kernel, 0.55 s inside a timed cell of ``make bench``), Elkan's in
-    float64 (elsewhere ``algorithm="elkan"`` runs Lloyd's step, see
-    ``_fit.elkan_pays``); and the dense rows read-only with the default algorithm (Numba
-    compiles a kernel for a read-only array apart: ``np.load(path, mmap_mode="r")``, an
-    array a library froze)."""
+def warm_dense_fits(dtype):
+    """The core's calls of a session on dense rows of ``dtype``, on small data
+    (:func:`warm_estimator`): each algorithm on narrow rows with repeated values (pixels:
+    the tile kernel on the distinct rows) and without (every row), and on wide rows
+    (BLAS); the bounds on wide rows where a fit runs them, 64 features and 64 clusters
+    apart: Hamerly's in either dtype (on wide rows from 64 clusters on; float32 was left
+    out until 2026-12-06, and a session's first such fit compiled a kernel, 0.55 s inside
+    a timed cell of ``make bench``), Elkan's in float64 (elsewhere ``algorithm="elkan"``
+    runs Lloyd's step, see ``_fit.elkan_pays``); and the rows read-only with the default
+    algorithm (Numba compiles a kernel for a read-only array apart: ``np.load(path,
+    mmap_mode="r")``, an array a library froze)."""
     import numpy as np
-    from scipy import sparse
 
     random = np.random.default_rng(0)
     pixels = random.integers(0, 16, (16_384, 3)) * 16.0  # repeated: fitted as distinct rows
@@ -218,10 +291,17 @@ def warm_fits(dtype):
         warm_estimator(X, ("lloyd", "hamerly"))
         X.flags.writeable = False
         warm_estimator(X, ("lloyd",))
-    rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0, dtype=dtype)
-    warm_estimator(rows, ("lloyd", "elkan", "hamerly"))
     bounded = ("elkan", "hamerly") if dtype == "float64" else ("hamerly",)
     warm_estimator(elkan_blobs().astype(dtype), bounded, n_clusters=64)
+
+
+def warm_sparse_fits(dtype):
+    """The core's calls of a session on sparse rows of ``dtype`` (CSR: ``TfidfVectorizer``
+    gives either dtype), each algorithm."""
+    from scipy import sparse
+
+    rows = sparse.random(2_000, 500, density=0.01, format="csr", random_state=0, dtype=dtype)
+    warm_estimator(rows, ("lloyd", "elkan", "hamerly"))
 
 
 def elkan_blobs():
@@ -260,8 +340,7 @@ def main():
     arguments = sys.argv[1:]
     if "--warm" in arguments:
         given = arguments[arguments.index("--warm") + 1 :]
-        part, parts = map(int, given[0].split("/")) if given else (1, 1)
-        print(warm_just_in_time(part, parts))
+        print(warm_just_in_time(int(given[0]) if given else None))
         return
     existing = find_module_file()
     if existing is not None and "--force" not in sys.argv[1:]:

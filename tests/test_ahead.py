@@ -456,3 +456,35 @@ def test_no_module_built_is_found_without_describing_the_cpu(monkeypatch, tmp_pa
 
     monkeypatch.setattr(_ahead, "host_key", host_key)
     assert _ahead.find_module_file() is None
+
+
+#: Registered calls whose return types differ in kind: a bool, an int, a float, an array,
+#: a tuple, nothing.
+SIGNATURE_SAMPLES = (
+    "kmeans_scratch._fit.is_same_clustering",
+    "kmeans_scratch._bounds.center_distances",
+    "kmeans_scratch._distances.inertia_of_labels",
+    "kmeans_scratch._blocks.column_moments",
+    "kmeans_scratch._blocks.add_row",
+    "kmeans_scratch.compression._palette.distinct_keys",
+    "kmeans_scratch.compression._png.final_block_bits",
+)
+
+
+def test_the_builds_inferred_signatures_are_those_the_dispatcher_compiles():
+    """``build_kernels.inferred_signature`` (type inference through Numba's compiler
+    pipeline, without compiling) gives the signature a compile gives, for registered calls
+    of every kind of return type; a Numba whose pipeline API changed fails here."""
+    from numba.core import types
+
+    _kernels.start_numba()
+    build_kernels.import_layer_calls()
+    calls = _ahead.registered_calls()
+    for call in SIGNATURE_SAMPLES:
+        module_name, _, name = call.rpartition(".")
+        dispatcher = getattr(importlib.import_module(module_name), name)
+        for argument_types in calls[module_name, name]:
+            numba_types = tuple(spec.numba_type(types) for spec in argument_types)
+            dispatcher.compile(numba_types)
+            compiled = dispatcher.overloads[numba_types].signature
+            assert build_kernels.inferred_signature(dispatcher, numba_types) == compiled, call

@@ -208,7 +208,7 @@ def save_at_once(folder, turns):
 
 
 def test_warming_processes_take_turns_writing_numbas_cache(tmp_path):
-    """The build warms the cache in two processes at once (``build_kernels --warm K/N``):
+    """The build warms the cache in two processes at once (``build_kernels --warm 1`` and ``2``):
     every entry either saves is found, with its own data.  Saving alone, they lose entries
     or swap them, or fail (checked below, so that this test shows the race it guards against);
     and ``take_turns_saving`` wraps ``IndexDataCacheFile.save``, Numba's private API: a
