@@ -27,7 +27,7 @@ kernels: $(STAMP)
 	$(BIN)/python -m kmeans_scratch.build_kernels --warm 1 & first=$$!; \
 	$(BIN)/python -m kmeans_scratch.build_kernels --warm 2 & second=$$!; \
 	$(BIN)/python -m kmeans_scratch.build_kernels; built=$$?; \
-	wait $$first && wait $$second && test $$built = 0
+	wait $$first; warmed=$$?; wait $$second; test $$? = 0 && test $$warmed = 0 && test $$built = 0
 
 lint: $(STAMP)
 	$(BIN)/ruff check kmeans_scratch tests benchmarks examples

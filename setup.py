@@ -8,8 +8,9 @@ command and one-thread Dask workers start without compiling anything (see
 kernels from the cache instead of compiling them (``build_kernels --warm``).  Compiling
 needs a C compiler and takes two to three minutes (three processes at once: the module,
 and the warm in two halves); if a part fails, the build says so and goes on: those
-kernels then compile just in time, on first use.  An editable install (``pip install -e``, what ``make install`` does) builds
-nothing here: ``make kernels`` builds both in the source tree.
+kernels then compile just in time, on first use.  An editable install (``pip install
+-e``, what ``make install`` does) builds nothing here: ``make kernels`` builds both in
+the source tree.
 """
 
 import glob

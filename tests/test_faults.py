@@ -335,6 +335,7 @@ def test_a_signal_while_the_temporary_file_is_made_leaves_nothing(
         with pytest.raises(Interrupted):
             _io.atomic_write(tmp_path / "out.png", b"data")
         monkeypatch.undo()
+        assert signal.getsignal(number) is interrupt  # the handler is back
     finally:
         signal.signal(number, previous)
     assert sorted(tmp_path.iterdir()) == []  # neither the output nor a temporary file

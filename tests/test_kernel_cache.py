@@ -179,7 +179,9 @@ SAVER = (
     "assert turns == 'alone' or take_turns_saving(folder)\n"
     "cache = IndexDataCacheFile(str(folder), 'kernel', ('stamp', 1))\n"
     "(folder / f'ready-{first}').touch()\n"
+    "deadline = time.monotonic() + 60\n"
     "while len(list(folder.glob('ready-*'))) < 2:\n"
+    "    assert time.monotonic() < deadline, 'the other saver never got ready'\n"
     "    time.sleep(0.001)\n"
     "for key in range(first, first + 300):\n"
     "    cache.save(('key', key), ('entry', key))\n"
@@ -202,7 +204,11 @@ def save_at_once(folder, turns):
         )
         for first in (0, 300)
     ]
-    ended_well = [saver.wait(timeout=120) == 0 for saver in savers]
+    try:
+        ended_well = [saver.wait(timeout=120) == 0 for saver in savers]
+    finally:
+        for saver in savers:
+            saver.kill()  # nothing, if it ended
     cache = IndexDataCacheFile(str(folder), "kernel", ("stamp", 1))
     return all(ended_well), {key: cache.load(("key", key)) for key in range(600)}
 

@@ -795,24 +795,43 @@ def stop_signals_held():
     """
     arrived = []
     previous = {}
-    for name in STOP_SIGNALS:
-        number = getattr(signal, name)
-        if signal.getsignal(number) is None:  # a handler not set from Python: left alone
-            continue
-        try:
-            previous[number] = signal.signal(number, lambda *arrival: arrived.append(arrival))
-        except ValueError:  # not the main thread
-            break
     try:
+        for name in STOP_SIGNALS:
+            number = getattr(signal, name)
+            if signal.getsignal(number) is None:  # a handler not set from Python: left alone
+                continue
+            try:
+                previous[number] = signal.signal(number, lambda *arrival: arrived.append(arrival))
+            except ValueError:  # not the main thread
+                break
         yield
     finally:
-        for number, handler in previous.items():
-            signal.signal(number, handler)
+        error = restore_handlers(previous)
         for number, frame in arrived:
-            if callable(previous[number]):
-                previous[number](number, frame)
-            elif previous[number] == signal.SIG_DFL:
-                signal.raise_signal(number)  # its default action, now
+            try:
+                if callable(previous[number]):
+                    previous[number](number, frame)
+                elif previous[number] == signal.SIG_DFL:
+                    signal.raise_signal(number)  # its default action, now
+            except BaseException as raised:  # every arrival has its turn; the first error wins
+                error = error or raised
+        if error is not None:
+            raise error
+
+
+def restore_handlers(previous):
+    """Set the signal handlers ``previous`` maps signal numbers to; the exception a
+    handler raised on the way, if any (``signal.signal`` first runs the handlers of
+    signals that arrived, and then sets nothing: it is called again)."""
+    error = None
+    for number, handler in previous.items():
+        while True:
+            try:
+                signal.signal(number, handler)
+                break
+            except BaseException as raised:
+                error = error or raised
+    return error
 
 
 #: Random names tried by :func:`new_temporary_file` before it gives up.
