@@ -113,10 +113,9 @@ def inferred_signature(dispatcher, argument_types):
     Compiling the kernel just in time to read the signature, as this did until 2026-12-07,
     optimized and emitted every kernel once more: 44 s on the 2-core machine, against 24 s
     for the inference (which still compiles the kernels a kernel calls); the module's
-    build went from 69 to 55 s.  Numba's compiler pipeline is
-    its documented extension point (``CompilerBase``, ``DefaultPassBuilder``, a
-    ``FunctionPass``); ``tests/test_ahead.py`` checks that the signatures are those the
-    dispatcher compiles.
+    build went from 69 to 55 s.  Numba's compiler pipeline is its documented extension
+    point (``CompilerBase``, ``DefaultPassBuilder``, a ``FunctionPass``);
+    ``tests/test_ahead.py`` checks that the signatures are those the dispatcher compiles.
     """
     from numba.core import compiler
     from numba.core.registry import cpu_target
@@ -352,7 +351,7 @@ def main():
         print(warm_just_in_time(int(given[0]) if given else None))
         return
     existing = find_module_file()
-    if existing is not None and "--force" not in sys.argv[1:]:
+    if existing is not None and "--force" not in arguments:
         print(f"{existing} (built before)")
         return
     print(build(verbose="-v" in sys.argv[1:]))

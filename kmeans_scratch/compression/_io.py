@@ -777,8 +777,10 @@ def atomic_write(path, data, overwrite=False, force="overwrite=True"):
         raise
 
 
-#: The signals that stop the command (their handlers raise an exception).
-STOP_SIGNALS = ("SIGINT", "SIGTERM")
+#: The signals that stop the command (its handlers, ``cli.main``'s, raise an exception).
+#: ``kmeans_scratch._command``, the entry point, names them too: it takes them before
+#: this layer is imported (which it must not need), and this layer does not import it.
+STOP_SIGNALS = (signal.SIGINT, signal.SIGTERM)
 
 
 @contextlib.contextmanager
@@ -796,8 +798,7 @@ def stop_signals_held():
     arrived = []
     previous = {}
     try:
-        for name in STOP_SIGNALS:
-            number = getattr(signal, name)
+        for number in STOP_SIGNALS:
             if signal.getsignal(number) is None:  # a handler not set from Python: left alone
                 continue
             try:

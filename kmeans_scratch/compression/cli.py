@@ -39,7 +39,7 @@ from ._batch import (
     sweep_one,
 )
 from ._cluster import ClusterError, import_distributed
-from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, is_stream_file
+from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, STOP_SIGNALS, is_stream_file
 from ._metrics import QUALITY_MEASURES
 from ._palette import COLOR_SPACES
 from ._pool import Stopped, stop_on_signal
@@ -720,7 +720,7 @@ def main(argv=None):
     argv = sys.argv[1:] if argv is None else argv
     handlers = {}
     try:
-        for signal_number in (signal.SIGINT, signal.SIGTERM):
+        for signal_number in STOP_SIGNALS:
             handlers[signal_number] = signal.signal(signal_number, stop_on_signal)
     except ValueError:  # not the main thread: signals stay as they are
         pass
@@ -790,7 +790,7 @@ def entry_point():
         status = done.code if isinstance(done.code, int) else (0 if done.code is None else 1)
         if isinstance(done.code, str):
             print(done.code, file=sys.stderr)
-    for signal_number in (signal.SIGINT, signal.SIGTERM):  # the work is over: its status
+    for signal_number in STOP_SIGNALS:  # the work is over: its status
         signal.signal(signal_number, signal.SIG_IGN)  # stands, whatever comes now
     for stream in (sys.stdout, sys.stderr):
         try:
