@@ -21,6 +21,17 @@ from kmeans_scratch import KMeans, _fit
 from kmeans_scratch._distances import assign_labels
 
 
+def alternate(runs, rounds):
+    """``{name: [seconds, …]}``: each of ``runs`` (name → no-argument timer) once per
+    round, the order reversed every other round."""
+    names = list(runs)
+    times = {name: [] for name in names}
+    for round_number in range(rounds):
+        for name in names if round_number % 2 == 0 else names[::-1]:
+            times[name].append(runs[name]())
+    return times
+
+
 def exact_inertia(X, centers):
     """Σ_i min_j ‖x_i − c_j‖² in float64, the same computation for every contender."""
     X = np.ascontiguousarray(X, dtype=np.float64)

@@ -35,6 +35,7 @@ import numpy as np
 import pytest
 from PIL import Image
 
+from .contenders import alternate
 from .datasets import shipped_image
 
 PNGQUANT = shutil.which("pngquant")
@@ -78,17 +79,6 @@ def psnr_of_files(source, output):
         b = np.asarray(b.convert("RGB"), dtype=np.float64)
     mse = np.mean((a - b) ** 2)
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
-
-
-def alternate(runs, rounds):
-    """``{name: [seconds, …]}``: each of ``runs`` (name → no-argument timer) once per
-    round, the order reversed every other round."""
-    names = list(runs)
-    times = {name: [] for name in names}
-    for round_number in range(rounds):
-        for name in names if round_number % 2 == 0 else names[::-1]:
-            times[name].append(runs[name]())
-    return times
 
 
 def contenders(inputs, out_dir):

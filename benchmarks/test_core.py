@@ -3,10 +3,13 @@ seeding with the same seed, and the cost of compiling the kernels."""
 
 import os
 import shutil
+import statistics
 import subprocess
 import sys
 import tempfile
+import time
 import warnings
+from functools import partial
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +21,7 @@ from kmeans_scratch import KMeans, kmeans_plusplus
 from kmeans_scratch._elkan import BOUNDS_BUDGET_BYTES
 from kmeans_scratch.compression._palette import color_histogram
 
-from .contenders import every_row_kept
+from .contenders import alternate, every_row_kept
 from .datasets import blobs, tfidf_like, tiled_china
 
 LIBRARIES = {"kmeans_scratch": KMeans, "scikit-learn": SklearnKMeans}
@@ -30,29 +33,62 @@ def pixels(smoke):
     return tiled_china(20_000 if smoke else 1_100_000)
 
 
-@pytest.mark.parametrize("library", list(LIBRARIES))
+def fit_seconds(estimator, X):
+    """Seconds ``estimator.fit(X)`` takes (the fitted estimator keeps the result)."""
+    start = time.perf_counter()
+    estimator.fit(X)
+    return time.perf_counter() - start
+
+
+def side_by_side(benchmark, recorder, table, estimators, X, rounds, **fields):
+    """Time each library's estimator (``{library: estimator}``) fitting ``X``, ``rounds``
+    times each, the libraries alternating round by round (the order reversed every other
+    round: a busy phase of the machine hits both), and record each one's median with its
+    ``n_iter`` and ``inertia``.  Returns the fitted estimators."""
+    runs = {
+        library: partial(fit_seconds, estimator, X) for library, estimator in estimators.items()
+    }
+    times = benchmark.pedantic(alternate, args=(runs, rounds), rounds=1, iterations=1)
+    for library, estimator in estimators.items():
+        recorder.add_seconds(
+            table,
+            benchmark,
+            statistics.median(times[library]),
+            library=library,
+            n_iter=estimator.n_iter_,
+            inertia=estimator.inertia_,
+            **fields,
+        )
+    return estimators
+
+
 @pytest.mark.parametrize("k", [16, 64, 256])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_lloyd_iterations(benchmark, recorder, smoke, timed_rounds, pixels, dtype, k, library):
+def test_lloyd_iterations(benchmark, recorder, smoke, timed_rounds, pixels, dtype, k):
     X = pixels.astype(dtype)
     init = X[np.random.RandomState(k).choice(X.shape[0], k, replace=False)]
-    estimator = LIBRARIES[library](k, init=init, n_init=1, tol=0, max_iter=20)
+    estimators = {
+        library: make(k, init=init, n_init=1, tol=0, max_iter=20)
+        for library, make in LIBRARIES.items()
+    }
     with warnings.catch_warnings():  # the first 5,000 rows hold fewer than k colors
         warnings.simplefilter("ignore")
-        LIBRARIES[library](8, init=init[:8], n_init=1, max_iter=1).fit(X[:5000])  # warm up
+        for make in LIBRARIES.values():
+            make(8, init=init[:8], n_init=1, max_iter=1).fit(X[:5000])  # warm up
     with every_row_kept():  # same work: ours does not collapse the repeated rows here
-        fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=timed_rounds(3), iterations=1)
-    assert fitted.n_iter_ == 20 or smoke  # the 20,000 smoke pixels may converge sooner
-    benchmark.extra_info["inertia"] = fitted.inertia_
-    recorder.add(
-        "lloyd-iterations",
-        benchmark,
-        library=library,
-        dtype=dtype,
-        k=k,
-        n_rows=X.shape[0],
-        inertia=fitted.inertia_,
-    )
+        fitted = side_by_side(
+            benchmark,
+            recorder,
+            "lloyd-iterations",
+            estimators,
+            X,
+            timed_rounds(5),
+            dtype=dtype,
+            k=k,
+            n_rows=X.shape[0],
+        )
+    for estimator in fitted.values():  # the 20,000 smoke pixels may converge sooner
+        assert estimator.n_iter_ == 20 or smoke
 
 
 #: The widths of the dense grid (issue 24): pixels to embeddings and MNIST's 784.
@@ -70,19 +106,16 @@ def wide_blobs(n_features, n_clusters, dtype, smoke):
 
 
 @pytest.mark.grid
-@pytest.mark.parametrize("library", list(LIBRARIES))
 @pytest.mark.parametrize("k", [8, 64, 256])
 @pytest.mark.parametrize("n_features", WIDTHS)
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
 @pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
-def test_at_every_width(
-    benchmark, recorder, smoke, timed_rounds, algorithm, dtype, n_features, k, library
-):
+def test_at_every_width(benchmark, recorder, smoke, timed_rounds, algorithm, dtype, n_features, k):
     """20 iterations (``tol=0``) of ``algorithm`` from the same init, ours and
-    scikit-learn's, on dense data of every width: for Lloyd the tile kernel for narrow
-    rows, BLAS for wide ones; Elkan's bounds skip what they can (ours where they pay: by
-    the shape, ``kmeans_scratch._fit.elkan_pays``, then by the rows after the first step,
-    ``kmeans_scratch._bounds.BoundedAssignment``; else Lloyd's step: the same fit)."""
+    scikit-learn's alternating, on dense data of every width: for Lloyd the tile kernel
+    for narrow rows, BLAS for wide ones; Elkan's bounds skip what they can (ours where they
+    pay: by the shape, ``kmeans_scratch._fit.elkan_pays``, then by the rows after the first
+    step, ``kmeans_scratch._bounds.BoundedAssignment``; else Lloyd's step: the same fit)."""
     X = wide_blobs(n_features, k, dtype, smoke)
     if algorithm == "elkan" and X.shape[0] * k * 8 > BOUNDS_BUDGET_BYTES:
         pytest.skip(
@@ -91,21 +124,22 @@ def test_at_every_width(
             "runs Elkan's bounds (and names hamerly)"
         )
     init = X[np.random.RandomState(k).choice(X.shape[0], k, replace=False)] + X.dtype.type(0.01)
-    make = LIBRARIES[library]
-    estimator = make(k, init=init, n_init=1, tol=0, max_iter=20, algorithm=algorithm)
-    make(k, init=init, n_init=1, max_iter=1, algorithm=algorithm).fit(X[: 4 * k])  # warm up
+    estimators = {}
+    for library, make in LIBRARIES.items():
+        make(k, init=init, n_init=1, max_iter=1, algorithm=algorithm).fit(X[: 4 * k])  # warm up
+        estimators[library] = make(k, init=init, n_init=1, tol=0, max_iter=20, algorithm=algorithm)
     # the whole fit as a user runs it: our search for repeated rows gives up on blobs
-    fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=timed_rounds(3))
-    recorder.add(
-        "lloyd-widths" if algorithm == "lloyd" else "elkan-widths",
+    side_by_side(
         benchmark,
-        library=library,
+        recorder,
+        "lloyd-widths" if algorithm == "lloyd" else "elkan-widths",
+        estimators,
+        X,
+        timed_rounds(5),
         dtype=dtype,
         n_features=n_features,
         k=k,
         n_rows=X.shape[0],
-        n_iter=fitted.n_iter_,
-        inertia=fitted.inertia_,
     )
 
 
@@ -118,28 +152,29 @@ def text_rows(smoke):
 
 
 @pytest.mark.grid
-@pytest.mark.parametrize("library", list(LIBRARIES))
 @pytest.mark.parametrize("algorithm", ["lloyd", "elkan"])
 @pytest.mark.parametrize("dtype", ["float32", "float64"])
-def test_sparse_text(benchmark, recorder, timed_rounds, text_rows, dtype, algorithm, library):
+def test_sparse_text(benchmark, recorder, timed_rounds, text_rows, dtype, algorithm):
     """At most 20 iterations (``tol=0``) of each library's ``algorithm`` from the same init
-    (20 rows) on CSR rows like TF-IDF, k = 20 (issue 24)."""
+    (20 rows), alternating, on CSR rows like TF-IDF, k = 20 (issue 24)."""
     X = text_rows.astype(dtype)
     init = X[np.random.RandomState(20).choice(X.shape[0], 20, replace=False)].toarray()
-    estimator = LIBRARIES[library](20, init=init, n_init=1, tol=0, max_iter=20, algorithm=algorithm)
-    LIBRARIES[library](20, init=init, n_init=1, max_iter=1, algorithm=algorithm).fit(X[:100])
-    fitted = benchmark.pedantic(estimator.fit, args=(X,), rounds=timed_rounds(3))
-    recorder.add(
-        "sparse-text",
+    estimators = {}
+    for library, make in LIBRARIES.items():
+        make(20, init=init, n_init=1, max_iter=1, algorithm=algorithm).fit(X[:100])  # warm up
+        estimators[library] = make(20, init=init, n_init=1, tol=0, max_iter=20, algorithm=algorithm)
+    side_by_side(
         benchmark,
-        library=library,
+        recorder,
+        "sparse-text",
+        estimators,
+        X,
+        timed_rounds(5),
         dtype=dtype,
         algorithm=algorithm,
         n_rows=X.shape[0],
         n_features=X.shape[1],
         nnz=X.nnz,
-        n_iter=fitted.n_iter_,
-        inertia=fitted.inertia_,
     )
 
 

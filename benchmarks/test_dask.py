@@ -12,8 +12,9 @@ import pytest
 from kmeans_scratch import KMeans
 from kmeans_scratch._distances import assign_labels
 
+from .contenders import alternate
 from .datasets import shipped_image
-from .test_command import alternate, ours_argv, wall_time
+from .test_command import ours_argv, wall_time
 
 da = pytest.importorskip("dask.array")
 distributed = pytest.importorskip("distributed")
