@@ -68,8 +68,7 @@ TABLES = {
         "Fit time of 20 Lloyd iterations (`tol=0`, `max_iter=20`, the same explicit init) on "
         "the pixels of `china.jpg` tiled to {rows} rows (d = 3), ours on every row (its collapse "
         "of repeated rows switched off, so both do the same work). The ratio is our median time "
-        "over scikit-learn's, the two timed in alternating rounds (the order reversed every "
-        "other round) in this run; below 1 is faster. Inertia is "
+        "over scikit-learn's, measured side by side in this run; below 1 is faster. Inertia is "
         "reported by each library for its own result.",
     ),
     "lloyd-widths": (
@@ -77,9 +76,8 @@ TABLES = {
         "20 Lloyd iterations (`tol=0`, `max_iter=20`, the same explicit init: rows moved by "
         "0.01) on Gaussian blobs with n·d ≈ 10⁷ values, each library's whole fit as a user "
         "calls it (ours probes for repeated rows, finds too few and fits every row), median "
-        "of the rounds, the two libraries alternating round by round (the order reversed "
-        "every other round). The ratio is our time over scikit-learn's, side by side in "
-        "this run; below 1 is faster. Rows of 16 features and more go through BLAS where "
+        "of the rounds. The ratio is our time over scikit-learn's, side by side in this "
+        "run; below 1 is faster. Rows of 16 features and more go through BLAS where "
         "`kmeans_scratch._wide.uses_blas` says so; n_iter and inertia are each library's "
         "own.",
     ),
@@ -87,17 +85,17 @@ TABLES = {
         "Elkan at every width, same init",
         '20 iterations of Elkan\'s algorithm (`algorithm="elkan"`, `tol=0`, `max_iter=20`, '
         "the same explicit init) on the blobs of the table above, ours against "
-        "scikit-learn's Elkan, median of the rounds, alternating, side by side in this "
-        "run; below 1 is faster. Cells whose bounds would take more than 2 GiB (n·k·8 "
-        "bytes) are left out: ours refuses them and names Hamerly.",
+        "scikit-learn's Elkan, median of the rounds, side by side in this run; below 1 is "
+        "faster. Cells whose bounds would take more than 2 GiB (n·k·8 bytes) are left out: "
+        "ours refuses them and names Hamerly.",
     ),
     "sparse-text": (
         "Sparse rows like TF-IDF, same init",
         "At most 20 iterations (`tol=0`) from the same init (20 rows, k = 20) on CSR rows "
         "like TF-IDF vectors ({rows} rows and columns, {nnz} nonzeros a row on average, "
         "each row of length 1; `benchmarks/datasets.py:tfidf_like`), ours against "
-        "scikit-learn's same algorithm, median of the rounds, alternating, side by side in "
-        "this run; below 1 is faster. n_iter and inertia are each library's own.",
+        "scikit-learn's same algorithm, median of the rounds, side by side in this run; "
+        "below 1 is faster. n_iter and inertia are each library's own.",
     ),
     "seeding": (
         "k-means++ seeding, same seed",
