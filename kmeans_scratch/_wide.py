@@ -58,8 +58,12 @@ DIRECT_MAX_CENTERS = 8
 DIRECT_MAX_ROW_BYTES = 4096
 
 #: Memory for the products of one chunk of rows with every center, in bytes: they stay
-#: in the cache of the core that computed them until they are read.
-CHUNK_BYTES = 256 * 2**10
+#: in the cache of the core that computed them until they are read.  512 KiB against 256
+#: (20 Lloyd iterations, 9 alternating rounds, ours ÷ scikit-learn's, on this project's
+#: machine, whose cores have 1 MiB of L2): 0.78 against 0.85 × at d = 32, k = 256 and
+#: 0.65 against 0.70 × at d = 300, k = 256 in float64; 0.91 against 0.95 × at d = 300,
+#: k = 64 and 0.95 against 1.01 × at d = 128, k = 64 in float32; within 2 % elsewhere.
+CHUNK_BYTES = 512 * 2**10
 
 #: Memory for the rows of one chunk, in bytes: they stay in the core's L2 cache from their
 #: product with the centers until they are summed.
