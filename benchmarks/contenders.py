@@ -11,6 +11,7 @@ not the PNG writers.
 """
 
 import contextlib
+import time
 import warnings
 
 import numpy as np
@@ -19,6 +20,13 @@ from sklearn.cluster import MiniBatchKMeans
 
 from kmeans_scratch import KMeans, _fit
 from kmeans_scratch._distances import assign_labels
+
+
+def fit_seconds(estimator, X):
+    """Seconds ``estimator.fit(X)`` takes (the fitted estimator keeps the result)."""
+    start = time.perf_counter()
+    estimator.fit(X)
+    return time.perf_counter() - start
 
 
 def alternate(runs, rounds):

@@ -28,7 +28,6 @@ A run of about 25 minutes (``--quick``: d = 64 and 300 only, about 10).
 
 import argparse
 import contextlib
-import time
 
 import numpy as np
 from sklearn.cluster import KMeans as ScikitLearnKMeans
@@ -37,6 +36,7 @@ from sklearn.datasets import make_classification
 
 from kmeans_scratch import KMeans, _bounds, _fit
 
+from .contenders import fit_seconds
 from .datasets import blobs
 
 N_TIMES_D = 10_000_000
@@ -75,12 +75,6 @@ def twenty_iterations(library, algorithm, init):
     return LIBRARIES[library](
         init.shape[0], init=init, n_init=1, max_iter=20, tol=0, algorithm=algorithm
     )
-
-
-def fit_seconds(estimator, X):
-    start = time.perf_counter()
-    estimator.fit(X)
-    return time.perf_counter() - start
 
 
 def medians(contenders, X, init):

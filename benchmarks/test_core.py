@@ -7,7 +7,6 @@ import statistics
 import subprocess
 import sys
 import tempfile
-import time
 import warnings
 from functools import partial
 from pathlib import Path
@@ -21,7 +20,7 @@ from kmeans_scratch import KMeans, kmeans_plusplus
 from kmeans_scratch._elkan import BOUNDS_BUDGET_BYTES
 from kmeans_scratch.compression._palette import color_histogram
 
-from .contenders import alternate, every_row_kept
+from .contenders import alternate, every_row_kept, fit_seconds
 from .datasets import blobs, tfidf_like, tiled_china
 
 LIBRARIES = {"kmeans_scratch": KMeans, "scikit-learn": SklearnKMeans}
@@ -31,13 +30,6 @@ LIBRARIES = {"kmeans_scratch": KMeans, "scikit-learn": SklearnKMeans}
 def pixels(smoke):
     """``china.jpg`` tiled to 1.1 million pixels (20,000 in the smoke run)."""
     return tiled_china(20_000 if smoke else 1_100_000)
-
-
-def fit_seconds(estimator, X):
-    """Seconds ``estimator.fit(X)`` takes (the fitted estimator keeps the result)."""
-    start = time.perf_counter()
-    estimator.fit(X)
-    return time.perf_counter() - start
 
 
 def side_by_side(benchmark, recorder, table, estimators, X, rounds, **fields):
