@@ -69,16 +69,9 @@ def test_lloyd_iterations(benchmark, recorder, smoke, timed_rounds, pixels, dtyp
             make(8, init=init[:8], n_init=1, max_iter=1).fit(X[:5000])  # warm up
     with every_row_kept():  # same work: ours does not collapse the repeated rows here
         fitted = side_by_side(
-            benchmark,
-            recorder,
-            "lloyd-iterations",
-            estimators,
-            X,
-            timed_rounds(5),
-            dtype=dtype,
-            k=k,
-            n_rows=X.shape[0],
-        )
+            benchmark, recorder, "lloyd-iterations", estimators, X, timed_rounds(5),
+            dtype=dtype, k=k, n_rows=X.shape[0],
+        )  # fmt: skip
     for estimator in fitted.values():  # the 20,000 smoke pixels may converge sooner
         assert estimator.n_iter_ == 20 or smoke
 
@@ -121,18 +114,11 @@ def test_at_every_width(benchmark, recorder, smoke, timed_rounds, algorithm, dty
         make(k, init=init, n_init=1, max_iter=1, algorithm=algorithm).fit(X[: 4 * k])  # warm up
         estimators[library] = make(k, init=init, n_init=1, tol=0, max_iter=20, algorithm=algorithm)
     # the whole fit as a user runs it: our search for repeated rows gives up on blobs
+    table = "lloyd-widths" if algorithm == "lloyd" else "elkan-widths"
     side_by_side(
-        benchmark,
-        recorder,
-        "lloyd-widths" if algorithm == "lloyd" else "elkan-widths",
-        estimators,
-        X,
-        timed_rounds(5),
-        dtype=dtype,
-        n_features=n_features,
-        k=k,
-        n_rows=X.shape[0],
-    )
+        benchmark, recorder, table, estimators, X, timed_rounds(5),
+        dtype=dtype, n_features=n_features, k=k, n_rows=X.shape[0],
+    )  # fmt: skip
 
 
 @pytest.fixture(scope="module")
@@ -156,18 +142,9 @@ def test_sparse_text(benchmark, recorder, timed_rounds, text_rows, dtype, algori
         make(20, init=init, n_init=1, max_iter=1, algorithm=algorithm).fit(X[:100])  # warm up
         estimators[library] = make(20, init=init, n_init=1, tol=0, max_iter=20, algorithm=algorithm)
     side_by_side(
-        benchmark,
-        recorder,
-        "sparse-text",
-        estimators,
-        X,
-        timed_rounds(5),
-        dtype=dtype,
-        algorithm=algorithm,
-        n_rows=X.shape[0],
-        n_features=X.shape[1],
-        nnz=X.nnz,
-    )
+        benchmark, recorder, "sparse-text", estimators, X, timed_rounds(5),
+        dtype=dtype, algorithm=algorithm, n_rows=X.shape[0], n_features=X.shape[1], nnz=X.nnz,
+    )  # fmt: skip
 
 
 SEEDERS = {"kmeans_scratch": kmeans_plusplus, "scikit-learn": sklearn_kmeans_plusplus}
