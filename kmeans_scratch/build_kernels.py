@@ -354,7 +354,7 @@ def main():
     if existing is not None and "--force" not in arguments:
         print(f"{existing} (built before)")
         return
-    print(build(verbose="-v" in sys.argv[1:]))
+    print(build(verbose="-v" in arguments))
 
 
 if __name__ == "__main__":
