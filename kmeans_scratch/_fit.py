@@ -28,6 +28,7 @@ from ._hamerly import HamerlyAssignment
 from ._iterations import run_iterations
 from ._kernels import kernel
 from ._lloyd import LloydAssignment
+from ._seed_stream import SeedStream
 from ._seeding import greedy_kmeans_plusplus, random_choice_init
 from ._sparse_bounds import SparseElkanAssignment, SparseHamerlyAssignment
 from ._threads import parallel_entry, threads_for
@@ -181,7 +182,9 @@ def initial_centers(X, n_clusters, init, sample_weight, random_state, check_init
     elif isinstance(init, str) and init == "random":
         centers = random_choice_init(X, n_clusters, sample_weight, random_state)
         centers = centers.toarray() if _sparse.is_sparse(centers) else centers
-    elif callable(init):
+    elif callable(init):  # a user's function gets a real RandomState, as scikit-learn's does
+        if isinstance(random_state, SeedStream):
+            random_state = random_state.as_random_state()
         centers = check_init(init(X, n_clusters, random_state=random_state), X.dtype)
         check_init_shape(centers, n_clusters, X.shape[1])
     else:

@@ -102,6 +102,28 @@ def test_callable_init_gets_the_centered_data_like_sklearn():
     assert ours.inertia_ == pytest.approx(theirs.inertia_, rel=1e-9)
 
 
+@pytest.mark.parametrize("random_state", [0, 7])
+def test_k_means_hands_a_callable_init_a_random_state_like_sklearn(random_state):
+    """``k_means`` with an integer seed gives a callable ``init`` a ``RandomState`` (our
+    seeded stream is turned into one in the same state), so the callable draws what it
+    draws under scikit-learn's ``k_means``, restart after restart."""
+    from sklearn.cluster import k_means as sklearn_k_means
+
+    X = blobs(1_500, 3, 4, seed=5)
+    kinds = []
+
+    def init(data, n_clusters, random_state):
+        kinds.append(type(random_state))
+        return data[random_state.permutation(data.shape[0])[:n_clusters]]
+
+    ours = k_means(X, 4, init=init, n_init=3, random_state=random_state)
+    theirs = sklearn_k_means(X, 4, init=init, n_init=3, random_state=random_state)
+    assert set(kinds) == {np.random.RandomState} and len(kinds) == 6
+    np.testing.assert_allclose(ours[0], theirs[0], rtol=1e-9)
+    np.testing.assert_array_equal(ours[1], theirs[1])
+    assert ours[2] == pytest.approx(theirs[2], rel=1e-9)
+
+
 def test_n_init_auto_rule():
     X = blobs(1_000, 2, 3, seed=2)
     out = io.StringIO()

@@ -2,6 +2,7 @@
 real process: the exit status, the one stderr line, what is written (and what is not),
 the input unchanged."""
 
+import errno
 import json
 import math
 import os
@@ -326,6 +327,32 @@ def test_stream_and_suffix_mistakes_are_usage_errors(tmp_path, argv, message):
     done = run_with_input(b"", *argv)
     assert done.returncode == 2 and message in done.stderr.decode()
     assert done.stdout == b""
+
+
+def test_an_out_dir_that_is_a_file_is_a_usage_error(photo, tmp_path):
+    taken = tmp_path / "taken.png"
+    taken.write_bytes(b"a file")
+    done = run(photo, "-k", "8", "--out-dir", taken)
+    assert done.returncode == 2 and f"--out-dir {taken}: not a folder" in one_line(done)
+    assert taken.read_bytes() == b"a file"
+
+
+def test_every_failed_file_is_named_first_even_when_the_error_names_it_too(photo, tmp_path):
+    """Each failure line starts with its input, whatever the message holds (here the
+    folder to make sits under the first input, a file, so its error names that input);
+    an OSError reads "path: reason", not "[Errno 20] ..."."""
+    other = tmp_path / "other.png"
+    other.write_bytes(photo.read_bytes())
+    folder = photo / "small"
+    done = run(photo, other, "-k", "8", "--quiet", "--out-dir", folder)
+    assert done.returncode == 1
+    lines = done.stderr.strip().splitlines()
+    reason = os.strerror(errno.ENOTDIR)
+    assert lines == [
+        f"{PREFIX}{source}: {folder / (source.stem + '-k8.png')}: {reason}"
+        for source in (photo, other)
+    ]
+    assert "[Errno" not in done.stderr
 
 
 def test_ext_names_the_outputs_and_collisions_count_it(tmp_path):

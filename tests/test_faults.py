@@ -147,7 +147,7 @@ def test_file_size_limit_fails_the_outputs_over_it_and_the_batch_goes_on(tmp_pat
     for line, source, name in zip(lines, (sources[1], sources[3]), names[1::2], strict=True):
         assert line.startswith(f"kmeans-compress: error: {source}: "), line
         # "File too large", naming the output (not the temporary file, which is gone)
-        assert line.endswith(f"{os.strerror(errno.EFBIG)}: '{photos / name}'"), line
+        assert line.endswith(f"{photos / name}: {os.strerror(errno.EFBIG)}"), line
     rows = json.loads(done.stdout)
     assert [row["input"] for row in rows] == list(map(str, sources))
     assert ["error" in row for row in rows] == [False, True, False, True]
@@ -209,6 +209,27 @@ def test_an_output_folder_without_write_permission(tmp_path, numba_cache, locked
         assert ".tmp" not in line, line  # the output is named, not its temporary file
     assert folder_state(locked) == before_locked  # nothing created, not even a .tmp
     assert folder_state(sources[0].parent) == before_inputs
+
+
+def test_an_unwritable_output_folder_is_refused_before_the_input_is_read(tmp_path, locked):
+    """The folder is checked with the output's name, before the input is decoded: an
+    input that is no image at all is not even opened (its error would come first)."""
+    not_an_image = tmp_path / "notes.png"
+    not_an_image.write_text("not a picture")
+    assert_cannot_write(locked)
+    done = subprocess.run(
+        [*CLI, "-k", "8", "--quiet", str(not_an_image), "--out-dir", str(locked)],
+        capture_output=True,
+        text=True,
+        timeout=600,
+        preexec_fn=as_an_ordinary_user,
+    )
+    assert done.returncode == 1 and "Traceback" not in done.stderr
+    assert done.stderr.splitlines() == [
+        f"kmeans-compress: error: {not_an_image}: {locked / 'notes-k8.png'}: "
+        f"cannot write into {locked}: {os.strerror(errno.EACCES)}"
+    ]
+    assert folder_state(locked) == {}
 
 
 def make_read_only(folder):

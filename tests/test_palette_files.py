@@ -150,6 +150,48 @@ def test_modes_p_cmyk_16bit_exif_icc_and_animation(tmp_path):
     assert "first of 2 frames kept (1 dropped)" in compress(path, 4).metrics["notes"]
 
 
+@pytest.mark.parametrize("mode", ["RGB", "L", "I;16"])
+def test_a_color_key_makes_those_pixels_transparent(tmp_path, mode):
+    """PNG's tRNS on an RGB or gray image (no alpha channel) marks one color
+    transparent: those pixels stay transparent in the output, as pngquant keeps them."""
+    gray = np.asarray(Image.fromarray(image_array("coffee")[:90, :120]).convert("L"))
+    gray = (gray // 32 * 32).astype(np.uint8)  # few levels: many pixels on the key
+    if mode == "RGB":
+        image, key = Image.fromarray(np.stack([gray] * 3, axis=-1)), (64, 64, 64)
+    elif mode == "L":
+        image, key = Image.fromarray(gray), 64
+    else:
+        image, key = Image.fromarray(gray.astype(np.uint16) * 257), 64 * 257
+    keyed = gray == 64
+    assert keyed.sum() > 100
+    path = write(tmp_path, "keyed.png", image, transparency=key)
+    loaded = load(path)
+    assert loaded.pixels.shape[-1] in (2, 4)
+    np.testing.assert_array_equal(loaded.pixels[..., -1] == 0, keyed)
+    with Image.open(io.BytesIO(compress(path, 8).encode("png"))) as written:
+        alpha = np.asarray(written.convert("RGBA"))[..., -1]
+    np.testing.assert_array_equal(alpha == 0, keyed)
+
+
+def test_32_bit_gray_beyond_16_bits_is_stretched_not_clipped(tmp_path):
+    gray = np.asarray(Image.fromarray(image_array("coffee")[:90, :120]).convert("L"))
+    wide = gray.astype(np.int32) * 1000 + 1000  # 1,000 … 256,000
+    loaded = load(write(tmp_path, "wide.tif", Image.fromarray(wide, "I")))
+    low, high = int(wide.min()), int(wide.max())
+    assert f"32-bit gray in [{low}, {high}] stretched to 0..255" in loaded.notes
+    expected = np.rint((wide - low) * (255.0 / (high - low)))
+    np.testing.assert_array_equal(loaded.pixels[..., 0], expected)
+
+
+def test_a_gif_says_its_partial_transparency_was_rounded():
+    rgba = np.dstack([image_array("coffee")[:60, :80], np.full((60, 80), 255, np.uint8)])
+    rgba[:30, :, 3] = 100  # half the image translucent
+    notes = compress(rgba, 8, format="gif").metrics["notes"]
+    assert any(note.startswith("GIF has no partial transparency") for note in notes)
+    rgba[:30, :, 3] = 0  # on/off already: nothing to say
+    assert compress(rgba, 8, format="gif").metrics["notes"] == []
+
+
 def test_a_png_with_a_profile_of_megabytes_is_read_and_the_profile_applied(tmp_path):
     # Pillow refuses by default a PNG chunk that decompresses to over 1 MiB ("Decompressed
     # data too large for PngImagePlugin.MAX_TEXT_CHUNK"): a valid 3 MB profile was refused.

@@ -57,6 +57,14 @@ def invisible_colors_cleared(pixels):
     return cleared
 
 
+def has_partial_alpha(pixels):
+    """Whether any pixel of ``pixels`` is neither transparent nor opaque."""
+    if not has_alpha(pixels.shape[-1]):
+        return False
+    alpha = pixels[..., -1]
+    return bool(((alpha > 0) & (alpha < 255)).any())
+
+
 def alpha_for_gif(pixels):
     """``pixels`` with alpha below ``GIF_ALPHA_THRESHOLD`` made 0 and the rest 255 (a copy;
     ``pixels`` itself without alpha)."""

@@ -7,6 +7,7 @@ plus the checks of :mod:`._io`; ``args`` are the command's parsed arguments.
 """
 
 import contextlib
+import errno
 import functools
 import os
 import sys
@@ -115,8 +116,8 @@ def check_output_of(args, source, path):
     """Refuse, before compressing ``source``, an output that would replace it (unless
     named by ``-o`` or ``--ext`` with ``--force``: pngquant's ``--ext .png --force``
     compresses in place), that exists (without ``--force``), that is not a file to
-    write, or whose folder does not exist (``-o``; ``--out-dir`` is created).  Standard
-    output (``path`` None) is always fine."""
+    write, whose folder does not exist (``-o``; ``--out-dir`` is created) or cannot be
+    written to.  Standard output (``path`` None) is always fine."""
     if path is None:
         return
     if same_file(path, source) and not (args.force and (args.output or args.ext)):
@@ -127,6 +128,9 @@ def check_output_of(args, source, path):
     check_output(path, overwrite=args.force, force=FORCE)
     if args.output and not path.parent.is_dir():
         raise ImageError(f"{path}: no such folder {path.parent}")
+    if path.parent.is_dir() and not os.access(path.parent, os.W_OK | os.X_OK):
+        denied = os.strerror(errno.EACCES)
+        raise ImageError(f"{path}: cannot write into {path.parent}: {denied}")
 
 
 def read_input(args, source):

@@ -131,11 +131,10 @@ def from_pil(image, icc_profile=None, notes=None):
         image = image.convert("RGBA" if has_alpha else "RGB")
     elif mode == "PA":
         image = image.convert("RGBA")
+    elif mode in ("L", "RGB") and image.info.get("transparency") is not None:
+        image = image.convert("LA" if mode == "L" else "RGBA")  # PNG's color key (tRNS)
     elif mode in ("I;16", "I;16B", "I;16L", "I;16N", "I"):
-        # 16-bit gray to 8 bits: palette entries hold 8-bit values.
-        wide = np.asarray(image, dtype=np.float64)
-        image = Image.fromarray(np.clip(np.rint(wide / 257.0), 0, 255).astype(np.uint8), "L")
-        notes.append("16-bit gray reduced to 8 bits")
+        image = wide_gray_to_8_bits(image, notes)
     elif mode == "F":
         image = Image.fromarray(float_gray_to_8_bits(image, notes), "L")
     elif mode == "LAB":
@@ -201,6 +200,27 @@ def _to_srgb_without(image, icc_profile, notes):
     except (ImageCms.PyCMSError, OSError, ValueError):
         notes.append(f"its {size} was dropped: too large to keep and unreadable")
         return image, None
+
+
+def wide_gray_to_8_bits(image, notes):
+    """A 16- or 32-bit integer gray image ('I;16…', 'I') as an 'L' image, or 'LA' where a
+    color key (PNG's tRNS) marks a gray value transparent.  16-bit levels are divided by
+    257 (palette entries hold 8-bit values); 32-bit values outside 0..65535 are stretched
+    from their minimum to their maximum instead, as they would otherwise clip."""
+    values = np.asarray(image, dtype=np.int64)
+    low, high = int(values.min()), int(values.max())
+    if image.mode != "I" or (low >= 0 and high <= 65535):
+        levels = np.rint(values / 257.0)
+        notes.append("16-bit gray reduced to 8 bits")
+    else:
+        levels = np.rint((values - low) * (255.0 / (high - low) if high > low else 0.0))
+        notes.append(f"32-bit gray in [{low}, {high}] stretched to 0..255")
+    gray = np.clip(levels, 0, 255).astype(np.uint8)
+    key = image.info.get("transparency")
+    if not isinstance(key, int):
+        return Image.fromarray(gray, "L")
+    alpha = np.where(values == key, 0, 255).astype(np.uint8)
+    return Image.fromarray(np.stack([gray, alpha], axis=-1), "LA")
 
 
 def float_gray_to_8_bits(image, notes):

@@ -8,7 +8,12 @@ import numpy as np
 from PIL import Image
 
 from . import _io
-from ._alpha import alpha_for_gif, invisible_colors_cleared
+from ._alpha import (
+    GIF_ALPHA_THRESHOLD,
+    alpha_for_gif,
+    has_partial_alpha,
+    invisible_colors_cleared,
+)
 from ._metrics import (
     QUALITY_MEASURES,
     mean_delta_e_of_pairs,
@@ -231,6 +236,12 @@ class Quantizer:
         if n_channels is not None:
             self.loaded = _io.widened(self.loaded, n_channels)
         pixels = self.loaded.pixels
+        self.notes = list(self.loaded.notes)
+        if format == "gif" and has_partial_alpha(pixels):
+            self.notes.append(
+                f"GIF has no partial transparency: alpha below {GIF_ALPHA_THRESHOLD} made "
+                "transparent, the rest opaque; the quality is measured against that"
+            )
         self.pixels = invisible_colors_cleared(alpha_for_gif(pixels) if format == "gif" else pixels)
         self.color_space = check_color_space(color_space)
         self.dither = check_dither(dither)
@@ -273,7 +284,7 @@ class Quantizer:
             "height": int(pixels.shape[0]),
             "distinct_colors": int(self.histogram.colors.shape[0]),
             "input_bytes": self.loaded.source_bytes,
-            "notes": list(self.loaded.notes),
+            "notes": list(self.notes),
         }
         return QuantizedImage(
             palette,

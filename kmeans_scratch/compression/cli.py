@@ -443,6 +443,8 @@ def check_usage(args):
         )
     if args.ext and ("/" in args.ext or os.sep in args.ext):
         raise UsageError(f"--ext {args.ext}: a suffix, not a folder (use --out-dir)")
+    if args.out_dir and os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
+        raise UsageError(f"--out-dir {args.out_dir}: not a folder")
     fmt = args.format or suffix or ("png" if not named or args.output == STANDARD_STREAM else "")
     if fmt not in FORMATS:
         raise UsageError(f"{option} {named}: unknown format {fmt!r}; use --format")
@@ -681,8 +683,10 @@ def report_failure(args, source, error, progress=None, trace=None):
     message = str(error) if str(error) else type(error).__name__
     if isinstance(error, MemoryError):
         message = "not enough memory for this image"
+    elif isinstance(error, OSError) and error.strerror and error.filename:
+        message = f"{error.filename}: {error.strerror}"  # not "[Errno 13] ..."
     source = STDIN_NAME if source == STANDARD_STREAM else source
-    if str(source) not in message:
+    if not message.startswith(f"{source}: "):
         message = f"{source}: {message}"
     to_stderr(f"{PROG}: error: {printable(message)}", progress)
     return message
