@@ -79,6 +79,12 @@ def test_usage_mistakes_exit_2_with_one_line_and_write_nothing(photo, argv, mess
     assert listing(photo.parent) == before
 
 
+def test_an_option_near_no_other_gets_no_guess(photo):
+    done = run(photo, "--bogus", cwd=photo.parent)
+    assert done.returncode == 2
+    assert "unrecognized arguments: --bogus (see" in one_line(done)  # no "did you mean"
+
+
 def test_the_api_has_the_same_rule_for_k_and_a_target(photo):
     with pytest.raises(ValueError, match="n_colors='auto'"):
         compress(photo, 16, target_psnr=30)

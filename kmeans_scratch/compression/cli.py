@@ -133,7 +133,7 @@ class OneLineParser(argparse.ArgumentParser):
         options = [o for action in self._actions for o in action.option_strings]
         for word in message[len(prefix) :].split():
             if word.startswith("--"):
-                close = difflib.get_close_matches(word.split("=")[0], options, n=1, cutoff=0.6)
+                close = difflib.get_close_matches(word.split("=")[0], options, n=1, cutoff=0.7)
                 if close:
                     return f"; did you mean {close[0]}?"
         return ""
