@@ -33,6 +33,7 @@ from ._seeding import greedy_kmeans_plusplus, random_choice_init
 from ._sparse_bounds import SparseElkanAssignment, SparseHamerlyAssignment
 from ._threads import parallel_entry, threads_for
 from ._validation import (
+    InvalidParameterError,
     check_choice,
     check_float_rows,
     check_int,
@@ -79,14 +80,14 @@ def check_parameters(
         check_choice(init, "init", init_methods)
     if not (isinstance(n_init, str) and n_init == "auto"):
         if isinstance(n_init, str):
-            raise ValueError(f"n_init must be 'auto' or an integer >= 1, got {n_init!r}")
+            raise InvalidParameterError(f"n_init must be 'auto' or an integer >= 1, got {n_init!r}")
         check_int(n_init, "n_init", 1)
     check_int(max_iter, "max_iter", 1)
     check_non_negative_number(tol, "tol")
     if not isinstance(verbose, bool):
         check_int(verbose, "verbose", 0)
     if not isinstance(copy_x, (bool, np.bool_)):
-        raise TypeError(f"copy_x must be True or False, got {copy_x!r}")
+        raise InvalidParameterError(f"copy_x must be True or False, got {copy_x!r}")
     check_choice(algorithm, "algorithm", tuple(ALGORITHMS))
 
 

@@ -8,21 +8,25 @@ import numpy as np
 from ._seed_stream import SeedStream
 
 
+class InvalidParameterError(ValueError, TypeError):
+    """A parameter of the wrong type or value.  Both a ``ValueError`` and a ``TypeError``,
+    as scikit-learn's error of the same name is: code written for either library's
+    ``except ValueError`` (or ``TypeError``) catches it."""
+
+
 def check_int(value, name, minimum):
     """Return ``value`` if it is an integer (not a bool) of at least ``minimum``."""
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an integer >= {minimum}, got {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be an integer >= {minimum}, got {value!r}")
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral) or value < minimum:
+        raise InvalidParameterError(f"{name} must be an integer >= {minimum}, got {value!r}")
     return int(value)
 
 
 def check_non_negative_number(value, name):
     """Return ``value`` if it is a finite real number of at least 0."""
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
-        raise TypeError(f"{name} must be a number >= 0, got {value!r}")
+        raise InvalidParameterError(f"{name} must be a number >= 0, got {value!r}")
     if not np.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+        raise InvalidParameterError(f"{name} must be a finite number >= 0, got {value!r}")
     return float(value)
 
 
@@ -30,7 +34,7 @@ def check_choice(value, name, choices):
     """Return ``value`` if it is one of the strings in ``choices``."""
     if not isinstance(value, str) or value not in choices:
         options = ", ".join(repr(choice) for choice in choices)
-        raise ValueError(f"{name} must be one of {options}; got {value!r}")
+        raise InvalidParameterError(f"{name} must be one of {options}; got {value!r}")
     return value
 
 

@@ -124,6 +124,33 @@ def test_k_means_hands_a_callable_init_a_random_state_like_sklearn(random_state)
     assert ours[2] == pytest.approx(theirs[2], rel=1e-9)
 
 
+@pytest.mark.parametrize(
+    "parameters",
+    [
+        {"n_clusters": 2.0},
+        {"n_clusters": 0},
+        {"max_iter": 2.0},
+        {"tol": "a"},
+        {"tol": -1.0},
+        {"copy_x": 1},
+        {"verbose": 2.0},
+        {"n_init": "many"},
+        {"algorithm": "auto"},
+        {"init": "farthest"},
+    ],
+    ids=repr,
+)
+def test_a_bad_parameter_is_both_a_value_error_and_a_type_error_like_sklearns(parameters):
+    """scikit-learn raises its InvalidParameterError, a ValueError and a TypeError at
+    once: ``except ValueError`` written for it must catch ours too, whatever the case."""
+    X = blobs(200, 2, 3, seed=1)
+    name = next(iter(parameters))
+    for make in (SklearnKMeans, KMeans):
+        for expected in (ValueError, TypeError):
+            with pytest.raises(expected, match=name):
+                make(**{"n_clusters": 3, **parameters}).fit(X)
+
+
 def test_n_init_auto_rule():
     X = blobs(1_000, 2, 3, seed=2)
     out = io.StringIO()
