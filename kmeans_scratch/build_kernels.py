@@ -324,7 +324,9 @@ def elkan_blobs():
 def warm_estimator(X, algorithms, n_clusters=8):
     """The calls a session makes on ``X``: ``KMeans(n_clusters).fit`` with each of
     ``algorithms`` (3 iterations at most), then ``predict``, ``transform`` and ``score``,
-    and ``kmeans_plusplus``."""
+    ``kmeans_plusplus``, and a fit from centers of which one is far from every row, whose
+    cluster is left empty and takes the row farthest from its center (until 2026-12-07,
+    such a user's first fit compiled the distances that choose it)."""
     import warnings
 
     from ._kmeans import KMeans, kmeans_plusplus
@@ -335,8 +337,11 @@ def warm_estimator(X, algorithms, n_clusters=8):
             fitted = KMeans(
                 n_clusters, algorithm=algorithm, n_init=1, max_iter=3, random_state=0
             ).fit(X)
-    fitted.predict(X), fitted.transform(X), fitted.score(X)
-    kmeans_plusplus(X, n_clusters, random_state=0)
+        fitted.predict(X), fitted.transform(X), fitted.score(X)
+        kmeans_plusplus(X, n_clusters, random_state=0)
+        far = fitted.cluster_centers_.copy()
+        far[-1] += 1e6
+        KMeans(n_clusters, init=far, n_init=1, max_iter=2).fit(X)
 
 
 USAGE = "python -m kmeans_scratch.build_kernels [--force | --warm [1 | 2]]"

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 import kmeans_scratch
 from kmeans_scratch._kernels import QUIET_COMPILE
 from kmeans_scratch._numba_cache import PREFIX, kernel_cache_folder, sources_hash
@@ -225,3 +227,27 @@ def test_warming_processes_take_turns_writing_numbas_cache(tmp_path):
     assert save_at_once(tmp_path / "turns", "turns") == (True, EVERY_ENTRY)
     raced = (save_at_once(tmp_path / f"alone-{n}", "alone") for n in range(3))
     assert any(outcome != (True, EVERY_ENTRY) for outcome in raced)  # once in 3 tries at least
+
+
+@pytest.mark.parametrize("sparse_rows", [False, True], ids=["dense", "sparse"])
+def test_the_warm_fits_a_cluster_left_empty(monkeypatch, sparse_rows):
+    """``warm_estimator`` ends with a fit whose last center is far from every row: its
+    cluster is left empty and takes the row farthest from its own center, so the cache
+    holds those distances (a student's fit from a bad init compiled them, and said so on
+    stderr, until 2026-12-07)."""
+    import numpy as np
+    from scipy import sparse
+
+    from kmeans_scratch import _iterations
+    from kmeans_scratch.build_kernels import warm_estimator
+
+    relocations = []
+    measure = _iterations.sq_distances_to_assigned
+    monkeypatch.setattr(
+        _iterations,
+        "sq_distances_to_assigned",
+        lambda *args: relocations.append(1) or measure(*args),
+    )
+    X = np.random.default_rng(0).normal(size=(600, 5))
+    warm_estimator(sparse.csr_matrix(X) if sparse_rows else X, ("lloyd",))
+    assert relocations
