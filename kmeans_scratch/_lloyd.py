@@ -8,13 +8,14 @@ Given centers c_1..c_k and weighted samples (x_i, w_i), one iteration is
 1. assignment (E-step):  l_i = argmin_j ‖x_i − c_j‖²   (ties go to the lowest j);
 2. update (M-step):      c_j = Σ_{i: l_i = j} w_i x_i / Σ_{i: l_i = j} w_i.
 
-Each step can only lower the inertia Σ_i w_i ‖x_i − c_{l_i}‖², so the iteration converges
-to a local minimum.  It stops when no label changes (strict convergence) or when the
-total squared center shift Σ_j ‖c_j(new) − c_j(old)‖² falls to ``tol`` or below (or after
-``max_iter`` iterations); in these cases one more assignment makes ``labels`` agree with the
-returned centers, and the inertia is that of these labels, summed in float64.  A
-cluster that ends an assignment step empty is re-seeded with the sample farthest from its
-own center, exactly as scikit-learn does.
+Neither step can raise the inertia Σ_i w_i ‖x_i − c_{l_i}‖², and there are finitely many
+labelings, so the iteration comes to a fixed point, where neither step lowers it further
+(a local minimum over the labelings, not the global one).  It stops when no label changes
+(strict convergence) or when the total squared center shift Σ_j ‖c_j(new) − c_j(old)‖²
+falls to ``tol`` or below (or after ``max_iter`` iterations); in these cases one more
+assignment makes ``labels`` agree with the returned centers, and the inertia is that of
+these labels, summed in float64.  A cluster that ends an assignment step empty is
+re-seeded with the sample farthest from its own center, exactly as scikit-learn does.
 
 The assignment and the sums of the update are one fused Numba kernel,
 :func:`assign_and_accumulate`: one pass over the data per iteration, no

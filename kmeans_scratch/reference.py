@@ -8,10 +8,14 @@ give the same labels and number of iterations, and centers equal to 1e-10.
 Conventions shared with the fast path:
 
 - ``tol`` is relative, as scikit-learn's: a run stops when the centers moved, in all,
-  Σ_j ‖c_j′ − c_j‖² ≤ tol · (the mean over the features of the weighted variance of X);
+  Σ_j ‖c_j′ − c_j‖² ≤ tol · (the mean over the features of the weighted variance of X;
+  scikit-learn takes the unweighted variance even with weights, so with weights a run
+  may stop at another iteration than scikit-learn's, docs/limits.md);
   or when no label changed (strict convergence); or after ``max_iter`` iterations.
 - Ties go to the lowest center index (``argmin``).
-- A cluster left empty takes the sample farthest from its own center (scikit-learn's rule).
+- A cluster left empty takes the sample farthest from its own center (scikit-learn's rule);
+  one still empty (every sample on its center: fewer distinct samples than clusters) is
+  put on the center of the heaviest cluster.
 - The labels returned are those of the final centers, and ``inertia = Σ_i w_i ‖x_i − c_{l_i}‖²``.
 """
 
@@ -34,8 +38,9 @@ def absolute_tolerance(X, weights, tol):
 def new_centers(X, weights, labels, centers):
     """The M-step: each center the weighted mean of its samples, c_j = Σ_{l_i=j} w_i x_i / W_j.
 
-    An empty cluster first takes the sample farthest from its current center (the
-    farthest to the first empty cluster, as scikit-learn does).
+        An empty cluster first takes the sample farthest from its current center (the
+    farthest to the first empty cluster, as scikit-learn does); one still empty, where
+    every sample sits on its center, goes to the heaviest cluster's center.
     """
     k = centers.shape[0]
     labels = labels.copy()
@@ -52,6 +57,7 @@ def new_centers(X, weights, labels, centers):
     filled = cluster_weights > 0
     result = centers.copy()
     result[filled] = sums[filled] / cluster_weights[filled, None]
+    result[~filled] = result[np.argmax(cluster_weights)]
     return result
 
 
@@ -126,7 +132,7 @@ def hamerly(X, centers, sample_weight=None, max_iter=300, tol=1e-4, counts=None)
     upper, lower = np.full(n_samples, np.inf), np.zeros(n_samples)
     for n_iter in range(1, max_iter + 1):  # noqa: B007 (the count is returned)
         _, s = half_gaps(centers)
-        own = np.maximum(labels, 0)
+        own = np.maximum(labels, 0)  # no label yet (−1): any s, since u = ∞ measures it
         check = upper > SAFE * np.maximum(s[own], lower)
         tighten = np.flatnonzero(check & (labels >= 0))
         upper[tighten] = np.sqrt(((X[tighten] - centers[labels[tighten]]) ** 2).sum(axis=1))

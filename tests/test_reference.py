@@ -67,3 +67,18 @@ def test_an_empty_cluster_takes_the_farthest_sample_as_in_the_fast_path():
         np.testing.assert_array_equal(labels, fast.labels_)
         assert n_iter == fast.n_iter_ and len(np.unique(labels)) == 3
         np.testing.assert_allclose(centers, fast.cluster_centers_, rtol=1e-10, atol=1e-9)
+
+
+def test_more_clusters_than_distinct_samples_as_in_the_fast_path():
+    """4 distinct rows, 50 copies each, 6 clusters: every sample ends on its center, two
+    clusters stay empty and go to the heaviest cluster's center, in both paths (the
+    reference kept their old centers until 2026-12-07, and stopped an iteration sooner)."""
+    distinct = np.random.default_rng(0).normal(size=(4, 3)) * 10
+    X = np.repeat(distinct, 50, axis=0)
+    init = np.vstack([distinct, distinct[:2] + 0.5])
+    for algorithm in ("lloyd", "hamerly", "elkan"):
+        fast = KMeans(6, init=init, n_init=1, algorithm=algorithm).fit(X)
+        centers, labels, _, n_iter = getattr(reference, algorithm)(X, init)
+        np.testing.assert_array_equal(labels, fast.labels_)
+        assert n_iter == fast.n_iter_
+        np.testing.assert_allclose(centers, fast.cluster_centers_, rtol=1e-10, atol=1e-9)
