@@ -55,6 +55,7 @@ bench: $(STAMP) kernels pngquant
 
 # The headline rows alone (marked quick in benchmarks/conftest.py), at most 3 rounds each:
 # under 5 minutes; writes benchmarks/RESULTS-quick.md and .json, and the README's speed table.
+# (a run whose command rows fell back to the shipped images leaves the README as it is).
 bench-quick: $(STAMP) kernels pngquant
 	$(BIN)/python -m pytest benchmarks -m quick --max-rounds 3 -q \
 	    --benchmark-columns=min,median,max,rounds $(COMMAND_IMAGES) --results benchmarks/RESULTS-quick.md

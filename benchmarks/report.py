@@ -754,7 +754,8 @@ def command_headline(rows):
             else "–"
         )
         lines.append(
-            f"| the same, one call per file (median over the files) "
+            f"| the same, one call per file (medians over the files; the ratio, the "
+            f"median of each file's) "
             f"| {fmt_seconds(ours['median_s'])} "
             f"| pngquant {fmt_seconds(theirs['median_s']) if theirs else '–'} | {cell} | |"
         )
@@ -852,9 +853,17 @@ def main(run_json, readme=None):
     run_json = Path(run_json)
     run = json.loads(run_json.read_text(encoding="utf-8"))
     run_json.with_suffix(".md").write_text(render_results(run), encoding="utf-8")
-    if readme:
-        rewrite_readme(readme, run)
-        print(f"{readme}: its speed table is the headline of {run_json}")
+    if not readme:
+        return
+    shipped = [row for row in run["rows"] if "shipped" in str(row.get("images", ""))]
+    if shipped:
+        print(
+            f"{readme}: left as it is: {run_json} ran the command rows on the shipped "
+            "images, not on the photos its speed table is about (see the run's warning)"
+        )
+        return
+    rewrite_readme(readme, run)
+    print(f"{readme}: its speed table is the headline of {run_json}")
 
 
 if __name__ == "__main__":

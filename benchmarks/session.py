@@ -30,15 +30,18 @@ from .report import headline_lines, write_results
 GUESS_S = 3.0
 #: A progress line at least this often within a long section.
 HEARTBEAT_S = 120.0
+#: Over this 1-minute load average per core as the run starts, the run warns that the
+#: machine is busy.
+BUSY_LOAD_PER_CORE = 0.5
 #: Each test module's section, as the plan names it.
 SECTIONS = {
     "test_command.py": "the command against pngquant, file to file",
-    "test_core.py": "Lloyd iterations and k-means++ against scikit-learn, compile time",
+    "test_core.py": "K-Means against scikit-learn",
     "test_dask.py": "K-Means and batches of files on a Dask cluster",
     "test_large_images.py": "large images: time and peak memory",
     "test_palette_effort.py": "what the fit's effort buys; dithering against Pillow's",
     "test_peers_kmeans.py": "K-Means against scikit-learn, faiss and MiniBatchKMeans",
-    "test_peers_quantize.py": "color quantizers: libimagequant, scikit-learn, faiss, Pillow",
+    "test_peers_quantize.py": "the quantizer against other color quantizers",
 }
 
 
@@ -218,9 +221,19 @@ class BenchmarkRun:
             self.say(f"  {number}. {section_title(name)} ({name}): {len(items)} tests{time_note}")
             tests = Counter(getattr(item, "originalname", item.name) for item in items)
             self.say("       " + ", ".join(f"{test} ×{count}" for test, count in tests.items()))
-        for line in self.image_lines():
+        for line in [*self.image_lines(), *self.load_lines(self.load)]:
             self.say(line, red=line.startswith("  !!"), bold=line.startswith("  !!"))
         self.say(self.expectation())
+
+    def load_lines(self, load):
+        """A warning when the machine was busy (a 1-minute load over half its cores): the
+        libraries alternate, but a busy phase still widens the spread of each ratio."""
+        if self.smoke or load <= BUSY_LOAD_PER_CORE * (os.cpu_count() or 1):
+            return []
+        return [
+            f"  !! the machine is busy: load {load:.2f} on {os.cpu_count()} cores as the run "
+            "started; its ratios may be off: run it again on a quiet machine to compare"
+        ]
 
     def image_lines(self):
         """Which images the selected tests read, and a warning for a missing folder."""
@@ -297,7 +310,9 @@ class BenchmarkRun:
     def pytest_sessionfinish(self, session):
         if self.smoke or not self.recorder.rows:
             return
-        durations = {**self.recorded, **self.durations}
+        durations = run_durations(
+            [item.nodeid for item in self.items], self.recorded, self.durations
+        )
         load = [self.load, os.getloadavg()[0]]
         self.written = write_results(
             self.results, self.recorder.rows, machine(), load, durations, self.compiles.compiled
@@ -316,8 +331,27 @@ class BenchmarkRun:
         headline = headline_lines(self.recorder.rows)
         if headline:
             self.say("")
+            self.say(
+                "The table above is pytest-benchmark's: each test's whole time, every "
+                "contender's rounds together. The comparison, ours ÷ the reference (below "
+                "1: ours is faster), each side's median:"
+            )
             for line in headline:
                 self.say(line)
+        for line in [*self.image_lines(), *self.load_lines(self.load)]:
+            if line.startswith("  !!"):
+                self.say(line, red=True, bold=True)
+
+
+def run_durations(nodeids, recorded, measured):
+    """``{nodeid: seconds}`` of this run's tests, ``nodeids``: as ``measured`` now, else as
+    ``recorded`` by the last run (a test this run selected but did not reach); a test no
+    longer in the suite (renamed, gone) leaves no stale estimate behind."""
+    return {
+        nodeid: measured.get(nodeid, recorded.get(nodeid))
+        for nodeid in nodeids
+        if nodeid in measured or nodeid in recorded
+    }
 
 
 def recorded_durations(results):

@@ -7,6 +7,7 @@ render synthetic rows, or collect the suite without running it.
 """
 
 import json
+import os
 import re
 import subprocess
 import sys
@@ -180,3 +181,43 @@ def test_a_run_of_tests_picked_with_k_leaves_the_whole_suites_results_alone():
     assert "benchmarks: a timed run into y.md" in named
     whole = collect("-m", "not grid")
     assert f"timed run into {ROOT / 'benchmarks' / 'RESULTS.md'}" in whole
+
+
+def test_a_quick_run_on_the_shipped_images_leaves_the_readme_alone(tmp_path, capsys):
+    """Without the Kodak photos the command rows run on the shipped images, where the batch
+    is slower than pngquant's: such a run does not rewrite the README's speed table,
+    which is about the photos (until 2026-12-07 it did)."""
+    run = json.loads((BENCHMARKS / "RESULTS-quick.json").read_text(encoding="utf-8"))
+    for row in run["rows"]:
+        if "images" in row:
+            row["images"] = "the shipped images"
+    run_json = tmp_path / "RESULTS-quick.json"
+    run_json.write_text(json.dumps(run), encoding="utf-8")
+    readme = tmp_path / "README.md"
+    readme.write_bytes((ROOT / "README.md").read_bytes())
+    report.main(run_json, readme)
+    assert readme.read_bytes() == (ROOT / "README.md").read_bytes()
+    assert "left as it is" in capsys.readouterr().out
+    assert (tmp_path / "RESULTS-quick.md").read_text(encoding="utf-8") == report.render_results(run)
+
+
+def test_a_busy_machine_is_said_and_a_quiet_one_is_not():
+    from benchmarks.session import BUSY_LOAD_PER_CORE, BenchmarkRun
+
+    run = object.__new__(BenchmarkRun)  # the warning alone, without a pytest session
+    run.smoke = False
+    cores = os.cpu_count() or 1
+    busy = run.load_lines(BUSY_LOAD_PER_CORE * cores + 1.0)
+    assert len(busy) == 1 and busy[0].startswith("  !! the machine is busy: load ")
+    assert run.load_lines(0.0) == []
+
+
+def test_the_durations_kept_are_this_runs_tests_only():
+    from benchmarks.session import run_durations
+
+    recorded = {"a": 1.0, "b": 2.0, "renamed": 3.0}
+    assert run_durations(["a", "b", "new"], recorded, {"a": 1.5, "new": 4.0}) == {
+        "a": 1.5,
+        "b": 2.0,
+        "new": 4.0,
+    }
