@@ -174,6 +174,14 @@ def check_init_shape(centers, n_clusters, n_features):
     )
 
 
+def is_own(function):
+    """Whether ``function`` is this package's (the palette's seeding, say), which takes
+    an integer seed's :class:`~._seed_stream.SeedStream` as it is; a user's callable
+    ``init`` gets a ``numpy.random.RandomState`` (in the same state), as from
+    scikit-learn, whose checks refuse anything else."""
+    return (getattr(function, "__module__", None) or "").partition(".")[0] == __package__
+
+
 def initial_centers(X, n_clusters, init, sample_weight, random_state, check_init):
     """Initial centers in the (mean-centered) frame of ``X``; ``check_init`` validates the
     array a callable ``init`` returns."""
@@ -183,9 +191,9 @@ def initial_centers(X, n_clusters, init, sample_weight, random_state, check_init
     elif isinstance(init, str) and init == "random":
         centers = random_choice_init(X, n_clusters, sample_weight, random_state)
         centers = centers.toarray() if _sparse.is_sparse(centers) else centers
-    elif callable(init):  # a user's function gets a real RandomState, as scikit-learn's does
-        if isinstance(random_state, SeedStream):
-            random_state = random_state.as_random_state()
+    elif callable(init):
+        if isinstance(random_state, SeedStream) and not is_own(init):
+            random_state = random_state.as_random_state()  # a user's: as scikit-learn's
         centers = check_init(init(X, n_clusters, random_state=random_state), X.dtype)
         check_init_shape(centers, n_clusters, X.shape[1])
     else:
