@@ -855,8 +855,7 @@ def main(run_json, readme=None):
     run_json.with_suffix(".md").write_text(render_results(run), encoding="utf-8")
     if not readme:
         return
-    shipped = [row for row in run["rows"] if "shipped" in str(row.get("images", ""))]
-    if shipped:
+    if any("shipped" in str(row.get("images", "")) for row in run["rows"]):
         print(
             f"{readme}: left as it is: {run_json} ran the command rows on the shipped "
             "images, not on the photos its speed table is about (see the run's warning)"

@@ -38,7 +38,7 @@ def absolute_tolerance(X, weights, tol):
 def new_centers(X, weights, labels, centers):
     """The M-step: each center the weighted mean of its samples, c_j = Σ_{l_i=j} w_i x_i / W_j.
 
-        An empty cluster first takes the sample farthest from its current center (the
+    An empty cluster first takes the sample farthest from its current center (the
     farthest to the first empty cluster, as scikit-learn does); one still empty, where
     every sample sits on its center, goes to the heaviest cluster's center.
     """

@@ -126,9 +126,10 @@ def check_output_of(args, source, path):
             "with -o or --ext and add --force)"
         )
     check_output(path, overwrite=args.force, force=FORCE)
-    if args.output and not path.parent.is_dir():
+    folder_exists = path.parent.is_dir()
+    if args.output and not folder_exists:
         raise ImageError(f"{path}: no such folder {path.parent}")
-    if path.parent.is_dir() and not os.access(path.parent, os.W_OK | os.X_OK):
+    if folder_exists and not os.access(path.parent, os.W_OK | os.X_OK):
         denied = os.strerror(errno.EACCES)
         raise ImageError(f"{path}: cannot write into {path.parent}: {denied}")
 
