@@ -84,6 +84,7 @@ RUNS = {
     "k-2": (["photo.png", "-k", "2", "--speed", "11"], False),
     "gray": (["gray.png", "-k", "16"], False),
     "dither": (["translucent.png", "-k", "64", "--dither"], False),
+    "gray-dither": (["gray.png", "-k", "16", "--dither"], False),
     "gif": (["photo.png", "-k", "32", "--format", "gif"], False),
     "batch": (["photo.png", "gray.png", "translucent.png", "astronaut.png", "-k", "64"], True),
     "shared-palette": (["photo.png", "astronaut.png", "-k", "32", "--shared-palette"], True),

@@ -361,8 +361,8 @@ def to_working_space(colors, color_space):
     n_color = 3 if colors.shape[1] >= 3 else 1
     rgb = colors[:, :3] if n_color == 3 else np.repeat(colors[:, :1], 3, axis=1)
     coords = forward(rgb.astype(np.float64))
-    if n_color == 1:
-        coords = coords[:, :1]
+    if n_color == 1:  # a copy: the kernels that take the coordinates take C-ordered arrays
+        coords = np.ascontiguousarray(coords[:, :1])
     if has_alpha(colors.shape[1]):
         gray, scale = alpha_frame(color_space, n_color)
         opacity = colors[:, -1:].astype(np.float64) / 255.0
