@@ -54,6 +54,34 @@ def test_metrics_from_the_histogram_equal_metrics_from_the_pixels():
     assert result.metrics["delta_e"] == pytest.approx(delta, rel=1e-9)
 
 
+def composited(rgba, background):
+    alpha = rgba[..., 3:].astype(np.float64) / 255.0
+    return alpha * rgba[..., :3] + (1.0 - alpha) * background
+
+
+@pytest.mark.parametrize("dither", [False, True])
+def test_psnr_of_a_translucent_image_is_of_what_a_viewer_sees(dither):
+    """With alpha, PSNR is that of the image composited over black and over white (the
+    mean of the two squared errors, over the color channels): the RGB of faint pixels,
+    which no viewer sees, does not count; an opaque RGBA image measures as its RGB."""
+    pixels = image_array("astronaut")[::4, ::4]
+    height, width = pixels.shape[:2]
+    ramp = np.linspace(0.0, 1.0, width)[None, :] * np.ones((height, 1))
+    alpha = np.clip(np.rint(255 * ramp), 0, 255).astype(np.uint8)
+    rgba = np.dstack([pixels, alpha])
+    result = compress(rgba, 16, dither=dither)
+    rebuilt = result.to_array()
+    visible = rgba.copy()
+    visible[alpha == 0] = 0  # transparent pixels are one color, their RGB unseen
+    errors = [((composited(visible, b) - composited(rebuilt, b)) ** 2).mean() for b in (0.0, 255.0)]
+    assert result.metrics["psnr"] == pytest.approx(
+        10 * np.log10(255.0**2 / np.mean(errors)), rel=1e-12
+    )
+    assert result.metrics["psnr"] > psnr(visible, rebuilt) + 3  # the straight RGBA error
+    opaque = np.dstack([pixels, np.full((height, width), 255, np.uint8)])
+    assert compress(opaque, 16).metrics["psnr"] == compress(pixels, 16).metrics["psnr"]
+
+
 @pytest.mark.parametrize("color_space", ["rgb", "lab", "oklab"])
 def test_color_spaces_round_trip_and_lab_lowers_delta_e(color_space):
     colors = np.random.RandomState(0).randint(0, 256, size=(5000, 3)).astype(np.uint8)

@@ -4,10 +4,12 @@ Every measure reads the original pixels, the palette and the index of each pixel
 makes a float copy of the image, so measuring a 24-megapixel photo costs a few bytes per
 pixel at most.
 
-- **PSNR** = 10 log₁₀(255² / MSE), the mean squared error over every pixel and channel
-  (alpha included).  Computed exactly from the histogram: a pixel's error depends only on
-  its color and its palette entry, so MSE = Σ_pairs count · ‖color − entry‖² / (N·C) over
-  the distinct (color, entry) pairs.
+- **PSNR** = 10 log₁₀(255² / MSE), the mean squared error over every pixel and color
+  channel of what a viewer sees (:func:`seen_squared_errors`): with alpha, the image
+  composited over black and over white, the mean of the two.  Computed exactly from the
+  histogram: a pixel's error depends only on its color and its palette entry, so
+  MSE = Σ_pairs count · error(color, entry) / (N·C) over the distinct (color, entry)
+  pairs, C the color channels (3, or 1 for gray).
 - **SSIM**: the mean structural similarity of Wang et al. (2004) over 7 × 7 windows, as
   scikit-image's ``structural_similarity`` defines it (uniform window, sample covariance,
   data range 255), on the color channels (gray for L/LA images).  Computed by a streaming
@@ -24,6 +26,7 @@ pixel at most.
 import numpy as np
 
 from .._engine import kernel, prange
+from ._alpha import has_alpha
 from ._color_difference import pair_error_sums
 
 #: The quality measures a quantization reports, each computed only when asked for.
@@ -114,16 +117,35 @@ PAIR_CHUNK = 1 << 18
 
 def psnr_of_pairs(colors, pairs, palette):
     """PSNR (dB) of the pixels described by ``pairs`` (see :func:`pixel_pairs`): every
-    channel of every pixel, MSE = Σ count · ‖color − entry‖² / (N · C)."""
+    color channel of every pixel as seen, MSE = Σ count · error(color, entry) / (N · C)
+    (:func:`seen_squared_errors`)."""
     rows, entries, counts = pairs
     squared_error = 0.0
     for start in range(0, rows.shape[0], PAIR_CHUNK):
         part = slice(start, start + PAIR_CHUNK)
-        diff = colors[rows[part]].astype(np.float64) - palette[entries[part]]
-        # Elementwise, not a BLAS dot: BLAS threads would compete with the batch's workers.
-        squared_error += float((counts[part] * (diff * diff).sum(axis=1)).sum())
-    mse = squared_error / (counts.sum() * colors.shape[1])
+        errors = seen_squared_errors(colors[rows[part]], palette[entries[part]])
+        squared_error += float((counts[part] * errors).sum())
+    n_color = colors.shape[1] - 1 if has_alpha(colors.shape[1]) else colors.shape[1]
+    mse = squared_error / (counts.sum() * n_color)
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
+
+
+def seen_squared_errors(colors, entries):
+    """The squared error a viewer sees when each of ``colors`` (m, C) uint8 is shown as
+    the entry beside it, summed over the color channels, as (m,) float64.
+
+    Opaque: ‖c − e‖².  With alpha (α = a / 255), a color shows α·c + (1 − α)·b over a
+    background b, so the error is u = α_c·c − α_e·e over black and u + (α_e − α_c)·255
+    over white: the mean of the two squares is taken, per channel.  A pixel nearly
+    invisible has a small error whatever its color; opaque pixels give ‖c − e‖² exactly.
+    """
+    diff = colors.astype(np.float64) - entries
+    if not has_alpha(colors.shape[1]):
+        return (diff * diff).sum(axis=1)  # elementwise: BLAS threads would compete
+    alpha, entry_alpha = colors[:, -1:] / 255.0, entries[:, -1:] / 255.0
+    over_black = alpha * colors[:, :-1] - entry_alpha * entries[:, :-1]
+    over_white = over_black + (entry_alpha - alpha) * 255.0
+    return ((over_black * over_black + over_white * over_white) / 2.0).sum(axis=1)
 
 
 def psnr(histogram, palette, indices):
