@@ -216,6 +216,19 @@ def test_kmeans_parallel_seeds_are_as_good_as_kmeans_plusplus(n_clusters):
         assert ours <= 1.02 * memory
 
 
+def test_a_kmeans_parallel_round_that_draws_no_row_changes_nothing():
+    """With one cluster (ℓ = 2 rows expected a round) or a small oversampling factor, a
+    round may draw no row: the rows keep their nearest candidate and D² (a round over no
+    candidates once numbered a candidate that did not exist, and the seeding failed)."""
+    X = np.random.default_rng(0).normal(size=(1000, 3))
+    with dask.config.set(scheduler="threads"):
+        one = DaskKMeans(1, random_state=3).fit(da.from_array(X, chunks=(1000, -1)))
+        few = DaskKMeans(3, oversampling_factor=0.1, random_state=0)
+        few.fit(da.from_array(X, chunks=(100, -1)))
+    np.testing.assert_allclose(one.cluster_centers_[0], X.mean(axis=0), rtol=0, atol=1e-12)
+    assert few.inertia_ <= 1.02 * KMeans(3, random_state=0).fit(X).inertia_
+
+
 def test_random_init_draws_distinct_rows_by_weight():
     X = np.arange(20.0).reshape(10, 2)
     weights = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 0.0])  # only three rows can be drawn
