@@ -211,13 +211,15 @@ def each_row(ufunc, X, row, out):
     centers the rows by their mean, ``numpy.add`` undoes it), in ``out``'s dtype; the same
     bits, element by element.
 
-    Where ``X``, ``row`` and ``out`` share a dtype and the matrices are C-contiguous (a
-    fit's rows), :func:`add_row` does it (x − m = x + (−m) exactly): NumPy broadcasts a
-    short row over narrow rows three times slower than it streams a long one, and into a
-    new (n, d) array it spends about as long again as a copy.
+    Where ``X``, ``row`` and ``out`` share a dtype and the matrices are C-contiguous and
+    aligned (a fit's rows), :func:`add_row` does it (x − m = x + (−m) exactly): NumPy
+    broadcasts a short row over narrow rows three times slower than it streams a long
+    one, and into a new (n, d) array it spends about as long again as a copy.  (A Dask
+    chunk from bytes may start at an address that the ahead-of-time code refuses.)
     """
     same_dtype = X.dtype == out.dtype == row.dtype and ufunc in (np.add, np.subtract)
-    if same_dtype and X.flags.c_contiguous and out.flags.c_contiguous and out.flags.writeable:
+    contiguous = X.flags.c_contiguous and out.flags.c_contiguous and out.flags.writeable
+    if same_dtype and contiguous and X.flags.aligned and out.flags.aligned:
         add_row(X, row if ufunc is np.add else -row, out)
     else:
         ufunc(X, row, out=out, dtype=out.dtype)

@@ -146,30 +146,55 @@ def test_a_chunk_the_workers_cannot_hold_is_refused_with_what_to_change():
 
 
 def test_a_worker_of_one_thread_runs_the_chunks_without_starting_numba(ahead_of_time_module):
-    """A worker of one thread runs its chunks from the ahead-of-time module, read-only ones
-    too: Numba's compiler, about 120 MiB of a worker, never starts there (a read-only chunk
-    centered by a kernel with no such specialization started it: 126 pauses in
-    ``make bench-dask-memory``)."""
+    """A worker of one thread runs its chunks' tasks from the ahead-of-time module, on
+    read-only and on unaligned chunks and centers too: Numba's compiler, about 120 MiB of
+    a worker, never starts there (a read-only chunk centered by a kernel with no such
+    specialization started it: 126 pauses in ``make bench-dask-memory``; chunks that
+    Dask sent from bytes at an odd address started it in the moments' pass)."""
 
-    def one_assignment_step():
+    def every_task_of_a_chunk():
         from kmeans_scratch._kernels import numba_started
         from kmeans_scratch.dask._chunked import on_chunk
-        from kmeans_scratch.dask._chunks import assign_step
-
-        rows = np.random.default_rng(0).random((100_000, 3), dtype=np.float32)
-        rows.flags.writeable = False  # as Dask often hands a chunk over
-        mean = rows.mean(axis=0)
-        run, (_, _, cluster_weights) = on_chunk(
-            assign_step, True, None, rows, None, mean, "lloyd", None, rows[:4] - mean
+        from kmeans_scratch.dask._chunks import (
+            assign_step,
+            chunk_inertia,
+            chunk_moments,
+            predict_chunk,
+            transform_chunk,
         )
-        return numba_started(), int(cluster_weights.sum()), int(run.labels().min())
+        from kmeans_scratch.dask._seeding import sampling_round
+
+        def unaligned(array):  # as a buffer of bytes at an odd address holds it
+            raw = np.zeros(array.nbytes + 1, dtype=np.uint8)[1:]
+            out = raw.view(array.dtype).reshape(array.shape)
+            out[...] = array
+            return out
+
+        data = np.random.default_rng(0).random((100_000, 3), dtype=np.float32)
+        read_only = data.copy()
+        read_only.flags.writeable = False  # as Dask often hands a chunk over
+        outcomes = []
+        for rows in (read_only, unaligned(data)):
+            _, mean, _ = chunk_moments(rows, None, np.float32)
+            mean = mean.astype(np.float32)
+            centers = unaligned(data[:4] - mean)
+            run, (_, _, cluster_weights) = on_chunk(
+                assign_step, True, None, rows, None, mean, "lloyd", None, centers
+            )
+            on_chunk(sampling_round, True, None, rows, None, mean, centers, 0, 8.0, 0)
+            labels = predict_chunk(rows, centers)
+            transform_chunk(rows, centers)
+            chunk_inertia(rows, None, centers)
+            outcomes.append((int(cluster_weights.sum()), int(run.labels().min()), labels.size))
+        assert not rows.flags.aligned
+        return numba_started(), outcomes
 
     fresh = distributed.LocalCluster(
         n_workers=1, threads_per_worker=1, dashboard_address=":0"
     )  # a worker where no earlier test started Numba
     with fresh, distributed.Client(fresh) as client:
-        started, total_weight, lowest_label = client.submit(one_assignment_step).result()
-    assert (total_weight, lowest_label) == (100_000, 0)
+        started, outcomes = client.submit(every_task_of_a_chunk).result()
+    assert outcomes == [(100_000, 0, 100_000)] * 2
     assert not started
 
 

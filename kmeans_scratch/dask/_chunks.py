@@ -57,10 +57,17 @@ def chunk_threads(n_rows):
 
 
 def weights_of(weights, n_rows, dtype):
-    """The chunk's weights as a C-contiguous array of ``dtype``; None means all ones."""
+    """The chunk's weights as an array of ``dtype`` the kernels take (:func:`rows_of`);
+    None means all ones."""
     if weights is None:
         return np.ones(n_rows, dtype=dtype)
-    return np.ascontiguousarray(weights, dtype=dtype)
+    return rows_of(weights, dtype)
+
+
+def rows_of(chunk, dtype):
+    """The chunk (or the centers) in ``dtype``, C-contiguous, aligned and writeable, as
+    the kernels' ahead-of-time code takes them (:func:`usable`; copied only if not)."""
+    return usable(np.asarray(chunk, dtype=dtype))
 
 
 def prepared(chunk, weights, mean, reuse=False):
@@ -101,7 +108,7 @@ def thread_buffer(purpose, shape, dtype, fill=None):
 def chunk_moments(chunk, weights, dtype):
     """``(W, mean, variance)`` of the chunk's rows, weighted, in float64 (W = Σ w_i);
     checks that every value is finite and every weight non-negative on the way."""
-    rows = np.ascontiguousarray(chunk, dtype=dtype)
+    rows = rows_of(chunk, dtype)
     weights = weights_of(weights, rows.shape[0], dtype)
     check_finite(rows, "X")
     check_weight_values(weights)
@@ -264,7 +271,7 @@ def nearest_rows(rows, centers):
     labels = np.empty(rows.shape[0], dtype=np.int32)
     distances = np.empty(rows.shape[0], dtype=rows.dtype)
     if rows.shape[0]:
-        centers = np.ascontiguousarray(centers, dtype=rows.dtype)
+        centers = rows_of(centers, rows.dtype)
         with chunk_threads(rows.shape[0]):
             assign_labels(rows, np.ones(rows.shape[0], dtype=rows.dtype), centers, labels)
             sq_distances_to_assigned(rows, centers, labels, distances)
@@ -273,12 +280,12 @@ def nearest_rows(rows, centers):
 
 def predict_chunk(chunk, centers):
     """Labels of the chunk's rows: the index of their nearest center."""
-    return nearest_rows(np.ascontiguousarray(chunk, dtype=centers.dtype), centers)[0]
+    return nearest_rows(rows_of(chunk, centers.dtype), centers)[0]
 
 
 def transform_chunk(chunk, centers):
     """``out[i, j] = ‖x_i − c_j‖`` for the chunk's rows."""
-    rows = np.ascontiguousarray(chunk, dtype=centers.dtype)
+    rows, centers = rows_of(chunk, centers.dtype), rows_of(centers, centers.dtype)
     distances = np.empty((rows.shape[0], centers.shape[0]), dtype=centers.dtype)
     with chunk_threads(rows.shape[0]):
         euclidean_distances_to_centers(rows, centers, distances)
@@ -287,7 +294,7 @@ def transform_chunk(chunk, centers):
 
 def chunk_inertia(chunk, weights, centers):
     """Σ w_i min_j ‖x_i − c_j‖² over the chunk's rows, in float64."""
-    rows = np.ascontiguousarray(chunk, dtype=centers.dtype)
+    rows, centers = rows_of(chunk, centers.dtype), rows_of(centers, centers.dtype)
     weights = weights_of(weights, rows.shape[0], rows.dtype)
     if rows.shape[0] == 0:
         return 0.0
