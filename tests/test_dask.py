@@ -229,6 +229,41 @@ def test_a_kmeans_parallel_round_that_draws_no_row_changes_nothing():
     assert few.inertia_ <= 1.02 * KMeans(3, random_state=0).fit(X).inertia_
 
 
+def test_a_dask_dataframe_is_fitted_by_its_partitions_with_its_column_names():
+    """A Dask DataFrame is not gathered into one array: its labels are chunked as its
+    partitions, and its string column names are ``feature_names_in_``, as in memory."""
+    import dask.dataframe as dd
+    import pandas as pd
+
+    X = blobs(1000, 3, 3, seed=2)
+    frame = pd.DataFrame(X, columns=["a", "b", "c"])
+    chunked = dd.from_pandas(frame, npartitions=4)
+    with dask.config.set(scheduler="threads"):
+        ours = DaskKMeans(3, init=X[:3]).fit(chunked)
+        predicted = ours.predict(chunked)
+    expected = KMeans(3, init=X[:3]).fit(frame)
+    assert len(ours.labels_.chunks[0]) == len(predicted.chunks[0]) == 4
+    np.testing.assert_array_equal(ours.labels_.compute(), expected.labels_)
+    np.testing.assert_array_equal(ours.feature_names_in_, expected.feature_names_in_)
+    assert not hasattr(DaskKMeans(3, init=X[:3]).fit(X), "feature_names_in_")
+
+
+def test_a_pickled_model_predicts_and_says_its_labels_were_not_pickled(cluster_client):
+    """The labels stay on the workers: a pickled model's ``labels_`` say so when computed
+    (they failed with a missing Dask dependency), and the rest of it works unchanged."""
+    import pickle
+
+    X = da.from_array(blobs(4000, 3, 4, seed=3), chunks=(1000, -1)).persist()
+    model = DaskKMeans(4, random_state=0).fit(X)
+    restored = pickle.loads(pickle.dumps(model))
+    assert restored.labels_.chunks == model.labels_.chunks
+    with pytest.raises(ValueError, match=r"labels_ of a kmeans_scratch\.dask\.KMeans stay where"):
+        restored.labels_.compute()
+    np.testing.assert_array_equal(restored.cluster_centers_, model.cluster_centers_)
+    np.testing.assert_array_equal(restored.predict(X).compute(), model.predict(X).compute())
+    np.testing.assert_array_equal(model.labels_.compute(), model.predict(X).compute())
+
+
 def test_random_init_draws_distinct_rows_by_weight():
     X = np.arange(20.0).reshape(10, 2)
     weights = np.array([0, 0, 0, 0, 0, 0, 1, 1, 1, 0.0])  # only three rows can be drawn
@@ -302,12 +337,24 @@ def test_bad_weights_are_named(weights, message):
 def test_bad_parameters_and_test_data_are_named():
     X = da.from_array(blobs(2000, 3, 4, seed=1), chunks=(500, -1))
     with pytest.raises(ValueError, match=re.escape("init must be one of 'k-means||', 'random'")):
+        DaskKMeans(4, init="kmeans").fit(X)
+    with pytest.raises(
+        ValueError,
+        match=r"'k-means\+\+': k-means\+\+ would take a pass .*'k-means\|\|', the default",
+    ):
         DaskKMeans(4, init="k-means++").fit(X)
     with pytest.raises(ValueError, match="does not match"):
         DaskKMeans(4, init=np.zeros((3, 3))).fit(X)
     model = DaskKMeans(4, random_state=0).fit(X)
     with pytest.raises(ValueError, match="X has 2 features, but KMeans is expecting 3"):
         model.predict(X[:, :2])
+    for bad, what in ((np.nan, "NaN"), (np.inf, "infinity")):
+        test_data = X.compute()
+        test_data[777, 1] = bad
+        with_bad_row = da.from_array(test_data, chunks=(500, -1))
+        for call in (model.predict, model.transform, model.score):
+            with pytest.raises(ValueError, match=f"X contains {what}"):
+                dask.compute(call(with_bad_row))
 
 
 def test_a_paused_worker_holds_a_fit_up_when_it_runs_nothing_and_has_work_waiting():

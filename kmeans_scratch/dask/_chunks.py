@@ -266,6 +266,14 @@ def finish_run(run, rows, weights, centers_before, centers, reassign):
     return labels, (inertia, sizes)
 
 
+def checked_rows_of(chunk, dtype):
+    """The rows of a chunk given to ``predict``, ``transform`` or ``score``
+    (:func:`rows_of`), refused, as ``fit`` refuses them, if any is NaN or infinite."""
+    rows = rows_of(chunk, dtype)
+    check_finite(rows, "X")
+    return rows
+
+
 def nearest_rows(rows, centers):
     """``(labels, squared distances)`` of each row's nearest center (ties to the lowest)."""
     labels = np.empty(rows.shape[0], dtype=np.int32)
@@ -280,12 +288,12 @@ def nearest_rows(rows, centers):
 
 def predict_chunk(chunk, centers):
     """Labels of the chunk's rows: the index of their nearest center."""
-    return nearest_rows(rows_of(chunk, centers.dtype), centers)[0]
+    return nearest_rows(checked_rows_of(chunk, centers.dtype), centers)[0]
 
 
 def transform_chunk(chunk, centers):
     """``out[i, j] = ‖x_i − c_j‖`` for the chunk's rows."""
-    rows, centers = rows_of(chunk, centers.dtype), rows_of(centers, centers.dtype)
+    rows, centers = checked_rows_of(chunk, centers.dtype), rows_of(centers, centers.dtype)
     distances = np.empty((rows.shape[0], centers.shape[0]), dtype=centers.dtype)
     with chunk_threads(rows.shape[0]):
         euclidean_distances_to_centers(rows, centers, distances)
@@ -294,7 +302,7 @@ def transform_chunk(chunk, centers):
 
 def chunk_inertia(chunk, weights, centers):
     """Σ w_i min_j ‖x_i − c_j‖² over the chunk's rows, in float64."""
-    rows, centers = rows_of(chunk, centers.dtype), rows_of(centers, centers.dtype)
+    rows, centers = checked_rows_of(chunk, centers.dtype), rows_of(centers, centers.dtype)
     weights = weights_of(weights, rows.shape[0], rows.dtype)
     if rows.shape[0] == 0:
         return 0.0

@@ -43,16 +43,22 @@ from ._run import run_chunks
 from ._seeding import N_ROUNDS, OVERSAMPLING_FACTOR, kmeans_parallel, weighted_rows
 
 INIT_METHODS = ("k-means||", "random")
+KMEANS_PLUSPLUS_ON_CHUNKS = (
+    "k-means++ would take a pass over the data for each center; 'k-means||', the default, "
+    "is its form for chunked data (Bahmani et al. 2012), in a few passes"
+)
 
 
 def check_rows(X, name="X"):
     """``X`` as a Dask array of whole rows, and the float dtype the fit computes in.
 
     A NumPy array (or anything array-like) is validated as in memory and made a Dask
-    array of row chunks.  A Dask array must have known chunk sizes and whole rows in each
-    chunk; its values are checked for NaN and infinity chunk by chunk, in the fit's first
-    pass over the data.
+    array of row chunks; a Dask DataFrame becomes the Dask array of its partitions.  A
+    Dask array must have known chunk sizes and whole rows in each chunk; its values are
+    checked for NaN and infinity chunk by chunk, in the fit's first pass over the data.
     """
+    if hasattr(X, "to_dask_array") and hasattr(X, "npartitions"):  # a Dask DataFrame
+        X = X.to_dask_array(lengths=True)  # one pass over its partitions counts their rows
     if not isinstance(X, da.Array):
         return da.from_array(check_float_rows(X, name), chunks=("auto", -1))
     if X.ndim != 2:
@@ -76,6 +82,31 @@ def check_rows(X, name="X"):
     if X.dtype.kind not in "biuf":
         raise ValueError(f"{name} must be an array of real numbers, got dtype {X.dtype}")
     return X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
+
+
+def labels_not_pickled(chunks):
+    """A lazy int32 array of ``chunks`` whose every chunk raises what the labels of a
+    pickled model have become (see :meth:`KMeans.__getstate__`)."""
+    return da.zeros(sum(chunks[0]), chunks=chunks, dtype=np.int32).map_blocks(
+        refuse_labels_not_pickled, dtype=np.int32
+    )
+
+
+def refuse_labels_not_pickled(block):
+    raise ValueError(
+        "labels_ of a kmeans_scratch.dask.KMeans stay where it was fitted and are not "
+        "pickled: compute them before pickling (np.asarray(model.labels_)), or call "
+        "model.predict(X)"
+    )
+
+
+def string_columns(X):
+    """The column names of a (pandas or Dask) DataFrame ``X`` as an object array, where
+    they are all strings (scikit-learn's ``feature_names_in_``), else None."""
+    columns = getattr(X, "columns", None)
+    if columns is None or not all(isinstance(name, str) for name in columns):
+        return None
+    return np.asarray(columns, dtype=object)
 
 
 def check_weights(sample_weight, X):
@@ -132,6 +163,8 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     inertia_ : float
     n_iter_ : int
     n_features_in_ : int
+    feature_names_in_ : ndarray of shape (n_features_in_,)
+        Only when ``X`` was a (pandas or Dask) DataFrame with string column names.
     """
 
     def __init__(
@@ -162,13 +195,23 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
     def fit(self, X, y=None, sample_weight=None):
         """Compute K-Means clustering of the Dask array ``X`` (weights: a Dask or NumPy
         array of shape (n_samples,), or None)."""
-        check_parameters(
-            self.n_clusters, self.init, self.n_init, self.max_iter, self.tol, self.verbose,
-            True, self.algorithm, init_methods=INIT_METHODS,
-        )  # fmt: skip
+        try:
+            check_parameters(
+                self.n_clusters, self.init, self.n_init, self.max_iter, self.tol,
+                self.verbose, True, self.algorithm, init_methods=INIT_METHODS,
+            )  # fmt: skip
+        except ValueError as error:
+            if isinstance(self.init, str) and self.init == "k-means++":
+                raise type(error)(f"{error}: {KMEANS_PLUSPLUS_ON_CHUNKS}") from None
+            raise
         check_int(self.init_rounds, "init_rounds", 0)
         check_non_negative_number(self.oversampling_factor, "oversampling_factor")
+        names = string_columns(X)
         X = check_rows(X)
+        if names is None:
+            vars(self).pop("feature_names_in_", None)
+        else:
+            self.feature_names_in_ = names
         algorithm = algorithm_for_dense_rows(self.algorithm, X.dtype, X.shape[1], self.n_clusters)
         kept = kept_bytes_per_row(X.shape[1], X.dtype, algorithm, self.n_clusters)
         with row_chunks(X, check_weights(sample_weight, X), X.dtype, kept) as chunks:
@@ -279,6 +322,15 @@ class KMeans(ClusterMixin, TransformerMixin, BaseEstimator):
         X, centers = self._check_test_data(X)
         with row_chunks(X, check_weights(sample_weight, X), centers.dtype) as chunks:
             return -float(sum(chunks.map(chunk_inertia, centers)))
+
+    def __getstate__(self):
+        """The fitted model without its labels, which live where the fit ran (the
+        workers' memory, or this process's): ``labels_`` of an unpickled model is a lazy
+        array of the same chunks that says so when computed."""
+        state = super().__getstate__()
+        if "labels_" in state:
+            state = {**state, "labels_": labels_not_pickled(self.labels_.chunks)}
+        return state
 
     def __sklearn_tags__(self):
         tags = super().__sklearn_tags__()
