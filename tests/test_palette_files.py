@@ -222,9 +222,12 @@ def test_16bit_rgb_png(tmp_path):
     path = tmp_path / "rgb16.png"
     path.write_bytes(png_16bit(eight.astype(np.uint16) * 257))
     loaded = load(path)
-    assert loaded.mode == "RGB"
+    assert loaded.mode == "RGB" and loaded.notes == ["16-bit color reduced to 8 bits"]
     np.testing.assert_array_equal(loaded.pixels, eight)
     assert compress(path, 8).metrics["colors_used"] == 8
+    tiff = tmp_path / "rgb8.tif"
+    Image.fromarray(eight).save(tiff)
+    assert load(tiff).notes == []  # 8 bits: no note
 
 
 def test_bad_files_name_the_file(tmp_path):

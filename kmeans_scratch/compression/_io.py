@@ -153,6 +153,13 @@ def from_pil(image, icc_profile=None, notes=None):
     return LoadedImage(pixels, _mode_of(pixels.shape[2]), icc_profile, notes=notes)
 
 
+def decodes_16_bits(image):
+    """Whether Pillow will decode ``image`` (not loaded yet: the tiles go at ``load()``)
+    from 16-bit samples, as a PNG or a TIFF of 16-bit RGB(A), which it opens as 8-bit
+    'RGB' or 'RGBA' (the tiles' raw mode says)."""
+    return any(";16" in str(tile[3]) for tile in getattr(image, "tile", None) or ())
+
+
 #: The most bytes of pixels :func:`pixels_of` copies out of Pillow at once.
 BAND_BYTES = 4 << 20
 
@@ -386,6 +393,8 @@ def _decode(source, name, max_pixels, max_memory):
             n_frames = getattr(image, "n_frames", 1)
             if n_frames > 1:
                 notes.append(f"first of {n_frames} frames kept ({n_frames - 1} dropped)")
+            if image.mode in ("RGB", "RGBA") and decodes_16_bits(image):  # before load()
+                notes.append("16-bit color reduced to 8 bits")  # Pillow keeps the high byte
             image.load()
             icc_profile = image.info.get("icc_profile")
             oriented = image
