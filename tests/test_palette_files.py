@@ -279,9 +279,9 @@ def test_large_images_get_the_fast_png_pass_and_decode_exactly():
     assert one_pass_level(FULL_EFFORT_PIXELS, speed=1) is None  # oxipng's search
     for speed in (1, 4, 11):
         assert one_pass_level(FULL_EFFORT_PIXELS + 1, speed) is not None
-    # the speed's deflate level, at most 10, and at most 7 above 4 megapixels
-    assert [one_pass_level(2_000_000, speed) for speed in (1, 4, 6, 11)] == [10, 10, 7, 1]
-    assert [one_pass_level(5_000_000, speed) for speed in (1, 4, 11)] == [7, 7, 1]
+    # the speed's deflate level; from speed 4 at most 10, and at most 7 above 2 megapixels
+    assert [one_pass_level(2_000_000, speed) for speed in (1, 3, 4, 6, 11)] == [12, 12, 10, 7, 1]
+    assert [one_pass_level(5_000_000, speed) for speed in (1, 2, 4, 11)] == [12, 12, 7, 1]
     rng = np.random.RandomState(0)
     palette = rng.randint(0, 256, size=(200, 3)).astype(np.uint8)
     indices = (np.arange(1100 * 1000) // 777 % 200).astype(np.uint8).reshape(1000, 1100)

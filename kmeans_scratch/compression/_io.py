@@ -536,11 +536,14 @@ def one_pass_level(n_pixels, speed, n_rows=1):
     """libdeflate's level where a PNG's rows are deflated once, unfiltered, by
     :mod:`._png` (on every core), or None where oxipng searches filters and a palette
     order (speeds up to 3, for images of up to ``FULL_EFFORT_PIXELS`` and
-    ``FULL_EFFORT_ROWS``).  Larger images get the one pass at the speed's level but at
-    most ``ONE_PASS_DEFLATE_LEVEL`` (``LARGE_DEFLATE_LEVEL`` above
-    ``ONE_PASS_MAX_PIXELS``), so that writing a PNG stays linear and cheap."""
+    ``FULL_EFFORT_ROWS``).  Larger images get the one pass: at speeds up to 3 at the
+    speed's level (the smallest files, as asked), from 4 at most
+    ``ONE_PASS_DEFLATE_LEVEL`` (``LARGE_DEFLATE_LEVEL`` above ``ONE_PASS_MAX_PIXELS``), so
+    that writing a PNG stays linear and cheap."""
     plan = effort(speed)
     if n_pixels > FULL_EFFORT_PIXELS or n_rows > FULL_EFFORT_ROWS:
+        if plan.palette_order_search:  # speeds 1-3
+            return plan.deflate_level
         most = ONE_PASS_DEFLATE_LEVEL if n_pixels <= ONE_PASS_MAX_PIXELS else LARGE_DEFLATE_LEVEL
         return min(plan.deflate_level, most)
     if plan.oxipng_level is None and plan.filters == ("NoOp",) and not plan.palette_order_search:
