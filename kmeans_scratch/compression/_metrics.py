@@ -12,7 +12,7 @@ pixel at most.
   pairs, C the color channels (3, or 1 for gray).
 - **SSIM**: the mean structural similarity of Wang et al. (2004) over 7 × 7 windows, as
   scikit-image's ``structural_similarity`` defines it (uniform window, sample covariance,
-  data range 255), on the color channels (gray for L/LA images).  Computed by a streaming
+  data range 255), on the straight color channels (gray for L/LA images).  Computed by a streaming
   kernel from exact integer window sums (scikit-image is its test oracle).  An image
   too small for 7 × 7 takes the largest odd square window that fits (3 or 5), and one
   with a side under 3 one window covering the whole image (the global SSIM).
