@@ -251,3 +251,29 @@ def test_the_warm_fits_a_cluster_left_empty(monkeypatch, sparse_rows):
     X = np.random.default_rng(0).normal(size=(600, 5))
     warm_estimator(sparse.csr_matrix(X) if sparse_rows else X, ("lloyd",))
     assert relocations
+
+
+def test_the_warm_of_the_seeding_passes_covers_a_dask_fits_calls():
+    """A ``pip install`` warms Numba's cache in a build without Dask: the k-means|| kernels
+    are warmed on NumPy arrays (``dask._warm.warm_seeding_passes``), with every argument
+    type a Dask fit on the threaded scheduler then calls them with (its first fit
+    compiled both, after a pip install, until 2026-12-07).  In a fresh process."""
+    script = """
+import dask, dask.array as da, numpy as np
+from kmeans_scratch import _kernels
+from kmeans_scratch.dask import KMeans, _seeding, _warm
+_kernels.start_numba()
+_warm.warm_seeding_passes()
+kernels = (_seeding.nearer_candidates, _seeding.rows_that_may_be_drawn)
+warmed = [set(kernel.signatures) for kernel in kernels]
+rows = np.random.default_rng(1).normal(size=(40_000, 3))
+with dask.config.set(scheduler="threads"):
+    for dtype in (np.float64, np.float32):
+        X = da.from_array(rows.astype(dtype), chunks=10_000)
+        KMeans(16, random_state=0).fit(X)
+        KMeans(4, random_state=0).fit(X, sample_weight=da.ones(40_000, chunks=10_000))
+print(all(warmed) and [set(k.signatures) for k in kernels] == warmed)
+"""
+    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
+    assert done.returncode == 0, done.stderr[-3000:]
+    assert done.stdout.split() == ["True"]
