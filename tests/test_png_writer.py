@@ -198,3 +198,22 @@ def test_the_parts_run_on_the_threads_this_thread_may_use(monkeypatch):
         monkeypatch.setattr(_png, "get_threads", lambda threads=threads: threads)
         _png.deflated_parts([b"a" * 1000] * 4, 10)
         assert len(threads_seen) == expected
+
+
+@pytest.mark.parametrize("kind", KINDS)
+@pytest.mark.parametrize("level", [4, 7, 9, 10])
+def test_a_flat_part_at_a_capped_level_is_deflated_again_at_10(kind, level):
+    """From level 7 up to 9 a part that deflates to under an eighth of its bytes (runs,
+    text: flat content) keeps level 10's stream where it is smaller; every other part,
+    and every level outside 7-9, its own level's stream, read back the same."""
+    part = contents(kind, 400_000)
+    own, at_10 = (deflate.deflate_compress(part, lv) for lv in (level, _png.FLAT_LEVEL))
+    flat = len(own) * _png.FLAT_RATIO < len(part)
+    retried = 7 <= level < 10 and flat and len(at_10) < len(own)
+    stream = _png.deflated_part(part, level)
+    assert stream == (at_10 if retried else own)
+    assert zlib.decompress(stream, -15) == part
+    if kind == "runs" and level in (7, 9):
+        assert retried  # the case this is for: a part of runs gets smaller at 10
+    if kind == "random":
+        assert not flat

@@ -44,7 +44,8 @@ and over ``ONE_PASS_MAX_PIXELS`` at most 7.  Level 10 writes 3–6 % fewer bytes
 0.07–0.2 s more per megapixel (the Wikipedia photos of about 1 MP: 3.4 % for 70 ms each; a
 smooth 3 MP mosaic: 6 % for 0.53 s, a fifth of pngquant's time); on a 24 MP photo (001
 of the Wikipedia set enlarged, k = 256) levels 7, 10 and 12 wrote 6.43, 5.89 and 5.84 MB
-in 0.31, 1.48 and 3.16 s (2 cores).
+in 0.31, 1.48 and 3.16 s (2 cores).  At levels 7-9 a part of flat content is deflated
+again at 10 (``_png.FLAT_RATIO``), where that costs little.
 """
 
 from dataclasses import dataclass
