@@ -282,15 +282,27 @@ def loaded_module():
 def find_module_file():
     """The module's file for these sources and this CPU, or None (without describing the
     CPU when no module was built for these sources)."""
-    folders = [folder for folder in kernel_folder_candidates() if any(folder.glob("ahead-*"))]
+    folders = [folder for folder in kernel_folder_candidates() if holds_modules(folder)]
     if not folders:
         return None
     host = host_key()
     for folder in folders:
         path = module_file(folder, host)
-        if path.is_file():
-            return path
+        try:
+            if path.is_file():
+                return path
+        except OSError:  # a folder this user may not read: as if there were none
+            continue
     return None
+
+
+def holds_modules(folder):
+    """Whether the kernel folder ``folder`` holds a module for some CPU; False where it
+    cannot be read (another user's cache, under a home folder of mode 0700)."""
+    try:
+        return any(folder.glob("ahead-*"))
+    except OSError:
+        return False
 
 
 def find_module():

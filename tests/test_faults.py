@@ -232,6 +232,37 @@ def test_an_unwritable_output_folder_is_refused_before_the_input_is_read(tmp_pat
     assert folder_state(locked) == {}
 
 
+def test_an_unreadable_input_and_an_unreadable_user_cache_are_named_or_passed_over(tmp_path):
+    """An input this user may not read fails with one line, "Permission denied", not as a
+    corrupt image with an errno; a user cache folder this user may not read (another
+    user's home, mode 0700) is passed over: the others are compressed from the package's
+    kernels (it failed every file with the cache folder's PermissionError)."""
+    good, unreadable = tmp_path / "good.png", tmp_path / "unreadable.png"
+    Image.fromarray(image_array("coffee")[::8, ::8]).save(good)
+    unreadable.write_bytes(good.read_bytes())
+    unreadable.chmod(0o000)
+    home = tmp_path / "home"
+    (home / "numba").mkdir(parents=True)
+    home.chmod(0o000)
+    try:
+        done = subprocess.run(
+            [*CLI, "-k", "8", "-q", str(good), str(unreadable), "--out-dir", str(tmp_path / "o")],
+            capture_output=True,
+            text=True,
+            timeout=600,
+            preexec_fn=as_an_ordinary_user,
+            env={**os.environ, "XDG_CACHE_HOME": str(home)},
+        )
+    finally:
+        home.chmod(0o755)
+        unreadable.chmod(0o644)
+    assert done.returncode == 1 and "Traceback" not in done.stderr, done.stderr
+    assert done.stderr.splitlines() == [
+        f"kmeans-compress: error: {unreadable}: {os.strerror(errno.EACCES)}"
+    ]
+    assert [path.name for path in (tmp_path / "o").iterdir()] == ["good-k8.png"]
+
+
 def make_read_only(folder):
     for path in [folder, *folder.rglob("*")]:
         path.chmod(0o555 if path.is_dir() else 0o444)

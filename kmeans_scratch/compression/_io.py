@@ -407,6 +407,8 @@ def _decode(source, name, max_pixels, max_memory):
         raise ImageError(f"{name}: {over_the_limit(_pixels_in(error), max_pixels)}") from None
     except UnidentifiedImageError:
         raise ImageError(f"{name}: not an image that Pillow can read") from None
+    except PermissionError as error:  # the file cannot be read, whatever it holds
+        raise ImageError(f"{name}: {error.strerror}") from None
     except CORRUPT_FILE_ERRORS as error:
         if isinstance(error, ImageError):
             raise ImageError(f"{name}: {error}") from None
