@@ -67,6 +67,26 @@ def test_the_command_shares_a_palette_on_a_running_scheduler(photos, tmp_path, c
     assert palettes == {True} and len(written(tmp_path / "s")) == 3
 
 
+def test_relative_paths_name_the_callers_files_on_a_cluster(
+    photos, tmp_path, monkeypatch, cluster_client
+):
+    """The workers run in a folder of their own: relative inputs and output folders are
+    the caller's, made absolute before they travel (a worker read its own folder's file
+    of that name, or failed with "no such file")."""
+    monkeypatch.chdir(tmp_path)
+    address = cluster_client.scheduler.address
+    names = ["in/china.png", "in/coffee.png"]
+    rows = compress_many(names, 16, out_dir="api", client=cluster_client)
+    assert [row["output"] for row in rows] == [
+        str(tmp_path / "api" / f"{name}-k16.png") for name in ("china", "coffee")
+    ]
+    assert main([*names, "-k", "16", "--out-dir", "cli", "--scheduler", address, "-q"]) == 0
+    assert main(["in/flower.png", "-k", "16", "-o", "one.png", "--scheduler", address]) == 0
+    local = compress_many([photos / "china.png", photos / "coffee.png"], 16, out_dir="here")
+    assert written(tmp_path / "api") == written(tmp_path / "cli") == written(tmp_path / "here")
+    assert (tmp_path / "one.png").is_file() and len(local) == 2
+
+
 def test_compress_many_refuses_two_inputs_for_one_output_and_unknown_options(photos, tmp_path):
     other = tmp_path / "other"
     other.mkdir()

@@ -7,6 +7,7 @@ plus the checks of :mod:`._io`; ``args`` are the command's parsed arguments.
 """
 
 import contextlib
+import copy
 import errno
 import functools
 import os
@@ -225,6 +226,19 @@ def process_file(args, name, shared=None):
     return [{"input": str(source), **row} for row in file_rows]
 
 
+def with_absolute_paths(args):
+    """The arguments with every path (inputs, ``-o``, ``--out-dir``) made absolute: a Dask
+    cluster's workers run in folders of their own, where a relative path names another
+    file (the reports then show the absolute paths)."""
+    absolute = copy.copy(args)
+    absolute.images = [os.path.abspath(name) for name in args.images]
+    if args.output and args.output != STANDARD_STREAM:
+        absolute.output = os.path.abspath(args.output)
+    if args.out_dir:
+        absolute.out_dir = os.path.abspath(args.out_dir)
+    return absolute
+
+
 @contextlib.contextmanager
 def task_runner(args):
     """``run(function, argument_lists)``, which yields each task's outcome in order: on a
@@ -256,6 +270,8 @@ def file_outcomes(args):
     """``(True, rows)`` or ``(False, (error, traceback text))`` for each input, in order
     (see :func:`task_runner` for where each runs); with ``--shared-palette``, onto one
     palette fitted to all of them (see :mod:`._shared`)."""
+    if args.workers or args.scheduler:
+        args = with_absolute_paths(args)
     tasks = [(args, name) for name in args.images]
     with task_runner(args) as run:
         if not args.shared_palette:

@@ -68,7 +68,8 @@ def compress_many(
     next to it), with the options of :func:`~kmeans_scratch.compression.compress`.
 
     With ``client``, a ``dask.distributed.Client``, the files are spread over its workers
-    (which must see the same files); each output is byte-identical to a local run's.
+    (which must see the same files: relative paths are made absolute first, as the
+    workers run in folders of their own); each output is byte-identical to a local run's.
 
     With ``shared_palette``, every output carries one palette of at most ``n_colors``
     entries, fitted once to the pixels of all the images together (see
@@ -86,7 +87,9 @@ def compress_many(
         if any(options.get(name) is not None for name in TARGETS):
             raise ValueError("shared_palette takes n_colors, not a target_psnr / target_ssim")
         options = {name: value for name, value in options.items() if name not in TARGETS}
-    sources = [Path(image) for image in images]
+    local = Path if client is None else (lambda path: Path(path).absolute())
+    sources = [local(image) for image in images]
+    out_dir = None if out_dir is None else local(out_dir)
     outputs = [output_of(source, n_colors, out_dir, fmt) for source in sources]
     seen = {}
     for source, output in zip(sources, outputs, strict=True):
