@@ -158,10 +158,20 @@ def test_an_image_changed_after_its_histogram_is_refused(photos):
         shared.quantize(photos[2])
 
 
-def test_targets_do_not_go_with_a_shared_palette(photos, tmp_path):
-    with pytest.raises(ValueError, match="shared_palette takes n_colors"):
-        compress_many(photos, 16, shared_palette=True, target_psnr=30)
-    assert not any(path.name.endswith("-k16.png") for path in photos[0].parent.iterdir())
+def test_targets_do_not_go_with_compress_many_and_are_refused_before_any_work(photos):
+    """A quality target chooses k per image: compress_many takes a number of colors, and
+    says so once, before any file is read (it raised that 'auto' was not 'auto', or gave
+    every file the error)."""
+    cases = [
+        ((16,), {"shared_palette": True, "target_psnr": 30}, "not target_psnr"),
+        ((16,), {"target_psnr": 30}, "not target_psnr"),
+        (("auto",), {"target_ssim": 0.9}, "not target_ssim"),
+        (("auto",), {}, "not auto"),
+    ]
+    for arguments, options, what in cases:
+        with pytest.raises(ValueError, match=f"compress_many takes a number of colors, {what}"):
+            compress_many(photos, *arguments, **options)
+    assert not any("-k" in path.name for path in photos[0].parent.iterdir())
 
 
 def test_the_command_writes_the_api_files(photos, tmp_path):

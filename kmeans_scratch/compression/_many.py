@@ -70,6 +70,9 @@ def compress_many(
     With ``client``, a ``dask.distributed.Client``, the files are spread over its workers
     (which must see the same files: relative paths are made absolute first, as the
     workers run in folders of their own); each output is byte-identical to a local run's.
+    ``n_colors`` is a number: a quality target, which chooses k per image, is
+    :func:`~kmeans_scratch.compression.compress`'s (``compress(path, "auto",
+    target_psnr=…)``) or the command's (``--target-psnr``).
 
     With ``shared_palette``, every output carries one palette of at most ``n_colors``
     entries, fitted once to the pixels of all the images together (see
@@ -81,12 +84,16 @@ def compress_many(
     Refuses, before any work, two inputs that would write the same output.
     """
     fmt = str(format).lower()
-    n_colors = check_n_colors(n_colors, fmt)
     check_options(options)
-    if shared_palette:
-        if any(options.get(name) is not None for name in TARGETS):
-            raise ValueError("shared_palette takes n_colors, not a target_psnr / target_ssim")
-        options = {name: value for name, value in options.items() if name not in TARGETS}
+    targets = [name for name in TARGETS if options.get(name) is not None]
+    if targets or (isinstance(n_colors, str) and n_colors == "auto"):
+        raise ValueError(
+            f"compress_many takes a number of colors, not {targets[0] if targets else 'auto'}:"
+            " for a quality target per image, use compress(path, 'auto', target_psnr=...) "
+            "on each, or the command's --target-psnr"
+        )
+    n_colors = check_n_colors(n_colors, fmt)
+    options = {name: value for name, value in options.items() if name not in TARGETS}
     local = Path if client is None else (lambda path: Path(path).absolute())
     sources = [local(image) for image in images]
     out_dir = None if out_dir is None else local(out_dir)
