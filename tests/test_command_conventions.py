@@ -118,6 +118,19 @@ def test_two_inputs_that_would_write_one_output_are_refused_before_any_work(tmp_
     # With a target, k (and so the name) is found by the work: the same stem is refused.
     done = run(tmp_path / "a.png", tmp_path / "a.jpg", "--target-psnr", "30", "--out-dir", out)
     assert done.returncode == 2 and "a-kK.png" in one_line(done)
+    # Two sweeps of one stem into one folder: the second's files replaced the first's.
+    done = run(tmp_path / "a.png", tmp_path / "a.jpg", "--sweep", "2,4", "--out-dir", out, "-f")
+    assert done.returncode == 2 and "a-* (a sweep's files)" in one_line(done)
+    assert not out.exists()
+    # An output that is another input: with --force it was replaced, then compressed.
+    Image.fromarray(image_array("coffee")[::8, ::8]).save(tmp_path / "a-k4.png")
+    before = (tmp_path / "a-k4.png").read_bytes()
+    done = run(tmp_path / "a.png", tmp_path / "a-k4.png", "-k", "4", "-f")
+    assert done.returncode == 2, done.stderr
+    assert "would be written to" in one_line(done) and "another input of the batch" in one_line(
+        done
+    )
+    assert (tmp_path / "a-k4.png").read_bytes() == before
 
 
 def test_an_existing_output_is_refused_before_the_input_is_even_read(tmp_path):

@@ -92,14 +92,22 @@ def check_collisions(args):
 
     Without a quality target each output's name is known (``STEM-kK.FORMAT`` in its
     folder); with one, k is found by the work, so two inputs of the same stem in the same
-    folder are refused.  Raises :class:`CollisionError` naming both inputs.
+    folder are refused, as are two sweeps of the same stem into one folder (``STEM-kK``,
+    ``STEM-report``, the figures).  An output that is another input of the batch is
+    refused too (with ``--force`` it would be replaced before it is read, or after).
+    Raises :class:`CollisionError` naming both inputs.
     """
-    if args.sweep or len(args.images) < 2:
+    if len(args.images) < 2:
         return
+    inputs = {Path(name).resolve(): name for name in args.images}
     seen = {}
     for name in args.images:
         source = Path(name)
-        if has_target(args) and not args.ext:
+        path = None
+        if args.sweep:
+            key = (sweep_dir(args, source).resolve(), source.stem)
+            what = f"{key[0] / source.stem}-* (a sweep's files)"
+        elif has_target(args) and not args.ext:
             key = (output_path(args, source, 0).parent.resolve(), source.stem)
             what = f"{key[0] / source.stem}-kK.{args.format}"
         else:
@@ -111,6 +119,11 @@ def check_collisions(args):
                 "rename one, or give them different --out-dir runs"
             )
         seen[key] = name
+        if path is not None and inputs.get(key, name) != name:
+            raise CollisionError(
+                f"{name} would be written to {path}, another input of the batch "
+                f"({inputs[key]}); rename one, or use --out-dir"
+            )
 
 
 def check_output_of(args, source, path):
