@@ -568,7 +568,8 @@ def test_notes_are_shown_on_stderr_one_line_each_unless_quiet(tmp_path):
     done = run(photo, "--target-psnr", "60", "-o", tmp_path / "t.png")
     assert done.returncode == 0
     assert (
-        one_line(done) == f"kmeans-compress: {photo}: target_psnr=60.0 not reached with 256 colors"
+        one_line(done)
+        == f"kmeans-compress: {photo}: target PSNR 60.00 dB not reached with 256 colors"
     )
     # a large ICC profile converted, not kept
     tagged = tmp_path / "tagged.jpg"

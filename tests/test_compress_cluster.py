@@ -125,6 +125,11 @@ def test_cluster_usage_errors_are_one_line(photos, capsys):
     assert "--workers works on files" in capsys.readouterr().err
     assert main([image, "--workers", "2", "--scheduler", "tcp://x:1"]) == 2
     assert "not allowed with argument" in capsys.readouterr().err
+    for not_an_address in ("threads", "processes", "localhost"):
+        assert main([image, "--scheduler", not_an_address]) == 2
+        assert f"--scheduler {not_an_address}: not a Dask scheduler's address" in (
+            capsys.readouterr().err
+        )
     assert main([image, "-o", str(photos / "x.png"), "--scheduler", "tcp://127.0.0.1:9"]) == 1
     err = capsys.readouterr().err
     assert "no Dask scheduler at tcp://127.0.0.1:9" in err and "Traceback" not in err

@@ -122,7 +122,8 @@ def compress(
         result, reached = smallest_k(quantizer, QUALITY_TARGETS[name], target)
         result.facts["target_reached"] = reached
         if not reached:
-            result.facts["notes"].append(f"{name}={target} not reached with 256 colors")
+            what = f"PSNR {target:.2f} dB" if name == "target_psnr" else f"SSIM {target:.4g}"
+            result.facts["notes"].append(f"target {what} not reached with 256 colors")
     else:
         result = quantizer.quantize(n_colors)
     result.facts["total_seconds"] = time.perf_counter() - start

@@ -20,6 +20,7 @@ import atexit
 import ctypes
 import math
 import os
+import re
 import signal
 import sys
 from pathlib import Path
@@ -406,6 +407,11 @@ def check_cluster(args):
     option = "--workers" if args.workers else "--scheduler"
     if STANDARD_STREAM in args.images or args.output == STANDARD_STREAM:
         raise UsageError(f"{option} works on files: not with - (standard input or output)")
+    if args.scheduler and not re.fullmatch(r"\w+://\S+|[^\s:/]+:\d+", args.scheduler):
+        raise UsageError(
+            f"--scheduler {args.scheduler}: not a Dask scheduler's address (such as "
+            "tcp://host:8786); for this machine's cores, --workers N"
+        )
     try:
         import_distributed()
     except ClusterError as error:
