@@ -33,6 +33,12 @@ def has_alpha(n_channels):
     return n_channels in (2, 4)
 
 
+def color_channels(n_channels):
+    """How many of ``n_channels`` channels are color: 3 (RGB, RGBA) or 1 (gray, gray +
+    alpha)."""
+    return 3 if n_channels >= 3 else 1
+
+
 def alpha_classes(colors):
     """(m,) int8: the class of each of the (m, C) uint8 ``colors``; all opaque without alpha."""
     if not has_alpha(colors.shape[1]):

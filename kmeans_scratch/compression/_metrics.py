@@ -26,7 +26,7 @@ pixel at most.
 import numpy as np
 
 from .._engine import kernel, prange
-from ._alpha import has_alpha
+from ._alpha import color_channels, has_alpha
 from ._color_difference import pair_error_sums
 
 #: The quality measures a quantization reports, each computed only when asked for.
@@ -125,8 +125,7 @@ def psnr_of_pairs(colors, pairs, palette):
         part = slice(start, start + PAIR_CHUNK)
         errors = seen_squared_errors(colors[rows[part]], palette[entries[part]])
         squared_error += float((counts[part] * errors).sum())
-    n_color = colors.shape[1] - 1 if has_alpha(colors.shape[1]) else colors.shape[1]
-    mse = squared_error / (counts.sum() * n_color)
+    mse = squared_error / (counts.sum() * color_channels(colors.shape[1]))
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
@@ -139,8 +138,8 @@ def seen_squared_errors(colors, entries):
     over white: the mean of the two squares is taken, per channel.  A pixel nearly
     invisible has a small error whatever its color; opaque pixels give ‖c − e‖² exactly.
     """
-    diff = colors.astype(np.float64) - entries
     if not has_alpha(colors.shape[1]):
+        diff = colors.astype(np.float64) - entries
         return (diff * diff).sum(axis=1)  # elementwise: BLAS threads would compete
     alpha, entry_alpha = colors[:, -1:] / 255.0, entries[:, -1:] / 255.0
     over_black = alpha * colors[:, :-1] - entry_alpha * entries[:, :-1]
@@ -309,7 +308,7 @@ def ssim(original, palette, indices):
     """Mean SSIM of ``original`` (H, W, C) uint8 and ``palette[indices]``, averaged over the
     color channels (gray for C ≤ 2), as ``skimage.metrics.structural_similarity`` with
     the window of :func:`ssim_window` (7 × 7 unless the image is smaller)."""
-    n_color = 3 if original.shape[2] >= 3 else 1
+    n_color = color_channels(original.shape[2])
     height, width = indices.shape
     c1, c2 = (SSIM_K1 * 255.0) ** 2, (SSIM_K2 * 255.0) ** 2
     rows, cols = ssim_window.py_func(height, width)  # in Python: no kernel to start

@@ -27,7 +27,7 @@ import numpy as np
 from kmeans_scratch import ConvergenceWarning, k_means
 
 from .._engine import default_local_trials, greedy_kmeans_plusplus, kernel, prange
-from ._alpha import TRANSPARENT, alpha_classes, has_alpha
+from ._alpha import TRANSPARENT, alpha_classes, color_channels, has_alpha
 
 COLOR_SPACES = ("rgb", "lab", "oklab")
 
@@ -358,7 +358,7 @@ def to_working_space(colors, color_space):
     visible one (:mod:`._alpha`).
     """
     forward = _SPACES[color_space][0]
-    n_color = 3 if colors.shape[1] >= 3 else 1
+    n_color = color_channels(colors.shape[1])
     rgb = colors[:, :3] if n_color == 3 else np.repeat(colors[:, :1], 3, axis=1)
     coords = forward(rgb.astype(np.float64))
     if n_color == 1:  # a copy: the kernels that take the coordinates take C-ordered arrays
