@@ -275,14 +275,17 @@ def checked_rows_of(chunk, dtype):
 
 
 def nearest_rows(rows, centers):
-    """``(labels, squared distances)`` of each row's nearest center (ties to the lowest)."""
+    """``(labels, squared distances)`` of each row's nearest center (ties to the lowest);
+    with no centers (a k-means|| round that drew no row), every row is infinitely far,
+    labelled 0."""
+    if rows.shape[0] == 0 or centers.shape[0] == 0:
+        return np.zeros(rows.shape[0], np.int32), np.full(rows.shape[0], np.inf, rows.dtype)
     labels = np.empty(rows.shape[0], dtype=np.int32)
     distances = np.empty(rows.shape[0], dtype=rows.dtype)
-    if rows.shape[0]:
-        centers = rows_of(centers, rows.dtype)
-        with chunk_threads(rows.shape[0]):
-            assign_labels(rows, np.ones(rows.shape[0], dtype=rows.dtype), centers, labels)
-            sq_distances_to_assigned(rows, centers, labels, distances)
+    centers = rows_of(centers, rows.dtype)
+    with chunk_threads(rows.shape[0]):
+        assign_labels(rows, np.ones(rows.shape[0], dtype=rows.dtype), centers, labels)
+        sq_distances_to_assigned(rows, centers, labels, distances)
     return labels, distances
 
 

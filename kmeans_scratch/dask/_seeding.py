@@ -107,11 +107,7 @@ def update_closest(closest, rows, weights, new_candidates, first_index):
         closest = Closest(rows.shape[0], rows.dtype)
     if rows.shape[0] == 0:
         return closest, 0.0
-    if new_candidates.shape[0]:
-        labels, distances = nearest_rows(rows, new_candidates)
-    else:  # a round that drew no row: no candidate is nearer, φ_c is still wanted
-        labels = np.zeros(rows.shape[0], dtype=np.int32)
-        distances = np.full(rows.shape[0], np.inf, dtype=rows.dtype)
+    labels, distances = nearest_rows(rows, new_candidates)  # none nearer if none drawn
     nearest = closest.nearest()
     potential = nearer_candidates(closest.squared, nearest, distances, labels, first_index, weights)
     closest.packed_nearest = packed(nearest, first_index + new_candidates.shape[0] - 1)
