@@ -202,10 +202,23 @@ def test_real_process_no_arguments_demo_and_version(tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("signal_number, status", [(signal.SIGINT, 130), (signal.SIGTERM, 143)])
-def test_signal_stops_a_batch_and_leaves_only_complete_files(tmp_path, signal_number, status):
-    """A signal in the middle of a batch: exit 130/143, a one-line summary, every output
-    written is a complete PNG, and the file in progress leaves nothing behind."""
+@pytest.mark.parametrize(
+    "signal_number, status, runner",
+    [
+        (signal.SIGINT, 130, ()),
+        (signal.SIGTERM, 143, ()),
+        pytest.param(signal.SIGINT, 130, ("--workers", "2"), id="SIGINT-dask-workers"),
+    ],
+)
+def test_signal_stops_a_batch_and_leaves_only_complete_files(
+    tmp_path, signal_number, status, runner
+):
+    """A signal in the middle of a batch: exit 130/143, a one-line summary that counts
+    the files written, every output written is a complete PNG, and the files in progress
+    leave nothing behind.  SIGINT goes to the whole process group, as a terminal's Ctrl-C
+    does (the worker processes included); SIGTERM to the command alone, as ``kill``."""
+    if runner:
+        pytest.importorskip("distributed")
     inputs = tmp_path / "in"
     inputs.mkdir()
     photo = image_array("astronaut")
@@ -215,16 +228,20 @@ def test_signal_stops_a_batch_and_leaves_only_complete_files(tmp_path, signal_nu
     out.mkdir()
     command = [sys.executable, "-m", "kmeans_scratch.compression.cli", "-k", "64", "--quiet"]
     process = subprocess.Popen(
-        [*command, "--out-dir", str(out), *sorted(map(str, inputs.iterdir()))],
+        [*command, *runner, "--out-dir", str(out), *sorted(map(str, inputs.iterdir()))],
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
         env={**os.environ, "PYTHONWARNINGS": "ignore"},
+        start_new_session=True,
     )
     deadline = time.monotonic() + 120
     while not any(out.glob("*.png")) and time.monotonic() < deadline:
         time.sleep(0.05)
-    process.send_signal(signal_number)
+    if signal_number == signal.SIGINT:
+        os.killpg(process.pid, signal_number)
+    else:
+        process.send_signal(signal_number)
     _, err = process.communicate(timeout=120)
     assert process.returncode == status, err
     written = sorted(out.iterdir())
@@ -234,7 +251,10 @@ def test_signal_stops_a_batch_and_leaves_only_complete_files(tmp_path, signal_nu
         with Image.open(path) as image:
             image.load()  # complete: decodes to the end
     name = signal.Signals(signal_number).name
-    assert err.strip().splitlines()[-1].startswith(f"kmeans-compress: stopped by {name} after ")
+    assert err.strip().splitlines()[-1] == (
+        f"kmeans-compress: stopped by {name} after {len(written)} of 60 files; the files "
+        "written are complete, none was left partly written"
+    )
     assert "Traceback" not in err
 
 

@@ -591,7 +591,7 @@ def test_a_signal_hidden_in_a_numba_error_still_stops_the_batch(
     assert code == status and out == ""
     assert lines == [
         f"kmeans-compress: stopped by {name} after 0 of 2 files; the files written are "
-        "complete, the one in progress was not written"
+        "complete, none was left partly written"
     ]
     assert listing(tmp_path) == ["first.png", "second.png"]
 

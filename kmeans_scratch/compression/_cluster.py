@@ -11,11 +11,13 @@ Needs the ``[dask]`` extra (``dask.distributed``).
 
 import contextlib
 import logging
+import signal
 import traceback
+import uuid
 
 from kmeans_scratch._engine import MissingExtra, require, worker_threads
 
-from ._pool import picklable
+from ._pool import Stopped, picklable
 
 #: How long to wait for a scheduler given by address before giving up, in seconds.
 CONNECT_TIMEOUT_SECONDS = 10
@@ -38,7 +40,8 @@ def import_distributed():
 @contextlib.contextmanager
 def dask_client(workers=None, scheduler=None):
     """A ``distributed.Client``: of the running cluster at ``scheduler``, or of a new
-    LocalCluster of ``workers`` processes with one thread each (closed afterwards)."""
+    LocalCluster of ``workers`` processes with one thread each (closed afterwards), whose
+    workers ignore SIGINT (see :func:`ignore_interrupts`)."""
     distributed = import_distributed()
     if scheduler:
         try:
@@ -55,12 +58,25 @@ def dask_client(workers=None, scheduler=None):
         ) as cluster,
         distributed.Client(cluster) as client,
     ):  # fmt: skip
+        client.run(ignore_interrupts)
         yield client
 
 
-def outcome_of(function, arguments):
+def ignore_interrupts():
+    """On a worker of the command's own LocalCluster: ignore SIGINT.  A terminal's Ctrl-C
+    goes to the whole process group, the workers included; the command stops the batch
+    and closes the cluster, where each worker would print its KeyboardInterrupt."""
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+
+
+def outcome_of(function, arguments, stop_event):
     """On a worker: ``(True, function(*arguments))``, or ``(False, (exception, traceback
-    text))`` for an error, which the caller reports as this file's."""
+    text))`` for an error, which the caller reports as this file's; None, without running
+    it, once the batch has stopped (the Dask ``Event`` named ``stop_event`` is set)."""
+    import distributed
+
+    if distributed.Event(stop_event).is_set():
+        return None
     try:
         with worker_threads():
             return True, function(*arguments)
@@ -74,9 +90,16 @@ def map_on_cluster(function, argument_lists, client):
     Yields ``(True, result)`` or ``(False, (exception, traceback text))`` per task, in
     the order of ``argument_lists``.  Closing the generator early cancels the tasks not
     yet done (a task already running finishes: its output is written whole or not at all).
+
+    A :class:`~._pool.Stopped` that arrives while it waits (SIGINT, SIGTERM) stops the
+    batch cleanly: the tasks not begun return at once, those running finish their file,
+    and the Stopped is told how many files were done, so that the workers are idle when
+    the cluster closes and the count is exact.
     """
+    distributed = import_distributed()
+    stop_event = distributed.Event(f"kmeans-compress-stop-{uuid.uuid4().hex}", client=client)
     futures = [
-        client.submit(outcome_of, function, tuple(arguments), pure=False)
+        client.submit(outcome_of, function, tuple(arguments), stop_event.name, pure=False)
         for arguments in argument_lists
     ]
     try:
@@ -85,5 +108,10 @@ def map_on_cluster(function, argument_lists, client):
                 yield future.result()
             except Exception as error:  # the worker died, or the task could not run
                 yield False, (RuntimeError(f"the Dask task failed: {error}"), "")
+    except Stopped as stop:
+        stop_event.set()
+        outcomes = client.gather(futures, errors="skip")
+        stop.done = sum(outcome is not None for outcome in outcomes)
+        raise
     finally:
         client.cancel(futures)

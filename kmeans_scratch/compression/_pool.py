@@ -14,9 +14,11 @@ with everything imported, and each loads the kernels it needs.  Elsewhere they a
 spawned.
 
 Stopping: the workers ignore SIGINT (a terminal sends it to the whole process group; the
-command decides) and the command stops them with SIGTERM, which aborts the file in
-progress the way it does in the command itself: its temporary file is removed, nothing
-partial is left.  A worker that receives SIGTERM between files simply exits.
+command decides).  A signal to the command lets each busy worker finish its file, then
+the workers end; a second signal, or any other early end, stops them with SIGTERM,
+which aborts the file in progress the way it does in the command itself: its temporary
+file is removed, nothing partial is left.  A worker that receives SIGTERM between files
+simply exits.
 """
 
 import os
@@ -154,14 +156,16 @@ def map_in_workers(function, argument_lists, workers, threads):
 
     Yields ``(True, result)`` or ``(False, (exception, traceback text))`` per task, in
     the order of ``argument_lists``; each worker takes the next task as soon as it is
-    free.  Closing the generator early (an exception in the caller, such as
-    :class:`Stopped`) stops the workers: those busy with a file get SIGTERM, the idle
-    ones are told to end.
+    free.  Closing the generator early (an exception in the caller) stops the workers:
+    those busy with a file get SIGTERM, the idle ones are told to end.  A
+    :class:`Stopped` that arrives while it waits (SIGINT, SIGTERM) stops the batch
+    cleanly: each busy worker finishes its file, and the Stopped is told how many files
+    were done, so that the count is exact.
     """
     from multiprocessing.connection import wait
 
     tasks = [(index, function, tuple(arguments)) for index, arguments in enumerate(argument_lists)]
-    processes, busy = {}, {}
+    processes, busy, outcomes, index = {}, {}, {}, 0
     try:
         for _ in range(min(workers, len(tasks))):
             ours, theirs = context().Pipe()
@@ -179,7 +183,6 @@ def map_in_workers(function, argument_lists, workers, threads):
             if task is not None:
                 connection.send(task)
                 busy[connection] = task[0]
-        outcomes = {}
         for index in range(len(tasks)):
             while index not in outcomes:
                 if not busy:  # every worker died: the tasks left cannot run
@@ -202,6 +205,16 @@ def map_in_workers(function, argument_lists, workers, threads):
                         connection.send(task)
                         busy[connection] = task[0]
             yield outcomes.pop(index)
+    except Stopped as stop:
+        for connection in list(busy):  # each worker finishes its file (a second signal
+            try:  # abandons them: see finally)
+                done, outcome = connection.recv()
+                outcomes[done] = outcome
+            except (EOFError, OSError):
+                pass
+            del busy[connection]
+        stop.done = index + len(outcomes)  # yielded, and finished out of order
+        raise
     finally:
         for connection, process in processes.items():
             if connection in busy:

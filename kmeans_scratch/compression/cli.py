@@ -63,8 +63,8 @@ def stop_summary(stop):
     name = signal.Signals(stop.signal_number).name
     done = f" after {stop.done} of {stop.total} files" if stop.total else ""
     return (
-        f"{PROG}: stopped by {name}{done}; the files written are complete, the one in "
-        "progress was not written"
+        f"{PROG}: stopped by {name}{done}; the files written are complete, none was "
+        "left partly written"
     )
 
 
@@ -613,8 +613,8 @@ def run(argv):
             done += 1
             if progress is not None:
                 progress.update(source)
-    except Stopped as stop:
-        stop.done, stop.total = done, len(args.images)
+    except Stopped as stop:  # done: told by the workers' runner, if it was waiting
+        stop.done, stop.total = max(stop.done, done), len(args.images)
         raise
     finally:
         outcomes.close()  # stops the workers, if any are left
