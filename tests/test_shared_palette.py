@@ -150,6 +150,36 @@ def test_a_broken_file_is_named_and_the_others_share_the_palette_of_the_rest(pho
     assert kept[0]["palette_shared_by"] == 3
 
 
+def test_an_existing_output_is_refused_before_the_fit_and_the_others_share_a_palette(
+    photos, tmp_path, capsys
+):
+    """A file whose output exists (no --force) gets its error before any image is read,
+    and takes no part in the palette: the others' outputs are those of a batch without
+    it (the fit of all three ran first, and the refusal came only when its turn to be
+    written came)."""
+    without = tmp_path / "without"
+    compress_many(photos[1:], 16, out_dir=without, shared_palette=True)
+    out = tmp_path / "out"
+    out.mkdir()
+    existing = out / f"{photos[0].stem}-k16.png"
+    existing.write_bytes(b"keep me")
+    rows = compress_many(photos, 16, out_dir=out, shared_palette=True)
+    assert "exists" in rows[0]["error"] and existing.read_bytes() == b"keep me"
+    assert [row["palette_shared_by"] for row in rows[1:]] == [2, 2]
+    for path in without.iterdir():
+        assert (out / path.name).read_bytes() == path.read_bytes()
+    for path in out.iterdir():
+        path.unlink()
+    (out / f"{photos[1].stem}-k16.png").write_bytes(b"keep me too")
+    names = [str(path) for path in photos]
+    assert main([*names, "-k", "16", "--shared-palette", "-q", "--out-dir", str(out)]) == 1
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and f"{photos[1].stem}-k16.png" in err[0] and "exists" in err[0]
+    assert (out / f"{photos[1].stem}-k16.png").read_bytes() == b"keep me too"
+    with Image.open(out / f"{photos[0].stem}-k16.png") as image:
+        assert len(image.getpalette()) // 3 <= 16
+
+
 def test_an_image_changed_after_its_histogram_is_refused(photos):
     histograms = [image_histogram(path) for path in photos[:2]]
     shared = fit_shared(histograms, 16)

@@ -229,6 +229,15 @@ def sweep_one(args, source, out_dir, stem, overwrite):
     )
 
 
+def check_task_output(task):
+    """Refuse, before any work, the output of the task ``(args, name)`` of
+    :func:`process_file` (see :func:`check_output_of`): a shared palette's, whose files
+    are written after the palette of them all is fitted."""
+    args, name = task
+    source = Path(name)
+    check_output_of(args, source, output_path(args, source, args.colors))
+
+
 def process_file(args, name, shared=None):
     """The report rows of one input file: its compression (onto the shared palette if
     given), or its sweep."""
@@ -292,5 +301,11 @@ def file_outcomes(args):
             return
         sources = [Path(name) for name in args.images]
         yield from shared_outcomes(
-            sources, tasks, run, process_file, args.colors, common_options(args)
+            sources,
+            tasks,
+            run,
+            process_file,
+            args.colors,
+            common_options(args),
+            check_task=check_task_output,
         )

@@ -5,6 +5,7 @@ import inspect
 from pathlib import Path
 
 from ._cluster import map_on_cluster
+from ._io import check_output
 from ._pool import map_here
 from ._quantized import check_n_colors
 from ._shared import shared_outcomes
@@ -111,8 +112,9 @@ def compress_many(
     run = functools.partial(run_tasks, client=client)
     if shared_palette:
         outcomes = shared_outcomes(
-            sources, tasks, run, compress_file, n_colors, {**options, "format": fmt}
-        )
+            sources, tasks, run, compress_file, n_colors, {**options, "format": fmt},
+            check_task=lambda task: check_output(task[1], overwrite),
+        )  # fmt: skip
     else:
         outcomes = run(compress_file, tasks)
     return [

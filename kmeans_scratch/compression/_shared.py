@@ -27,6 +27,7 @@ the order of the files and wherever each step runs, so the palette is too.
 
 import functools
 import time
+import traceback
 from dataclasses import dataclass
 
 import numpy as np
@@ -115,23 +116,37 @@ def fit_shared(
     return SharedPalette(palette, keys, entries, n_colors, len(histograms))
 
 
-def shared_outcomes(sources, tasks, run, quantize_task, n_colors, options):
+def refusal(check_task, task):
+    """``(False, (error, traceback text))`` if ``check_task(task)`` raises, else None."""
+    try:
+        check_task(task)
+    except Exception as error:
+        return False, (error, traceback.format_exc())
+    return None
+
+
+def shared_outcomes(sources, tasks, run, quantize_task, n_colors, options, check_task):
     """The outcomes of a batch on one palette of at most ``n_colors`` entries, one per
     source in order (see ``run``): ``(True, result)`` or ``(False, (exception, traceback
     text))``.  ``options`` are :class:`~._quantized.Quantizer`'s.
 
     ``run(function, argument_lists)`` runs ``function(*arguments)`` for each (here, in
-    worker processes, or on a Dask cluster) and yields outcomes in order.  First
-    :func:`image_histogram` of every source; then, as one task, :func:`fit_shared` of
-    the histograms (in a worker too: a process that forks workers must not run parallel
-    kernels itself); then ``quantize_task(*task, shared palette)`` for the task of each
-    source whose histogram was taken.  A source whose histogram failed keeps that error;
-    if the fit fails, every other source gets its error.
+    worker processes, or on a Dask cluster) and yields outcomes in order.  First, here,
+    ``check_task(task)`` of each source, which raises if its output is refused (a file
+    that exists, say): that source gets the error at once and takes no part in the
+    palette.  Then :func:`image_histogram` of every other source; then, as one task,
+    :func:`fit_shared` of the histograms (in a worker too: a process that forks workers
+    must not run parallel kernels itself); then ``quantize_task(*task, shared palette)``
+    for the task of each source whose histogram was taken.  A source whose histogram
+    failed keeps that error; if the fit fails, every other source gets its error.
     """
     histogram_task = functools.partial(image_histogram, **options)
     fit_options = {name: options[name] for name in FIT_OPTIONS if name in options}
     fit_task = functools.partial(fit_shared, n_colors=n_colors, **fit_options)
-    histograms = list(run(histogram_task, [(source,) for source in sources]))
+    refusals = [refusal(check_task, task) for task in tasks]
+    accepted = [(source,) for source, refused in zip(sources, refusals, strict=True) if not refused]
+    taken_so_far = iter(run(histogram_task, accepted))
+    histograms = [refused or next(taken_so_far) for refused in refusals]
     taken = [outcome for ok, outcome in histograms if ok]
     if not taken:
         yield from histograms
