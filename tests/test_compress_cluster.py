@@ -1,6 +1,8 @@
 """Batches on a Dask cluster: ``compress_many(client=)`` and ``kmeans-compress --workers N`` /
 ``--scheduler ADDRESS`` write exactly the files a local run writes, with the same errors."""
 
+import warnings
+
 import numpy as np
 import pytest
 from PIL import Image
@@ -54,6 +56,24 @@ def test_a_shared_palette_on_a_cluster_is_the_local_one(photos, tmp_path, cluste
     broken_first = [False, True, True, True]
     assert [row.get("error") is None for row in on_cluster] == broken_first
     assert [row.get("psnr") for row in local] == [row.get("psnr") for row in on_cluster]
+
+
+def test_an_argument_every_task_shares_travels_once(cluster_client):
+    """A shared palette goes to the workers once, not with each file's task (where 11 MiB
+    per file made Dask warn of a large graph on the command's stderr)."""
+    from kmeans_scratch.compression._cluster import map_on_cluster, sent_once
+
+    palette = np.arange(3 * 2**20, dtype=np.uint8)
+    argument_lists = [(palette, index) for index in range(3)]
+    sent = sent_once(cluster_client, argument_lists)
+    assert all(isinstance(arguments[0], distributed.Future) for arguments in sent)
+    assert len({arguments[0].key for arguments in sent}) == 1
+    assert [arguments[1] for arguments in sent] == [0, 1, 2]
+    large = np.ones(12 * 2**20, dtype=np.uint8)  # over Dask's threshold for the warning
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # Dask's large-graph warning is a UserWarning
+        outcomes = list(map_on_cluster(np.sum, [(large,)] * 2, cluster_client))
+    assert outcomes == [(True, large.size)] * 2
 
 
 def test_the_command_shares_a_palette_on_a_running_scheduler(photos, tmp_path, cluster_client):

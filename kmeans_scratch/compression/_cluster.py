@@ -84,6 +84,27 @@ def outcome_of(function, arguments, stop_event):
         return False, (picklable(error), traceback.format_exc())
 
 
+def sent_once(client, argument_lists):
+    """The argument lists, as tuples, with each argument that every one of them holds
+    (the same object: the command's options, a shared palette, the histograms of the
+    one fit) scattered to the workers once and replaced by its future.  Sent with each
+    task, a shared palette of 11 MiB travelled once per file, and Dask warned of a large
+    graph on the command's stderr."""
+    argument_lists = [tuple(arguments) for arguments in argument_lists]
+    if not argument_lists:
+        return argument_lists
+    first = argument_lists[0]
+    common = {
+        position: client.scatter([value], hash=False)[0]
+        for position, value in enumerate(first)
+        if all(arguments[position] is value for arguments in argument_lists)
+    }
+    return [
+        tuple(common.get(position, value) for position, value in enumerate(arguments))
+        for arguments in argument_lists
+    ]
+
+
 def map_on_cluster(function, argument_lists, client):
     """``function(*arguments)`` for each of ``argument_lists`` on the client's workers.
 
@@ -99,8 +120,8 @@ def map_on_cluster(function, argument_lists, client):
     distributed = import_distributed()
     stop_event = distributed.Event(f"kmeans-compress-stop-{uuid.uuid4().hex}", client=client)
     futures = [
-        client.submit(outcome_of, function, tuple(arguments), stop_event.name, pure=False)
-        for arguments in argument_lists
+        client.submit(outcome_of, function, arguments, stop_event.name, pure=False)
+        for arguments in sent_once(client, argument_lists)
     ]
     try:
         for future in futures:
