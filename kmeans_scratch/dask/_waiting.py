@@ -147,7 +147,9 @@ def paused_message(address, info, stalled):
         f"the Dask worker {address} has been paused by Dask, and the fit waiting for it, for "
         f"{stalled:.0f} s: its process holds {memory / 1e6:,.0f} MB of its memory_limit of "
         f"{limit / 1e6:,.0f} MB, {max(memory - managed, 0) / 1e6:,.0f} MB of it outside "
-        "Dask's results (imports, kernels, the work on its chunks), which no spill to disk "
-        "frees. Use smaller chunks (X.rechunk({0: rows})), give the workers more memory "
-        "(memory_limit), or run fewer threads per worker (each thread works on a chunk)."
+        "Dask's results, which no spill to disk frees, while it runs no task: its imports "
+        "and kernels (about 90 to 200 MB, see 'A worker's memory' in docs/dask.md) and "
+        "what the work on its chunks left. Give the workers more memory (memory_limit); "
+        "if the imports leave room, use smaller chunks (X.rechunk({0: rows})) or fewer "
+        "threads per worker (each thread works on a chunk)."
     )
