@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from PIL import Image
+from PIL import Image, ImageDraw
 
 from kmeans_scratch import _ahead, _kernels, build_kernels
 from kmeans_scratch._ahead import Array, Scalar, Tuple
@@ -56,6 +56,11 @@ def images(tmp_path_factory):
     )
     Image.fromarray(translucent).save(folder / "translucent.png")
     Image.fromarray(image_array("astronaut")[::2, ::2]).save(folder / "astronaut.png")
+    text = Image.new("RGB", (1200, 800), (250, 250, 250))
+    draw = ImageDraw.Draw(text)
+    for line in range(40):
+        draw.text((10, 10 + 19 * line), f"labels = nearest(pixels, centers)  # {line}", fill=0)
+    text.save(folder / "text.png")  # flat content, its rows deflated in two parts
     return folder
 
 
@@ -86,6 +91,7 @@ RUNS = {
     "dither": (["translucent.png", "-k", "64", "--dither"], False),
     "gray-dither": (["gray.png", "-k", "16", "--dither"], False),
     "gif": (["photo.png", "-k", "32", "--format", "gif"], False),
+    "flat": (["text.png", "-k", "16"], False),
     "batch": (["photo.png", "gray.png", "translucent.png", "astronaut.png", "-k", "64"], True),
     "shared-palette": (["photo.png", "astronaut.png", "-k", "32", "--shared-palette"], True),
 }

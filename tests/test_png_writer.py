@@ -201,11 +201,11 @@ def test_the_parts_run_on_the_threads_this_thread_may_use(monkeypatch):
 
 
 @pytest.mark.parametrize("kind", KINDS)
-@pytest.mark.parametrize("level", [4, 7, 9, 10])
+@pytest.mark.parametrize("level", [4, 7, 9, 11])
 def test_a_flat_part_at_a_capped_level_is_deflated_again_at_10(kind, level):
     """From level 7 up to 9 a part that deflates to under an eighth of its bytes (runs,
     text: flat content) keeps level 10's stream where it is smaller; every other part,
-    and every level outside 7-9, its own level's stream, read back the same."""
+    and every level outside 7-10, its own level's stream, read back the same."""
     part = contents(kind, 400_000)
     own, at_10 = (deflate.deflate_compress(part, lv) for lv in (level, _png.FLAT_LEVEL))
     flat = len(own) * _png.FLAT_RATIO < len(part)
@@ -217,3 +217,27 @@ def test_a_flat_part_at_a_capped_level_is_deflated_again_at_10(kind, level):
         assert retried  # the case this is for: a part of runs gets smaller at 10
     if kind == "random":
         assert not flat
+
+
+@pytest.mark.parametrize("kind", KINDS)
+def test_a_flat_part_at_the_default_level_is_deflated_by_zlib(kind):
+    """At the default speed's level (10), flat content (runs, text) is deflated by zlib
+    at 9 too, and the smaller stream kept (zlib's on text, libdeflate's on runs of random
+    bytes); other content only by libdeflate.  Either stream reads back, and parts of
+    both kinds join into one zlib stream."""
+    part = contents(kind, 400_000)
+    flat = _png.looks_flat(memoryview(part))
+    assert flat == (kind in ("runs", "text"))
+    stream = _png.deflated_part(memoryview(part), _png.FLAT_ZLIB_AT_LEVEL)
+    compressor = zlib.compressobj(_png.FLAT_ZLIB_LEVEL, zlib.DEFLATED, -15)
+    by_zlib = compressor.compress(part) + compressor.flush()
+    by_libdeflate = deflate.deflate_compress(part, _png.FLAT_ZLIB_AT_LEVEL)
+    smaller = by_zlib if len(by_zlib) < len(by_libdeflate) else by_libdeflate
+    assert stream == (smaller if flat else by_libdeflate)
+    assert zlib.decompress(stream, -15) == part
+    if kind == "text":
+        assert stream == by_zlib  # the case this is for
+    mixed = contents(kind, 300_000) + contents("random", 300_000)
+    rows = np.frombuffer(mixed, dtype=np.uint8).reshape(-1, 1000)
+    assert _png.part_count(rows.size) >= 2
+    assert zlib.decompress(_png.zlib_stream(rows, _png.FLAT_ZLIB_AT_LEVEL)) == mixed
