@@ -208,6 +208,7 @@ def test_real_process_no_arguments_demo_and_version(tmp_path):
         (signal.SIGINT, 130, ()),
         (signal.SIGTERM, 143, ()),
         pytest.param(signal.SIGINT, 130, ("--workers", "2"), id="SIGINT-dask-workers"),
+        pytest.param(signal.SIGINT, 130, ("--shared-palette", "--json"), id="SIGINT-shared"),
     ],
 )
 def test_signal_stops_a_batch_and_leaves_only_complete_files(
@@ -217,7 +218,7 @@ def test_signal_stops_a_batch_and_leaves_only_complete_files(
     the files written, every output written is a complete PNG, and the files in progress
     leave nothing behind.  SIGINT goes to the whole process group, as a terminal's Ctrl-C
     does (the worker processes included); SIGTERM to the command alone, as ``kill``."""
-    if runner:
+    if "--workers" in runner:
         pytest.importorskip("distributed")
     inputs = tmp_path / "in"
     inputs.mkdir()
@@ -242,9 +243,11 @@ def test_signal_stops_a_batch_and_leaves_only_complete_files(
         os.killpg(process.pid, signal_number)
     else:
         process.send_signal(signal_number)
-    _, err = process.communicate(timeout=120)
+    report, err = process.communicate(timeout=120)
     assert process.returncode == status, err
     written = sorted(out.iterdir())
+    if "--json" in runner:  # the report of the files done, a script's record of them
+        assert sorted(row["output"] for row in json.loads(report)) == list(map(str, written))
     assert 1 <= len(written) < 60  # stopped after the first file, before the last
     for path in written:
         assert path.suffix == ".png"  # no temporary file left behind

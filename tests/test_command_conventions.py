@@ -107,6 +107,18 @@ def test_skip_if_larger_exits_98_and_writes_nothing(tmp_path):
     assert listing(tmp_path) == ["flat.png"]
 
 
+def test_a_file_named_twice_is_done_once(tmp_path):
+    """Overlapping globs, or a path and a link to it: one file, one output, one row."""
+    Image.fromarray(image_array("coffee")[::4, ::4]).save(tmp_path / "a.png")
+    (tmp_path / "link.png").symlink_to(tmp_path / "a.png")
+    done = run(
+        tmp_path / "a.png", tmp_path / "link.png", "./a.png", "-k", "4", "--json", cwd=tmp_path
+    )
+    assert done.returncode == 0, done.stderr
+    assert [row["input"] for row in json.loads(done.stdout)] == [str(tmp_path / "a.png")]
+    assert listing(tmp_path) == ["a-k4.png", "a.png", "link.png"]
+
+
 def test_two_inputs_that_would_write_one_output_are_refused_before_any_work(tmp_path):
     for suffix in ("png", "jpg"):
         Image.fromarray(image_array("coffee")[::4, ::4]).save(tmp_path / f"a.{suffix}")
@@ -331,6 +343,9 @@ def test_standard_input_that_is_not_an_image_is_one_line(tmp_path):
     done = run_with_input(b"not an image", "-", "-k", "8")
     assert done.returncode == 1 and done.stdout == b""
     assert done.stderr.decode().strip() == f"{PREFIX}<stdin>: not an image that Pillow can read"
+    done = run_with_input(b"", "-", "-k", "8")
+    assert done.returncode == 1 and done.stdout == b""
+    assert done.stderr.decode().strip() == f"{PREFIX}<stdin>: empty, no image came"
 
 
 @pytest.mark.parametrize(
@@ -340,6 +355,9 @@ def test_standard_input_that_is_not_an_image_is_one_line(tmp_path):
         (["-", "--out-dir", "d"], "- (standard input) has no name"),
         (["a.png", "-o", "-", "--json"], "-o - writes the image to standard output"),
         (["a.png", "--ext", "sub/x.png"], "--ext sub/x.png: a suffix, not a folder"),
+        (["a.png", "--ext", "png"], "--ext png: end the suffix with the output's format"),
+        (["a.png", "--ext="], "--ext needs a suffix, such as .small.png or -fs8.png"),
+        (["a.png", "-o", "."], "-o .: a folder (for outputs in a folder, --out-dir)"),
     ],
 )
 def test_stream_and_suffix_mistakes_are_usage_errors(tmp_path, argv, message):
@@ -540,7 +558,8 @@ def test_ext_and_force_compress_in_place_as_pngquant(tmp_path):
     originals = {name: (tmp_path / f"{name}.png").read_bytes() for name in pixels}
     # without --force the input is refused, and stays as it was
     done = run(tmp_path / "a.png", "-k", "16", "--ext", ".png")
-    assert done.returncode == 1 and "would replace the input" in one_line(done)
+    assert done.returncode == 1
+    assert one_line(done).endswith("would replace the input (to compress in place, add --force)")
     assert (tmp_path / "a.png").read_bytes() == originals["a"]
     done = run(tmp_path / "a.png", tmp_path / "b.png", "-k", "16", "--ext", ".png", "--force")
     assert done.returncode == 0, done.stderr
@@ -548,6 +567,10 @@ def test_ext_and_force_compress_in_place_as_pngquant(tmp_path):
     for name, array in pixels.items():
         written = (tmp_path / f"{name}.png").read_bytes()
         assert written == compress(array, 16).encode("png")
+    # pngquant's --ext -fs8.png: a suffix that starts with a dash is not an option
+    assert run(tmp_path / "a.png", "-k", "4", "--ext", "-fs8.png").returncode == 0
+    assert (tmp_path / "a-fs8.png").exists()
+    (tmp_path / "a-fs8.png").unlink()
     # --ext .PNG names the format as well (upper case), and -o does the same in place
     assert run(tmp_path / "a.png", "-k", "4", "--ext", ".PNG", "-f").returncode == 0
     assert run(tmp_path / "b.png", "-k", "4", "-o", tmp_path / "b.png", "-f").returncode == 0

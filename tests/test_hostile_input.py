@@ -34,6 +34,7 @@ from .helpers import image_array
 
 PREFIX = "kmeans-compress: error: "
 UNREADABLE = "not an image that Pillow can read"
+EMPTY = "an empty file, not an image"
 CORRUPT = r"truncated or corrupt image \(.+\)"
 BOMB = (
     r"[\d,]+ pixels over the limit of [\d,]+ pixels \(a decompression bomb\?\); "
@@ -44,7 +45,7 @@ MEMORY = (
     r"(the --max-memory / max_memory limit|the memory available now) \(.+\)"
 )
 #: Every reason the command may give for a file it refuses (after "<file>: ").
-REASONS = (UNREADABLE, CORRUPT, BOMB, MEMORY, "the image has no pixels")
+REASONS = (UNREADABLE, EMPTY, CORRUPT, BOMB, MEMORY, "the image has no pixels")
 BOMB_900M = (
     "900,000,000 pixels over the limit of 100,000,000 pixels (a decompression bomb?); "
     "raise the limit with --max-pixels / max_pixels="
@@ -303,7 +304,7 @@ ONE_COLOR = np.full((20, 30, 3), (40, 90, 140), dtype=np.uint8)
 
 CASES = [
     # name, bytes (built when the case runs), k, extra options, expectation
-    ("empty.jpg", lambda: b"", 4, (), refused(UNREADABLE)),
+    ("empty.jpg", lambda: b"", 4, (), refused(EMPTY)),
     *(
         (
             f"noise.{ext}",
@@ -588,7 +589,7 @@ def test_a_signal_hidden_in_a_numba_error_still_stops_the_batch(
     monkeypatch.setattr(_batch, "plan_workers", serial)
     code, out, lines = run(first, second, "-k", "4", "--json")
     name = signal.Signals(signal_number).name
-    assert code == status and out == ""
+    assert code == status and json.loads(out) == []  # --json: the files done, none
     assert lines == [
         f"kmeans-compress: stopped by {name} after 0 of 2 files; the files written are "
         "complete, none was left partly written"

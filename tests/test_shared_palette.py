@@ -5,13 +5,16 @@ rows, so the shared palette must be the palette :func:`compress` gives that imag
 each image's indices its rows of that image's indices.
 """
 
+import signal
+
 import numpy as np
 import pytest
 from PIL import Image
 
 from kmeans_scratch.compression import ImageError, compress, compress_many
 from kmeans_scratch.compression._io import with_channels
-from kmeans_scratch.compression._shared import fit_shared, image_histogram
+from kmeans_scratch.compression._pool import Stopped
+from kmeans_scratch.compression._shared import fit_shared, image_histogram, shared_outcomes
 from kmeans_scratch.compression.cli import main
 
 from .helpers import image_array
@@ -178,6 +181,22 @@ def test_an_existing_output_is_refused_before_the_fit_and_the_others_share_a_pal
     assert (out / f"{photos[1].stem}-k16.png").read_bytes() == b"keep me too"
     with Image.open(out / f"{photos[0].stem}-k16.png") as image:
         assert len(image.getpalette()) // 3 <= 16
+
+
+def test_a_stop_before_the_palette_counts_no_file_done(photos):
+    """A signal while the histograms are taken: ``run`` counted histograms done, but no
+    file is written before the palette, and the command's summary must say 0."""
+
+    def stopped_run(function, argument_lists):
+        yield True, function(*argument_lists[0])
+        stop = Stopped(signal.SIGINT)
+        stop.ahead = [(True, "a histogram")]  # as map_in_workers tells it
+        raise stop
+
+    outcomes = shared_outcomes(photos, photos, stopped_run, None, 16, {}, lambda task: None)
+    with pytest.raises(Stopped) as stopped:
+        next(outcomes)
+    assert stopped.value.ahead == []
 
 
 def test_an_image_changed_after_its_histogram_is_refused(photos):

@@ -135,9 +135,11 @@ def check_output_of(args, source, path):
     if path is None:
         return
     if same_file(path, source) and not (args.force and (args.output or args.ext)):
+        how = (
+            "add --force" if args.output or args.ext else "name it with -o or --ext and add --force"
+        )
         raise ImageError(
-            f"{source}: the output would replace the input (to compress in place, name it "
-            "with -o or --ext and add --force)"
+            f"{source}: the output would replace the input (to compress in place, {how})"
         )
     check_output(path, overwrite=args.force, force=FORCE)
     folder_exists = path.parent.is_dir()

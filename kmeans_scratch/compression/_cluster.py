@@ -114,8 +114,9 @@ def map_on_cluster(function, argument_lists, client):
 
     A :class:`~._pool.Stopped` that arrives while it waits (SIGINT, SIGTERM) stops the
     batch cleanly: the tasks not begun return at once, those running finish their file,
-    and the Stopped is told how many files were done, so that the workers are idle when
-    the cluster closes and the count is exact.
+    and the Stopped is told the outcomes done and not yet yielded (``ahead``): the
+    workers are idle when the cluster closes, and the command counts and reports every
+    file written.
     """
     distributed = import_distributed()
     stop_event = distributed.Event(f"kmeans-compress-stop-{uuid.uuid4().hex}", client=client)
@@ -123,16 +124,19 @@ def map_on_cluster(function, argument_lists, client):
         client.submit(outcome_of, function, arguments, stop_event.name, pure=False)
         for arguments in sent_once(client, argument_lists)
     ]
+    yielded = 0
     try:
         for future in futures:
             try:
-                yield future.result()
+                outcome = future.result()
             except Exception as error:  # the worker died, or the task could not run
-                yield False, (RuntimeError(f"the Dask task failed: {error}"), "")
-    except Stopped as stop:
+                outcome = False, (RuntimeError(f"the Dask task failed: {error}"), "")
+            yield outcome
+            yielded += 1
+    except Stopped as stop:  # while waiting for the task after those yielded
         stop_event.set()
-        outcomes = client.gather(futures, errors="skip")
-        stop.done = sum(outcome is not None for outcome in outcomes)
+        outcomes = client.gather(futures[yielded:], errors="skip")
+        stop.ahead = [outcome for outcome in outcomes if outcome is not None]
         raise
     finally:
         client.cancel(futures)

@@ -369,6 +369,8 @@ def load(path, max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
         source_bytes = path.stat().st_size
     except OSError as error:
         raise ImageError(f"{path}: {error.strerror}") from None
+    if source_bytes == 0 and path.is_file():
+        raise ImageError(f"{path}: an empty file, not an image")
     loaded = _decode(path, path, max_pixels, max_memory)
     loaded.source_bytes = source_bytes
     loaded.source_path = path
@@ -378,6 +380,8 @@ def load(path, max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
 def load_bytes(data, name="<stdin>", max_pixels=DEFAULT_MAX_PIXELS, max_memory=None):
     """Decode the bytes of an image file (standard input, say), as :func:`load` does; the
     messages call it ``name``."""
+    if not data:
+        raise ImageError(f"{name}: empty, no image came")
     loaded = _decode(io.BytesIO(data), name, max_pixels, max_memory)
     loaded.source_bytes = len(data)
     return loaded

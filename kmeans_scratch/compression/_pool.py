@@ -37,11 +37,16 @@ _stop_signal = None
 
 
 class Stopped(BaseException):
-    """SIGINT or SIGTERM arrived: the batch stops after what is already written."""
+    """SIGINT or SIGTERM arrived: the batch stops after what is already written.
+
+    ``ahead``: the outcomes of tasks that were done but not yet yielded when it came (a
+    runner of tasks in parallel tells it, see :func:`map_in_workers`), in input order;
+    ``done`` and ``total``: the files done, and in all (the command counts them)."""
 
     def __init__(self, signal_number, done=0, total=0):
         super().__init__(signal_number)
         self.signal_number, self.done, self.total = signal_number, done, total
+        self.ahead = []
 
     @property
     def exit_status(self):
@@ -213,7 +218,7 @@ def map_in_workers(function, argument_lists, workers, threads):
             except (EOFError, OSError):
                 pass
             del busy[connection]
-        stop.done = index + len(outcomes)  # yielded, and finished out of order
+        stop.ahead = [outcomes[done] for done in sorted(outcomes)]  # none yielded yet
         raise
     finally:
         for connection, process in processes.items():

@@ -34,6 +34,7 @@ import numpy as np
 
 from ._io import ImageError, common_channels, with_channels
 from ._palette import ColorHistogram, pack_keys
+from ._pool import Stopped
 from ._quantized import Quantizer, fit_for_speed
 from ._remap import index_dtype
 from ._speed import DEFAULT_SPEED
@@ -145,13 +146,18 @@ def shared_outcomes(sources, tasks, run, quantize_task, n_colors, options, check
     fit_task = functools.partial(fit_shared, n_colors=n_colors, **fit_options)
     refusals = [refusal(check_task, task) for task in tasks]
     accepted = [(source,) for source, refused in zip(sources, refusals, strict=True) if not refused]
-    taken_so_far = iter(run(histogram_task, accepted))
-    histograms = [refused or next(taken_so_far) for refused in refusals]
-    taken = [outcome for ok, outcome in histograms if ok]
+    try:
+        taken_so_far = iter(run(histogram_task, accepted))
+        histograms = [refused or next(taken_so_far) for refused in refusals]
+        taken = [outcome for ok, outcome in histograms if ok]
+        if taken:
+            ((fitted, shared),) = run(fit_task, [(taken,)])
+    except Stopped as stop:  # no file is written before the palette: what ``run`` had
+        stop.ahead = []  # done were histograms
+        raise
     if not taken:
         yield from histograms
         return
-    ((fitted, shared),) = run(fit_task, [(taken,)])
     if fitted:
         kept = [task for task, (ok, _) in zip(tasks, histograms, strict=True) if ok]
         mapped = run(quantize_task, [(*task, shared) for task in kept])

@@ -433,8 +433,21 @@ def check_shared_palette(args, targets):
         raise UsageError("--shared-palette reads each file twice: not with - (standard input)")
 
 
+def once_each(images):
+    """The IMAGEs with a file named more than once (overlapping globs, a path and a link
+    to it) kept at its first place only: done twice, it would write one output twice."""
+    seen, kept = set(), []
+    for name in images:
+        key = os.path.realpath(name) if name != STANDARD_STREAM else name
+        if key not in seen:
+            seen.add(key)
+            kept.append(name)
+    return kept
+
+
 def check_usage(args):
     """Command-line mistakes that argparse cannot see."""
+    args.images = once_each(args.images)
     check_streams(args)
     check_cluster(args)
     named = args.output if args.output and args.output != STANDARD_STREAM else args.ext
@@ -447,8 +460,17 @@ def check_usage(args):
             f"{option} {named} says {suffix!r} but --format says {args.format!r}: "
             "name the output with the format's suffix, or leave one of them out"
         )
+    if args.ext is not None and not args.ext:
+        raise UsageError("--ext needs a suffix, such as .small.png or -fs8.png")
     if args.ext and ("/" in args.ext or os.sep in args.ext):
         raise UsageError(f"--ext {args.ext}: a suffix, not a folder (use --out-dir)")
+    if args.ext and not suffix and not args.format:
+        raise UsageError(
+            f"--ext {args.ext}: end the suffix with the output's format, such as "
+            "--ext .png or --ext -fs8.png (or give --format)"
+        )
+    if args.output and os.path.isdir(args.output):
+        raise UsageError(f"-o {args.output}: a folder (for outputs in a folder, --out-dir)")
     if args.out_dir and os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
         raise UsageError(f"--out-dir {args.out_dir}: not a folder")
     fmt = args.format or suffix or ("png" if not named or args.output == STANDARD_STREAM else "")
@@ -567,8 +589,19 @@ def print_json(rows):
     print(json.dumps([{k: json_safe(v) for k, v in r.items()} for r in rows], indent=1))
 
 
+def with_joined_ext(argv):
+    """``--ext SUFFIX`` as ``--ext=SUFFIX`` when SUFFIX starts with a dash: pngquant's
+    ``--ext -fs8.png``, which argparse would take for an option."""
+    joined = list(argv)
+    for at, argument in enumerate(joined[:-1]):
+        following = joined[at + 1]
+        if argument == "--ext" and following.startswith("-") and "." in following:
+            joined[at : at + 2] = [f"--ext={following}", None]
+    return [argument for argument in joined if argument is not None]
+
+
 def run(argv):
-    args = build_parser().parse_args(argv)
+    args = build_parser().parse_args(with_joined_ext(argv))
     check_usage(args)
     if not args.images:
         from importlib.resources import files
@@ -613,8 +646,11 @@ def run(argv):
             done += 1
             if progress is not None:
                 progress.update(source)
-    except Stopped as stop:  # done: told by the workers' runner, if it was waiting
-        stop.done, stop.total = max(stop.done, done), len(args.images)
+    except Stopped as stop:  # ahead: done in parallel, not yet reported (see Stopped)
+        rows += [row for ok, outcome in stop.ahead if ok for row in outcome]
+        stop.done, stop.total = done + len(stop.ahead), len(args.images)
+        if args.json:  # a script still learns what was done
+            print_json(rows)
         raise
     finally:
         outcomes.close()  # stops the workers, if any are left
