@@ -7,17 +7,24 @@ to an error with a curve "fudged to be roughly similar to quality of libjpeg":
     e(q) = max(0, 0.016 / (0.001 + q) − 0.001) + 2.5 / (210 + q)^1.2 · (100.1 − q) / 100
 
 (e(0) = no limit, e(100) = 0), where e is summed over its four channels scaled to 0..1,
-and it reports e · 65536 / 6 as the "standard" MSE per channel on 0..255.  Here that
-standard MSE is the target, measured as this library measures it (per channel, sRGB
-0..255, over every pixel), so ``PSNR(q) = 10 log₁₀(255² / MSE(q))``: for instance
-q = 90 is an MSE of 2.9 (PSNR 43.5 dB), q = 80 of 6.1 (40.3 dB), q = 60 of 13.2
-(36.9 dB), q = 40 of 21.8 (34.8 dB).  libimagequant measures in its own gamma-weighted
-space, so the same number asks roughly, not exactly, what it asks of pngquant.
+and it reports e · 65536 / 6 as the "standard" MSE.  That error is libimagequant's own,
+in a gamma-weighted space: the per-channel sRGB MSE of pngquant's files, as this library
+measures it, is :data:`PNGQUANT_MSE_TO_SRGB` times the MSE pngquant reports for them.
+So the target here is MSE(q) = e(q) · 65536 / 6 · that factor, per channel, sRGB 0..255,
+and ``PSNR(q) = 10 log₁₀(255² / MSE(q))``: for instance q = 90 is an MSE of 6.1
+(PSNR 40.3 dB), q = 80 of 12.6 (37.1 dB), q = 60 of 27.4 (33.8 dB), q = 40 of 45.0
+(31.6 dB).  The factor varies from photo to photo (1.8 to 2.7), so the same number asks
+roughly, not exactly, what it asks of pngquant.
 """
 
 import math
 
 from ._io import ImageError
+
+#: The per-channel sRGB MSE of pngquant's files over the MSE it reports for them: the median
+#: of 42 files (14 photos of both shared sets at k = 16, 64 and 256; least 1.81, largest
+#: 2.68), ``python -m benchmarks.pngquant_quality_scale``, pngquant 2.17, 2026-12-07.
+PNGQUANT_MSE_TO_SRGB = 2.07
 
 #: pngquant's exit status when even the largest palette stays under MIN.
 EXIT_QUALITY_TOO_LOW = 99
@@ -35,12 +42,12 @@ def libimagequant_error(quality):
 
 
 def quality_to_mse(quality):
-    """The per-channel MSE (0..255 scale) a quality of 0–100 stands for (inf at 0)."""
+    """The per-channel sRGB MSE (0..255 scale) a quality of 0–100 stands for (inf at 0)."""
     if quality <= 0:
         return math.inf
     if quality >= 100:
         return 0.0
-    return libimagequant_error(quality) * 65536.0 / 6.0
+    return libimagequant_error(quality) * 65536.0 / 6.0 * PNGQUANT_MSE_TO_SRGB
 
 
 def quality_to_psnr(quality):
