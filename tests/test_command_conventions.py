@@ -56,7 +56,7 @@ def listing(folder):
         (["--target-psnr", "nan"], "argument --target-psnr: expected a number of dB above 0"),
         (["--target-psnr", "inf"], "argument --target-psnr: expected a number of dB above 0"),
         (["--target-ssim", "1.5"], "argument --target-ssim: expected a number above 0"),
-        (["-k", "8", "--target-psnr", "30"], "-k/--colors does not go with --target-psnr"),
+        (["-k", "300", "--quality", "60-80"], "k=300: a PNG palette holds at most 256"),
         (["-o", "x.png", "--format", "webp"], "-o x.png says 'png' but --format says 'webp'"),
     ],
     ids=[
@@ -66,7 +66,7 @@ def listing(folder):
         "psnr-nan",
         "psnr-inf",
         "ssim",
-        "k-and-target",
+        "k-over-256-with-a-target",
         "-o-vs-format",
     ],
 )
@@ -314,9 +314,16 @@ def test_quality_with_one_number_is_pngquants_max(photo, tmp_path):
     assert rows["70"]["bytes"] == rows["63-70"]["bytes"]
 
 
-def test_quality_does_not_go_with_k(photo):
-    done = run(photo, "--quality", "60-80", "-k", "16")
-    assert done.returncode == 2 and "--quality" in one_line(done)
+def test_k_with_quality_is_the_most_colors_it_may_choose(photo, tmp_path):
+    """pngquant's ``--quality 60-80 16``: at most 16 colors, the fewest that reach 80."""
+    out = tmp_path / "q.png"
+    done = run(photo, "--quality", "0-100", "-k", "16", "-o", out, "--json")
+    assert done.returncode == 0, done.stderr
+    ((row),) = json.loads(done.stdout)
+    assert row["n_colors"] == 16 and "not reached with 16 colors" in done.stderr
+    done = run(photo, "--quality", "0-40", "-k", "200", "-o", out, "--json", "-f")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)[0]["n_colors"] < 200
 
 
 def run_with_input(data, *argv):

@@ -230,6 +230,14 @@ def test_auto_picks_the_smallest_k_that_reaches_the_target():
     assert compress(pixels, k - 1).metrics["psnr"] < 30
     unreachable = compress(pixels[:64, :64], "auto", target_ssim=1.5)
     assert not unreachable.metrics["target_reached"]
+    # a number of colors with a target is the most it may choose (pngquant's count)
+    capped = compress(pixels, k + 8, target_psnr=30)
+    assert capped.metrics["n_colors"] == k and capped.metrics["target_reached"]
+    short = compress(pixels, k - 1, target_psnr=30)
+    assert short.metrics["n_colors"] == k - 1 and not short.metrics["target_reached"]
+    assert "target PSNR 30.00 dB not reached with " + f"{k - 1} colors" in short.facts["notes"]
+    with pytest.raises(ValueError, match="exactly one of target_psnr or target_ssim"):
+        compress(pixels, 8, target_psnr=30, target_ssim=0.9)
 
 
 def test_n_init_reaches_the_fit():

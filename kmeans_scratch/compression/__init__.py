@@ -17,7 +17,7 @@ from kmeans_scratch._engine import require
 require("compress", "kmeans_scratch.compression")
 
 from . import _compiled  # noqa: F401  (registers the calls compiled ahead of time)
-from ._io import DEFAULT_MAX_PIXELS, FORMATS, ImageError, LoadedImage, load
+from ._io import DEFAULT_MAX_PIXELS, FORMATS, MAX_PALETTE_COLORS, ImageError, LoadedImage, load
 from ._many import compress_many
 from ._palette import COLOR_SPACES
 from ._quantized import QuantizedImage, Quantizer, check_n_colors
@@ -63,8 +63,9 @@ def compress(
     ----------
     image : path, PIL.Image.Image or uint8 ndarray (H, W[, C])
     n_colors : int or "auto"
-        Palette size (at most 256 for PNG and GIF).  "auto" picks the smallest k that
-        reaches ``target_psnr`` (dB) or ``target_ssim``.
+        Palette size (at most 256 for PNG and GIF).  With ``target_psnr`` (dB) or
+        ``target_ssim``, the smallest k that reaches it is picked, up to ``n_colors``
+        ("auto": 256), as pngquant's count with ``--quality``.
     color_space : {"rgb", "lab", "oklab"}
         Where distances are measured; the palette is always sRGB.
     dither : bool or float in [0, 1]
@@ -95,8 +96,8 @@ def compress(
     QuantizedImage
         With ``metrics`` (PSNR, SSIM, ΔE, colors used, timings) and ``report(format)``
         (plus the file sizes).  The quality measures are computed when first read.
-        ``metrics["target_reached"]`` says, for "auto", whether
-        256 colors were enough.
+        ``metrics["target_reached"]`` says, with a target, whether
+        ``n_colors`` (256 for "auto") were enough.
     """
     start = time.perf_counter()
     fmt = str(format).lower()
@@ -107,25 +108,21 @@ def compress(
         for name, value in (("target_psnr", target_psnr), ("target_ssim", target_ssim))
         if value is not None
     }
-    if n_colors == "auto":
-        if len(targets) != 1:
-            raise ValueError("n_colors='auto' needs exactly one of target_psnr or target_ssim")
-    else:
-        n_colors = check_n_colors(n_colors, fmt)
-        if targets:
-            raise ValueError("target_psnr / target_ssim go with n_colors='auto'")
+    if len(targets) > 1 or (n_colors == "auto" and not targets):
+        raise ValueError("n_colors='auto' needs exactly one of target_psnr or target_ssim")
+    most = MAX_PALETTE_COLORS if n_colors == "auto" else check_n_colors(n_colors, fmt)
     quantizer = Quantizer(
         image, color_space, dither, random_state, max_pixels, n_init, max_memory, speed, fmt
     )
-    if n_colors == "auto":
+    if targets:
         ((name, target),) = targets.items()
-        result, reached = smallest_k(quantizer, QUALITY_TARGETS[name], target)
+        result, reached = smallest_k(quantizer, QUALITY_TARGETS[name], target, most)
         result.facts["target_reached"] = reached
         if not reached:
             what = f"PSNR {target:.2f} dB" if name == "target_psnr" else f"SSIM {target:.4g}"
-            result.facts["notes"].append(f"target {what} not reached with 256 colors")
+            result.facts["notes"].append(f"target {what} not reached with {most} colors")
     else:
-        result = quantizer.quantize(n_colors)
+        result = quantizer.quantize(most)
     result.facts["total_seconds"] = time.perf_counter() - start
     return result
 

@@ -165,7 +165,9 @@ def compress_one(args, source, shared=None):
         if args.output or args.ext:
             check_output_of(args, source, output_path(args, source, 0))
         image = read_input(args, source)
-        result = compress(image, "auto", **target_options(args), **common_options(args))
+        result = compress(
+            image, args.colors or "auto", **target_options(args), **common_options(args)
+        )
         check_minimum_quality(args, source, result)
     else:
         check_output_of(args, source, output_path(args, source, args.colors))

@@ -231,8 +231,8 @@ def build_parser():
         type=positive_int,
         metavar="K",
         help=f"palette size (default {DEFAULT_COLORS}, the classroom experiment's middle "
-        "size, where pngquant's is 256; at most 256 for png and gif; not with a target, "
-        "which chooses k)",
+        "size, where pngquant's is 256; at most 256 for png and gif; with a target, the "
+        "most colors it may choose, as pngquant's count with --quality; default 256)",
     )
     where = parser.add_mutually_exclusive_group()
     where.add_argument(
@@ -265,9 +265,9 @@ def build_parser():
         type=quality_range,
         metavar="MIN-MAX",
         help="pngquant's: the smallest k whose quality (0-100, pngquant's scale turned into "
-        "a PSNR, see docs/compressor.md) reaches MAX; if even 256 colors stay under MIN, write "
-        f"nothing and exit with status {EXIT_QUALITY_TOO_LOW}; also -MAX (MIN 0), MIN- (MAX "
-        "100) and one number N, as pngquant: MAX N and MIN 9/10 of it",
+        "a PSNR, see docs/compressor.md) reaches MAX; if even 256 colors (or -k's) stay under "
+        f"MIN, write nothing and exit with status {EXIT_QUALITY_TOO_LOW}; also -MAX (MIN 0), "
+        "MIN- (MAX 100) and one number N, as pngquant: MAX N and MIN 9/10 of it",
     )
     parser.add_argument(
         "--shared-palette",
@@ -478,17 +478,12 @@ def check_usage(args):
         raise UsageError(f"{option} {named}: unknown format {fmt!r}; use --format")
     args.format = fmt
     targets = has_target(args)
-    if targets and args.colors is not None:
-        raise UsageError(
-            "-k/--colors does not go with --target-psnr/--target-ssim/--quality: "
-            "the target chooses k"
-        )
-    if args.colors is None:
+    if args.colors is None and not targets:  # with a target, -k is the most colors tried
         args.colors = DEFAULT_COLORS
     args.dither = args.floyd if args.floyd is not None else (1.0 if args.dither else 0.0)
     if args.output and (len(args.images) != 1 or args.sweep):
         raise UsageError("-o/--output takes exactly one IMAGE and no --sweep (use --out-dir)")
-    largest = max(args.sweep or (args.colors,))
+    largest = max(args.sweep or (args.colors or MAX_PALETTE_COLORS,))
     try:
         check_n_colors(largest, fmt)  # the API's check, before any work, in the command's words
     except ValueError:
