@@ -366,6 +366,7 @@ def test_standard_input_that_is_not_an_image_is_one_line(tmp_path):
         (["a.png", "--ext", "png"], "--ext png: end the suffix with the output's format"),
         (["a.png", "--ext="], "--ext needs a suffix, such as .small.png or -fs8.png"),
         (["a.png", "-o", "."], "-o .: a folder (for outputs in a folder, --out-dir)"),
+        (["a.png", "-o", "new/"], "-o new/: a folder (for outputs in a folder, --out-dir)"),
     ],
 )
 def test_stream_and_suffix_mistakes_are_usage_errors(tmp_path, argv, message):

@@ -21,6 +21,7 @@ file is removed, nothing partial is left.  A worker that receives SIGTERM betwee
 simply exits.
 """
 
+import contextlib
 import os
 import signal
 import sys
@@ -53,8 +54,25 @@ class Stopped(BaseException):
         return 128 + self.signal_number  # 130 for SIGINT, 143 for SIGTERM, as shells do
 
 
+_stopping = False  # a Stopped is on its way (see stop_on_signal)
+
+
 def stop_on_signal(signal_number, frame):
+    """The command's handler of SIGINT and SIGTERM: raise :class:`Stopped`, once.  A second
+    signal while the first stop unwinds (Ctrl-C pressed twice) does nothing: raised there,
+    it would cut the count of the files written short, or come out as a traceback after
+    the summary.  ``expect_stops`` makes the handler ready again."""
+    global _stopping
+    if _stopping:
+        return
+    _stopping = True
     raise Stopped(signal_number)
+
+
+def expect_stops():
+    """Let :func:`stop_on_signal` raise again (each run of the command starts with it)."""
+    global _stopping
+    _stopping = False
 
 
 def plan_workers(n_files, largest_pixels, cores=None):
@@ -211,12 +229,12 @@ def map_in_workers(function, argument_lists, workers, threads):
                         busy[connection] = task[0]
             yield outcomes.pop(index)
     except Stopped as stop:
-        for connection in list(busy):  # each worker finishes its file (a second signal
-            try:  # abandons them: see finally)
+        for connection, task_index in list(busy.items()):  # each busy worker finishes
+            if task_index in outcomes:  # received, the next task not yet sent: idle
+                continue
+            with contextlib.suppress(EOFError, OSError):
                 done, outcome = connection.recv()
                 outcomes[done] = outcome
-            except (EOFError, OSError):
-                pass
             del busy[connection]
         stop.ahead = [outcomes[done] for done in sorted(outcomes)]  # none yielded yet
         raise

@@ -147,7 +147,7 @@ def shared_outcomes(sources, tasks, run, quantize_task, n_colors, options, check
     refusals = [refusal(check_task, task) for task in tasks]
     accepted = [(source,) for source, refused in zip(sources, refusals, strict=True) if not refused]
     try:
-        taken_so_far = iter(run(histogram_task, accepted))
+        taken_so_far = iter(list(run(histogram_task, accepted)))  # whole: its workers end
         histograms = [refused or next(taken_so_far) for refused in refusals]
         taken = [outcome for ok, outcome in histograms if ok]
         if taken:

@@ -43,7 +43,7 @@ from ._cluster import ClusterError, import_distributed
 from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, STOP_SIGNALS, is_stream_file
 from ._metrics import QUALITY_MEASURES
 from ._palette import COLOR_SPACES
-from ._pool import Stopped, stop_on_signal
+from ._pool import Stopped, expect_stops, stop_on_signal
 from ._quality_scale import EXIT_QUALITY_TOO_LOW, QualityTooLow, parse_quality
 from ._speed import DEFAULT_SPEED, SPEEDS
 from ._sweep import DEFAULT_KS, format_value, parse_ks, rows_to_table
@@ -469,7 +469,7 @@ def check_usage(args):
             f"--ext {args.ext}: end the suffix with the output's format, such as "
             "--ext .png or --ext -fs8.png (or give --format)"
         )
-    if args.output and os.path.isdir(args.output):
+    if args.output and (os.path.isdir(args.output) or args.output.endswith(("/", os.sep))):
         raise UsageError(f"-o {args.output}: a folder (for outputs in a folder, --out-dir)")
     if args.out_dir and os.path.exists(args.out_dir) and not os.path.isdir(args.out_dir):
         raise UsageError(f"--out-dir {args.out_dir}: not a folder")
@@ -760,6 +760,7 @@ def main(argv=None):
     """The command: its exit status (0 done, 1 a file failed, 2 usage, 128 + signal)."""
     argv = sys.argv[1:] if argv is None else argv
     handlers = {}
+    expect_stops()
     try:
         for signal_number in STOP_SIGNALS:
             handlers[signal_number] = signal.signal(signal_number, stop_on_signal)
