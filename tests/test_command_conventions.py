@@ -86,8 +86,10 @@ def test_an_option_near_no_other_gets_no_guess(photo):
 
 
 def test_the_api_has_the_same_rule_for_k_and_a_target(photo):
-    with pytest.raises(ValueError, match="n_colors='auto'"):
-        compress(photo, 16, target_psnr=30)
+    """As the command's ``-k 16 --target-psnr 60``: k with a target is the most colors."""
+    assert compress(photo, 16, target_psnr=60).metrics["n_colors"] == 16
+    with pytest.raises(ValueError, match="n_colors='auto' needs exactly one"):
+        compress(photo, "auto")
 
 
 def test_f_is_force(photo):
