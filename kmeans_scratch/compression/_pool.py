@@ -15,10 +15,10 @@ spawned.
 
 Stopping: the workers ignore SIGINT (a terminal sends it to the whole process group; the
 command decides).  A signal to the command lets each busy worker finish its file, then
-the workers end; a second signal, or any other early end, stops them with SIGTERM,
-which aborts the file in progress the way it does in the command itself: its temporary
-file is removed, nothing partial is left.  A worker that receives SIGTERM between files
-simply exits.
+the workers end (a second signal changes nothing, see :func:`stop_on_signal`); any other
+early end stops them with SIGTERM, which aborts the file in progress the way it does in
+the command itself: its temporary file is removed, nothing partial is left.  A worker
+that receives SIGTERM between files simply exits.
 """
 
 import contextlib
@@ -182,8 +182,9 @@ def map_in_workers(function, argument_lists, workers, threads):
     free.  Closing the generator early (an exception in the caller) stops the workers:
     those busy with a file get SIGTERM, the idle ones are told to end.  A
     :class:`Stopped` that arrives while it waits (SIGINT, SIGTERM) stops the batch
-    cleanly: each busy worker finishes its file, and the Stopped is told how many files
-    were done, so that the count is exact.
+    cleanly: each busy worker finishes its file, and the Stopped is told the outcomes
+    done and not yet yielded (``ahead``), so that the command counts and reports every
+    file written.
     """
     from multiprocessing.connection import wait
 

@@ -587,12 +587,13 @@ def print_json(rows):
 def with_joined_ext(argv):
     """``--ext SUFFIX`` as ``--ext=SUFFIX`` when SUFFIX starts with a dash: pngquant's
     ``--ext -fs8.png``, which argparse would take for an option."""
-    joined = list(argv)
-    for at, argument in enumerate(joined[:-1]):
-        following = joined[at + 1]
-        if argument == "--ext" and following.startswith("-") and "." in following:
-            joined[at : at + 2] = [f"--ext={following}", None]
-    return [argument for argument in joined if argument is not None]
+    joined = []
+    for argument in argv:
+        if joined and joined[-1] == "--ext" and argument.startswith("-") and "." in argument:
+            joined[-1] = f"--ext={argument}"
+        else:
+            joined.append(argument)
+    return joined
 
 
 def run(argv):
