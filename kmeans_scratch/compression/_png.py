@@ -60,13 +60,18 @@ FLAT_LEVEL = 10
 #: well, and the smaller stream kept.  On the rows of logos and text, zlib's lazy matching
 #: wrote 2-5 % less than libdeflate's near-optimal parsing (800 × 600, 4 and 8 bits: 5,415
 #: → 5,223 bytes, 8,939 → 8,538, 12,269 → 11,972, 28,928 → 28,122), in 23-66 ms more on
-#: this project's machine; on runs of random bytes, 29 % more.  Flat: FLAT_SAMPLES slices of
-#: FLAT_SAMPLE_BYTES spread over the part deflate at level 1 to under 1 / FLAT_RATIO (logos
-#: and text 22-34 ×, photos 1.5-1.7 ×), in a fraction of a millisecond.
+#: this project's machine; on runs of random bytes, 29 % more.  Flat: each of FLAT_SAMPLES
+#: slices of FLAT_SAMPLE_BYTES spread over the part deflates at level 1 to under
+#: 1 / FLAT_SLICE_RATIO of its bytes (every slice of those logos and text 12.9-252 ×, of
+#: photos 1.5-1.7 ×), in a fraction of a millisecond.  Every slice, not the slices
+#: together: a photo under an alpha mask has slices of transparent rows (40-512 ×) beside
+#: slices of the photo (2-8 ×), where zlib wrote 0.4-4 % more than libdeflate in 25-100
+#: ms more (7 of the 15 images of ``benchmarks/translucency.py`` at k = 16).
 FLAT_ZLIB_AT_LEVEL = 10
 FLAT_ZLIB_LEVEL = 9
 FLAT_SAMPLES = 4
 FLAT_SAMPLE_BYTES = 1 << 14
+FLAT_SLICE_RATIO = 10
 
 
 def bit_depth_for(n_entries):
@@ -233,16 +238,18 @@ def next_symbol(data, position, table):
 
 
 def looks_flat(part):
-    """Whether ``part`` is flat content, from a sample (see :data:`FLAT_ZLIB_AT_LEVEL`)."""
+    """Whether ``part`` is flat content: every slice of a sample (see
+    :data:`FLAT_ZLIB_AT_LEVEL`)."""
     n_bytes = len(part)
     if n_bytes <= FLAT_SAMPLES * FLAT_SAMPLE_BYTES:
-        sample = bytes(part)
+        slices = [part]
     else:
         step = (n_bytes - FLAT_SAMPLE_BYTES) // (FLAT_SAMPLES - 1)
-        sample = b"".join(
-            part[start : start + FLAT_SAMPLE_BYTES] for start in range(0, FLAT_SAMPLES * step, step)
-        )
-    return len(deflate.deflate_compress(sample, 1)) * FLAT_RATIO < len(sample)
+        starts = range(0, FLAT_SAMPLES * step, step)
+        slices = [part[start : start + FLAT_SAMPLE_BYTES] for start in starts]
+    return all(
+        len(deflate.deflate_compress(piece, 1)) * FLAT_SLICE_RATIO < len(piece) for piece in slices
+    )
 
 
 @kernel
