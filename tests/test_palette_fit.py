@@ -1,6 +1,7 @@
 """The palette fit's effort: starts on a coarse histogram at small k, and speed 1 against
 scikit-learn's best of ten runs.  (Time is measured in ``benchmarks/``, not here.)"""
 
+import itertools
 import warnings
 
 import numpy as np
@@ -12,6 +13,7 @@ from kmeans_scratch.compression import _palette, compress
 from kmeans_scratch.compression._palette import (
     COARSE_START_ABOVE,
     COLORS_PER_START_CELL,
+    LEVEL_SHRINK,
     MANY_COLORS_START_CELLS,
     REFINE_MAX_ITER,
     STARTS_CELLS,
@@ -122,6 +124,29 @@ def test_many_colors_start_coarse_and_refine_every_level_a_few_iterations():
         histogram, *fit_palette(histogram, 256, "rgb", 0, coarse_starts=False)
     )
     assert bounded <= 1.01 * to_fixed_points
+
+
+def test_a_level_of_nearly_as_many_cells_as_the_colors_is_not_run():
+    """Four channels drop 4 bits a level: under an alpha ramp, the noisy china's level
+    b = 1 has 0.76 × its colors, and refining it would cost nearly a fit on every color.
+    The chain leaves it out: each level run has at most ``LEVEL_SHRINK`` × the rows of
+    the next (the colors, for the finest), and the levels that shrink enough are kept."""
+    height, width = 427, 640
+    ramp = np.linspace(1, 254, width).astype(np.uint8)
+    alpha = np.broadcast_to(ramp, (height, width))[..., None]
+    colors = color_histogram(np.concatenate([many_colors_photo(), alpha], axis=2)).colors
+    keys = pack_keys(colors)
+
+    def cells(dropped_bits):
+        cell_keys = keys >> np.uint32(4 * dropped_bits)
+        return np.flatnonzero(np.r_[True, cell_keys[1:] != cell_keys[:-1]])
+
+    assert len(cells(1)) > LEVEL_SHRINK * len(colors)  # the level left out
+    levels = coarse_levels(colors, 256, n_init=1)
+    np.testing.assert_array_equal(levels[-1], cells(2))  # the finest run: b = 2
+    rows = [len(level) for level in levels[1:]] + [len(colors)]
+    assert all(cells_run <= LEVEL_SHRINK * after for cells_run, after in itertools.pairwise(rows))
+    assert [len(level) for level in levels] == [len(cells(b)) for b in (4, 3, 2)]
 
 
 def test_the_palettes_seeding_is_greedy_kmeans_plusplus_with_at_most_four_candidates(
