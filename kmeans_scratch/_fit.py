@@ -24,7 +24,7 @@ from . import _sparse
 from ._blocks import column_means, column_moments, each_row
 from ._distinct import collapse_duplicates
 from ._elkan import ElkanAssignment
-from ._hamerly import HamerlyAssignment
+from ._hamerly import HamerlyAssignment, bounds_may_pay_on_wide_rows
 from ._iterations import run_iterations
 from ._kernels import kernel
 from ._lloyd import LloydAssignment
@@ -112,13 +112,33 @@ def resolve_n_init(n_init, init, owner="KMeans"):
     return n_init
 
 
+#: Lloyd's step runs as Hamerly's (see :func:`resolve_algorithm`) on rows of at most this
+#: many features.  On the fits of Gaussian blobs that converge in 4 iterations at 784
+#: features (20 at most, ``tol=0``; 7 alternating rounds on 2026-12-07), Hamerly's step as
+#: it runs took 0.90–0.91 × Lloyd's time at k = 64 but 1.09 × (float32) and 1.30 ×
+#: (float64) at k = 256, where its bounds start and do not pay back in two steps; at 512
+#: features 0.91–1.01 × at k = 256 and 0.73 × at 64, at 300 0.62–0.66 ×.
+LLOYD_AS_HAMERLY_MAX_FEATURES = 512
+
+
 def resolve_algorithm(algorithm, n_clusters, X):
     """The algorithm to run on ``X``: "elkan" with one cluster is "lloyd", with
     scikit-learn's warning (one center has no center-to-center distances to skip work
     with); on dense rows whose shape says Elkan's bounds do not pay (:func:`elkan_pays`)
     it is Lloyd's step, which gives the same labels, centers and iterations, bit for bit
     (``tests/test_accelerated.py``), in less time and without the bounds' memory.  Where
-    the shape allows them, the rows decide (:class:`~._elkan.ElkanAssignment`)."""
+    the shape allows them, the rows decide (:class:`~._elkan.ElkanAssignment`).
+
+    Lloyd's step on wide dense rows with many clusters
+    (:func:`~._hamerly.bounds_may_pay_on_wide_rows`) is Hamerly's as it runs there:
+    Lloyd's first step, then Hamerly's bounds if the rows show that they pay, else
+    Lloyd's step at every iteration; the same fit, bit for bit.  Measured on 2026-12-07
+    (this project's 2-core machine, Hamerly ÷ Lloyd, medians of 5 alternating rounds):
+    0.30–0.72 × on long fits of Gaussian blobs (d = 16–300, k = 64 and 256), 0.87–1.05 ×
+    on default fits of 3–5 iterations at k = 64, 0.60 × at k = 256, 0.96–1.02 × on
+    embedding-like rows and ``make_classification``, where the rows keep Lloyd's step
+    (``benchmarks/hamerly_on_wide_rows.py``).  Up to ``LLOYD_AS_HAMERLY_MAX_FEATURES``
+    features."""
     if algorithm == "elkan" and n_clusters == 1:
         warnings.warn(
             "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
@@ -128,7 +148,11 @@ def resolve_algorithm(algorithm, n_clusters, X):
         return "lloyd"
     if _sparse.is_sparse(X):
         return algorithm
-    return algorithm_for_dense_rows(algorithm, X.dtype, X.shape[1], n_clusters)
+    algorithm = algorithm_for_dense_rows(algorithm, X.dtype, X.shape[1], n_clusters)
+    narrow_enough = X.shape[1] <= LLOYD_AS_HAMERLY_MAX_FEATURES
+    if algorithm == "lloyd" and narrow_enough and bounds_may_pay_on_wide_rows(*X.shape, n_clusters):
+        return "hamerly"
+    return algorithm
 
 
 def algorithm_for_dense_rows(algorithm, dtype, n_features, n_clusters):

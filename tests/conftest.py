@@ -52,9 +52,12 @@ def bounds_everywhere(monkeypatch):
     """``algorithm="hamerly"`` and ``"elkan"`` run their bounds on any dense rows, not only
     where they pay (Elkan's by :func:`kmeans_scratch._fit.elkan_pays`, the shape of the
     rows; both, on wide rows, by the rows themselves after Lloyd's first step:
-    :class:`kmeans_scratch._bounds.BoundedAssignment`): for the tests of their own code."""
+    :class:`kmeans_scratch._bounds.BoundedAssignment`): for the tests of their own code.
+    ``algorithm="lloyd"``, the oracle they are held to, runs Lloyd's step everywhere (on
+    wide rows with many clusters it would run Hamerly's: ``_fit.resolve_algorithm``)."""
     monkeypatch.setattr(_fit, "elkan_pays", lambda dtype, n_features, n_clusters: True)
     monkeypatch.setattr(BoundedAssignment, "bounds_only_where_they_pay", False)
+    monkeypatch.setattr(_fit, "bounds_may_pay_on_wide_rows", lambda *shape: False)
 
 
 @pytest.fixture(scope="module")

@@ -412,29 +412,57 @@ def embedding_like_rows(n_samples, n_features, seed):
     return rows / np.linalg.norm(rows, axis=1, keepdims=True)
 
 
-@pytest.mark.parametrize("algorithm", ["hamerly", "elkan"])
+@pytest.mark.parametrize(
+    ("n_samples", "n_features", "n_clusters", "step"),
+    [
+        (4_000, 64, 64, "hamerly"),  # wide rows, many clusters: Hamerly's step as it runs
+        (4_000, 512, 256, "hamerly"),
+        (4_000, 784, 256, "lloyd"),  # wider than LLOYD_AS_HAMERLY_MAX_FEATURES
+        (4_000, 64, 16, "lloyd"),  # too few clusters for the bounds to pay
+        (4_000, 3, 256, "lloyd"),  # narrow rows: Lloyd's tile kernel
+        (100, 16, 64, "lloyd"),  # too little work for BLAS
+    ],
+)
+def test_which_step_lloyd_runs(n_samples, n_features, n_clusters, step):
+    X = np.zeros((n_samples, n_features))
+    assert _fit.resolve_algorithm("lloyd", n_clusters, X) == step
+    assert _fit.resolve_algorithm("hamerly", n_clusters, X) == "hamerly"
+
+
+def plain_lloyd_fit(monkeypatch, X, **params):
+    """``KMeans(algorithm="lloyd")`` with Lloyd's step at every iteration, also on wide
+    rows with many clusters (where "lloyd" runs Hamerly's step as it runs there): the
+    oracle."""
+    with monkeypatch.context() as patched:
+        patched.setattr(_fit, "bounds_may_pay_on_wide_rows", lambda *shape: False)
+        return KMeans(algorithm="lloyd", **params).fit(X)
+
+
+@pytest.mark.parametrize("algorithm", ["hamerly", "elkan", "lloyd"])
 def test_bounds_run_only_where_the_clusters_stand_apart(monkeypatch, algorithm):
     """On wide rows (and, for Elkan, where the shape allows its bounds) the rows decide:
     after Lloyd's first step, on blobs the bounds would skip much of the work and run; on
     embedding-like rows hardly any, and every step is Lloyd's, without writing a bound.
-    Either way the fit is Lloyd's, bit for bit."""
+    Either way the fit is Lloyd's step's, bit for bit.  ``algorithm="lloyd"`` runs
+    Hamerly's step there, as it runs (``_fit.resolve_algorithm``)."""
     made = []
-    step_class = _fit.ALGORITHMS[algorithm]
+    step_name = "hamerly" if algorithm == "lloyd" else algorithm
+    step_class = _fit.ALGORITHMS[step_name]
 
     class Spied(step_class):
         def __init__(self, *args):
             super().__init__(*args)
             made.append(self)
 
-    monkeypatch.setitem(_fit.ALGORITHMS, algorithm, Spied)
+    monkeypatch.setitem(_fit.ALGORITHMS, step_name, Spied)
     for X, runs_bounds in [
         (blobs(4_000, 64, 64, seed=1), True),
         (embedding_like_rows(4_000, 64, seed=0), False),
     ]:
         made.clear()
         fits = {
-            name: KMeans(64, n_init=1, random_state=0, algorithm=name).fit(X)
-            for name in ("lloyd", algorithm)
+            "lloyd": plain_lloyd_fit(monkeypatch, X, n_clusters=64, n_init=1, random_state=0),
+            algorithm: KMeans(64, n_init=1, random_state=0, algorithm=algorithm).fit(X),
         }
         (step,) = made
         assert step.blas
