@@ -99,7 +99,9 @@ def test_at_every_width(benchmark, recorder, smoke, timed_rounds, algorithm, dty
     scikit-learn's alternating, on dense data of every width: for Lloyd the tile kernel
     for narrow rows, BLAS for wide ones; Elkan's bounds skip what they can (ours where they
     pay: by the shape, ``kmeans_scratch._fit.elkan_pays``, then by the rows after the first
-    step, ``kmeans_scratch._bounds.BoundedAssignment``; else Lloyd's step: the same fit)."""
+    step, ``kmeans_scratch._bounds.BoundedAssignment``; else Lloyd's step: the same fit).
+    Our "lloyd" on wide rows with 64 centers or more runs Hamerly's step as it runs
+    (``kmeans_scratch._fit.lloyd_runs_hamerly``): Lloyd's fit, bit for bit."""
     X = wide_blobs(n_features, k, dtype, smoke)
     if algorithm == "elkan" and X.shape[0] * k * 8 > BOUNDS_BUDGET_BYTES:
         pytest.skip(

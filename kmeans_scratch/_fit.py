@@ -24,7 +24,7 @@ from . import _sparse
 from ._blocks import column_means, column_moments, each_row
 from ._distinct import collapse_duplicates
 from ._elkan import ElkanAssignment
-from ._hamerly import HamerlyAssignment, bounds_may_pay_on_wide_rows
+from ._hamerly import MIN_CLUSTERS_ON_WIDE_ROWS, HamerlyAssignment
 from ._iterations import run_iterations
 from ._kernels import kernel
 from ._lloyd import LloydAssignment
@@ -42,6 +42,7 @@ from ._validation import (
     check_random_state,
     check_sample_weight,
 )
+from ._wide import uses_blas
 
 #: The assignment step of each algorithm, keyed by the ``algorithm`` parameter.  All three
 #: are exact: from the same init they give the same labels, centers and iterations.
@@ -112,13 +113,25 @@ def resolve_n_init(n_init, init, owner="KMeans"):
     return n_init
 
 
-#: Lloyd's step runs as Hamerly's (see :func:`resolve_algorithm`) on rows of at most this
+#: Lloyd's step runs as Hamerly's (see :func:`lloyd_runs_hamerly`) on rows of at most this
 #: many features.  On the fits of Gaussian blobs that converge in 4 iterations at 784
 #: features (20 at most, ``tol=0``; 7 alternating rounds on 2026-12-07), Hamerly's step as
 #: it runs took 0.90–0.91 × Lloyd's time at k = 64 but 1.09 × (float32) and 1.30 ×
 #: (float64) at k = 256, where its bounds start and do not pay back in two steps; at 512
 #: features 0.91–1.01 × at k = 256 and 0.73 × at 64, at 300 0.62–0.66 ×.
 LLOYD_AS_HAMERLY_MAX_FEATURES = 512
+
+
+def lloyd_runs_hamerly(n_samples, n_features, n_clusters):
+    """Whether "lloyd" runs Hamerly's step as it runs (see :func:`resolve_algorithm`):
+    on rows where Lloyd's step goes through BLAS (:func:`~._wide.uses_blas`: from 16
+    features and n·k·d = 2²⁰), up to ``LLOYD_AS_HAMERLY_MAX_FEATURES`` features, with
+    enough clusters for its bounds to pay there (``MIN_CLUSTERS_ON_WIDE_ROWS``, 64)."""
+    return (
+        n_features <= LLOYD_AS_HAMERLY_MAX_FEATURES
+        and n_clusters >= MIN_CLUSTERS_ON_WIDE_ROWS
+        and uses_blas(n_samples, n_features, n_clusters)
+    )
 
 
 def resolve_algorithm(algorithm, n_clusters, X):
@@ -129,16 +142,16 @@ def resolve_algorithm(algorithm, n_clusters, X):
     (``tests/test_accelerated.py``), in less time and without the bounds' memory.  Where
     the shape allows them, the rows decide (:class:`~._elkan.ElkanAssignment`).
 
-    Lloyd's step on wide dense rows with many clusters
-    (:func:`~._hamerly.bounds_may_pay_on_wide_rows`) is Hamerly's as it runs there:
-    Lloyd's first step, then Hamerly's bounds if the rows show that they pay, else
-    Lloyd's step at every iteration; the same fit, bit for bit.  Measured on 2026-12-07
-    (this project's 2-core machine, Hamerly ÷ Lloyd, medians of 5 alternating rounds):
+    Lloyd's step on wide dense rows with many clusters (:func:`lloyd_runs_hamerly`, decided
+    on every row of ``X``) is Hamerly's as it runs there: Lloyd's first step, then
+    Hamerly's bounds if the rows show that they pay, else Lloyd's step at every
+    iteration; the same fit, bit for bit (its bounds, when they run, take 16 bytes a
+    row).  Measured on 2026-12-07 (this project's 2-core machine, Hamerly ÷ Lloyd,
+    medians of 5–7 alternating rounds):
     0.30–0.72 × on long fits of Gaussian blobs (d = 16–300, k = 64 and 256), 0.87–1.05 ×
     on default fits of 3–5 iterations at k = 64, 0.60 × at k = 256, 0.96–1.02 × on
     embedding-like rows and ``make_classification``, where the rows keep Lloyd's step
-    (``benchmarks/hamerly_on_wide_rows.py``).  Up to ``LLOYD_AS_HAMERLY_MAX_FEATURES``
-    features."""
+    (``benchmarks/hamerly_on_wide_rows.py``)."""
     if algorithm == "elkan" and n_clusters == 1:
         warnings.warn(
             "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",
@@ -149,8 +162,7 @@ def resolve_algorithm(algorithm, n_clusters, X):
     if _sparse.is_sparse(X):
         return algorithm
     algorithm = algorithm_for_dense_rows(algorithm, X.dtype, X.shape[1], n_clusters)
-    narrow_enough = X.shape[1] <= LLOYD_AS_HAMERLY_MAX_FEATURES
-    if algorithm == "lloyd" and narrow_enough and bounds_may_pay_on_wide_rows(*X.shape, n_clusters):
+    if algorithm == "lloyd" and lloyd_runs_hamerly(*X.shape, n_clusters):
         return "hamerly"
     return algorithm
 
@@ -158,7 +170,8 @@ def resolve_algorithm(algorithm, n_clusters, X):
 def algorithm_for_dense_rows(algorithm, dtype, n_features, n_clusters):
     """``algorithm`` for dense rows of ``dtype`` and ``n_features``: "elkan" is "lloyd"
     where Elkan's bounds do not pay (:func:`elkan_pays`); the others as they are.  The
-    Dask estimator chooses by the same rule."""
+    Dask estimator chooses by this rule (its "lloyd" stays Lloyd's step on every chunk:
+    the same fit; :func:`lloyd_runs_hamerly` is the in-memory fit's)."""
     if algorithm == "elkan" and not elkan_pays(dtype, n_features, n_clusters):
         return "lloyd"
     return algorithm

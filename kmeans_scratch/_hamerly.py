@@ -75,7 +75,7 @@ from ._tiles import (
     sq_distances_to_all,
     tile_buffers,
 )
-from ._wide import bounds_to_write, uses_blas
+from ._wide import bounds_to_write
 
 #: On wide rows the bounds run when at least this share of the rows lies within half its
 #: center's separation after Lloyd's first step (:meth:`HamerlyAssignment.skip_share`).
@@ -88,14 +88,6 @@ from ._wide import bounds_to_write, uses_blas
 MIN_SKIP_SHARE = 0.05
 #: ... and only with at least this many clusters (see :meth:`HamerlyAssignment.may_pay`).
 MIN_CLUSTERS_ON_WIDE_ROWS = 64
-
-
-def bounds_may_pay_on_wide_rows(n_samples, n_features, n_clusters):
-    """Whether Lloyd's step on these rows goes through BLAS (:func:`~._wide.uses_blas`)
-    with enough clusters that Hamerly's bounds may pay (:meth:`HamerlyAssignment.may_pay`):
-    where the step then measures on the rows, after Lloyd's first step, whether they do."""
-    return uses_blas(n_samples, n_features, n_clusters) and n_clusters >= MIN_CLUSTERS_ON_WIDE_ROWS
-
 
 #: How many nearest centers of c_a make its neighborhood N(a) (see the module docstring).
 NEIGHBORS = 12

@@ -156,8 +156,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
     algorithm : {"lloyd", "hamerly", "elkan"}, default="lloyd"
         The iteration.  All three are exact and give the same result from the same init:
         "lloyd" computes every distance in every iteration (on wide dense rows, 16 to 512
-        features, with 64 clusters or more it runs as "hamerly" does there, the same
-        result: ``docs/algorithms.md``); "hamerly" keeps two bounds per
+        features, with 64 clusters or more and rows enough for BLAS, it runs as "hamerly"
+        does there, the same result: ``docs/algorithms.md``); "hamerly" keeps two bounds per
         sample and skips most distances once the centers settle (fastest in low
         dimensions, such as colors; on rows of 16 features and more it runs them only
         where the clusters stand apart, measured after the first step, else Lloyd's
@@ -165,8 +165,8 @@ class KMeans(ClassNamePrefixFeaturesOutMixin, TransformerMixin, ClusterMixin, Ba
         (n_samples × n_clusters × 8 bytes) and skips even more (see ``docs/algorithms.md``),
         where that pays: on dense rows, in float64 with at least 64 features and 64
         clusters, where after the first step the centers alone rule out at least a
-        quarter of the pairs (clusters that stand apart); elsewhere it runs Lloyd's step,
-        the same result in less time.
+        quarter of the pairs (clusters that stand apart); elsewhere it runs Lloyd's step
+        (as "lloyd" runs it), the same result in less time.
         When at most 3/4 of the rows of ``X`` are distinct (the pixels of a photo), each
         algorithm iterates on the distinct rows, weighted by the total weight of their
         copies: the same labels, less work.

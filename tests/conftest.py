@@ -57,7 +57,7 @@ def bounds_everywhere(monkeypatch):
     wide rows with many clusters it would run Hamerly's: ``_fit.resolve_algorithm``)."""
     monkeypatch.setattr(_fit, "elkan_pays", lambda dtype, n_features, n_clusters: True)
     monkeypatch.setattr(BoundedAssignment, "bounds_only_where_they_pay", False)
-    monkeypatch.setattr(_fit, "bounds_may_pay_on_wide_rows", lambda *shape: False)
+    monkeypatch.setattr(_fit, "lloyd_runs_hamerly", lambda *shape: False)
 
 
 @pytest.fixture(scope="module")

@@ -12,6 +12,8 @@ import numpy as np
 from skimage import data as skimage_data
 from sklearn.datasets import load_sample_image, make_blobs
 
+from kmeans_scratch import KMeans, _fit
+
 IMAGE_NAMES = ("china", "flower", "astronaut", "coffee")
 
 
@@ -106,3 +108,12 @@ def compress_and_say_whether_numba_started(path, out):
 
     compress(path, 64).save(out)
     return numba_started()
+
+
+def plain_lloyd_fit(monkeypatch, X, sample_weight=None, **params):
+    """``KMeans(algorithm="lloyd", **params).fit(X)`` with Lloyd's step at every iteration,
+    also on wide rows with many clusters (where "lloyd" runs Hamerly's step as it runs,
+    ``_fit.lloyd_runs_hamerly``): the oracle of the bounded steps."""
+    with monkeypatch.context() as patched:
+        patched.setattr(_fit, "lloyd_runs_hamerly", lambda *shape: False)
+        return KMeans(algorithm="lloyd", **params).fit(X, sample_weight=sample_weight)

@@ -20,7 +20,7 @@ from sklearn.preprocessing import StandardScaler
 
 from kmeans_scratch import KMeans, _elkan, _fit, _hamerly, k_means, kmeans_plusplus
 
-from .helpers import blobs, image_pixels
+from .helpers import blobs, image_pixels, plain_lloyd_fit
 
 
 @pytest.fixture(scope="module")
@@ -379,11 +379,12 @@ def test_elkan_with_one_cluster_warns_like_sklearn_and_runs_lloyd(monkeypatch):
     assert function[0].filename == __file__
 
 
-def test_elkan_runs_lloyds_step_where_its_bounds_do_not_pay(elkan_assignments):
+def test_elkan_runs_lloyds_step_where_its_bounds_do_not_pay(monkeypatch, elkan_assignments):
     """Elkan's bounds pay on dense rows only in float64 with at least 64 features and 64
     clusters (measured by ``make bench-widths``); elsewhere ``algorithm="elkan"`` runs
-    Lloyd's step: the same fit, bit for bit, without making Elkan's step (where it is
-    made, the rows decide next: the test below)."""
+    Lloyd's step (on wide rows with many clusters, as Hamerly's runs: the test above):
+    the same fit as Lloyd's step everywhere, bit for bit, without making Elkan's step
+    (where it is made, the rows decide next: the test below)."""
     for n_features, n_clusters, dtype, runs_elkan in [
         (3, 64, np.float64, False),
         (64, 8, np.float64, False),
@@ -393,9 +394,10 @@ def test_elkan_runs_lloyds_step_where_its_bounds_do_not_pay(elkan_assignments):
         elkan_assignments.clear()
         X = blobs(1_000, n_features, n_clusters, seed=n_features, dtype=dtype)
         fits = {
-            algorithm: KMeans(n_clusters, n_init=1, random_state=0, algorithm=algorithm).fit(X)
-            for algorithm in ("lloyd", "elkan")
-        }
+            "lloyd": plain_lloyd_fit(monkeypatch, X, n_clusters=n_clusters, n_init=1,
+                                     random_state=0),
+            "elkan": KMeans(n_clusters, n_init=1, random_state=0, algorithm="elkan").fit(X),
+        }  # fmt: skip
         assert bool(elkan_assignments) is runs_elkan, (n_features, n_clusters, dtype)
         np.testing.assert_array_equal(fits["elkan"].labels_, fits["lloyd"].labels_)
         np.testing.assert_array_equal(
@@ -413,29 +415,27 @@ def embedding_like_rows(n_samples, n_features, seed):
 
 
 @pytest.mark.parametrize(
-    ("n_samples", "n_features", "n_clusters", "step"),
+    ("n_samples", "n_features", "n_clusters", "dtype", "step"),
     [
-        (4_000, 64, 64, "hamerly"),  # wide rows, many clusters: Hamerly's step as it runs
-        (4_000, 512, 256, "hamerly"),
-        (4_000, 784, 256, "lloyd"),  # wider than LLOYD_AS_HAMERLY_MAX_FEATURES
-        (4_000, 64, 16, "lloyd"),  # too few clusters for the bounds to pay
-        (4_000, 3, 256, "lloyd"),  # narrow rows: Lloyd's tile kernel
-        (100, 16, 64, "lloyd"),  # too little work for BLAS
+        (4_000, 64, 64, np.float64, "hamerly"),  # wide rows, many clusters: as Hamerly runs
+        (4_000, 64, 64, np.float32, "hamerly"),
+        (4_000, 16, 64, np.float64, "hamerly"),  # from 16 features (BLAS's step)
+        (4_000, 15, 64, np.float64, "lloyd"),  # narrow rows: Lloyd's tile kernel
+        (4_000, 512, 256, np.float32, "hamerly"),  # up to LLOYD_AS_HAMERLY_MAX_FEATURES
+        (4_000, 513, 256, np.float32, "lloyd"),
+        (4_000, 784, 256, np.float64, "lloyd"),
+        (4_000, 64, 63, np.float64, "lloyd"),  # too few clusters for the bounds to pay
+        (4_000, 3, 256, np.float64, "lloyd"),
+        (100, 16, 64, np.float64, "lloyd"),  # too little work for BLAS
     ],
 )
-def test_which_step_lloyd_runs(n_samples, n_features, n_clusters, step):
-    X = np.zeros((n_samples, n_features))
+def test_which_step_lloyd_runs(n_samples, n_features, n_clusters, dtype, step):
+    """ "lloyd", and "elkan" where Elkan's bounds do not pay (float32 here), run Hamerly's
+    step as it runs on wide rows with many clusters, Lloyd's elsewhere."""
+    X = np.zeros((n_samples, n_features), dtype=dtype)
     assert _fit.resolve_algorithm("lloyd", n_clusters, X) == step
-    assert _fit.resolve_algorithm("hamerly", n_clusters, X) == "hamerly"
-
-
-def plain_lloyd_fit(monkeypatch, X, **params):
-    """``KMeans(algorithm="lloyd")`` with Lloyd's step at every iteration, also on wide
-    rows with many clusters (where "lloyd" runs Hamerly's step as it runs there): the
-    oracle."""
-    with monkeypatch.context() as patched:
-        patched.setattr(_fit, "bounds_may_pay_on_wide_rows", lambda *shape: False)
-        return KMeans(algorithm="lloyd", **params).fit(X)
+    if dtype == np.float32:
+        assert _fit.resolve_algorithm("elkan", n_clusters, X) == step
 
 
 @pytest.mark.parametrize("algorithm", ["hamerly", "elkan", "lloyd"])

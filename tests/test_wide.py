@@ -20,7 +20,7 @@ from kmeans_scratch._hamerly import (
     HamerlyAssignment,
 )
 
-from .helpers import blobs
+from .helpers import blobs, plain_lloyd_fit
 
 # The bounds' own code, on data where a fit would run Lloyd's step instead (see conftest).
 pytestmark = pytest.mark.usefixtures("bounds_everywhere")
@@ -262,8 +262,8 @@ def test_hamerlys_bounds_run_on_wide_rows_only_with_many_clusters(monkeypatch, n
 
     monkeypatch.setattr(HamerlyAssignment, "__init__", keep)
     hamerly = KMeans(n_clusters, n_init=1, random_state=0, algorithm="hamerly").fit(X)
-    lloyd = KMeans(n_clusters, n_init=1, random_state=0, algorithm="lloyd").fit(X)
     step = fitted[-1]
+    lloyd = plain_lloyd_fit(monkeypatch, X, n_clusters=n_clusters, n_init=1, random_state=0)
     assert step.blas
     share = step.skip_share(hamerly.cluster_centers_ - X.mean(axis=0), hamerly.labels_)
     assert share >= MIN_SKIP_SHARE  # the rows alone would let the bounds run

@@ -66,7 +66,9 @@ FLAT_LEVEL = 10
 #: photos 1.5-1.7 ×), in a fraction of a millisecond.  Every slice, not the slices
 #: together: a photo under an alpha mask has slices of transparent rows (40-512 ×) beside
 #: slices of the photo (2-8 ×), where zlib wrote 0.4-4 % more than libdeflate in 25-100
-#: ms more (6 of the 15 images of ``benchmarks/translucency.py`` at k = 16).
+#: ms more (6 of the 15 images of ``benchmarks/translucency.py`` at k = 16).  A part of
+#: at most FLAT_SAMPLES · FLAT_SAMPLE_BYTES is one slice, judged at 1 / FLAT_SLICE_RATIO
+#: too (until 2026-12-07, 1 / FLAT_RATIO).
 FLAT_ZLIB_AT_LEVEL = 10
 FLAT_ZLIB_LEVEL = 9
 FLAT_SAMPLES = 4
