@@ -12,8 +12,6 @@ import numpy as np
 from skimage import data as skimage_data
 from sklearn.datasets import load_sample_image, make_blobs
 
-from kmeans_scratch import KMeans, _fit
-
 IMAGE_NAMES = ("china", "flower", "astronaut", "coffee")
 
 
@@ -114,6 +112,8 @@ def plain_lloyd_fit(monkeypatch, X, sample_weight=None, **params):
     """``KMeans(algorithm="lloyd", **params).fit(X)`` with Lloyd's step at every iteration,
     also on wide rows with many clusters (where "lloyd" runs Hamerly's step as it runs,
     ``_fit.lloyd_runs_hamerly``): the oracle of the bounded steps."""
+    from kmeans_scratch import KMeans, _fit
+
     with monkeypatch.context() as patched:
         patched.setattr(_fit, "lloyd_runs_hamerly", lambda *shape: False)
         return KMeans(algorithm="lloyd", **params).fit(X, sample_weight=sample_weight)
