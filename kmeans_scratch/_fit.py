@@ -147,11 +147,10 @@ def resolve_algorithm(algorithm, n_clusters, X):
     Hamerly's bounds if the rows show that they pay, else Lloyd's step at every
     iteration; the same fit, bit for bit (its bounds, when they run, take 16 bytes a
     row).  Measured on 2026-12-07 (this project's 2-core machine, Hamerly ÷ Lloyd,
-    medians of 5–7 alternating rounds):
-    0.30–0.72 × on long fits of Gaussian blobs (d = 16–300, k = 64 and 256), 0.87–1.05 ×
-    on default fits of 3–5 iterations at k = 64, 0.60 × at k = 256, 0.96–1.02 × on
-    embedding-like rows and ``make_classification``, where the rows keep Lloyd's step
-    (``benchmarks/hamerly_on_wide_rows.py``)."""
+    medians of 5–7 alternating rounds): 0.30–0.72 × on long fits of Gaussian blobs (d =
+    16–300, k = 64 and 256), 0.87–1.05 × on default fits of 3–5 iterations at k = 64,
+    0.60 × at k = 256, 0.96–1.02 × on embedding-like rows and ``make_classification``,
+    where the rows keep Lloyd's step (``benchmarks/hamerly_on_wide_rows.py``)."""
     if algorithm == "elkan" and n_clusters == 1:
         warnings.warn(
             "algorithm='elkan' doesn't make sense for a single cluster. Using 'lloyd' instead.",

@@ -88,7 +88,6 @@ from ._wide import bounds_to_write
 MIN_SKIP_SHARE = 0.05
 #: ... and only with at least this many clusters (see :meth:`HamerlyAssignment.may_pay`).
 MIN_CLUSTERS_ON_WIDE_ROWS = 64
-
 #: How many nearest centers of c_a make its neighborhood N(a) (see the module docstring).
 NEIGHBORS = 12
 #: The neighborhoods are chosen anew every this many iterations (any set of centers gives
