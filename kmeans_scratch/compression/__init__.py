@@ -108,7 +108,9 @@ def compress(
         for name, value in (("target_psnr", target_psnr), ("target_ssim", target_ssim))
         if value is not None
     }
-    if len(targets) > 1 or (n_colors == "auto" and not targets):
+    if len(targets) > 1:
+        raise ValueError("give exactly one of target_psnr or target_ssim, not both")
+    if n_colors == "auto" and not targets:
         raise ValueError("n_colors='auto' needs exactly one of target_psnr or target_ssim")
     most = MAX_PALETTE_COLORS if n_colors == "auto" else check_n_colors(n_colors, fmt)
     quantizer = Quantizer(
