@@ -54,17 +54,21 @@ def test_metrics_from_the_histogram_equal_metrics_from_the_pixels():
     assert result.metrics["delta_e"] == pytest.approx(delta, rel=1e-9)
 
 
-def composited(rgba, background):
-    alpha = rgba[..., 3:].astype(np.float64) / 255.0
-    return alpha * rgba[..., :3] + (1.0 - alpha) * background
+def composited(with_alpha, background):
+    alpha = with_alpha[..., -1:].astype(np.float64) / 255.0
+    return alpha * with_alpha[..., :-1] + (1.0 - alpha) * background
 
 
+@pytest.mark.parametrize("gray", [False, True])
 @pytest.mark.parametrize("dither", [False, True])
-def test_psnr_of_a_translucent_image_is_of_what_a_viewer_sees(dither):
+def test_psnr_of_a_translucent_image_is_of_what_a_viewer_sees(dither, gray):
     """With alpha, PSNR is that of the image composited over black and over white (the
-    mean of the two squared errors, over the color channels): the RGB of faint pixels,
-    which no viewer sees, does not count; an opaque RGBA image measures as its RGB."""
+    mean of the two squared errors, over the color channels): the color of faint pixels,
+    which no viewer sees, does not count; an opaque RGBA (or gray + alpha) image measures
+    as its RGB (gray)."""
     pixels = image_array("astronaut")[::4, ::4]
+    if gray:
+        pixels = pixels[..., 1:2]
     height, width = pixels.shape[:2]
     ramp = np.linspace(0.0, 1.0, width)[None, :] * np.ones((height, 1))
     alpha = np.clip(np.rint(255 * ramp), 0, 255).astype(np.uint8)
@@ -79,7 +83,7 @@ def test_psnr_of_a_translucent_image_is_of_what_a_viewer_sees(dither):
     )
     assert result.metrics["psnr"] > psnr(visible, rebuilt) + 3  # the straight RGBA error
     opaque = np.dstack([pixels, np.full((height, width), 255, np.uint8)])
-    assert compress(opaque, 16).metrics["psnr"] == compress(pixels, 16).metrics["psnr"]
+    assert compress(opaque, 16).metrics["psnr"] == compress(pixels.squeeze(), 16).metrics["psnr"]
 
 
 @pytest.mark.parametrize("color_space", ["rgb", "lab", "oklab"])

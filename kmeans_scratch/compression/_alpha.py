@@ -22,6 +22,8 @@ A pixel's alpha puts it in one of three classes: **transparent** (alpha 0), **tr
 
 import numpy as np
 
+from .._engine import kernel
+
 TRANSPARENT, TRANSLUCENT, OPAQUE = 0, 1, 2
 
 #: For GIF: alpha below this is transparent, from it up opaque (pngquant's and Pillow's 128).
@@ -55,12 +57,35 @@ def invisible_colors_cleared(pixels):
     copy, or ``pixels`` itself when there is nothing to clear)."""
     if not has_alpha(pixels.shape[-1]):
         return pixels
-    invisible = pixels[..., -1] == 0
-    if not pixels[invisible].any():
+    colors = np.ascontiguousarray(pixels.reshape(-1, pixels.shape[-1]))
+    if not any_invisible_color(colors):
         return pixels
-    cleared = pixels.copy()
-    cleared[invisible] = 0
-    return cleared
+    cleared = colors.copy()
+    clear_invisible_colors(cleared)
+    return cleared.reshape(pixels.shape)
+
+
+@kernel
+def any_invisible_color(colors):
+    """Whether any of the (m, C) uint8 ``colors`` is transparent (alpha, its last channel,
+    0) with a color channel that is not 0."""
+    alpha_channel = colors.shape[1] - 1
+    for i in range(colors.shape[0]):
+        if colors[i, alpha_channel] == 0:
+            for c in range(alpha_channel):
+                if colors[i, c] != 0:
+                    return True
+    return False
+
+
+@kernel
+def clear_invisible_colors(colors):
+    """Set every channel of each transparent color of the (m, C) uint8 ``colors`` to 0, in
+    place."""
+    alpha_channel = colors.shape[1] - 1
+    for i in range(colors.shape[0]):
+        if colors[i, alpha_channel] == 0:
+            colors[i, :alpha_channel] = 0
 
 
 def has_partial_alpha(pixels):

@@ -48,6 +48,10 @@ COMPRESS_CALLS = {
         (U8_2, I8_1, I8_1, I8_1, U8_2)
     ],
     ("kmeans_scratch.compression._png", "final_block_bits"): [(U8_1,)],
+    ("kmeans_scratch.compression._metrics", "seen_error_sum"): [(U8_2, I8_1, I8_1, I8_1, U8_2)],
+    ("kmeans_scratch.compression._palette", "over_gray"): [(F8_2, U8_2, F8_1, F8)],
+    ("kmeans_scratch.compression._alpha", "any_invisible_color"): [(U8_2_READONLY,), (U8_2,)],
+    ("kmeans_scratch.compression._alpha", "clear_invisible_colors"): [(U8_2,)],
     ("kmeans_scratch.compression._metrics", "ssim_sum"): [
         (source, U8_2, U8_2, I8, F8, F8) for source in (U8_3_READONLY, U8_3)
     ],

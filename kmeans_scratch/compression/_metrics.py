@@ -5,7 +5,7 @@ makes a float copy of the image, so measuring a 24-megapixel photo costs a few b
 pixel at most.
 
 - **PSNR** = 10 log₁₀(255² / MSE), the mean squared error over every pixel and color
-  channel of what a viewer sees (:func:`seen_squared_errors`): with alpha, the image
+  channel of what a viewer sees (:func:`seen_error_sum`): with alpha, the image
   composited over black and over white, the mean of the two.  Computed exactly from the
   histogram: a pixel's error depends only on its color and its palette entry, so
   MSE = Σ_pairs count · error(color, entry) / (N·C) over the distinct (color, entry)
@@ -26,7 +26,7 @@ pixel at most.
 import numpy as np
 
 from .._engine import kernel, prange
-from ._alpha import color_channels, has_alpha
+from ._alpha import color_channels
 from ._color_difference import pair_error_sums
 
 #: The quality measures a quantization reports, each computed only when asked for.
@@ -110,41 +110,46 @@ def pixel_pairs(histogram, indices, labels=None):
     return distinct_pairs(histogram.inverse, indices.ravel(), histogram.counts)
 
 
-#: Pairs whose squared errors NumPy computes at once (bounded scratch for huge images:
-#: about 14 MiB).
-PAIR_CHUNK = 1 << 18
-
-
 def psnr_of_pairs(colors, pairs, palette):
     """PSNR (dB) of the pixels described by ``pairs`` (see :func:`pixel_pairs`): every
     color channel of every pixel as seen, MSE = Σ count · error(color, entry) / (N · C)
-    (:func:`seen_squared_errors`)."""
+    (:func:`seen_error_sum`)."""
     rows, entries, counts = pairs
-    squared_error = 0.0
-    for start in range(0, rows.shape[0], PAIR_CHUNK):
-        part = slice(start, start + PAIR_CHUNK)
-        errors = seen_squared_errors(colors[rows[part]], palette[entries[part]])
-        squared_error += float((counts[part] * errors).sum())
+    squared_error = seen_error_sum(colors, rows, entries, counts, np.ascontiguousarray(palette))
     mse = squared_error / (counts.sum() * color_channels(colors.shape[1]))
     return float("inf") if mse == 0 else float(10 * np.log10(255.0**2 / mse))
 
 
-def seen_squared_errors(colors, entries):
-    """The squared error a viewer sees when each of ``colors`` (m, C) uint8 is shown as
-    the entry beside it, summed over the color channels, as (m,) float64.
+@kernel
+def seen_error_sum(colors, rows, entries, counts, palette):
+    """Σ count · e(color, entry) over the pairs (``rows`` of the (m, C) uint8 ``colors``,
+    ``entries`` of the ``palette``, ``counts`` pixels each), e the squared error a viewer
+    sees, summed over the color channels.
 
-    Opaque: ‖c − e‖².  With alpha (α = a / 255), a color shows α·c + (1 − α)·b over a
-    background b, so the error is u = α_c·c − α_e·e over black and u + (α_e − α_c)·255
-    over white: the mean of the two squares is taken, per channel.  A pixel nearly
-    invisible has a small error whatever its color; opaque pixels give ‖c − e‖² exactly.
+    Opaque: e = ‖c − p‖².  With alpha (α = a / 255), a color shows α·c + (1 − α)·b over a
+    background b, so the error is u = α_c·c − α_p·p over black and u + (α_p − α_c)·255
+    over white: e is the mean of the two squares, per channel.  A pixel nearly invisible
+    has a small error whatever its color; opaque pixels give ‖c − p‖² exactly.
     """
-    if not has_alpha(colors.shape[1]):
-        diff = colors.astype(np.float64) - entries
-        return (diff * diff).sum(axis=1)  # elementwise: BLAS threads would compete
-    alpha, entry_alpha = colors[:, -1:] / 255.0, entries[:, -1:] / 255.0
-    over_black = alpha * colors[:, :-1] - entry_alpha * entries[:, :-1]
-    over_white = over_black + (entry_alpha - alpha) * 255.0
-    return ((over_black * over_black + over_white * over_white) / 2.0).sum(axis=1)
+    n_channels = colors.shape[1]
+    with_alpha = n_channels % 2 == 0  # gray + alpha, RGBA
+    n_color = n_channels - 1 if with_alpha else n_channels
+    total = 0.0
+    for p in range(rows.shape[0]):
+        color, entry = colors[rows[p]], palette[entries[p]]
+        error = 0.0
+        if with_alpha:
+            alpha, entry_alpha = color[n_color] / 255.0, entry[n_color] / 255.0
+            for c in range(n_color):
+                over_black = alpha * color[c] - entry_alpha * entry[c]
+                over_white = over_black + (entry_alpha - alpha) * 255.0
+                error += (over_black * over_black + over_white * over_white) / 2.0
+        else:
+            for c in range(n_color):
+                diff = np.float64(color[c]) - np.float64(entry[c])
+                error += diff * diff
+        total += counts[p] * error
+    return total
 
 
 def psnr(histogram, palette, indices):

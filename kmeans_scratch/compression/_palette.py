@@ -365,10 +365,28 @@ def to_working_space(colors, color_space):
         coords = np.ascontiguousarray(coords[:, :1])
     if has_alpha(colors.shape[1]):
         gray, scale = alpha_frame(color_space, n_color)
-        opacity = colors[:, -1:].astype(np.float64) / 255.0
-        coords = np.hstack([opacity * coords + (1.0 - opacity) * gray, opacity * scale])
-        coords[colors[:, -1] == 0] = 0.0
+        coords = over_gray(np.ascontiguousarray(coords), colors, gray, scale)
     return coords
+
+
+@kernel
+def over_gray(coords, colors, gray, scale):
+    """(m, n + 1): the (m, n) ``coords`` of the (m, C) uint8 ``colors`` composited over the
+    ``gray`` (n,) by each color's opacity α = alpha / 255 (its last channel), and α scaled
+    by ``scale``: (α·x + (1 − α)·g, α·s) (see :func:`to_working_space`).  A transparent
+    color is put at the origin."""
+    n_rows, n_coords = coords.shape
+    alpha_channel = colors.shape[1] - 1
+    out = np.zeros((n_rows, n_coords + 1))
+    for i in range(n_rows):
+        alpha = colors[i, alpha_channel]
+        if alpha == 0:
+            continue
+        opacity = alpha / 255.0
+        for c in range(n_coords):
+            out[i, c] = opacity * coords[i, c] + (1.0 - opacity) * gray[c]
+        out[i, n_coords] = opacity * scale
+    return out
 
 
 def alpha_frame(color_space, n_color):
