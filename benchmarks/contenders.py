@@ -84,7 +84,7 @@ def fit_distinct_colors(X, k, max_iter=300):
     often each occurs (exactly the K-Means problem on every row, much smaller), at most
     ``max_iter`` iterations.  For rows of integer values in 0..255 (pixels), whose
     histogram the image layer builds.  Returns the fitted estimator."""
-    from kmeans_scratch.compression._palette import color_histogram
+    from kmeans_scratch.compression._histogram import color_histogram
 
     histogram = color_histogram(X.astype(np.uint8)[None])
     return KMeans(k, algorithm="hamerly", random_state=0, max_iter=max_iter).fit(

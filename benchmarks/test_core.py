@@ -18,7 +18,7 @@ from sklearn.cluster import kmeans_plusplus as sklearn_kmeans_plusplus
 
 from kmeans_scratch import KMeans, kmeans_plusplus
 from kmeans_scratch._elkan import BOUNDS_BUDGET_BYTES
-from kmeans_scratch.compression._palette import color_histogram
+from kmeans_scratch.compression._histogram import color_histogram
 
 from .contenders import alternate, every_row_kept, fit_seconds
 from .datasets import blobs, tfidf_like, tiled_china

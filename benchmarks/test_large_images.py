@@ -19,8 +19,8 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
+from kmeans_scratch.compression._histogram import color_histogram
 from kmeans_scratch.compression._metrics import psnr
-from kmeans_scratch.compression._palette import color_histogram
 
 from .contenders import from_pil_palette
 from .datasets import large_mosaic

@@ -12,7 +12,7 @@ from skimage.metrics import structural_similarity
 from sklearn.cluster import KMeans as SklearnKMeans
 
 from kmeans_scratch.compression import compress
-from kmeans_scratch.compression._palette import color_histogram
+from kmeans_scratch.compression._histogram import color_histogram
 from kmeans_scratch.compression._remap import pixel_indices
 
 from .contenders import quantize_libimagequant, quantize_ours

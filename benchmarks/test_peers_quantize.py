@@ -8,9 +8,9 @@ quantization alone (no file writing), as libimagequant reports it.
 import numpy as np
 import pytest
 
+from kmeans_scratch.compression._histogram import color_histogram
 from kmeans_scratch.compression._io import encode
 from kmeans_scratch.compression._metrics import mean_delta_e, psnr
-from kmeans_scratch.compression._palette import color_histogram
 
 from .contenders import QUANTIZERS
 from .datasets import image, short_name

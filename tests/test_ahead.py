@@ -304,7 +304,7 @@ def test_a_layers_calls_are_found_whichever_layer_registered_first(built):
         "X = np.zeros((10, 3)); keys = np.zeros((10, 3), dtype=np.uint8)\n"
         "print(_ahead.specialization('kmeans_scratch._blocks.column_moments',"
         " (X.astype(np.float32), np.ones(10, dtype=np.float32))) is not None,"
-        " _ahead.specialization('kmeans_scratch.compression._palette.pack_keys', (keys,))"
+        " _ahead.specialization('kmeans_scratch.compression._histogram.pack_keys', (keys,))"
         " is not None)\n"
     )
     for order in (["kmeans_scratch.dask._chunks", "kmeans_scratch.compression"],
@@ -473,7 +473,7 @@ SIGNATURE_SAMPLES = (
     "kmeans_scratch._distances.inertia_of_labels",
     "kmeans_scratch._blocks.column_moments",
     "kmeans_scratch._blocks.add_row",
-    "kmeans_scratch.compression._palette.distinct_keys",
+    "kmeans_scratch.compression._histogram.distinct_keys",
     "kmeans_scratch.compression._png.final_block_bits",
 )
 

@@ -7,12 +7,9 @@ import pytest
 from sklearn.cluster import KMeans as SklearnKMeans
 
 from kmeans_scratch.compression import compress
-from kmeans_scratch.compression._palette import (
-    color_histogram,
-    from_working_space,
-    optimal_1d_levels,
-    to_working_space,
-)
+from kmeans_scratch.compression._histogram import color_histogram
+from kmeans_scratch.compression._palette import optimal_1d_levels
+from kmeans_scratch.compression._working_space import from_working_space, to_working_space
 
 from .helpers import IMAGE_NAMES, image_array
 
@@ -136,7 +133,7 @@ def test_histogram_is_the_distinct_colors_in_morton_order(n_channels):
 def test_a_large_rgb_histogram_finds_each_pixels_color_by_its_key():
     """From 4 megapixels an RGB histogram counts keys in a table and keeps no per-pixel
     rows (97 MiB at 24 megapixels): a pixel's entry is looked up from its key."""
-    from kmeans_scratch.compression._palette import distinct_keys
+    from kmeans_scratch.compression._histogram import distinct_keys
 
     rng = np.random.RandomState(0)
     pixels = rng.randint(0, 256, size=(2048, 2048, 3)).astype(np.uint8)
@@ -281,7 +278,7 @@ def test_n_init_reaches_the_fit():
 
 @pytest.mark.parametrize("n_channels", [1, 2, 3])
 def test_histogram_by_key_table_equals_the_radix_sort(n_channels):
-    from kmeans_scratch.compression._palette import (
+    from kmeans_scratch.compression._histogram import (
         ColorHistogram,
         distinct_keys,
         distinct_keys_by_table,

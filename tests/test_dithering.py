@@ -15,13 +15,14 @@ from kmeans_scratch.compression._alpha import (
     entries_allowed,
     invisible_colors_cleared,
 )
-from kmeans_scratch.compression._palette import color_histogram, to_working_space
+from kmeans_scratch.compression._histogram import color_histogram
 from kmeans_scratch.compression._remap import (
     DIFFUSED_SHARE,
     LARGE_ERROR,
     pixel_indices,
     selective_floyd_steinberg,
 )
+from kmeans_scratch.compression._working_space import to_working_space
 
 from .helpers import image_array
 from .test_transparency import cutout

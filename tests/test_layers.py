@@ -89,12 +89,12 @@ def test_the_checks_see_what_they_forbid(tmp_path):
         '"""kmeans_scratch.compression in a docstring is prose."""\n'
         "from .._fit import ALGORITHMS\n"
         "import kmeans_scratch._blocks\n"
-        "TABLE = {('kmeans_scratch.compression._palette', 'pack_keys'): []}\n"
+        "TABLE = {('kmeans_scratch.compression._histogram', 'pack_keys'): []}\n"
     )
     imported, named = imported_and_named(module, "kmeans_scratch.compression")
     assert "kmeans_scratch._fit.ALGORITHMS" in imported
     assert "kmeans_scratch._blocks" in imported
-    assert named == ["kmeans_scratch.compression._palette", "pack_keys"]
+    assert named == ["kmeans_scratch.compression._histogram", "pack_keys"]
     assert is_core_private("kmeans_scratch._fit.ALGORITHMS")
     assert is_core_private("kmeans_scratch._engine_of_another_kind")
     assert not is_core_private("kmeans_scratch._engine.kernel")

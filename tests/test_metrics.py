@@ -5,8 +5,8 @@ import pytest
 from skimage.metrics import structural_similarity
 
 from kmeans_scratch.compression import compress
+from kmeans_scratch.compression._histogram import color_histogram
 from kmeans_scratch.compression._metrics import distinct_pairs, ssim
-from kmeans_scratch.compression._palette import color_histogram
 
 from .helpers import image_array
 

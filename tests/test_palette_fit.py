@@ -10,6 +10,7 @@ from sklearn.cluster import KMeans as SklearnKMeans
 
 from kmeans_scratch import _engine, k_means
 from kmeans_scratch.compression import _palette, compress
+from kmeans_scratch.compression._histogram import color_histogram, pack_keys
 from kmeans_scratch.compression._palette import (
     COARSE_START_ABOVE,
     COLORS_PER_START_CELL,
@@ -20,12 +21,11 @@ from kmeans_scratch.compression._palette import (
     STARTS_CELLS_PER_COLOR,
     coarse_levels,
     coarse_start,
-    color_histogram,
     fit_colors,
     fit_palette,
-    pack_keys,
 )
 from kmeans_scratch.compression._speed import effort
+from kmeans_scratch.compression._working_space import to_working_space
 
 from .helpers import IMAGE_NAMES, image_array
 
@@ -191,8 +191,8 @@ def test_every_color_takes_the_nearest_8_bit_entry(color_space, k):
     photo would not)."""
     histogram = color_histogram(image_array("coffee")[::2, ::2])
     palette, labels = fit_palette(histogram, k, color_space, np.random.RandomState(0), max_iter=25)
-    coords = _palette.to_working_space(histogram.colors, color_space)
-    entries = _palette.to_working_space(palette, color_space)
+    coords = to_working_space(histogram.colors, color_space)
+    entries = to_working_space(palette, color_space)
     sq = ((coords[:, None, :] - entries[None]) ** 2).sum(axis=2)
     rows = np.arange(coords.shape[0])
     np.testing.assert_allclose(sq[rows, labels], sq.min(axis=1), rtol=1e-9, atol=1e-9)

@@ -8,9 +8,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from kmeans_scratch.compression import _palette, compress
+from kmeans_scratch.compression import _working_space, compress
 from kmeans_scratch.compression._alpha import GIF_ALPHA_THRESHOLD
-from kmeans_scratch.compression._palette import BLACK_BACKGROUND_WEIGHT, to_working_space
+from kmeans_scratch.compression._working_space import BLACK_BACKGROUND_WEIGHT, to_working_space
 from kmeans_scratch.compression.cli import main
 
 from .helpers import image_array, png_16bit
@@ -162,7 +162,7 @@ def test_a_squared_distance_is_the_error_seen_over_black_and_white(
     colors = colors[:, channels]
     first, second = colors[:1000], colors[1000:]
     seen = [((composite(first, b) - composite(second, b)) ** 2).sum(axis=1) for b in (0, 255)]
-    monkeypatch.setattr(_palette, "BLACK_BACKGROUND_WEIGHT", black_weight)
+    monkeypatch.setattr(_working_space, "BLACK_BACKGROUND_WEIGHT", black_weight)
     coords = to_working_space(colors, "rgb")
     distance = ((coords[:1000] - coords[1000:]) ** 2).sum(axis=1)
     weighted = black_weight * seen[0] + (1.0 - black_weight) * seen[1]

@@ -19,10 +19,10 @@ require("compress", "kmeans_scratch.compression")
 from . import _compiled  # noqa: F401  (registers the calls compiled ahead of time)
 from ._io import DEFAULT_MAX_PIXELS, FORMATS, MAX_PALETTE_COLORS, ImageError, LoadedImage, load
 from ._many import compress_many
-from ._palette import COLOR_SPACES
 from ._quantized import QuantizedImage, Quantizer, check_n_colors
 from ._speed import DEFAULT_SPEED, SPEEDS
 from ._sweep import DEFAULT_KS, smallest_k, sweep_rows, write_sweep
+from ._working_space import COLOR_SPACES
 
 __all__ = [
     "COLOR_SPACES",

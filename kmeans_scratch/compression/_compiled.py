@@ -33,10 +33,13 @@ from .._engine import (
 U2_1 = Array("uint16", 1)
 
 COMPRESS_CALLS = {
-    ("kmeans_scratch.compression._palette", "distinct_keys"): [(U8_2_READONLY,), (U8_2,)],
-    ("kmeans_scratch.compression._palette", "distinct_keys_by_table"): [(U8_2_READONLY,), (U8_2,)],
-    ("kmeans_scratch.compression._palette", "pack_keys"): [(U8_2,)],
-    ("kmeans_scratch.compression._palette", "values_of_keys"): [
+    ("kmeans_scratch.compression._histogram", "distinct_keys"): [(U8_2_READONLY,), (U8_2,)],
+    ("kmeans_scratch.compression._histogram", "distinct_keys_by_table"): [
+        (U8_2_READONLY,),
+        (U8_2,),
+    ],
+    ("kmeans_scratch.compression._histogram", "pack_keys"): [(U8_2,)],
+    ("kmeans_scratch.compression._histogram", "values_of_keys"): [
         (flat, table) for flat in (U8_2_READONLY, U8_2) for table in (I4_1, U8_1, U2_1)
     ],
     ("kmeans_scratch.compression._metrics", "distinct_pairs"): [(I4_1, U8_1, I8_1)],
@@ -49,7 +52,7 @@ COMPRESS_CALLS = {
     ],
     ("kmeans_scratch.compression._png", "final_block_bits"): [(U8_1,)],
     ("kmeans_scratch.compression._metrics", "seen_error_sum"): [(U8_2, I8_1, I8_1, I8_1, U8_2)],
-    ("kmeans_scratch.compression._palette", "over_gray"): [(F8_2, U8_2, F8_1, F8)],
+    ("kmeans_scratch.compression._working_space", "over_gray"): [(F8_2, U8_2, F8_1, F8)],
     ("kmeans_scratch.compression._alpha", "any_invisible_color"): [(U8_2_READONLY,), (U8_2,)],
     ("kmeans_scratch.compression._alpha", "clear_invisible_colors"): [(U8_2,)],
     ("kmeans_scratch.compression._metrics", "ssim_sum"): [

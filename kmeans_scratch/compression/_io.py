@@ -28,7 +28,7 @@ from PIL import Image, PngImagePlugin, UnidentifiedImageError
 
 from . import _png
 from ._alpha import GIF_ALPHA_THRESHOLD, has_alpha
-from ._palette import uses_key_table
+from ._histogram import uses_key_table
 from ._speed import (
     DEFAULT_SPEED,
     FULL_EFFORT_PIXELS,

@@ -14,6 +14,7 @@ from ._alpha import (
     has_partial_alpha,
     invisible_colors_cleared,
 )
+from ._histogram import color_histogram
 from ._metrics import (
     QUALITY_MEASURES,
     mean_delta_e_of_pairs,
@@ -22,9 +23,10 @@ from ._metrics import (
     size_report,
     ssim,
 )
-from ._palette import COLOR_SPACES, color_histogram, fit_palette
+from ._palette import fit_palette
 from ._remap import pixel_indices
 from ._speed import DEFAULT_SPEED, check_speed, effort
+from ._working_space import COLOR_SPACES
 
 
 @dataclass

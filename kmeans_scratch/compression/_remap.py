@@ -14,8 +14,8 @@ import numpy as np
 
 from .._engine import kernel
 from ._alpha import TRANSPARENT, alpha_classes, entries_allowed
-from ._palette import _SPACES, to_working_space
 from ._quality_scale import libimagequant_error
+from ._working_space import _SPACES, to_working_space
 
 #: The share of the error it received that a pixel takes at full dithering (level 1):
 #: libimagequant's 15/16, which keeps error from building up over flat areas.

@@ -31,16 +31,16 @@ def warm_just_in_time():
 
 def warm_large_image_kernels():
     """The kernels that only a large image's calls reach, on a few pixels: the histogram's
-    key table (RGB from 4 megapixels, :func:`._palette.uses_key_table`), from pixels
+    key table (RGB from 4 megapixels, :func:`._histogram.uses_key_table`), from pixels
     writable or read-only (``np.asarray`` of a PIL image), with a row table of each dtype
     the number of colors gives; and the pairs of a quality measure whose palette indices
     are read-only (read back from a PNG).  ``make bench`` of 2026-12-06 06:09 compiled
     them in its own process (its large images and their PSNR) when the small images above
     were all the warm ran.  And the PNG writer's block walker, which rows of 256 KiB or
     more reach (:data:`._png.SPLIT_FROM_BYTES`)."""
+    from ._histogram import distinct_keys_by_table, values_of_keys
     from ._io import indexed_png
     from ._metrics import distinct_pairs
-    from ._palette import distinct_keys_by_table, values_of_keys
 
     writable = np.zeros((16, 1), dtype=np.uint8)  # one channel: a table of 256 slots
     read_only = writable.copy()

@@ -42,11 +42,11 @@ from ._batch import (
 from ._cluster import ClusterError, import_distributed
 from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, STOP_SIGNALS, is_stream_file
 from ._metrics import QUALITY_MEASURES
-from ._palette import COLOR_SPACES
 from ._pool import Stopped, expect_stops, stop_on_signal
 from ._quality_scale import EXIT_QUALITY_TOO_LOW, QualityTooLow, parse_quality
 from ._speed import DEFAULT_SPEED, SPEEDS
 from ._sweep import DEFAULT_KS, format_value, parse_ks, rows_to_table
+from ._working_space import COLOR_SPACES
 
 PROG = "kmeans-compress"
 DEMO_DIR = "kmeans-compress-demo"
