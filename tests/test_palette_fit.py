@@ -14,15 +14,21 @@ from kmeans_scratch.compression._histogram import color_histogram, pack_keys
 from kmeans_scratch.compression._palette import (
     COARSE_START_ABOVE,
     COLORS_PER_START_CELL,
+    KEPT_STARTS,
     LEVEL_SHRINK,
     MANY_COLORS_START_CELLS,
+    RANK_AFTER_ITER,
     REFINE_MAX_ITER,
     STARTS_CELLS,
     STARTS_CELLS_PER_COLOR,
+    STARTS_MAX_ITER,
+    TOL,
+    best_start,
     coarse_levels,
     coarse_start,
     fit_colors,
     fit_palette,
+    weighted_cell_sums,
 )
 from kmeans_scratch.compression._speed import effort
 from kmeans_scratch.compression._working_space import to_working_space
@@ -46,6 +52,56 @@ def test_several_starts_run_on_one_coarse_level_then_on_every_color(k):
     # a level is the first row of each cell: runs of colors whose Morton keys agree on
     # their high bits, so its starts are increasing rows of the histogram
     assert level[0] == 0 and np.all(np.diff(level) > 0) and level[-1] < len(colors)
+
+
+def start_cells(name, k):
+    """The cell means and weights of the level where ``name``'s ``k``-color starts run."""
+    histogram = color_histogram(image_array(name))
+    coords = to_working_space(histogram.colors, "rgb")
+    weights = histogram.counts.astype(np.float64)
+    (level,) = coarse_levels(histogram.colors, k, n_init=10)
+    cell_weights = np.add.reduceat(weights, level)
+    return weighted_cell_sums(coords, weights, level) / cell_weights[:, None], cell_weights
+
+
+def test_the_starts_kept_after_their_first_iterations_end_as_full_runs(monkeypatch):
+    """Kept, every start runs as in ``k_means(n_init=10)``: the same seeds (one stream),
+    and a run stopped after ``RANK_AFTER_ITER`` iterations goes on from its centers as it
+    would have (the centers to within the rounding of a center taken out of the rows'
+    frame and put back)."""
+    X, weights = start_cells("china", 16)
+    full, _, _ = fit_colors(
+        X.copy(), weights, 16, "k-means++", 10, 0, STARTS_MAX_ITER, algorithm="lloyd"
+    )
+    monkeypatch.setattr(_palette, "KEPT_STARTS", 10)
+    kept_all = best_start(X, weights, 16, 10, 0, STARTS_MAX_ITER, TOL)
+    np.testing.assert_allclose(kept_all, full, rtol=0, atol=1e-9)
+
+
+def test_only_the_starts_of_least_inertia_run_on(monkeypatch):
+    """Ten starts run ``RANK_AFTER_ITER`` iterations; the ``KEPT_STARTS`` of least inertia
+    then run on from their centers, and the one of least inertia after that wins."""
+    X, weights = start_cells("coffee", 64)
+    calls = []  # (init, max_iter, centers, inertia) of each fit
+
+    def recorded(*args, **kwargs):
+        result = fit_colors(*args, **kwargs)
+        calls.append((args[3], args[6], result[0], result[2]))
+        return result
+
+    monkeypatch.setattr(_palette, "fit_colors", recorded)
+    winner = best_start(X, weights, 64, 10, 0, STARTS_MAX_ITER, TOL)
+    first, then = calls[:10], calls[10:]
+    assert [max_iter for _, max_iter, _, _ in first] == [RANK_AFTER_ITER] * 10
+    assert [max_iter for _, max_iter, _, _ in then] == [
+        STARTS_MAX_ITER - RANK_AFTER_ITER
+    ] * KEPT_STARTS
+    least = sorted(range(10), key=lambda start: first[start][3])[:KEPT_STARTS]
+    continued = [
+        next(start for start in range(10) if first[start][2] is init) for init, _, _, _ in then
+    ]
+    assert continued == sorted(least)
+    np.testing.assert_array_equal(winner, min(then, key=lambda call: call[3])[2])
 
 
 def test_the_default_effort_by_palette_size():

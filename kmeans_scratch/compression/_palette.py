@@ -24,7 +24,7 @@ import numpy as np
 
 from kmeans_scratch import ConvergenceWarning, k_means
 
-from .._engine import default_local_trials, greedy_kmeans_plusplus, kernel
+from .._engine import check_random_state, default_local_trials, greedy_kmeans_plusplus, kernel
 from ._alpha import TRANSPARENT, alpha_classes, has_alpha
 from ._histogram import pack_keys
 from ._working_space import alpha_frame, from_working_space, to_working_space
@@ -132,10 +132,10 @@ def fit_centers(
 
     One coordinate (gray) has a better answer: the optimal k-level quantizer of the 1-D
     histogram.  Otherwise K-Means through the levels of :func:`coarse_levels`, each from
-    the centers of the one before.  Its ``n_init`` starts run on the first level, for at
-    most ``STARTS_MAX_ITER`` iterations each (they only rank the starts), or on every
-    color without ``coarse_starts``.  The fit on every color ends on 8-bit colors
-    (:func:`palette_snap`).
+    the centers of the one before.  Its ``n_init`` starts run on the first level (ranked
+    after a few iterations, the best few then run on to at most ``STARTS_MAX_ITER``:
+    :func:`best_start`), or on every color without ``coarse_starts``.  The fit on every
+    color ends on 8-bit colors (:func:`palette_snap`).
     """
     weights = counts.astype(np.float64)
     if coords.shape[1] == 1:
@@ -187,13 +187,60 @@ def coarse_start(
     for cell_starts in coarse_levels(colors, n_colors, n_init if coarse_starts else 1):
         cell_weights = np.add.reduceat(weights, cell_starts)
         cell_sums = weighted_cell_sums(coords, weights, cell_starts)
-        algorithm = STARTS_ALGORITHM if n_init > 1 else FIT_ALGORITHM
-        init, _, _ = fit_colors(
-            cell_sums / cell_weights[:, None], cell_weights, n_colors, init, n_init,
-            random_state, level_iter, tol, algorithm=algorithm,
-        )  # fmt: skip
+        cells = cell_sums / cell_weights[:, None]
+        if n_init > 1:
+            init = best_start(cells, cell_weights, n_colors, n_init, random_state, level_iter, tol)
+        else:
+            init, _, _ = fit_colors(
+                cells, cell_weights, n_colors, init, 1, random_state, level_iter, tol
+            )
         n_init, level_iter = 1, refine_iter
     return init, n_init, max_iter if isinstance(init, str) else refine_iter
+
+
+#: The starts are ranked after ``RANK_AFTER_ITER`` iterations each, and only the
+#: ``KEPT_STARTS`` of least inertia then run on to ``STARTS_MAX_ITER``: 58 iterations of
+#: the 100 that ten full starts would run at most.  Over the 24 Kodak, 16 Wikipedia and
+#: 15 translucent photos at k = 16 and 64 (110 fits), the start that led after 10
+#: iterations ranked first after 3 in 73, among the 4 first in 103 (after 4: 107, after
+#: 5: 108).
+RANK_AFTER_ITER = 3
+KEPT_STARTS = 4
+
+
+def best_start(X, weights, n_colors, n_init, random_state, max_iter, tol):
+    """The centers of the best of ``n_init`` k-means++ starts on the rows ``X`` (weighted),
+    with Lloyd's iteration (``STARTS_ALGORITHM``): each start runs ``RANK_AFTER_ITER``
+    iterations, the ``KEPT_STARTS`` of least inertia (the first on a tie) run on to
+    ``max_iter`` in all or a fixed point, and the one of least inertia wins.
+
+    The seeds are those of ``k_means(..., n_init=n_init)`` (one stream, drawn start after
+    start, on the same centered rows), and a run goes on from its centers as it would
+    have without the stop (Lloyd's step reads only the centers), so the winner is the
+    best of ``n_init`` full runs whenever that run was among the ones kept.
+    """
+    stream = check_random_state(random_state)
+    seeding = palette_seeding(weights)
+    first = min(RANK_AFTER_ITER, max_iter)
+    starts = []
+    for _ in range(n_init):  # each call centers a copy: the same rows for every seeding
+        centers, _, inertia, n_iter = fit_colors(
+            X.copy(), weights, n_colors, seeding, 1, stream, first, tol,
+            algorithm=STARTS_ALGORITHM, return_n_iter=True,
+        )  # fmt: skip
+        starts.append((inertia, n_iter < first, centers))
+    kept = sorted(range(n_init), key=lambda start: starts[start][0])[:KEPT_STARTS]
+    best_inertia, best_centers = np.inf, None
+    for start in sorted(kept):
+        inertia, converged, centers = starts[start]
+        if not converged and max_iter > first:
+            centers, _, inertia = fit_colors(
+                X.copy(), weights, n_colors, centers, 1, None, max_iter - first, tol,
+                algorithm=STARTS_ALGORITHM,
+            )  # fmt: skip
+        if inertia < best_inertia:
+            best_inertia, best_centers = inertia, centers
+    return best_centers
 
 
 def weighted_cell_sums(coords, weights, cell_starts):
@@ -274,7 +321,8 @@ LEVEL_SHRINK = 0.6
 
 #: Several starts run on a coarse histogram of at most this many cells per palette entry
 #: and ``STARTS_CELLS`` in all, unless that leaves more than ``COLORS_PER_START_CELL``
-#: distinct colors per cell; for at most ``STARTS_MAX_ITER`` iterations each.
+#: distinct colors per cell; for at most ``STARTS_MAX_ITER`` iterations each (see
+#: :func:`best_start`).
 STARTS_CELLS_PER_COLOR = 128
 STARTS_CELLS = 4096
 COLORS_PER_START_CELL = 8
@@ -385,7 +433,7 @@ def palette_seeding(weights):
 
 def fit_colors(
     coords, weights, n_colors, init, n_init, random_state, max_iter=300, tol=TOL, snap=None,
-    algorithm=FIT_ALGORITHM,
+    algorithm=FIT_ALGORITHM, return_n_iter=False,
 ):  # fmt: skip
     """``k_means`` with Hamerly's iteration by default (the fastest on colors, but not in
     short runs: see ``STARTS_ALGORITHM``), quietly: a palette of fewer distinct colors
@@ -408,6 +456,7 @@ def fit_colors(
             copy_x=False,
             algorithm=algorithm,
             snap=snap,
+            return_n_iter=return_n_iter,
         )
 
 
