@@ -8,8 +8,8 @@ quantization alone (no file writing), as libimagequant reports it.
 import numpy as np
 import pytest
 
+from kmeans_scratch.compression._encode import encode
 from kmeans_scratch.compression._histogram import color_histogram
-from kmeans_scratch.compression._io import encode
 from kmeans_scratch.compression._metrics import mean_delta_e, psnr
 
 from .contenders import QUANTIZERS

@@ -502,7 +502,7 @@ def test_an_image_wider_than_the_format_allows_is_one_line(tmp_path, fmt, width)
 
 
 def test_a_very_tall_png_gets_the_fast_pass_at_any_speed():
-    from kmeans_scratch.compression._io import one_pass_level
+    from kmeans_scratch.compression._encode import one_pass_level
 
     for speed in (1, 4):
         assert one_pass_level(100_000, speed, n_rows=100_000) is not None

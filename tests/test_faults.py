@@ -330,9 +330,9 @@ def test_a_read_only_install_compiles_its_kernels_and_runs(tmp_path):
 
 
 def test_the_temporary_file_is_new_private_and_gone_if_it_cannot_open(tmp_path, monkeypatch):
-    from kmeans_scratch.compression import _io
+    from kmeans_scratch.compression import _output
 
-    handle, path = _io.new_temporary_file(tmp_path, "out.png")
+    handle, path = _output.new_temporary_file(tmp_path, "out.png")
     with handle:
         handle.write(b"x")
     name = Path(path).name
@@ -340,17 +340,17 @@ def test_the_temporary_file_is_new_private_and_gone_if_it_cannot_open(tmp_path, 
         name.startswith(".out.png.") and name.endswith(".tmp") and len(name) == len("out.png") + 14
     )
     assert os.stat(path).st_mode & 0o777 == 0o600
-    second, other = _io.new_temporary_file(tmp_path, "out.png")
+    second, other = _output.new_temporary_file(tmp_path, "out.png")
     second.close()
     assert other != path and Path(path).read_bytes() == b"x"  # O_EXCL: never the same file
 
     def refuse(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(_io, "open", refuse, raising=False)
+    monkeypatch.setattr(_output, "open", refuse, raising=False)
     before, descriptors = sorted(tmp_path.iterdir()), len(os.listdir("/proc/self/fd"))
     with pytest.raises(KeyboardInterrupt):
-        _io.new_temporary_file(tmp_path, "out.png")
+        _output.new_temporary_file(tmp_path, "out.png")
     assert sorted(tmp_path.iterdir()) == before  # nothing left
     assert len(os.listdir("/proc/self/fd")) == descriptors  # and no descriptor kept open
 
@@ -367,7 +367,7 @@ def test_a_signal_while_the_temporary_file_is_made_leaves_nothing(
     exception must not escape before the file's name is known."""
     import signal
 
-    from kmeans_scratch.compression import _io
+    from kmeans_scratch.compression import _output
 
     number = getattr(signal, signal_name)
     real_open = os.open
@@ -385,7 +385,7 @@ def test_a_signal_while_the_temporary_file_is_made_leaves_nothing(
         monkeypatch.setattr(os, "open", open_then_signalled)
         descriptors = len(os.listdir("/proc/self/fd"))
         with pytest.raises(Interrupted):
-            _io.atomic_write(tmp_path / "out.png", b"data")
+            _output.atomic_write(tmp_path / "out.png", b"data")
         monkeypatch.undo()
         assert signal.getsignal(number) is interrupt  # the handler is back
     finally:

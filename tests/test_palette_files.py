@@ -273,7 +273,7 @@ def test_memory_estimate_refuses_before_decoding(tmp_path, monkeypatch):
 
 
 def test_large_images_get_the_fast_png_pass_and_decode_exactly():
-    from kmeans_scratch.compression._io import encode, one_pass_level
+    from kmeans_scratch.compression._encode import encode, one_pass_level
     from kmeans_scratch.compression._speed import FULL_EFFORT_PIXELS
 
     assert one_pass_level(FULL_EFFORT_PIXELS, speed=1) is None  # oxipng's search
@@ -292,7 +292,7 @@ def test_large_images_get_the_fast_png_pass_and_decode_exactly():
 
 @pytest.mark.parametrize("shape", [(40, 30), (1000, 1100)])  # full effort, the fast pass
 def test_unused_entries_leave_the_png_palette_unless_kept(shape):
-    from kmeans_scratch.compression._io import encode
+    from kmeans_scratch.compression._encode import encode
 
     rng = np.random.RandomState(1)
     palette = rng.randint(0, 256, size=(20, 4)).astype(np.uint8)

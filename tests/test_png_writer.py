@@ -14,7 +14,7 @@ from PIL import Image
 
 from kmeans_scratch import _kernels
 from kmeans_scratch.compression import _png
-from kmeans_scratch.compression._io import encode
+from kmeans_scratch.compression._encode import encode
 
 from .helpers import image_array, padded_profile
 

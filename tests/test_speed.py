@@ -18,8 +18,8 @@ from PIL import Image
 from kmeans_scratch import k_means
 from kmeans_scratch._cores import cgroup_cpu_limit, usable_cores
 from kmeans_scratch.compression import SPEEDS, compress
+from kmeans_scratch.compression._encode import indexed_png, one_pass_level, oxipng_options
 from kmeans_scratch.compression._histogram import color_histogram
-from kmeans_scratch.compression._io import indexed_png, one_pass_level, oxipng_options
 from kmeans_scratch.compression._palette import palette_seeding
 from kmeans_scratch.compression._pool import PARALLEL_FILES_MAX_PIXELS, plan_workers
 from kmeans_scratch.compression._speed import DEFAULT_MAX_ITER, check_speed, effort

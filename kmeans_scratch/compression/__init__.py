@@ -17,7 +17,8 @@ from kmeans_scratch._engine import require
 require("compress", "kmeans_scratch.compression")
 
 from . import _compiled  # noqa: F401  (registers the calls compiled ahead of time)
-from ._io import DEFAULT_MAX_PIXELS, FORMATS, MAX_PALETTE_COLORS, ImageError, LoadedImage, load
+from ._encode import FORMATS, MAX_PALETTE_COLORS
+from ._io import DEFAULT_MAX_PIXELS, ImageError, LoadedImage, load
 from ._many import compress_many
 from ._quantized import QuantizedImage, Quantizer, check_n_colors
 from ._speed import DEFAULT_SPEED, SPEEDS

@@ -3,7 +3,7 @@ each file compressed (or swept) in order, here or in worker processes.
 
 Everything here is a client of the public API (:func:`~kmeans_scratch.compression.compress`,
 :func:`~kmeans_scratch.compression.sweep`, and for a shared palette :mod:`._shared`'s steps)
-plus the checks of :mod:`._io`; ``args`` are the command's parsed arguments.
+plus the checks of :mod:`._io` and :mod:`._output`; ``args`` are the command's parsed arguments.
 """
 
 import contextlib
@@ -16,8 +16,9 @@ from pathlib import Path
 
 from .._engine import use_ahead_of_time
 from . import compress, sweep
-from ._io import ImageError, atomic_write, check_output, image_pixels, load_bytes
+from ._io import ImageError, image_pixels, load_bytes
 from ._metrics import QUALITY_MEASURES
+from ._output import atomic_write, check_output
 from ._pool import PARALLEL_FILES_MAX_PIXELS, map_here, map_in_workers, plan_workers
 from ._quality_scale import QualityTooLow, quality_to_psnr
 from ._shared import shared_outcomes

@@ -9,7 +9,7 @@ matplotlib.use("Agg")
 import matplotlib.pyplot as plt
 import numpy as np
 
-from . import _io
+from . import _output
 
 #: Pixels drawn in the 3-D color scatter.
 SCATTER_SAMPLE = 4000
@@ -19,7 +19,7 @@ def _save(figure, path, overwrite):
     buffer = io.BytesIO()
     figure.savefig(buffer, format="png", dpi=110, bbox_inches="tight")
     plt.close(figure)
-    _io.atomic_write(path, buffer.getvalue(), overwrite=overwrite)
+    _output.atomic_write(path, buffer.getvalue(), overwrite=overwrite)
     return path
 
 

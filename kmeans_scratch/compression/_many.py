@@ -5,7 +5,7 @@ import inspect
 from pathlib import Path
 
 from ._cluster import map_on_cluster
-from ._io import check_output
+from ._output import check_output
 from ._pool import map_here
 from ._quantized import check_n_colors
 from ._shared import shared_outcomes

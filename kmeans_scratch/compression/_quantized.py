@@ -7,7 +7,7 @@ from pathlib import Path
 import numpy as np
 from PIL import Image
 
-from . import _io
+from . import _encode, _io, _output
 from ._alpha import (
     GIF_ALPHA_THRESHOLD,
     alpha_for_gif,
@@ -115,13 +115,13 @@ class QuantizedImage:
 
     def to_pil(self):
         """A Pillow palette ("P") image, with the alpha of each entry as its transparency."""
-        return _io.palette_image(self.palette, self.indices, self.mode)
+        return _encode.palette_image(self.palette, self.indices, self.mode)
 
     def encode(self, format="png"):
         """The bytes of the file in ``format`` ("png", "gif", "webp"); computed once each."""
         fmt = format.lower()
         if fmt not in self._encoded:
-            self._encoded[fmt] = _io.encode(
+            self._encoded[fmt] = _encode.encode(
                 self.palette,
                 self.indices,
                 self.mode,
@@ -149,10 +149,12 @@ class QuantizedImage:
         """
         path = Path(path)
         fmt = (format or path.suffix.lstrip(".") or "png").lower()
-        if fmt not in _io.FORMATS:
-            raise ValueError(f"{path}: unknown format {fmt!r}; use one of {', '.join(_io.FORMATS)}")
+        if fmt not in _encode.FORMATS:
+            raise ValueError(
+                f"{path}: unknown format {fmt!r}; use one of {', '.join(_encode.FORMATS)}"
+            )
         data = self.encode(fmt)
-        _io.atomic_write(path, data, overwrite=overwrite)
+        _output.atomic_write(path, data, overwrite=overwrite)
         return len(data)
 
 
@@ -177,7 +179,7 @@ def check_n_colors(n_colors, fmt="png"):
         raise TypeError(f"n_colors must be a whole number >= 1 or 'auto', got {n_colors!r}")
     if n_colors < 1:
         raise ValueError(f"n_colors must be >= 1, got {n_colors}")
-    if fmt in _io.PALETTE_FORMATS and n_colors > _io.MAX_PALETTE_COLORS:
+    if fmt in _encode.PALETTE_FORMATS and n_colors > _encode.MAX_PALETTE_COLORS:
         raise ValueError(
             f"n_colors={n_colors}: a {fmt.upper()} palette holds at most 256 colors; "
             "use format='webp' or fewer colors"
@@ -306,7 +308,7 @@ def entries_used(indices, labels, n_entries, dither):
     """How many of the ``n_entries`` palette entries the pixels use (a shared palette
     keeps them all, and dithering may leave some unused): without dithering, the
     entries of the distinct colors' ``labels``; with it, of the pixels' ``indices``."""
-    return int(np.count_nonzero(_io.entries_in_use(indices if dither else labels, n_entries)))
+    return int(np.count_nonzero(_encode.entries_in_use(indices if dither else labels, n_entries)))
 
 
 def fit_for_speed(histogram, n_colors, color_space, random_state, n_init, speed):

@@ -26,7 +26,7 @@ that search took 14 ms a Kodak photo (29 ms a Wikipedia photo of about 1 MP), a 
 quarter of the encoder's time, for 0.02 % of the bytes at most (Kodak: 0.01 % more bytes
 with it; Wikipedia: 0.02 % fewer): rows written unfiltered compress nearly the same
 whatever the order of the entries.  The one order that matters, translucent entries
-first so that tRNS ends early, the PNG writer makes itself (``_io.used_entries_only``).
+first so that tRNS ends early, the PNG writer makes itself (``_encode.used_entries_only``).
 Palette rows compress best unfiltered (each row filter alone measured 3–16 % larger), and
 libdeflate's levels 10–12 (near-optimal parsing) write 5 % less than 9 for twice its
 time (and 9 writes more than 7).  The fit: speeds 1–3 run K-Means to scikit-learn's

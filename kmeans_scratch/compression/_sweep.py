@@ -4,7 +4,7 @@ import io
 import math
 from pathlib import Path
 
-from . import _io
+from . import _output
 
 #: The ks of the original experiment.
 DEFAULT_KS = (2, 4, 8, 16, 32)
@@ -74,7 +74,7 @@ def write_sweep(quantizer, ks, out_dir, stem, fmt="png", overwrite=False, figure
         written.append(path)
     for name, text in (("csv", rows_to_csv(rows)), ("md", rows_to_markdown(rows, stem))):
         path = out_dir / f"{stem}-report.{name}"
-        _io.atomic_write(path, text.encode("utf-8"), overwrite=overwrite)
+        _output.atomic_write(path, text.encode("utf-8"), overwrite=overwrite)
         written.append(path)
     if figures:
         from ._figures import sweep_figures  # matplotlib only when figures are asked for

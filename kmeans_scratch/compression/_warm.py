@@ -38,8 +38,8 @@ def warm_large_image_kernels():
     them in its own process (its large images and their PSNR) when the small images above
     were all the warm ran.  And the PNG writer's block walker, which rows of 256 KiB or
     more reach (:data:`._png.SPLIT_FROM_BYTES`)."""
+    from ._encode import indexed_png
     from ._histogram import distinct_keys_by_table, values_of_keys
-    from ._io import indexed_png
     from ._metrics import distinct_pairs
 
     writable = np.zeros((16, 1), dtype=np.uint8)  # one channel: a table of 256 slots

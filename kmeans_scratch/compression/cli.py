@@ -40,8 +40,10 @@ from ._batch import (
     sweep_one,
 )
 from ._cluster import ClusterError, import_distributed
-from ._io import DEFAULT_MAX_PIXELS, MAX_PALETTE_COLORS, STOP_SIGNALS, is_stream_file
+from ._encode import MAX_PALETTE_COLORS
+from ._io import DEFAULT_MAX_PIXELS
 from ._metrics import QUALITY_MEASURES
+from ._output import STOP_SIGNALS, is_stream_file
 from ._pool import Stopped, expect_stops, stop_on_signal
 from ._quality_scale import EXIT_QUALITY_TOO_LOW, QualityTooLow, parse_quality
 from ._speed import DEFAULT_SPEED, SPEEDS
