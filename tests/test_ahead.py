@@ -120,7 +120,8 @@ def test_the_command_runs_without_numba_and_writes_numbas_files(built, images, t
 NOT_FOR_ONE_FILE = ("numba", "numpy.random", "hashlib", "tempfile", "shutil", "random", "csv")
 
 
-def test_one_file_imports_nothing_it_does_not_use(built, images, tmp_path):
+@pytest.mark.parametrize("k", ["256", "64"])  # 64: ten starts, ranked (_palette.best_start)
+def test_one_file_imports_nothing_it_does_not_use(built, images, tmp_path, k):
     bare = subprocess.run(
         [sys.executable, "-c", "import sys; print(' '.join(sys.modules))"],
         capture_output=True,
@@ -133,7 +134,7 @@ def test_one_file_imports_nothing_it_does_not_use(built, images, tmp_path):
         f"print('imported:', sorted(set(sys.modules) & set({unused!r})))",
     )
     done = subprocess.run(
-        [sys.executable, "-c", code, "photo.png", "-k", "256", "-o", str(tmp_path / "out.png")],
+        [sys.executable, "-c", code, "photo.png", "-k", k, "-o", str(tmp_path / "out.png")],
         cwd=images,
         capture_output=True,
         text=True,

@@ -60,7 +60,7 @@ def invisible_colors_cleared(pixels):
     colors = np.ascontiguousarray(pixels.reshape(-1, pixels.shape[-1]))
     if not any_invisible_color(colors):
         return pixels
-    cleared = colors.copy()
+    cleared = colors.copy() if np.shares_memory(colors, pixels) else colors
     clear_invisible_colors(cleared)
     return cleared.reshape(pixels.shape)
 

@@ -97,9 +97,9 @@ def fit_palette(
 
     K-Means starts ``n_init`` times from different k-means++ seeds, on a coarse histogram
     when the colors are many and ``coarse_starts`` (see :func:`coarse_levels`), else on
-    every color; the start of lowest inertia goes on over every color, to scikit-learn's
-    tolerance or ``max_iter`` iterations.  Colors with alpha follow the rules of
-    :mod:`._alpha` (see :func:`fit_with_alpha`).
+    every color; the start of lowest inertia (of those :func:`best_start` ran to the end)
+    goes on over every color, to scikit-learn's tolerance or ``max_iter`` iterations.
+    Colors with alpha follow the rules of :mod:`._alpha` (see :func:`fit_with_alpha`).
 
     ``k' ≤ n_colors``: entries that round to the same 8-bit color are merged and unused
     entries dropped.  With no more distinct colors than ``n_colors``, the palette is the
@@ -188,12 +188,14 @@ def coarse_start(
         cell_weights = np.add.reduceat(weights, cell_starts)
         cell_sums = weighted_cell_sums(coords, weights, cell_starts)
         cells = cell_sums / cell_weights[:, None]
-        if n_init > 1:
+        if n_init > 1 and coarse_starts:
             init = best_start(cells, cell_weights, n_colors, n_init, random_state, level_iter, tol)
-        else:
+        else:  # one start, or speed 1's every start run to the end
+            algorithm = STARTS_ALGORITHM if n_init > 1 else FIT_ALGORITHM
             init, _, _ = fit_colors(
-                cells, cell_weights, n_colors, init, 1, random_state, level_iter, tol
-            )
+                cells, cell_weights, n_colors, init, n_init, random_state, level_iter, tol,
+                algorithm=algorithm,
+            )  # fmt: skip
         n_init, level_iter = 1, refine_iter
     return init, n_init, max_iter if isinstance(init, str) else refine_iter
 
@@ -218,7 +220,10 @@ def best_start(X, weights, n_colors, n_init, random_state, max_iter, tol):
     The seeds are those of ``k_means(..., n_init=n_init)`` (one stream, drawn start after
     start, on the same centered rows), and a run goes on from its centers as it would
     have without the stop (Lloyd's step reads only the centers), so the winner is the
-    best of ``n_init`` full runs whenever that run was among the ones kept.
+    best of ``n_init`` full runs whenever that run was among the ones kept.  Up to
+    rounding: a run that goes on starts from its centers put back into the rows' frame,
+    and a run that met the tolerance at its ``RANK_AFTER_ITER``-th iteration exactly (it
+    cannot be told from one stopped there) makes one iteration more.
     """
     stream = check_random_state(random_state)
     seeding = palette_seeding(weights)
@@ -235,8 +240,9 @@ def best_start(X, weights, n_colors, n_init, random_state, max_iter, tol):
     for start in sorted(kept):
         inertia, converged, centers = starts[start]
         if not converged and max_iter > first:
+            # Nothing is drawn from the stream here; passed so that no other is made.
             centers, _, inertia = fit_colors(
-                X.copy(), weights, n_colors, centers, 1, None, max_iter - first, tol,
+                X.copy(), weights, n_colors, centers, 1, stream, max_iter - first, tol,
                 algorithm=STARTS_ALGORITHM,
             )  # fmt: skip
         if inertia < best_inertia:

@@ -10,19 +10,24 @@ from . import compress
 
 def warm_just_in_time():
     """``compress()`` as a Python session calls it (a notebook's k sweep, with its report),
-    on a small image: RGB (writable or read-only) with and without dithering, RGBA and
-    gray."""
+    on a small image: RGB (writable or read-only) with and without dithering, RGBA
+    (writable or read-only) and gray."""
     rows, columns = np.mgrid[:48, :64]
     noise = np.random.default_rng(0).integers(0, 24, (48, 64, 3))
     rgb = (np.stack([rows * 5, columns * 4, rows + columns], axis=-1) + noise).astype(np.uint8)
     alpha = np.clip(columns * 6, 0, 255).astype(np.uint8)[..., None]
     read_only = rgb.copy()  # as NumPy views of a PIL image are
     read_only.flags.writeable = False
+    rgba = np.dstack([rgb, alpha])
+    rgba[:, :4, :3] = 7  # transparent pixels with a color: cleared
+    read_only_rgba = rgba.copy()
+    read_only_rgba.flags.writeable = False
     for pixels, dither in (
         (rgb, False),
         (read_only, False),
         (rgb, True),
-        (np.dstack([rgb, alpha]), False),
+        (rgba, False),
+        (read_only_rgba, False),
     ):
         compress(pixels, 16, dither=dither).report("png")
     compress(rgb[..., 0], 4).report("png")
