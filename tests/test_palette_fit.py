@@ -182,6 +182,24 @@ def test_many_colors_start_coarse_and_refine_every_level_a_few_iterations():
     assert bounded <= 1.01 * to_fixed_points
 
 
+def test_only_the_coarse_starts_are_ranked(monkeypatch):
+    """The ranked starts (:func:`best_start`) are the default speeds'; speed 1 (no coarse
+    starts) runs each of its starts to the end, on a photo of many colors too, whose
+    first level then holds them."""
+    histogram = color_histogram(many_colors_photo())
+    colors, weights = histogram.colors, histogram.counts.astype(np.float64)
+    coords = colors.astype(np.float64)
+
+    def ranked(*args):
+        raise AssertionError("ranked")
+
+    monkeypatch.setattr(_palette, "best_start", ranked)
+    init, _, _ = coarse_start(colors, coords, weights, 8, 0, 20, 300, 1e-4, False)
+    assert init.shape == (8, 3)
+    with pytest.raises(AssertionError, match="ranked"):
+        coarse_start(colors, coords, weights, 8, 0, 10, 25, 1e-4, True)
+
+
 def test_a_level_of_nearly_as_many_cells_as_the_colors_is_not_run():
     """Four channels drop 4 bits a level: under an alpha ramp, the noisy china's level
     b = 1 has 0.76 × its colors, and refining it would cost nearly a fit on every color.
