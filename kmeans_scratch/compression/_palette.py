@@ -24,7 +24,13 @@ import numpy as np
 
 from kmeans_scratch import ConvergenceWarning, k_means
 
-from .._engine import check_random_state, default_local_trials, greedy_kmeans_plusplus, kernel
+from .._engine import (
+    check_random_state,
+    default_local_trials,
+    greedy_kmeans_plusplus,
+    is_same_clustering,
+    kernel,
+)
 from ._alpha import TRANSPARENT, alpha_classes, has_alpha
 from ._histogram import pack_keys
 from ._working_space import alpha_frame, from_working_space, to_working_space
@@ -215,7 +221,9 @@ def best_start(X, weights, n_colors, n_init, random_state, max_iter, tol):
     """The centers of the best of ``n_init`` k-means++ starts on the rows ``X`` (weighted),
     with Lloyd's iteration (``STARTS_ALGORITHM``): each start runs ``RANK_AFTER_ITER``
     iterations, the ``KEPT_STARTS`` of least inertia (the first on a tie) run on to
-    ``max_iter`` in all or a fixed point, and the one of least inertia wins.
+    ``max_iter`` in all or a fixed point, and the one of least inertia wins (by
+    ``k_means``' rule: a lower inertia of the same partition is only rounding, the
+    first such run is kept).
 
     The seeds are those of ``k_means(..., n_init=n_init)`` (one stream, drawn start after
     start, on the same centered rows), and a run goes on from its centers as it would
@@ -230,24 +238,26 @@ def best_start(X, weights, n_colors, n_init, random_state, max_iter, tol):
     first = min(RANK_AFTER_ITER, max_iter)
     starts = []
     for _ in range(n_init):  # each call centers a copy: the same rows for every seeding
-        centers, _, inertia, n_iter = fit_colors(
+        centers, labels, inertia, n_iter = fit_colors(
             X.copy(), weights, n_colors, seeding, 1, stream, first, tol,
             algorithm=STARTS_ALGORITHM, return_n_iter=True,
         )  # fmt: skip
-        starts.append((inertia, n_iter < first, centers))
+        starts.append((inertia, n_iter < first, centers, labels))
     kept = sorted(range(n_init), key=lambda start: starts[start][0])[:KEPT_STARTS]
-    best_inertia, best_centers = np.inf, None
+    best = None  # (inertia, labels, centers)
     for start in sorted(kept):
-        inertia, converged, centers = starts[start]
+        inertia, converged, centers, labels = starts[start]
         if not converged and max_iter > first:
             # Nothing is drawn from the stream here; passed so that no other is made.
-            centers, _, inertia = fit_colors(
+            centers, labels, inertia = fit_colors(
                 X.copy(), weights, n_colors, centers, 1, stream, max_iter - first, tol,
                 algorithm=STARTS_ALGORITHM,
             )  # fmt: skip
-        if inertia < best_inertia:
-            best_inertia, best_centers = inertia, centers
-    return best_centers
+        if best is None or (
+            inertia < best[0] and not is_same_clustering(labels, best[1], n_colors)
+        ):
+            best = inertia, labels, centers
+    return best[2]
 
 
 def weighted_cell_sums(coords, weights, cell_starts):
