@@ -128,28 +128,20 @@ def _lab_of(color, out, levels):
 
 
 @kernel(parallel=True)
-def pair_error_sums(colors, rows, entries, counts, palette):
-    """(Σ count · ‖color − entry‖², Σ count · ΔE₀₀(color, entry)) over the distinct
-    (color row, palette entry) pairs, every channel in the first, the color in the second."""
+def pair_delta_e_sum(colors, rows, entries, counts, palette):
+    """Σ count · ΔE₀₀(color, entry) over the distinct (color row, palette entry) pairs, of
+    the colors' color channels."""
     levels = linearized_levels()
     palette_lab = np.empty((palette.shape[0], 3))
     for j in range(palette.shape[0]):
         _lab_of(palette[j], palette_lab[j], levels)
     n_blocks = (rows.shape[0] + BLOCK - 1) // BLOCK
-    squared_sums = np.zeros(n_blocks)
     delta_e_sums = np.zeros(n_blocks)
     for block in prange(n_blocks):
         lab = np.empty(3)
-        squared_total = delta_e_total = 0.0
+        delta_e_total = 0.0
         for p in range(block * BLOCK, min((block + 1) * BLOCK, rows.shape[0])):
-            color, entry = colors[rows[p]], palette[entries[p]]
-            squared = 0.0
-            for c in range(color.shape[0]):
-                diff = np.float64(color[c]) - np.float64(entry[c])
-                squared += diff * diff
-            _lab_of(color, lab, levels)
-            squared_total += counts[p] * squared
+            _lab_of(colors[rows[p]], lab, levels)
             delta_e_total += counts[p] * ciede2000(lab, palette_lab[entries[p]])
-        squared_sums[block] = squared_total
         delta_e_sums[block] = delta_e_total
-    return squared_sums.sum(), delta_e_sums.sum()
+    return delta_e_sums.sum()

@@ -47,7 +47,7 @@ COMPRESS_CALLS = {
     ("kmeans_scratch.compression._remap", "selective_floyd_steinberg"): [
         (F8_2, Array("int8", 1), I4_1, I4_1, I8, I8, F8_2, Array("bool", 2), F8, F8, F8, F8)
     ],
-    ("kmeans_scratch.compression._color_difference", "pair_error_sums"): [
+    ("kmeans_scratch.compression._color_difference", "pair_delta_e_sum"): [
         (U8_2, I8_1, I8_1, I8_1, U8_2)
     ],
     ("kmeans_scratch.compression._png", "final_block_bits"): [(U8_1,)],

@@ -27,7 +27,7 @@ import numpy as np
 
 from .._engine import kernel, prange
 from ._alpha import color_channels
-from ._color_difference import pair_error_sums
+from ._color_difference import pair_delta_e_sum
 
 #: The quality measures a quantization reports, each computed only when asked for.
 QUALITY_MEASURES = ("psnr", "ssim", "delta_e")
@@ -161,7 +161,7 @@ def mean_delta_e_of_pairs(colors, pairs, palette):
     """Mean CIEDE2000 ΔE between each pixel described by ``pairs`` (see
     :func:`pixel_pairs`) and its palette entry."""
     rows, entries, counts = pairs
-    _, delta_e_sum = pair_error_sums(colors, rows, entries, counts, np.ascontiguousarray(palette))
+    delta_e_sum = pair_delta_e_sum(colors, rows, entries, counts, np.ascontiguousarray(palette))
     return float(delta_e_sum / counts.sum())
 
 
