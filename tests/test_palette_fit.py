@@ -28,7 +28,7 @@ from kmeans_scratch.compression._palette import (
     coarse_start,
     fit_colors,
     fit_palette,
-    weighted_cell_sums,
+    weighted_cell_means,
 )
 from kmeans_scratch.compression._speed import effort
 from kmeans_scratch.compression._working_space import to_working_space
@@ -60,8 +60,7 @@ def start_cells(name, k):
     coords = to_working_space(histogram.colors, "rgb")
     weights = histogram.counts.astype(np.float64)
     (level,) = coarse_levels(histogram.colors, k, n_init=10)
-    cell_weights = np.add.reduceat(weights, level)
-    return weighted_cell_sums(coords, weights, level) / cell_weights[:, None], cell_weights
+    return weighted_cell_means(coords, weights, level)
 
 
 def test_the_starts_kept_after_their_first_iterations_end_as_full_runs(monkeypatch):

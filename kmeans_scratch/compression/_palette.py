@@ -191,9 +191,7 @@ def coarse_start(
     if has_many_colors(colors) and coarse_starts:
         refine_iter = min(max_iter, REFINE_MAX_ITER)
     for cell_starts in coarse_levels(colors, n_colors, n_init if coarse_starts else 1):
-        cell_weights = np.add.reduceat(weights, cell_starts)
-        cell_sums = weighted_cell_sums(coords, weights, cell_starts)
-        cells = cell_sums / cell_weights[:, None]
+        cells, cell_weights = weighted_cell_means(coords, weights, cell_starts)
         if n_init > 1 and coarse_starts:
             init = best_start(cells, cell_weights, n_colors, n_init, random_state, level_iter, tol)
         else:  # one start, or speed 1's every start run to the end
@@ -260,17 +258,19 @@ def best_start(X, weights, n_colors, n_init, random_state, max_iter, tol):
     return best[2]
 
 
-def weighted_cell_sums(coords, weights, cell_starts):
-    """Σ w_i x_i over each cell (run of rows from each of ``cell_starts``), (cells, d).
+def weighted_cell_means(coords, weights, cell_starts):
+    """Each cell's (run of rows from each of ``cell_starts``) weighted mean
+    Σ w_i x_i / Σ w_i, (cells, d), and its weight Σ w_i, (cells,): the rows of a level.
 
-    One coordinate at a time: the product of all of them at once would be a temporary
-    as large as ``coords`` (44 MiB at 1.9 million colors, the peak of a 24-megapixel
-    photo's fit).  The same sums, in the same order.
+    The sums one coordinate at a time: the product of all of them at once would be a
+    temporary as large as ``coords`` (44 MiB at 1.9 million colors, the peak of a
+    24-megapixel photo's fit).  The same sums, in the same order.
     """
+    cell_weights = np.add.reduceat(weights, cell_starts)
     sums = np.empty((cell_starts.shape[0], coords.shape[1]))
     for column in range(coords.shape[1]):
         sums[:, column] = np.add.reduceat(coords[:, column] * weights, cell_starts)
-    return sums
+    return sums / cell_weights[:, None], cell_weights
 
 
 def fit_with_alpha(colors, counts, n_colors, color_space, fit):
