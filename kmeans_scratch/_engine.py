@@ -21,10 +21,8 @@ only, so that this list is the whole of what they rely on:
   (``centers_from_sums``, ``move_to_empty_cluster``, ``squared_center_shift``), the
   algorithms (``ALGORITHMS``; ``algorithm_for_dense_rows``: what "elkan" runs) and the
   greedy k-means++ on the candidates of k-means||;
-- **the palette's seeding and starts**: ``greedy_kmeans_plusplus`` with fewer candidates
-  per center than scikit-learn's ``default_local_trials``, and ``is_same_clustering``
-  (``k_means``' rule for the best of several runs: a lower inertia of the same partition
-  is only rounding);
+- **the palette's seeding**: ``greedy_kmeans_plusplus`` with fewer candidates per center
+  than scikit-learn's ``default_local_trials``;
 - **the estimator's parameter checks**, so that the Dask estimator refuses what
   ``KMeans`` refuses, in the same words.
 """
@@ -68,7 +66,6 @@ from ._fit import (
     algorithm_for_dense_rows,
     check_init_shape,
     check_parameters,
-    is_same_clustering,
     resolve_n_init,
     tolerance,
 )
@@ -143,7 +140,6 @@ __all__ = [
     "get_threads",
     "greedy_kmeans_plusplus",
     "inertia_of_labels",
-    "is_same_clustering",
     "kernel",
     "merged_calls",
     "move_to_empty_cluster",

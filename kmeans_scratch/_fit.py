@@ -92,6 +92,17 @@ def check_parameters(
     check_choice(algorithm, "algorithm", tuple(ALGORITHMS))
 
 
+def check_prune_starts(prune_starts):
+    """``k_means``' ``prune_starts``: a pair of integers >= 1."""
+    if not isinstance(prune_starts, (tuple, list)) or len(prune_starts) != 2:
+        raise InvalidParameterError(
+            "prune_starts must be None or a pair (rank_after_iter, kept_starts), "
+            f"got {prune_starts!r}"
+        )
+    check_int(prune_starts[0], "prune_starts' rank_after_iter", 1)
+    check_int(prune_starts[1], "prune_starts' kept_starts", 1)
+
+
 def is_array_init(init):
     return not isinstance(init, str) and not callable(init)
 
@@ -253,6 +264,7 @@ def fit_arrays(
     check_init,
     owner="KMeans",
     snap=None,
+    prune_starts=None,
 ):
     """The fit on validated input: ``(centers, labels, inertia, n_iter)``.
 
@@ -263,7 +275,7 @@ def fit_arrays(
     :func:`~._validation.check_random_state` gives (a ``numpy.random.RandomState`` or an
     integer's :class:`~._seed_stream.SeedStream`), ``init`` a method name, a callable,
     or an array of the dtype of ``X`` and shape (n_clusters, n_features), which is not
-    modified.  ``snap``: see :func:`k_means`.
+    modified.  ``snap`` and ``prune_starts``: see :func:`k_means`.
     """
     check_n_samples(X.shape[0], n_clusters)
     # On one thread for a small X (see threads_for); run() narrows it to the distinct rows.
@@ -296,28 +308,67 @@ def fit_arrays(
         # The seeds are drawn from every row (the same draws as scikit-learn's); the
         # iterations run on the distinct rows, weighted, when rows repeat enough.
         distinct = None if sparse else collapse_duplicates(X, sample_weight)
-        best = None
+
+        def run_from(centers_init, iterations):
+            return run(
+                X, sample_weight, distinct, centers_init, n_clusters, iterations, verbose,
+                abs_tol, algorithm, snap_in_frame,
+            )  # fmt: skip
+
+        def start():
+            centers_init = initial_centers(
+                X, n_clusters, init, sample_weight, random_state, check_init
+            )
+            if verbose:
+                print("Initialization complete")
+            return centers_init
+
         try:
-            for _ in range(n_init):
-                centers_init = initial_centers(
-                    X, n_clusters, init, sample_weight, random_state, check_init
-                )
-                if verbose:
-                    print("Initialization complete")
-                labels, inertia, centers, n_iter = run(
-                    X, sample_weight, distinct, centers_init, n_clusters, max_iter, verbose,
-                    abs_tol, algorithm, snap_in_frame,
-                )  # fmt: skip
-                # A lower inertia that is the same partition is only rounding: keep the first.
-                if best is None or (
-                    inertia < best[2] and not is_same_clustering(labels, best[1], n_clusters)
-                ):
-                    best = centers, labels, inertia, n_iter
+            if prune_starts is None:
+                runs = (run_from(start(), max_iter) for _ in range(n_init))
+            else:
+                runs = pruned_runs(start, run_from, n_init, max_iter, *prune_starts)
+            labels, inertia, centers, n_iter = best_run(runs, n_clusters)
         finally:
             if not copy_x and not sparse:
                 each_row(np.add, X, X_mean, out=X)
-        centers, labels, inertia, n_iter = best
         return centers + X_mean, labels, float(inertia), n_iter
+
+
+def best_run(runs, n_clusters):
+    """The run ``(labels, inertia, centers, n_iter)`` of least inertia, read one at a time.
+
+    A lower inertia that is the same partition as the best so far is only rounding: the
+    first run is kept (scikit-learn's rule)."""
+    best = None
+    for labels, inertia, centers, n_iter in runs:
+        if best is None or (
+            inertia < best[1] and not is_same_clustering(labels, best[0], n_clusters)
+        ):
+            best = labels, inertia, centers, n_iter
+    return best
+
+
+def pruned_runs(start, run_from, n_init, max_iter, rank_after_iter, kept_starts):
+    """The runs of ``n_init`` starts, each stopped after ``rank_after_iter`` iterations,
+    of which only the ``kept_starts`` of least inertia (the first on a tie) go on, from
+    their centers, to ``max_iter`` iterations in all or a fixed point; in start order.
+
+    A run's step reads only its centers, so a run that goes on is the run it would have
+    been without the stop, except one that met the tolerance at its
+    ``rank_after_iter``-th iteration exactly (it cannot be told from one stopped there):
+    it makes one iteration more.  ``start()`` gives a start's centers, ``run_from(centers,
+    iterations)`` a run.
+    """
+    first_iter = min(rank_after_iter, max_iter)
+    runs = [run_from(start(), first_iter) for _ in range(n_init)]
+    least = sorted(range(n_init), key=lambda index: runs[index][1])[:kept_starts]
+    for index in sorted(least):
+        labels, inertia, centers, n_iter = runs[index]
+        if n_iter == first_iter < max_iter:
+            labels, inertia, centers, more = run_from(centers, max_iter - first_iter)
+            n_iter += more
+        yield labels, inertia, centers, n_iter
 
 
 def run(
@@ -381,6 +432,7 @@ def k_means(
     algorithm="lloyd",
     return_n_iter=False,
     snap=None,
+    prune_starts=None,
 ):
     """K-Means clustering as a function, like ``sklearn.cluster.k_means``.
 
@@ -395,6 +447,13 @@ def k_means(
     last assignment is then to the snapped centers, and the labels, inertia (which picks
     the best of ``n_init`` runs) and centers returned are theirs.
 
+    And ``prune_starts``, a pair ``(rank_after_iter, kept_starts)``: every start runs
+    ``rank_after_iter`` iterations, and only the ``kept_starts`` of least inertia then run
+    on to ``max_iter`` (the image layer's ten starts on a coarse histogram).  The winner
+    is the one full runs would give whenever its start ranks among those kept (not
+    always: a start may overtake after the ranking).  The default, None, runs every start
+    to the end, as scikit-learn does.
+
     Returns
     -------
     centers : ndarray of shape (n_clusters, n_features)
@@ -404,6 +463,8 @@ def k_means(
         Only with ``return_n_iter=True``: the iterations of the kept run.
     """
     check_parameters(n_clusters, init, n_init, max_iter, tol, verbose, copy_x, algorithm)
+    if prune_starts is not None:
+        check_prune_starts(prune_starts)
     X = (
         _sparse.check_sparse_rows(X)
         if _sparse.is_sparse(X)
@@ -427,6 +488,7 @@ def k_means(
         check_init=check_init_array,
         owner="k_means",
         snap=snap,
+        prune_starts=prune_starts,
     )
     if (message := fewer_clusters_message(labels, n_clusters)) is not None:
         warnings.warn(message, ConvergenceWarning, stacklevel=3)

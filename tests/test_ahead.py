@@ -120,7 +120,7 @@ def test_the_command_runs_without_numba_and_writes_numbas_files(built, images, t
 NOT_FOR_ONE_FILE = ("numba", "numpy.random", "hashlib", "tempfile", "shutil", "random", "csv")
 
 
-@pytest.mark.parametrize("k", ["256", "64"])  # 64: ten starts, ranked (_palette.best_start)
+@pytest.mark.parametrize("k", ["256", "64"])  # 64: ten starts, pruned (_palette.STARTS_PRUNING)
 def test_one_file_imports_nothing_it_does_not_use(built, images, tmp_path, k):
     bare = subprocess.run(
         [sys.executable, "-c", "import sys; print(' '.join(sys.modules))"],

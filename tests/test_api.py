@@ -247,6 +247,59 @@ def test_snap_ends_each_run_on_the_snapped_centers(algorithm):
     np.testing.assert_array_equal(again[0], plain[0])
 
 
+@pytest.mark.parametrize("algorithm", ["lloyd", "hamerly"])
+def test_pruned_starts_all_kept_are_the_full_runs(algorithm):
+    """``prune_starts=(4, n_init)`` keeps every start: each stops after 4 iterations and
+    goes on from its centers, which is the run it would have been (same seeds, same
+    frame), so the fit is ``k_means(n_init=10)``'s, bit for bit."""
+    X = image_pixels("coffee")[::7]
+    weights = np.random.default_rng(1).uniform(0.5, 2.0, X.shape[0])
+    params = dict(sample_weight=weights, random_state=0, n_init=10, max_iter=12, tol=1e-4)
+    full = k_means(X, 32, algorithm=algorithm, return_n_iter=True, **params)
+    pruned = k_means(X, 32, algorithm=algorithm, return_n_iter=True, prune_starts=(4, 10), **params)
+    np.testing.assert_array_equal(pruned[0], full[0])
+    np.testing.assert_array_equal(pruned[1], full[1])
+    assert pruned[2:] == full[2:]
+
+
+def test_only_the_starts_of_least_inertia_run_on(monkeypatch):
+    """``prune_starts=(4, 3)``: ten starts run 4 iterations; the 3 of least inertia then
+    go on from their centers (in start order) to ``max_iter`` in all, and the one of
+    least inertia after that wins."""
+    X = blobs(6_000, 8, 40, seed=3)  # overlapping enough that no start converges in 4
+    runs = []  # (iterations, centers_init, result) of every run, in order
+    real_run = _fit.run
+
+    def recorded(X, sample_weight, distinct, centers_init, n_clusters, max_iter, *rest):
+        result = real_run(X, sample_weight, distinct, centers_init, n_clusters, max_iter, *rest)
+        runs.append((max_iter, centers_init, result))
+        return result
+
+    monkeypatch.setattr(_fit, "run", recorded)
+    _, labels, inertia, n_iter = k_means(
+        X, 64, n_init=10, max_iter=15, random_state=0, prune_starts=(4, 3), return_n_iter=True
+    )
+    first, then = runs[:10], runs[10:]
+    assert [iterations for iterations, _, _ in first] == [4] * 10
+    assert [iterations for iterations, _, _ in then] == [11] * 3
+    least = sorted(range(10), key=lambda start: first[start][2][1])[:3]
+    continued = [
+        next(start for start in range(10) if first[start][2][2] is centers_init)
+        for _, centers_init, _ in then
+    ]
+    assert continued == sorted(least)
+    winner = min(then, key=lambda run: run[2][1])[2]
+    np.testing.assert_array_equal(labels, winner[0])
+    assert inertia == pytest.approx(winner[1], rel=1e-12)
+    assert n_iter == 4 + winner[3]
+
+
+@pytest.mark.parametrize("prune_starts", [4, (4,), (0, 4), (4, 0), (4.5, 2), "4,4"])
+def test_prune_starts_must_be_a_pair_of_positive_integers(prune_starts):
+    with pytest.raises(ValueError, match="prune_starts"):
+        k_means(blobs(100, 2, 3, seed=0), 3, prune_starts=prune_starts)
+
+
 #: A fit in a process of its own, which prints its thread count and a digest of its result.
 FIT_DIGEST = """
 import hashlib

@@ -77,7 +77,7 @@ def compress(
     n_init : "auto" or int
         K-Means starts from different seeds, the best kept (on a coarse histogram of the
         colors when they are many, ranked after a few iterations and the best few run
-        on; see ``_palette.coarse_levels`` and ``_palette.best_start``): "auto" is what
+        on; see ``_palette.coarse_levels`` and ``_palette.STARTS_PRUNING``): "auto" is what
         ``speed`` says (speed 1: 20 at every k; speeds 2–4: 10 up to 64 colors, 1 above;
         from speed 5: 1).
     max_pixels : int

@@ -24,13 +24,7 @@ import numpy as np
 
 from kmeans_scratch import ConvergenceWarning, k_means
 
-from .._engine import (
-    check_random_state,
-    default_local_trials,
-    greedy_kmeans_plusplus,
-    is_same_clustering,
-    kernel,
-)
+from .._engine import default_local_trials, greedy_kmeans_plusplus, kernel
 from ._alpha import TRANSPARENT, alpha_classes, has_alpha
 from ._histogram import pack_keys
 from ._working_space import alpha_frame, from_working_space, to_working_space
@@ -103,8 +97,9 @@ def fit_palette(
 
     K-Means starts ``n_init`` times from different k-means++ seeds, on a coarse histogram
     when the colors are many and ``coarse_starts`` (see :func:`coarse_levels`), else on
-    every color; the start of lowest inertia (of those :func:`best_start` ran to the end)
-    goes on over every color, to scikit-learn's tolerance or ``max_iter`` iterations.
+    every color; the start of lowest inertia (of those run to the end: see
+    ``STARTS_PRUNING``) goes on over every color, to scikit-learn's tolerance or
+    ``max_iter`` iterations.
     Colors with alpha follow the rules of :mod:`._alpha` (see :func:`fit_with_alpha`).
 
     ``k' ≤ n_colors``: entries that round to the same 8-bit color are merged and unused
@@ -140,7 +135,7 @@ def fit_centers(
     histogram.  Otherwise K-Means through the levels of :func:`coarse_levels`, each from
     the centers of the one before.  Its ``n_init`` starts run on the first level (ranked
     after a few iterations, the best few then run on to at most ``STARTS_MAX_ITER``:
-    :func:`best_start`), or on every color without ``coarse_starts``.  The fit on every
+    ``STARTS_PRUNING``), or on every color without ``coarse_starts``.  The fit on every
     color ends on 8-bit colors (:func:`palette_snap`).
     """
     weights = counts.astype(np.float64)
@@ -192,70 +187,25 @@ def coarse_start(
         refine_iter = min(max_iter, REFINE_MAX_ITER)
     for cell_starts in coarse_levels(colors, n_colors, n_init if coarse_starts else 1):
         cells, cell_weights = weighted_cell_means(coords, weights, cell_starts)
-        if n_init > 1 and coarse_starts:
-            init = best_start(cells, cell_weights, n_colors, n_init, random_state, level_iter, tol)
-        else:  # one start, or speed 1's every start run to the end
-            algorithm = STARTS_ALGORITHM if n_init > 1 else FIT_ALGORITHM
-            init, _, _ = fit_colors(
-                cells, cell_weights, n_colors, init, n_init, random_state, level_iter, tol,
-                algorithm=algorithm,
-            )  # fmt: skip
+        # Several starts: ranked and pruned on coarse_starts' level, else (speed 1) each
+        # run to the end.  Lloyd's step for the starts, Hamerly's for one long run.
+        init, _, _ = fit_colors(
+            cells, cell_weights, n_colors, init, n_init, random_state, level_iter, tol,
+            algorithm=STARTS_ALGORITHM if n_init > 1 else FIT_ALGORITHM,
+            prune_starts=STARTS_PRUNING if n_init > 1 and coarse_starts else None,
+        )  # fmt: skip
         n_init, level_iter = 1, refine_iter
     return init, n_init, max_iter if isinstance(init, str) else refine_iter
 
 
-#: The starts are ranked after ``RANK_AFTER_ITER`` iterations each, and only the
-#: ``KEPT_STARTS`` of least inertia then run on to ``STARTS_MAX_ITER``: 64 iterations of
-#: the 100 that ten full starts would run at most.  Over the 24 Kodak, 16 Wikipedia and
-#: 15 translucent photos at k = 16 and 64 (110 fits), the start that led after 10
-#: iterations ranked first after 4 in 78, among the 4 first in 107 (after 3: 73 and 103;
-#: after 3 the translucent Wikipedia 043 at k = 64 lost its winner, and its PSNR over
-#: white fell by 0.17 dB for 0.01 dB less in all).
-RANK_AFTER_ITER = 4
-KEPT_STARTS = 4
-
-
-def best_start(X, weights, n_colors, n_init, random_state, max_iter, tol):
-    """The centers of the best of ``n_init`` k-means++ starts on the rows ``X`` (weighted),
-    with Lloyd's iteration (``STARTS_ALGORITHM``): each start runs ``RANK_AFTER_ITER``
-    iterations, the ``KEPT_STARTS`` of least inertia (the first on a tie) run on to
-    ``max_iter`` in all or a fixed point, and the one of least inertia wins (by
-    ``k_means``' rule: a lower inertia of the same partition is only rounding, the
-    first such run is kept).
-
-    The seeds are those of ``k_means(..., n_init=n_init)`` (one stream, drawn start after
-    start, on the same centered rows), and a run goes on from its centers as it would
-    have without the stop (Lloyd's step reads only the centers), so the winner is the
-    best of ``n_init`` full runs whenever that run was among the ones kept.  Up to
-    rounding: a run that goes on starts from its centers put back into the rows' frame,
-    and a run that met the tolerance at its ``RANK_AFTER_ITER``-th iteration exactly (it
-    cannot be told from one stopped there) makes one iteration more.
-    """
-    stream = check_random_state(random_state)
-    seeding = palette_seeding(weights)
-    first = min(RANK_AFTER_ITER, max_iter)
-    starts = []
-    for _ in range(n_init):  # each call centers a copy: the same rows for every seeding
-        centers, labels, inertia, n_iter = fit_colors(
-            X.copy(), weights, n_colors, seeding, 1, stream, first, tol,
-            algorithm=STARTS_ALGORITHM, return_n_iter=True,
-        )  # fmt: skip
-        starts.append((inertia, n_iter < first, centers, labels))
-    kept = sorted(range(n_init), key=lambda start: starts[start][0])[:KEPT_STARTS]
-    best = None  # (inertia, labels, centers)
-    for start in sorted(kept):
-        inertia, converged, centers, labels = starts[start]
-        if not converged and max_iter > first:
-            # Nothing is drawn from the stream here; passed so that no other is made.
-            centers, labels, inertia = fit_colors(
-                X.copy(), weights, n_colors, centers, 1, stream, max_iter - first, tol,
-                algorithm=STARTS_ALGORITHM,
-            )  # fmt: skip
-        if best is None or (
-            inertia < best[0] and not is_same_clustering(labels, best[1], n_colors)
-        ):
-            best = inertia, labels, centers
-    return best[2]
+#: ``k_means``' ``prune_starts`` for the starts on the coarse level: each runs 4
+#: iterations, and only the 4 of least inertia then run on to ``STARTS_MAX_ITER``: 64
+#: iterations of the 100 that ten full starts would run at most.  Over the 24 Kodak, 16
+#: Wikipedia and 15 translucent photos at k = 16 and 64 (110 fits), the start that led
+#: after 10 iterations ranked first after 4 in 78, among the 4 first in 107 (after 3: 73
+#: and 103; after 3 the translucent Wikipedia 043 at k = 64 lost its winner, and its
+#: PSNR over white fell by 0.17 dB for 0.01 dB less in all).
+STARTS_PRUNING = (4, 4)
 
 
 def weighted_cell_means(coords, weights, cell_starts):
@@ -339,7 +289,7 @@ LEVEL_SHRINK = 0.6
 #: Several starts run on a coarse histogram of at most this many cells per palette entry
 #: and ``STARTS_CELLS`` in all, unless that leaves more than ``COLORS_PER_START_CELL``
 #: distinct colors per cell; for at most ``STARTS_MAX_ITER`` iterations each (see
-#: :func:`best_start`).
+#: ``STARTS_PRUNING``).
 STARTS_CELLS_PER_COLOR = 128
 STARTS_CELLS = 4096
 COLORS_PER_START_CELL = 8
@@ -450,7 +400,7 @@ def palette_seeding(weights):
 
 def fit_colors(
     coords, weights, n_colors, init, n_init, random_state, max_iter=300, tol=TOL, snap=None,
-    algorithm=FIT_ALGORITHM, return_n_iter=False,
+    algorithm=FIT_ALGORITHM, prune_starts=None,
 ):  # fmt: skip
     """``k_means`` with Hamerly's iteration by default (the fastest on colors, but not in
     short runs: see ``STARTS_ALGORITHM``), quietly: a palette of fewer distinct colors
@@ -473,7 +423,7 @@ def fit_colors(
             copy_x=False,
             algorithm=algorithm,
             snap=snap,
-            return_n_iter=return_n_iter,
+            prune_starts=prune_starts,
         )
 
 
