@@ -367,6 +367,8 @@ def test_standard_input_that_is_not_an_image_is_one_line(tmp_path):
         (["a.png", "--ext", "sub/x.png"], "--ext sub/x.png: a suffix, not a folder"),
         (["a.png", "--ext", "png"], "--ext png: end the suffix with the output's format"),
         (["a.png", "--ext="], "--ext needs a suffix, such as .small.png or -fs8.png"),
+        (["a.png", "--ext", "-fs8"], "--ext -fs8: end the suffix with the output's format"),
+        (["a.png", "--ext", "-q"], "argument --ext: expected one argument"),
         (["a.png", "-o", "."], "-o .: a folder (for outputs in a folder, --out-dir)"),
         (["a.png", "-o", "new/"], "-o new/: a folder (for outputs in a folder, --out-dir)"),
     ],

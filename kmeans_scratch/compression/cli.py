@@ -588,14 +588,25 @@ def print_json(rows):
 
 def with_joined_ext(argv):
     """``--ext SUFFIX`` as ``--ext=SUFFIX`` when SUFFIX starts with a dash: pngquant's
-    ``--ext -fs8.png``, which argparse would take for an option."""
+    ``--ext -fs8.png``, which argparse would take for an option.  What follows ``--ext``
+    is its suffix unless it reads as one option (``-q``, ``--force``): ``--ext -fs8``
+    then gets the suffix's own error (no format in it), not argparse's "expected one
+    argument"."""
     joined = []
     for argument in argv:
-        if joined and joined[-1] == "--ext" and argument.startswith("-") and "." in argument:
+        if joined and joined[-1] == "--ext" and is_dashed_suffix(argument):
             joined[-1] = f"--ext={argument}"
         else:
             joined.append(argument)
     return joined
+
+
+def is_dashed_suffix(argument):
+    """Whether an argument after ``--ext`` is a suffix that starts with a dash (``-fs8.png``,
+    ``-fs8``) rather than one option (``-q``, ``--force``)."""
+    if not argument.startswith("-") or argument == "-":
+        return False
+    return "." in argument or (len(argument) > 2 and not argument.startswith("--"))
 
 
 def run(argv):
