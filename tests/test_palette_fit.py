@@ -61,6 +61,27 @@ def start_cells(name, k):
     return weighted_cell_means(coords, weights, level)
 
 
+@pytest.mark.parametrize("n_columns", [1, 3, 4])
+def test_cell_means_are_numpys_reduceat_sums_to_the_bit(n_columns):
+    """The cells' sums in one pass are those of ``np.add.reduceat`` (NumPy's pairwise
+    summation): cells of under 8 rows, of 8 to 128 (eight running sums) and longer (the
+    halves), on rows with a stride (a column left out) as well."""
+    rng = np.random.default_rng(n_columns)
+    lengths = rng.choice([1, 2, 7, 8, 9, 16, 17, 127, 128, 129, 136, 300, 1000, 4099], 200)
+    starts = np.r_[0, np.cumsum(lengths)[:-1]]
+    rows = rng.standard_normal((lengths.sum(), n_columns + 1)) * 100
+    weights = rng.integers(1, 1000, lengths.sum()).astype(np.float64)
+    for coords in (rows, rows[:, :-1]):
+        means, cell_weights = weighted_cell_means(coords, weights, starts)
+        expected_weights = np.add.reduceat(weights, starts)
+        sums = np.stack(
+            [np.add.reduceat(coords[:, c] * weights, starts) for c in range(coords.shape[1])],
+            axis=1,
+        )
+        np.testing.assert_array_equal(cell_weights, expected_weights)
+        np.testing.assert_array_equal(means, sums / expected_weights[:, None])
+
+
 @pytest.mark.parametrize(("name", "k"), [("china", 16), ("coffee", 64)])
 def test_the_pruned_starts_find_the_winner_of_ten_full_starts(name, k):
     """The starts on the coarse level, ranked after a few iterations with only the best

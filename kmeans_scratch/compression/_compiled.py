@@ -44,6 +44,7 @@ COMPRESS_CALLS = {
     ],
     ("kmeans_scratch.compression._metrics", "distinct_pairs"): [(I4_1, U8_1, I8_1)],
     ("kmeans_scratch.compression._palette", "optimal_1d_levels"): [(F8_1, F8_1, I8)],
+    ("kmeans_scratch.compression._palette", "cell_sums"): [(F8_2, F8_1, I8_1, F8_2, F8_1)],
     ("kmeans_scratch.compression._remap", "selective_floyd_steinberg"): [
         (F8_2, Array("int8", 1), I4_1, I4_1, I8, I8, F8_2, Array("bool", 2), F8, F8, F8, F8)
     ],

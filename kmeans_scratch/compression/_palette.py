@@ -212,15 +212,85 @@ def weighted_cell_means(coords, weights, cell_starts):
     """Each cell's (run of rows from each of ``cell_starts``) weighted mean
     Σ w_i x_i / Σ w_i, (cells, d), and its weight Σ w_i, (cells,): the rows of a level.
 
-    The sums one coordinate at a time: the product of all of them at once would be a
-    temporary as large as ``coords`` (44 MiB at 1.9 million colors, the peak of a
-    24-megapixel photo's fit).  The same sums, in the same order.
+    One pass of :func:`cell_sums` (the sums of ``np.add.reduceat``, to the bit), without
+    the (m, d) product w_i x_i that NumPy would make (44 MiB at 1.9 million colors).
     """
-    cell_weights = np.add.reduceat(weights, cell_starts)
+    coords = np.ascontiguousarray(coords, dtype=np.float64)
+    cell_starts = np.ascontiguousarray(cell_starts, dtype=np.int64)
     sums = np.empty((cell_starts.shape[0], coords.shape[1]))
-    for column in range(coords.shape[1]):
-        sums[:, column] = np.add.reduceat(coords[:, column] * weights, cell_starts)
+    cell_weights = np.empty(cell_starts.shape[0])
+    cell_sums(
+        coords, np.ascontiguousarray(weights, dtype=np.float64), cell_starts, sums, cell_weights
+    )
     return sums / cell_weights[:, None], cell_weights
+
+
+@kernel
+def cell_sums(coords, weights, cell_starts, sums, cell_weights):
+    """Per cell (rows ``cell_starts[c]`` to the next start), Σ w_i x_i into ``sums[c]``
+    and Σ w_i into ``cell_weights[c]``, summed as ``np.add.reduceat`` sums each run:
+    its first value plus the :func:`pairwise_sum` of the others."""
+    n_rows, n_columns = coords.shape
+    for c in range(cell_starts.shape[0]):
+        start = cell_starts[c]
+        stop = cell_starts[c + 1] if c + 1 < cell_starts.shape[0] else n_rows
+        cell_weights[c] = weights[start] + pairwise_sum(coords, weights, -1, start + 1, stop)
+        for column in range(n_columns):
+            first = coords[start, column] * weights[start]
+            sums[c, column] = first + pairwise_sum(coords, weights, column, start + 1, stop)
+
+
+#: NumPy's pairwise summation sums blocks of at most this many values with 8 running sums.
+PAIRWISE_BLOCK = 128
+
+
+@kernel
+def pairwise_sum(coords, weights, column, start, stop):
+    """Σ over rows ``start`` ≤ i < ``stop`` of :func:`weighted_value`, in NumPy's order of
+    pairwise summation: under 8 values one running sum; up to ``PAIRWISE_BLOCK`` eight,
+    one per residue mod 8, added as ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7)),
+    then the rest one by one; more than that, the sum of the halves (the first a
+    multiple of 8).  Its rounding error grows as log n, not n."""
+    n = stop - start
+    if n < 8:
+        total = 0.0
+        for i in range(start, stop):
+            total += weighted_value(coords, weights, column, i)
+        return total
+    if n <= PAIRWISE_BLOCK:
+        r0 = weighted_value(coords, weights, column, start)
+        r1 = weighted_value(coords, weights, column, start + 1)
+        r2 = weighted_value(coords, weights, column, start + 2)
+        r3 = weighted_value(coords, weights, column, start + 3)
+        r4 = weighted_value(coords, weights, column, start + 4)
+        r5 = weighted_value(coords, weights, column, start + 5)
+        r6 = weighted_value(coords, weights, column, start + 6)
+        r7 = weighted_value(coords, weights, column, start + 7)
+        i = start + 8
+        while i < stop - n % 8:
+            r0 += weighted_value(coords, weights, column, i)
+            r1 += weighted_value(coords, weights, column, i + 1)
+            r2 += weighted_value(coords, weights, column, i + 2)
+            r3 += weighted_value(coords, weights, column, i + 3)
+            r4 += weighted_value(coords, weights, column, i + 4)
+            r5 += weighted_value(coords, weights, column, i + 5)
+            r6 += weighted_value(coords, weights, column, i + 6)
+            r7 += weighted_value(coords, weights, column, i + 7)
+            i += 8
+        total = ((r0 + r1) + (r2 + r3)) + ((r4 + r5) + (r6 + r7))
+        for j in range(i, stop):
+            total += weighted_value(coords, weights, column, j)
+        return total
+    half = n // 2
+    half -= half % 8
+    left = pairwise_sum(coords, weights, column, start, start + half)
+    return left + pairwise_sum(coords, weights, column, start + half, stop)
+
+
+@kernel
+def weighted_value(coords, weights, column, i):
+    """w_i x_i, x_i = ``coords[i, column]``; w_i alone when ``column`` is −1."""
+    return weights[i] if column < 0 else coords[i, column] * weights[i]
 
 
 def fit_with_alpha(colors, counts, n_colors, color_space, fit):
@@ -257,7 +327,7 @@ def fit_visible(colors, counts, n_entries, color_space, fit):
     if (colors[:, -1] < 255).any():
         return fit(colors, coords, counts, n_entries)
     color_only = np.ascontiguousarray(colors[:, :-1])
-    centers, labels = fit(color_only, coords[:, :-1], counts, n_entries)
+    centers, labels = fit(color_only, np.ascontiguousarray(coords[:, :-1]), counts, n_entries)
     scale = alpha_frame(color_space, coords.shape[1] - 1)[1]
     return np.hstack([centers, np.full((centers.shape[0], 1), scale)]), labels
 
