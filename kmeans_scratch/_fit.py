@@ -92,8 +92,9 @@ def check_parameters(
     check_choice(algorithm, "algorithm", tuple(ALGORITHMS))
 
 
-def check_prune_starts(prune_starts):
-    """``k_means``' ``prune_starts``: a pair of integers >= 1."""
+def check_prune_starts(prune_starts, snap):
+    """``k_means``' ``prune_starts``: a pair of integers >= 1, without ``snap`` (which
+    ends every run, and so would end the runs stopped for the ranking too)."""
     if not isinstance(prune_starts, (tuple, list)) or len(prune_starts) != 2:
         raise InvalidParameterError(
             "prune_starts must be None or a pair (rank_after_iter, kept_starts), "
@@ -101,6 +102,8 @@ def check_prune_starts(prune_starts):
         )
     check_int(prune_starts[0], "prune_starts' rank_after_iter", 1)
     check_int(prune_starts[1], "prune_starts' kept_starts", 1)
+    if snap is not None:
+        raise InvalidParameterError("prune_starts cannot be combined with snap")
 
 
 def is_array_init(init):
@@ -327,7 +330,7 @@ def fit_arrays(
             if prune_starts is None:
                 runs = (run_from(start(), max_iter) for _ in range(n_init))
             else:
-                runs = pruned_runs(start, run_from, n_init, max_iter, *prune_starts)
+                runs = pruned_runs(start, run_from, n_init, max_iter, *prune_starts, verbose)
             labels, inertia, centers, n_iter = best_run(runs, n_clusters)
         finally:
             if not copy_x and not sparse:
@@ -349,7 +352,7 @@ def best_run(runs, n_clusters):
     return best
 
 
-def pruned_runs(start, run_from, n_init, max_iter, rank_after_iter, kept_starts):
+def pruned_runs(start, run_from, n_init, max_iter, rank_after_iter, kept_starts, verbose=False):
     """The runs of ``n_init`` starts, each stopped after ``rank_after_iter`` iterations,
     of which only the ``kept_starts`` of least inertia (the first on a tie) go on, from
     their centers, to ``max_iter`` iterations in all or a fixed point; in start order.
@@ -358,14 +361,21 @@ def pruned_runs(start, run_from, n_init, max_iter, rank_after_iter, kept_starts)
     been without the stop, except one that met the tolerance at its
     ``rank_after_iter``-th iteration exactly (it cannot be told from one stopped there):
     it makes one iteration more.  ``start()`` gives a start's centers, ``run_from(centers,
-    iterations)`` a run.
+    iterations)`` a run.  Only the labels of runs that end at the ranking are kept (a
+    run that goes on labels the rows again): one label array a start at most.
     """
     first_iter = min(rank_after_iter, max_iter)
-    runs = [run_from(start(), first_iter) for _ in range(n_init)]
-    least = sorted(range(n_init), key=lambda index: runs[index][1])[:kept_starts]
-    for index in sorted(least):
-        labels, inertia, centers, n_iter = runs[index]
-        if n_iter == first_iter < max_iter:
+    runs = []  # (labels or None, inertia, centers, n_iter, goes_on) of each start
+    for _ in range(n_init):
+        labels, inertia, centers, n_iter = run_from(start(), first_iter)
+        goes_on = n_iter == first_iter < max_iter
+        runs.append((None if goes_on else labels, inertia, centers, n_iter, goes_on))
+    least = sorted(sorted(range(n_init), key=lambda index: runs[index][1])[:kept_starts])
+    if verbose:
+        print(f"Starts {least} of least inertia after {first_iter} iterations go on.")
+    for index in least:
+        labels, inertia, centers, n_iter, goes_on = runs[index]
+        if goes_on:
             labels, inertia, centers, more = run_from(centers, max_iter - first_iter)
             n_iter += more
         yield labels, inertia, centers, n_iter
@@ -451,8 +461,9 @@ def k_means(
     ``rank_after_iter`` iterations, and only the ``kept_starts`` of least inertia then run
     on to ``max_iter`` (the image layer's ten starts on a coarse histogram).  The winner
     is the one full runs would give whenever its start ranks among those kept (not
-    always: a start may overtake after the ranking).  The default, None, runs every start
-    to the end, as scikit-learn does.
+    always: a start may overtake after the ranking; and of two runs of the same partition,
+    the first kept one).  Not with ``snap``.  The default, None, runs every start to the
+    end, as scikit-learn does.
 
     Returns
     -------
@@ -464,7 +475,7 @@ def k_means(
     """
     check_parameters(n_clusters, init, n_init, max_iter, tol, verbose, copy_x, algorithm)
     if prune_starts is not None:
-        check_prune_starts(prune_starts)
+        check_prune_starts(prune_starts, snap)
     X = (
         _sparse.check_sparse_rows(X)
         if _sparse.is_sparse(X)

@@ -262,7 +262,7 @@ def test_pruned_starts_all_kept_are_the_full_runs(algorithm):
     assert pruned[2:] == full[2:]
 
 
-def test_only_the_starts_of_least_inertia_run_on(monkeypatch):
+def test_only_the_starts_of_least_inertia_run_on(monkeypatch, capsys):
     """``prune_starts=(4, 3)``: ten starts run 4 iterations; the 3 of least inertia then
     go on from their centers (in start order) to ``max_iter`` in all, and the one of
     least inertia after that wins."""
@@ -277,8 +277,9 @@ def test_only_the_starts_of_least_inertia_run_on(monkeypatch):
 
     monkeypatch.setattr(_fit, "run", recorded)
     _, labels, inertia, n_iter = k_means(
-        X, 64, n_init=10, max_iter=15, random_state=0, prune_starts=(4, 3), return_n_iter=True
-    )
+        X, 64, n_init=10, max_iter=15, random_state=0, prune_starts=(4, 3), return_n_iter=True,
+        verbose=True,
+    )  # fmt: skip
     first, then = runs[:10], runs[10:]
     assert [iterations for iterations, _, _ in first] == [4] * 10
     assert [iterations for iterations, _, _ in then] == [11] * 3
@@ -288,6 +289,9 @@ def test_only_the_starts_of_least_inertia_run_on(monkeypatch):
         for _, centers_init, _ in then
     ]
     assert continued == sorted(least)
+    assert f"Starts {sorted(least)} of least inertia after 4 iterations go on." in (
+        capsys.readouterr().out
+    )
     winner = min(then, key=lambda run: run[2][1])[2]
     np.testing.assert_array_equal(labels, winner[0])
     assert inertia == pytest.approx(winner[1], rel=1e-12)
@@ -298,6 +302,12 @@ def test_only_the_starts_of_least_inertia_run_on(monkeypatch):
 def test_prune_starts_must_be_a_pair_of_positive_integers(prune_starts):
     with pytest.raises(ValueError, match="prune_starts"):
         k_means(blobs(100, 2, 3, seed=0), 3, prune_starts=prune_starts)
+
+
+def test_prune_starts_refuses_snap():
+    """``snap`` ends every run, the ones stopped for the ranking too: refused together."""
+    with pytest.raises(ValueError, match="prune_starts cannot be combined with snap"):
+        k_means(blobs(100, 2, 3, seed=0), 3, n_init=4, prune_starts=(2, 2), snap=np.rint)
 
 
 #: A fit in a process of its own, which prints its thread count and a digest of its result.

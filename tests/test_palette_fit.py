@@ -82,6 +82,14 @@ def test_cell_means_are_numpys_reduceat_sums_to_the_bit(n_columns):
         np.testing.assert_array_equal(means, sums / expected_weights[:, None])
 
 
+@pytest.mark.parametrize("starts", [[], [1, 2], [0, 2, 2], [0, 5]])
+def test_cell_starts_out_of_order_or_range_are_refused(starts):
+    """The kernel reads without bounds checks: the starts must rise from 0 below m."""
+    coords, weights = np.ones((5, 3)), np.ones(5)
+    with pytest.raises(ValueError, match="cell_starts must rise strictly"):
+        weighted_cell_means(coords, weights, np.array(starts, dtype=np.int64))
+
+
 @pytest.mark.parametrize(("name", "k"), [("china", 16), ("coffee", 64)])
 def test_the_pruned_starts_find_the_winner_of_ten_full_starts(name, k):
     """The starts on the coarse level, ranked after a few iterations with only the best

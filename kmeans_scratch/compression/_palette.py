@@ -212,11 +212,20 @@ def weighted_cell_means(coords, weights, cell_starts):
     """Each cell's (run of rows from each of ``cell_starts``) weighted mean
     Σ w_i x_i / Σ w_i, (cells, d), and its weight Σ w_i, (cells,): the rows of a level.
 
-    One pass of :func:`cell_sums` (the sums of ``np.add.reduceat``, to the bit), without
+    One call of :func:`cell_sums` (the sums of ``np.add.reduceat``, to the bit), without
     the (m, d) product w_i x_i that NumPy would make (44 MiB at 1.9 million colors).
+    ``cell_starts`` must rise strictly from 0 below m: the kernel reads without bounds
+    checks.
     """
     coords = np.ascontiguousarray(coords, dtype=np.float64)
     cell_starts = np.ascontiguousarray(cell_starts, dtype=np.int64)
+    if not (
+        cell_starts.shape[0] > 0
+        and cell_starts[0] == 0
+        and cell_starts[-1] < coords.shape[0]
+        and (cell_starts[1:] > cell_starts[:-1]).all()
+    ):
+        raise ValueError("cell_starts must rise strictly from 0 below the number of rows")
     sums = np.empty((cell_starts.shape[0], coords.shape[1]))
     cell_weights = np.empty(cell_starts.shape[0])
     cell_sums(
@@ -378,7 +387,7 @@ FIT_ALGORITHM = "hamerly"
 
 def coarse_levels(colors, n_colors, n_init=1):
     """The coarse histograms a fit goes through, coarsest first: each as the first row of
-    each of its cells (for ``np.add.reduceat``).
+    each of its cells (for :func:`weighted_cell_means`).
 
     At level b a cell is the colors that agree on all but the b lowest bits of every
     channel.  Colors come in Morton order, so a cell is a run of consecutive rows whose
