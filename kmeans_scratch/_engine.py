@@ -21,8 +21,9 @@ only, so that this list is the whole of what they rely on:
   (``centers_from_sums``, ``move_to_empty_cluster``, ``squared_center_shift``), the
   algorithms (``ALGORITHMS``; ``algorithm_for_dense_rows``: what "elkan" runs) and the
   greedy k-means++ on the candidates of k-means||;
-- **the palette's seeding**: ``greedy_kmeans_plusplus`` with fewer candidates per center
-  than scikit-learn's ``default_local_trials``;
+- **the palette's seeding**: ``greedy_kmeans_plusplus_starts`` (several starts' seeds,
+  one start per core) with fewer candidates per center than scikit-learn's
+  ``default_local_trials``; ``greedy_kmeans_plusplus`` (one, for k-means||);
 - **the estimator's parameter checks**, so that the Dask estimator refuses what
   ``KMeans`` refuses, in the same words.
 """
@@ -80,7 +81,7 @@ from ._kernels import (
     set_threads,
     use_ahead_of_time,
 )
-from ._seeding import default_local_trials, greedy_kmeans_plusplus
+from ._seeding import default_local_trials, greedy_kmeans_plusplus, greedy_kmeans_plusplus_starts
 from ._threads import threading_layer, threads_for, worker_threads
 from ._validation import (
     check_finite,
@@ -139,6 +140,7 @@ __all__ = [
     "fit_step_calls",
     "get_threads",
     "greedy_kmeans_plusplus",
+    "greedy_kmeans_plusplus_starts",
     "inertia_of_labels",
     "kernel",
     "merged_calls",

@@ -288,14 +288,27 @@ def greedy_kmeans_plusplus(
     otherwise by :func:`choose_centers`, which sums in float64, or on rows of 16 features
     and more by :func:`seed_wide_rows`, its distances through BLAS.
     """
-    n_samples = X.shape[0]
+    draws = seeding_draws(X.shape[0], n_clusters, sample_weight, random_state, n_local_trials)
+    return drawn_centers(X, sample_weight, *draws, sklearn_rounding)
+
+
+def seeding_draws(n_samples, n_clusters, sample_weight, random_state, n_local_trials=None):
+    """The random draws of one greedy k-means++, in scikit-learn's order: the first
+    center's index (by weight), then ``n_local_trials`` uniforms for each other center
+    (the same draws as one uniform(size=n_local_trials) call per center: MT19937 is a
+    stream)."""
     if n_local_trials is None:
         n_local_trials = default_local_trials(n_clusters)
-    indices = np.full(n_clusters, -1, dtype=int)
-    indices[0] = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    first = random_state.choice(n_samples, p=sample_weight / sample_weight.sum())
+    return first, random_state.uniform(size=(n_clusters - 1, n_local_trials))
+
+
+def drawn_centers(X, sample_weight, first, uniforms, sklearn_rounding=False):
+    """``(centers, indices)`` of greedy k-means++ from its draws (:func:`seeding_draws`)."""
+    n_samples = X.shape[0]
+    indices = np.full(uniforms.shape[0] + 1, -1, dtype=int)
+    indices[0] = first
     float32_like_sklearn = sklearn_rounding and X.dtype == np.float32
-    # The same draws as one uniform(size=n_local_trials) call per center (MT19937 is a stream).
-    uniforms = random_state.uniform(size=(n_clusters - 1, n_local_trials))
     if not float32_like_sklearn and seeds_through_blas(X.shape[1]):
         seed_wide_rows(X, sample_weight, uniforms, indices)
         return X[indices], indices
@@ -312,6 +325,29 @@ def greedy_kmeans_plusplus(
     else:
         choose_centers_on_threads_that_pay(X_t, sample_weight, uniforms, indices, tiles)
     return X[indices], indices
+
+
+def greedy_kmeans_plusplus_starts(
+    X, n_clusters, sample_weight, random_state, n_starts, n_local_trials=None
+):
+    """The centers of ``n_starts`` greedy k-means++ seedings: the draws one seeding after
+    another from ``random_state`` (those of ``n_starts`` calls of
+    :func:`greedy_kmeans_plusplus`), the centers then chosen one seeding per core where
+    that is safe: from the ahead-of-time kernels, which release the GIL, on rows of
+    fewer than 16 features (no BLAS).  The same centers either way."""
+    draws = [
+        seeding_draws(X.shape[0], n_clusters, sample_weight, random_state, n_local_trials)
+        for _ in range(n_starts)
+    ]
+    centers = [None] * n_starts
+
+    def choose(thread, threads):
+        for start in range(thread, n_starts, threads):
+            centers[start] = drawn_centers(X, sample_weight, *draws[start])[0]
+
+    on_cores = not _kernels.numba_started() and not seeds_through_blas(X.shape[1])
+    _kernels.run_on_threads(choose, _kernels.get_threads() if on_cores else 1)
+    return centers
 
 
 #: Centers chosen on one thread, timed, before the others go to all of Numba's threads

@@ -370,6 +370,54 @@ def test_blocks_split_over_threads_give_the_bits_of_one_call(built, algorithm):
     assert len(digests) == 1
 
 
+#: Several starts' seeds (the palette's), one start per thread from the ahead-of-time
+#: module; prints whether Numba started, the threads that chose centers, a digest of the
+#: centers and whether they are those of one seeding after another on the same stream.
+SEEDING_STARTS = (
+    "import hashlib, sys, threading, numpy as np\n"
+    "import kmeans_scratch.compression  # registers the command's calls\n"
+    "from kmeans_scratch import _kernels, _seeding\n"
+    "if sys.argv[2] == 'ahead':\n"
+    "    _kernels.use_ahead_of_time()\n"
+    "_kernels.set_threads(int(sys.argv[1]))\n"
+    "rng = np.random.default_rng(0)\n"
+    "X = rng.normal(size=(20000, 3)) * [40, 20, 10]\n"
+    "w = rng.uniform(0.5, 2.0, X.shape[0])\n"
+    "stream = np.random.RandomState(0)\n"
+    "one_by_one = [_seeding.greedy_kmeans_plusplus(X, 32, w, stream, 4)[0] for _ in range(6)]\n"
+    "threads, drawn_centers = set(), _seeding.drawn_centers\n"
+    "def recorded(*args):\n"
+    "    threads.add(threading.get_ident())\n"
+    "    return drawn_centers(*args)\n"
+    "_seeding.drawn_centers = recorded\n"
+    "starts = _seeding.greedy_kmeans_plusplus_starts(X, 32, w, np.random.RandomState(0), 6, 4)\n"
+    "same = all(np.array_equal(a, b) for a, b in zip(starts, one_by_one, strict=True))\n"
+    "digest = hashlib.sha256(np.concatenate(starts).tobytes()).hexdigest()\n"
+    "print('numba' in sys.modules, len(threads), digest, same)\n"
+)
+
+
+def test_several_starts_are_seeded_one_per_thread_with_the_draws_of_one_after_another(built):
+    """The palette's ten starts: every start's seeds drawn first, in the stream's order,
+    then chosen one start per thread from the ahead-of-time module (which releases the
+    GIL), on one thread just in time: the centers of one seeding after another."""
+    digests = set()
+    for threads, mode in ((1, "ahead"), (2, "ahead"), (2, "jit")):
+        done = subprocess.run(
+            [sys.executable, "-c", SEEDING_STARTS, str(threads), mode],
+            env={**os.environ, "KMEANS_SCRATCH_AHEAD": "1" if mode == "ahead" else "0"},
+            capture_output=True,
+            text=True,
+        )
+        assert done.returncode == 0, done.stderr
+        numba_imported, threads_used, digest, same = done.stdout.split()
+        assert numba_imported == str(mode == "jit")
+        assert int(threads_used) == (threads if mode == "ahead" else 1)
+        assert same == "True"
+        digests.add(digest)
+    assert len(digests) == 1
+
+
 #: Times a call of an ahead-of-time kernel (0.25 s here) while another thread counts; prints
 #: the call's milliseconds and the counts in its middle half.
 COUNT_DURING_A_CALL = (

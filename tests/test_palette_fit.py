@@ -245,6 +245,11 @@ def test_the_palettes_seeding_is_greedy_kmeans_plusplus_with_at_most_four_candid
 
     for got, expected in zip(fitted("k-means++"), fitted(seeded_with(4)), strict=True):
         assert np.array_equal(got, expected)
+    # ten starts: every start's seeds drawn at the first call, the draws of one after another
+    ten = fit_colors(coords.copy(), weights, 64, "k-means++", 10, 0, STARTS_MAX_ITER)
+    one_by_one = fit_colors(coords.copy(), weights, 64, seeded_with(4), 10, 0, STARTS_MAX_ITER)
+    for got, expected in zip(ten, one_by_one, strict=True):
+        assert np.array_equal(got, expected)
     assert not np.array_equal(fitted("k-means++")[0], fitted(seeded_with(6))[0])
     monkeypatch.setattr(_palette, "SEEDING_TRIALS", 6)  # 2 + ⌊ln 64⌋
     library = k_means(coords.copy(), 64, sample_weight=weights, random_state=0, n_init=1,

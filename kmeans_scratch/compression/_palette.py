@@ -24,7 +24,7 @@ import numpy as np
 
 from kmeans_scratch import ConvergenceWarning, k_means
 
-from .._engine import default_local_trials, greedy_kmeans_plusplus, kernel
+from .._engine import default_local_trials, greedy_kmeans_plusplus_starts, kernel
 from ._alpha import TRANSPARENT, alpha_classes, has_alpha
 from ._histogram import pack_keys
 from ._working_space import alpha_frame, from_working_space, to_working_space
@@ -465,14 +465,28 @@ def coarse_levels(colors, n_colors, n_init=1):
 SEEDING_TRIALS = 4
 
 
-def palette_seeding(weights):
-    """The ``init`` of :func:`fit_colors` for rows of ``weights``: greedy k-means++ with at
-    most ``SEEDING_TRIALS`` candidates per center, as a callable ``init(X, k,
-    random_state)`` of ``k_means`` (which passes no weights: these are the fit's)."""
+def palette_seeding(weights, n_starts=1):
+    """The ``init`` of :func:`fit_colors` for rows of ``weights`` and ``n_starts`` starts:
+    greedy k-means++ with at most ``SEEDING_TRIALS`` candidates per center, as a callable
+    ``init(X, k, random_state)`` of ``k_means`` (which passes no weights: these are the
+    fit's).
+
+    ``k_means`` calls it once a start, with the same rows and stream, and draws nothing
+    between the calls: the first call draws every start's seeds in the stream's order,
+    the draws of one start after another, and chooses their centers one start per core
+    (:func:`~kmeans_scratch._seeding.greedy_kmeans_plusplus_starts`); each call returns
+    the next start's.  Called on other rows, it seeds them afresh.
+    """
+    ready = []  # (rows, centers) of the starts seeded and not yet returned
 
     def seeding(X, n_clusters, random_state):
-        trials = min(SEEDING_TRIALS, default_local_trials(n_clusters))
-        return greedy_kmeans_plusplus(X, n_clusters, weights, random_state, trials)[0]
+        if not ready or ready[0][0] is not X:
+            trials = min(SEEDING_TRIALS, default_local_trials(n_clusters))
+            starts = greedy_kmeans_plusplus_starts(
+                X, n_clusters, weights, random_state, n_starts, trials
+            )
+            ready[:] = [(X, centers) for centers in starts]
+        return ready.pop(0)[1]
 
     return seeding
 
@@ -487,7 +501,7 @@ def fit_colors(
     "k-means++" is :func:`palette_seeding`.  ``coords`` are the fit's own: centered in
     place and put back (to within rounding) instead of copied, 46 MB at 2 million colors."""
     if isinstance(init, str) and init == "k-means++":
-        init = palette_seeding(weights)
+        init = palette_seeding(weights, n_init)
     with warnings.catch_warnings():
         warnings.simplefilter("ignore", ConvergenceWarning)
         return k_means(
