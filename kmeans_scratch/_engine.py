@@ -22,7 +22,7 @@ only, so that this list is the whole of what they rely on:
   algorithms (``ALGORITHMS``; ``algorithm_for_dense_rows``: what "elkan" runs) and the
   greedy k-means++ on the candidates of k-means||;
 - **the palette's seeding**: ``greedy_kmeans_plusplus_starts`` (several starts' seeds,
-  one start per core) with fewer candidates per center than scikit-learn's
+  on the cores where that pays) with fewer candidates per center than scikit-learn's
   ``default_local_trials``; ``greedy_kmeans_plusplus`` (one, for k-means||);
 - **the estimator's parameter checks**, so that the Dask estimator refuses what
   ``KMeans`` refuses, in the same words.

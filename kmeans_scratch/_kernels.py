@@ -9,7 +9,8 @@ runs
   for images up to 4 megapixels), the module is built for these sources, and it has a
   specialization for exactly the argument types of the call: plain machine code, loaded
   in milliseconds, on one thread (or, for a kernel over blocks of rows, on a few Python
-  threads at once: :func:`run_blocks`);
+  threads at once: :func:`run_blocks`; the seedings of several starts, one per thread:
+  ``_seeding.greedy_kmeans_plusplus_starts``);
 - else the Numba function, compiled just in time (from Numba's cache, see
   :mod:`._numba_cache`), on all of Numba's threads.  The first such call starts Numba
   (:func:`start_numba`), and from then on every kernel runs that way.

@@ -332,21 +332,30 @@ def greedy_kmeans_plusplus_starts(
 ):
     """The centers of ``n_starts`` greedy k-means++ seedings: the draws one seeding after
     another from ``random_state`` (those of ``n_starts`` calls of
-    :func:`greedy_kmeans_plusplus`), the centers then chosen one seeding per core where
-    that is safe: from the ahead-of-time kernels, which release the GIL, on rows of
-    fewer than 16 features (no BLAS).  The same centers either way."""
+    :func:`greedy_kmeans_plusplus`), then the centers.  The first start's are chosen on
+    this thread; if that ran every kernel from the ahead-of-time module (Numba not
+    started: they release the GIL) on rows of fewer than 16 features (no BLAS), the other
+    starts are shared among :func:`~._kernels.get_threads` threads (one where
+    :func:`~._threads.threads_for` gives the rows one), one start at a time.  The same
+    centers either way."""
     draws = [
         seeding_draws(X.shape[0], n_clusters, sample_weight, random_state, n_local_trials)
         for _ in range(n_starts)
     ]
-    centers = [None] * n_starts
+    centers = [drawn_centers(X, sample_weight, *draws[0])[0], *[None] * (n_starts - 1)]
 
     def choose(thread, threads):
-        for start in range(thread, n_starts, threads):
-            centers[start] = drawn_centers(X, sample_weight, *draws[start])[0]
+        with _kernels.ahead_of_time_in_this_thread():  # as on this thread
+            for start in range(1 + thread, n_starts, threads):
+                centers[start] = drawn_centers(X, sample_weight, *draws[start])[0]
 
-    on_cores = not _kernels.numba_started() and not seeds_through_blas(X.shape[1])
-    _kernels.run_on_threads(choose, _kernels.get_threads() if on_cores else 1)
+    threads = min(_kernels.get_threads(), n_starts - 1)
+    if _kernels.numba_started() or seeds_through_blas(X.shape[1]):
+        threads = 1
+    if threads > 1:
+        _kernels.run_on_threads(choose, threads)
+    elif n_starts > 1:
+        choose(0, 1)
     return centers
 
 

@@ -245,7 +245,18 @@ def test_the_palettes_seeding_is_greedy_kmeans_plusplus_with_at_most_four_candid
 
     for got, expected in zip(fitted("k-means++"), fitted(seeded_with(4)), strict=True):
         assert np.array_equal(got, expected)
-    # ten starts: every start's seeds drawn at the first call, the draws of one after another
+    # several starts: every start's seeds drawn at the first call, the draws of one start
+    # after another, returned in start order; other rows, k or stream are seeded afresh
+    X, first_stream = coords.copy(), np.random.RandomState(1)
+    seeding = _palette.palette_seeding(weights, 3)
+    returned = [seeding(X, 16, first_stream) for _ in range(3)]
+    stream = np.random.RandomState(1)
+    for got in returned:
+        expected = _engine.greedy_kmeans_plusplus(X, 16, weights, stream, 4)[0]
+        np.testing.assert_array_equal(got, expected)
+    fresh = seeding(X, 16, np.random.RandomState(1))  # a new stream: the first start again
+    np.testing.assert_array_equal(fresh, returned[0])
+    assert seeding(X, 8, first_stream).shape == (8, X.shape[1])  # another k: seeded for it
     ten = fit_colors(coords.copy(), weights, 64, "k-means++", 10, 0, STARTS_MAX_ITER)
     one_by_one = fit_colors(coords.copy(), weights, 64, seeded_with(4), 10, 0, STARTS_MAX_ITER)
     for got, expected in zip(ten, one_by_one, strict=True):

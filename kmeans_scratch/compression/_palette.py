@@ -471,22 +471,24 @@ def palette_seeding(weights, n_starts=1):
     ``init(X, k, random_state)`` of ``k_means`` (which passes no weights: these are the
     fit's).
 
-    ``k_means`` calls it once a start, with the same rows and stream, and draws nothing
+    ``k_means`` calls it once a start, with the same rows, k and stream, and draws nothing
     between the calls: the first call draws every start's seeds in the stream's order,
-    the draws of one start after another, and chooses their centers one start per core
-    (:func:`~kmeans_scratch._seeding.greedy_kmeans_plusplus_starts`); each call returns
-    the next start's.  Called on other rows, it seeds them afresh.
+    the draws of one start after another, and chooses their centers on the cores where
+    that pays (:func:`~kmeans_scratch._seeding.greedy_kmeans_plusplus_starts`); each call
+    returns the next start's.  Called with other rows, k or stream, it seeds afresh.
     """
-    ready = []  # (rows, centers) of the starts seeded and not yet returned
+    ready = []  # the centers of the starts seeded and not yet returned
+    seeded_for = [None]  # (rows, k, stream) they were seeded for
 
     def seeding(X, n_clusters, random_state):
-        if not ready or ready[0][0] is not X:
+        key = seeded_for[0]
+        if not ready or key[0] is not X or key[1] != n_clusters or key[2] is not random_state:
             trials = min(SEEDING_TRIALS, default_local_trials(n_clusters))
-            starts = greedy_kmeans_plusplus_starts(
+            ready[:] = greedy_kmeans_plusplus_starts(
                 X, n_clusters, weights, random_state, n_starts, trials
             )
-            ready[:] = [(X, centers) for centers in starts]
-        return ready.pop(0)[1]
+            seeded_for[0] = (X, n_clusters, random_state)
+        return ready.pop(0)
 
     return seeding
 

@@ -1,7 +1,8 @@
 """Files in parallel: a batch spread over worker processes, results in input order.
 
-A 768 × 512 photo keeps about one core busy: decoding, the histogram, the seeding and the
-PNG encoder are serial, and only Hamerly's iterations use a second core.  A batch of such
+A 768 × 512 photo keeps about one core busy: decoding, the histogram, most of the seeding
+and the PNG encoder are serial, and only the iterations (and the seeding of several starts
+on many colors) use a second core.  A batch of such
 files therefore runs one file per worker process, one worker (with one thread, or the
 cores ÷ workers when cores outnumber files) per usable core; a file of many megapixels
 uses every core by itself, so a batch with one runs serially.  Every kernel gives the
