@@ -365,17 +365,17 @@ def pruned_runs(start, run_from, n_init, max_iter, rank_after_iter, kept_starts,
     run that goes on labels the rows again): one label array a start at most.
     """
     first_iter = min(rank_after_iter, max_iter)
-    runs = []  # (labels or None, inertia, centers, n_iter, goes_on) of each start
+    runs = []  # (labels, inertia, centers, n_iter) of each start; labels None: it goes on
     for _ in range(n_init):
         labels, inertia, centers, n_iter = run_from(start(), first_iter)
         goes_on = n_iter == first_iter < max_iter
-        runs.append((None if goes_on else labels, inertia, centers, n_iter, goes_on))
+        runs.append((None if goes_on else labels, inertia, centers, n_iter))
     least = sorted(sorted(range(n_init), key=lambda index: runs[index][1])[:kept_starts])
     if verbose:
         print(f"Starts {least} of least inertia after {first_iter} iterations go on.")
     for index in least:
-        labels, inertia, centers, n_iter, goes_on = runs[index]
-        if goes_on:
+        labels, inertia, centers, n_iter = runs[index]
+        if labels is None:
             labels, inertia, centers, more = run_from(centers, max_iter - first_iter)
             n_iter += more
         yield labels, inertia, centers, n_iter

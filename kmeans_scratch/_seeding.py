@@ -349,13 +349,8 @@ def greedy_kmeans_plusplus_starts(
             for start in range(1 + thread, n_starts, threads):
                 centers[start] = drawn_centers(X, sample_weight, *draws[start])[0]
 
-    threads = min(_kernels.get_threads(), n_starts - 1)
-    if _kernels.numba_started() or seeds_through_blas(X.shape[1]):
-        threads = 1
-    if threads > 1:
-        _kernels.run_on_threads(choose, threads)
-    elif n_starts > 1:
-        choose(0, 1)
+    on_threads = not _kernels.numba_started() and not seeds_through_blas(X.shape[1])
+    _kernels.run_on_threads(choose, min(_kernels.get_threads(), n_starts - 1) if on_threads else 1)
     return centers
 
 

@@ -478,16 +478,16 @@ def palette_seeding(weights, n_starts=1):
     returns the next start's.  Called with other rows, k or stream, it seeds afresh.
     """
     ready = []  # the centers of the starts seeded and not yet returned
-    seeded_for = [None]  # (rows, k, stream) they were seeded for
+    rows = stream = k = None  # what they were seeded for
 
     def seeding(X, n_clusters, random_state):
-        key = seeded_for[0]
-        if not ready or key[0] is not X or key[1] != n_clusters or key[2] is not random_state:
+        nonlocal rows, stream, k
+        if not ready or rows is not X or stream is not random_state or k != n_clusters:
             trials = min(SEEDING_TRIALS, default_local_trials(n_clusters))
             ready[:] = greedy_kmeans_plusplus_starts(
                 X, n_clusters, weights, random_state, n_starts, trials
             )
-            seeded_for[0] = (X, n_clusters, random_state)
+            rows, stream, k = X, random_state, n_clusters
         return ready.pop(0)
 
     return seeding
