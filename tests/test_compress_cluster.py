@@ -76,6 +76,31 @@ def test_an_argument_every_task_shares_travels_once(cluster_client):
     assert outcomes == [(True, large.size)] * 2
 
 
+def started_at(seconds):
+    """A task of the test below: when it started, after which it sleeps ``seconds``."""
+    import time
+
+    started = time.monotonic()
+    time.sleep(seconds)
+    return started
+
+
+def test_the_costliest_tasks_go_to_the_cluster_first(cluster_client):
+    """Two workers of one thread: the two costliest tasks start first, the cheapest
+    last, and the outcomes come in input order."""
+    from kmeans_scratch.compression._cluster import map_on_cluster
+
+    costs = [1, 5, 3, 5, 2]
+    argument_lists = [(0.3 + cost / 1000,) for cost in costs]
+    outcomes = list(
+        map_on_cluster(started_at, argument_lists, cluster_client, cost=lambda args: args[0])
+    )
+    assert all(ok for ok, _ in outcomes)
+    started = [at for _, at in outcomes]
+    assert max(started[1], started[3]) < min(started[2], started[4])
+    assert max(started[2], started[4]) < started[0]
+
+
 def test_the_command_shares_a_palette_on_a_running_scheduler(photos, tmp_path, cluster_client):
     address = cluster_client.scheduler.address
     images = sorted(str(path) for path in photos.glob("[!b]*.png"))

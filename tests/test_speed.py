@@ -10,6 +10,8 @@ import json
 import os
 import subprocess
 import sys
+import time
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -18,10 +20,11 @@ from PIL import Image
 from kmeans_scratch import k_means
 from kmeans_scratch._cores import cgroup_cpu_limit, usable_cores
 from kmeans_scratch.compression import SPEEDS, compress
+from kmeans_scratch.compression._batch import pixels_of_task
 from kmeans_scratch.compression._encode import indexed_png, one_pass_level, oxipng_options
 from kmeans_scratch.compression._histogram import color_histogram
 from kmeans_scratch.compression._palette import palette_seeding
-from kmeans_scratch.compression._pool import PARALLEL_FILES_MAX_PIXELS, plan_workers
+from kmeans_scratch.compression._pool import PARALLEL_FILES_MAX_PIXELS, map_in_workers, plan_workers
 from kmeans_scratch.compression._speed import DEFAULT_MAX_ITER, check_speed, effort
 from kmeans_scratch.compression._working_space import to_working_space
 
@@ -194,6 +197,33 @@ def test_plan_workers_spreads_small_files_over_the_cores():
     assert plan_workers(1, 768 * 512, cores=2) == (0, 2)  # one file: every core on it
     assert plan_workers(5, PARALLEL_FILES_MAX_PIXELS + 1, cores=2) == (0, 2)  # large
     assert plan_workers(5, 768 * 512, cores=1) == (0, 1)
+
+
+def started_at(size):
+    """A task of the test below: when it started (its size rides along)."""
+    return time.monotonic(), size
+
+
+def test_the_workers_take_the_costliest_tasks_first_and_the_outcomes_come_in_input_order():
+    sizes = [1, 5, 3, 5, 2]
+    outcomes = list(
+        map_in_workers(started_at, [(size,) for size in sizes], 1, 1, cost=lambda args: args[0])
+    )
+    assert all(ok for ok, _ in outcomes)
+    assert [size for _, (_, size) in outcomes] == sizes
+    run_order = sorted(range(len(sizes)), key=lambda task: outcomes[task][1][0])
+    assert run_order == [1, 3, 2, 4, 0]  # largest first, ties in input order
+    plain = list(map_in_workers(started_at, [(size,) for size in sizes], 1, 1))
+    assert sorted(range(len(sizes)), key=lambda task: plain[task][1][0]) == [0, 1, 2, 3, 4]
+
+
+def test_a_task_costs_the_pixels_of_the_input_it_names():
+    pixels = {"a.png": 100, "b.png": 400}
+    namespace = object()  # the command's arguments come first in a file's task
+    assert pixels_of_task(pixels, (namespace, "b.png")) == 400
+    assert pixels_of_task(pixels, (Path("a.png"),)) == 100  # a shared palette's histogram
+    assert pixels_of_task(pixels, (namespace, "a.png", "palette")) == 100
+    assert pixels_of_task(pixels, ([("histograms",)],)) == 0  # the shared fit names none
 
 
 def test_a_batch_in_parallel_writes_exactly_what_each_file_alone_writes(tmp_path):

@@ -17,7 +17,7 @@ import uuid
 
 from kmeans_scratch._engine import MissingExtra, require, worker_threads
 
-from ._pool import Stopped, picklable
+from ._pool import Stopped, dispatch_order, picklable
 
 #: How long to wait for a scheduler given by address before giving up, in seconds.
 CONNECT_TIMEOUT_SECONDS = 10
@@ -105,11 +105,13 @@ def sent_once(client, argument_lists):
     ]
 
 
-def map_on_cluster(function, argument_lists, client):
+def map_on_cluster(function, argument_lists, client, cost=None):
     """``function(*arguments)`` for each of ``argument_lists`` on the client's workers.
 
     Yields ``(True, result)`` or ``(False, (exception, traceback text))`` per task, in
-    the order of ``argument_lists``.  Closing the generator early cancels the tasks not
+    the order of ``argument_lists``; the tasks are submitted in
+    :func:`~._pool.dispatch_order` (by decreasing ``cost``, if given), the order in which
+    Dask runs tasks of equal priority.  Closing the generator early cancels the tasks not
     yet done (a task already running finishes: its output is written whole or not at all).
 
     A :class:`~._pool.Stopped` that arrives while it waits (SIGINT, SIGTERM) stops the
@@ -120,10 +122,12 @@ def map_on_cluster(function, argument_lists, client):
     """
     distributed = import_distributed()
     stop_event = distributed.Event(f"kmeans-compress-stop-{uuid.uuid4().hex}", client=client)
-    futures = [
-        client.submit(outcome_of, function, arguments, stop_event.name, pure=False)
-        for arguments in sent_once(client, argument_lists)
-    ]
+    argument_lists = [tuple(arguments) for arguments in argument_lists]
+    sent = sent_once(client, argument_lists)
+    futures = [None] * len(sent)
+    for index in dispatch_order(argument_lists, cost):
+        arguments = sent[index]
+        futures[index] = client.submit(outcome_of, function, arguments, stop_event.name, pure=False)
     yielded = 0
     try:
         for future in futures:

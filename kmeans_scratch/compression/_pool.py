@@ -175,17 +175,28 @@ def map_here(function, argument_lists):
             yield False, (error, traceback.format_exc())
 
 
-def map_in_workers(function, argument_lists, workers, threads):
+def dispatch_order(argument_lists, cost=None):
+    """The indices of ``argument_lists`` in the order their tasks go out: by decreasing
+    ``cost(arguments)``, ties in input order (input order without ``cost``).  The longest
+    first, so that a batch does not end on one long task while the other workers idle;
+    the outcomes still come in input order."""
+    order = range(len(argument_lists))
+    if cost is None:
+        return list(order)
+    return sorted(order, key=lambda index: -cost(argument_lists[index]))
+
+
+def map_in_workers(function, argument_lists, workers, threads, cost=None):
     """``function(*arguments)`` for each of ``argument_lists`` in ``workers`` processes.
 
     Yields ``(True, result)`` or ``(False, (exception, traceback text))`` per task, in
     the order of ``argument_lists``; each worker takes the next task as soon as it is
-    free.  Closing the generator early (an exception in the caller) stops the workers:
-    those busy with a file get SIGTERM, the idle ones are told to end.  A
-    :class:`Stopped` that arrives while it waits (SIGINT, SIGTERM) stops the batch
-    cleanly: each busy worker finishes its file, and the Stopped is told the outcomes
-    done and not yet yielded (``ahead``), so that the command counts and reports every
-    file written.
+    free, in :func:`dispatch_order` (by decreasing ``cost``, if given).  Closing the
+    generator early (an exception in the caller) stops the workers: those busy with a
+    file get SIGTERM, the idle ones are told to end.  A :class:`Stopped` that arrives
+    while it waits (SIGINT, SIGTERM) stops the batch cleanly: each busy worker finishes
+    its file, and the Stopped is told the outcomes done and not yet yielded (``ahead``),
+    so that the command counts and reports every file written.
     """
     from multiprocessing.connection import wait
 
@@ -202,7 +213,7 @@ def map_in_workers(function, argument_lists, workers, threads):
             process.start()
             theirs.close()
             processes[ours] = process
-        pending = iter(tasks)
+        pending = (tasks[index] for index in dispatch_order([task[2] for task in tasks], cost))
         for connection in processes:
             task = next(pending, None)
             if task is not None:
