@@ -252,22 +252,23 @@ def test_bad_files_name_the_file(tmp_path):
 
 
 def test_memory_estimate_refuses_before_decoding(tmp_path, monkeypatch):
-    from kmeans_scratch.compression import _io
+    from kmeans_scratch.compression import _image, _png_read
 
     path = tmp_path / "photo.png"
     Image.fromarray(image_array("china")).save(path)
-    needed = _io.estimated_peak_bytes(640, 427, 3)
+    needed = _image.estimated_peak_bytes(640, 427, 3)
     assert needed == 20 * 640 * 427 + 16 * 640 * 427  # under 4 MP: the radix sort
-    assert _io.estimated_peak_bytes(6000, 4000, 3) == 20 * 24_000_000 + (64 << 20)
+    assert _image.estimated_peak_bytes(6000, 4000, 3) == 20 * 24_000_000 + (64 << 20)
     decoded = []
     monkeypatch.setattr(ImageFile.ImageFile, "load", lambda self: decoded.append(self))
+    monkeypatch.setattr(_png_read, "inflated", lambda *args: decoded.append(args))
     with pytest.raises(ImageError, match=r"photo.png: 640×427 pixels would need about 9.4 MiB"):
         load(path, max_memory=needed - 1)
     assert decoded == []  # refused before a pixel was decoded
     monkeypatch.undo()
     assert load(path, max_memory=needed).pixels.shape == (427, 640, 3)
     # By default the limit is the memory available now.
-    monkeypatch.setattr(_io, "available_memory", lambda: 1000)
+    monkeypatch.setattr(_image, "available_memory", lambda: 1000)
     with pytest.raises(ImageError, match="more than the memory available now"):
         load(path)
 

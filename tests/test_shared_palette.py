@@ -12,7 +12,7 @@ import pytest
 from PIL import Image
 
 from kmeans_scratch.compression import ImageError, compress, compress_many
-from kmeans_scratch.compression._io import with_channels
+from kmeans_scratch.compression._image import with_channels
 from kmeans_scratch.compression._pool import Stopped
 from kmeans_scratch.compression._shared import fit_shared, image_histogram, shared_outcomes
 from kmeans_scratch.compression.cli import main

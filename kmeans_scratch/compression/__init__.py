@@ -18,7 +18,8 @@ require("compress", "kmeans_scratch.compression")
 
 from . import _compiled  # noqa: F401  (registers the calls compiled ahead of time)
 from ._encode import FORMATS, MAX_PALETTE_COLORS
-from ._io import DEFAULT_MAX_PIXELS, ImageError, LoadedImage, load
+from ._image import DEFAULT_MAX_PIXELS, ImageError, LoadedImage
+from ._io import load
 from ._many import compress_many
 from ._quantized import QuantizedImage, Quantizer, check_n_colors
 from ._speed import DEFAULT_SPEED, SPEEDS

@@ -16,7 +16,8 @@ from pathlib import Path
 
 from .._engine import use_ahead_of_time
 from . import compress, sweep
-from ._io import ImageError, image_pixels, load_bytes
+from ._image import ImageError
+from ._io import image_pixels, load_bytes
 from ._metrics import QUALITY_MEASURES
 from ._output import atomic_write, check_output
 from ._pool import PARALLEL_FILES_MAX_PIXELS, map_here, map_in_workers, plan_workers

@@ -7,7 +7,6 @@ import io
 
 import numpy as np
 import oxipng
-from PIL import Image
 
 from . import _png
 from ._alpha import GIF_ALPHA_THRESHOLD, has_alpha
@@ -140,6 +139,8 @@ def used_entries_only(palette, indices):
 
 def palette_image(palette, indices, mode):
     """A Pillow "P" image for (k, C) ``palette`` and (H, W) ``indices``; alpha → tRNS."""
+    from PIL import Image  # the GIF writer's: a PNG needs no Pillow
+
     image = Image.fromarray(np.asarray(indices, dtype=np.uint8), "P")
     entries = rgba_entries(palette)
     image.putpalette(entries[:, :3].ravel().tolist())
@@ -195,6 +196,8 @@ def encode(palette, indices, mode, fmt, icc_profile=None, speed=DEFAULT_SPEED, k
         image.save(buffer, "GIF", optimize=False, **extra)
         return buffer.getvalue()
     if fmt == "webp":
+        from PIL import Image
+
         pixels = palette[indices]
         image = Image.fromarray(pixels if pixels.shape[2] != 1 else pixels[:, :, 0], mode)
         image.save(

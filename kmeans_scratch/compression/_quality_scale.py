@@ -19,7 +19,7 @@ roughly, not exactly, what it asks of pngquant.
 
 import math
 
-from ._io import ImageError
+from ._image import ImageError
 
 #: The per-channel sRGB MSE of pngquant's files over the MSE it reports for them: the median
 #: of 42 files (14 photos of both shared sets at k = 16, 64 and 256; least 1.81, largest

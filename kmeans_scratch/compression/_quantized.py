@@ -1,13 +1,13 @@
 """One quantization: a palette, an index per pixel, and what it costs and saves."""
 
+import sys
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import numpy as np
-from PIL import Image
 
-from . import _encode, _io, _output
+from . import _encode, _image, _io, _output
 from ._alpha import (
     GIF_ALPHA_THRESHOLD,
     alpha_for_gif,
@@ -158,16 +158,19 @@ class QuantizedImage:
         return len(data)
 
 
-def as_loaded(image, max_pixels=_io.DEFAULT_MAX_PIXELS, max_memory=None):
-    """A path, a Pillow image or a uint8 array as a :class:`~._io.LoadedImage`."""
-    if isinstance(image, _io.LoadedImage):
+def as_loaded(image, max_pixels=_image.DEFAULT_MAX_PIXELS, max_memory=None):
+    """A path, a Pillow image or a uint8 array as a :class:`~._image.LoadedImage`."""
+    if isinstance(image, _image.LoadedImage):
         return image
     if isinstance(image, (str, Path)):
         return _io.load(image, max_pixels=max_pixels, max_memory=max_memory)
-    if isinstance(image, Image.Image):
-        return _io.from_pil(image)
+    pillow = sys.modules.get("PIL.Image")  # an image of Pillow's: Pillow was imported
+    if pillow is not None and isinstance(image, pillow.Image):
+        from ._pillow_read import from_pil
+
+        return from_pil(image)
     if isinstance(image, np.ndarray):
-        return _io.from_array(image)
+        return _image.from_array(image)
     raise TypeError(
         f"image must be a path, a PIL.Image.Image or a uint8 numpy array, got {type(image)}"
     )
@@ -236,9 +239,9 @@ class Quantizer:
         n_channels=None,
     ):
         self.speed = check_speed(speed)
-        self.loaded = as_loaded(image, max_pixels or _io.DEFAULT_MAX_PIXELS, max_memory)
+        self.loaded = as_loaded(image, max_pixels or _image.DEFAULT_MAX_PIXELS, max_memory)
         if n_channels is not None:
-            self.loaded = _io.widened(self.loaded, n_channels)
+            self.loaded = _image.widened(self.loaded, n_channels)
         pixels = self.loaded.pixels
         self.notes = list(self.loaded.notes)
         if format == "gif" and has_partial_alpha(pixels):

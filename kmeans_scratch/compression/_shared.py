@@ -33,7 +33,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from ._histogram import ColorHistogram, pack_keys
-from ._io import ImageError, common_channels, with_channels
+from ._image import ImageError, common_channels, with_channels
 from ._pool import Stopped
 from ._quantized import Quantizer, fit_for_speed
 from ._remap import index_dtype

@@ -41,7 +41,7 @@ from ._batch import (
 )
 from ._cluster import ClusterError, import_distributed
 from ._encode import MAX_PALETTE_COLORS
-from ._io import DEFAULT_MAX_PIXELS
+from ._image import DEFAULT_MAX_PIXELS
 from ._metrics import QUALITY_MEASURES
 from ._output import STOP_SIGNALS, is_stream_file
 from ._pool import Stopped, expect_stops, stop_on_signal
