@@ -10,7 +10,6 @@ Needs the ``[dask]`` extra (``dask.distributed``).
 """
 
 import contextlib
-import logging
 import signal
 import traceback
 import uuid
@@ -42,6 +41,8 @@ def dask_client(workers=None, scheduler=None):
     """A ``distributed.Client``: of the running cluster at ``scheduler``, or of a new
     LocalCluster of ``workers`` processes with one thread each (closed afterwards), whose
     workers ignore SIGINT (see :func:`ignore_interrupts`)."""
+    import logging  # with Dask only: 1.5 ms of the command's start otherwise
+
     distributed = import_distributed()
     if scheduler:
         try:

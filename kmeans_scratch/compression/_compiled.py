@@ -52,7 +52,7 @@ COMPRESS_CALLS = {
         (U8_2, I8_1, I8_1, I8_1, U8_2)
     ],
     ("kmeans_scratch.compression._png", "final_block_bits"): [(U8_1,)],
-    ("kmeans_scratch.compression._png_read", "unfiltered"): [(Array("uint8", 1, True), I8, I8, I8)],
+    ("kmeans_scratch.compression._png_read", "unfiltered"): [(U8_1, I8, I8, I8)],
     ("kmeans_scratch.compression._metrics", "seen_error_sum"): [(U8_2, I8_1, I8_1, I8_1, U8_2)],
     ("kmeans_scratch.compression._working_space", "over_gray"): [(F8_2, U8_2, F8_1, F8)],
     ("kmeans_scratch.compression._alpha", "any_invisible_color"): [(U8_2_READONLY,), (U8_2,)],
