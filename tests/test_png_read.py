@@ -3,8 +3,6 @@ and Pillow where it does not (``kmeans_scratch/compression/_png_read.py``)."""
 
 import io
 import struct
-import subprocess
-import sys
 import zlib
 
 import numpy as np
@@ -179,19 +177,3 @@ def test_a_png_over_the_pixel_limit_is_refused_before_it_is_read(tmp_path):
     path.write_bytes(png_file(np.zeros((2, 600, 3), dtype=np.uint8)))
     with pytest.raises(_io.ImageError, match="1,200 pixels over the limit of 1,000 pixels"):
         _io.load(path, max_pixels=1000)
-
-
-def test_the_command_reads_a_common_png_without_importing_pillow(tmp_path):
-    source, out = tmp_path / "photo.png", tmp_path / "out.png"
-    Image.fromarray(image_array("coffee")[::4, ::4]).save(source)
-    script = (
-        "import sys\n"
-        "from kmeans_scratch.compression import compress\n"
-        f"compress({str(source)!r}, 16).save({str(out)!r})\n"
-        "print(sorted(name for name in sys.modules if name.split('.')[0] == 'PIL'))\n"
-    )
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
-    assert done.returncode == 0, done.stderr
-    assert "PIL.Image" not in done.stdout and "PIL.PngImagePlugin" not in done.stdout
-    with Image.open(out) as written:
-        assert written.mode == "P" and written.size == (150, 100)

@@ -171,6 +171,8 @@ def test_the_table_shows_psnr_and_the_other_measures_only_when_asked(tmp_path):
 
 
 def test_compressing_imports_neither_scikit_learn_nor_figures_nor_scikit_image(tmp_path):
+    """Nor Pillow's image modules: a common PNG is read by our own reader (see
+    tests/test_png_read.py), and the output is written by our own encoder."""
     path = tmp_path / "coffee.png"
     Image.fromarray(image_array("coffee")[::3, ::3]).save(path)
     script = (
@@ -178,11 +180,14 @@ def test_compressing_imports_neither_scikit_learn_nor_figures_nor_scikit_image(t
         "from kmeans_scratch.compression.cli import main\n"
         f"assert main([{str(path)!r}, '-k', '16', '--quiet']) == 0\n"
         "print(sorted({name.split('.')[0] for name in sys.modules} & "
-        "{'sklearn', 'matplotlib', 'skimage', 'tqdm'}))\n"
+        "{'sklearn', 'matplotlib', 'skimage', 'tqdm'} | "
+        "{name for name in sys.modules if name.startswith('PIL.') and 'Image' in name}))\n"
     )
     done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True)
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
+    with Image.open(tmp_path / "coffee-k16.png") as written:
+        assert written.mode == "P" and written.size == (200, 134)
     # and kmeans_scratch.KMeans still is the scikit-learn estimator, loaded on first use
     from sklearn.base import BaseEstimator
 
