@@ -177,3 +177,19 @@ def test_a_png_over_the_pixel_limit_is_refused_before_it_is_read(tmp_path):
     path.write_bytes(png_file(np.zeros((2, 600, 3), dtype=np.uint8)))
     with pytest.raises(_io.ImageError, match="1,200 pixels over the limit of 1,000 pixels"):
         _io.load(path, max_pixels=1000)
+
+
+def test_a_png_of_another_kind_goes_to_pillow_without_being_read_here_first(tmp_path):
+    """The header decides: a 16-bit or interlaced PNG is not read whole before Pillow
+    reads it (nor held while Pillow decodes it)."""
+    pixels = np.zeros((3, 4, 3), dtype=np.uint8)
+    common = png_file(pixels)
+    path = tmp_path / "common.png"
+    path.write_bytes(common)
+    assert _io.common_png_bytes(path) == common
+    assert _io.common_png_bytes(io.BytesIO(common)) == common
+    for options in ({"depth": 16}, {"interlace": 1}):
+        other = png_file(pixels, **options)
+        path.write_bytes(other)
+        assert _io.common_png_bytes(path) is None
+        assert _io.common_png_bytes(io.BytesIO(other)) is None

@@ -23,7 +23,7 @@ from ._image import (
     check_pixels,
     mode_of,
 )
-from ._png_read import png_header, read_png
+from ._png_read import png_header, read_png, readable_kind
 
 #: The largest PNG read without Pillow, in pixels: the whole file, its inflated rows and
 #: the pixels are in memory at once, where Pillow decodes in bands; beyond this size
@@ -80,6 +80,7 @@ def _decode(source, name, max_pixels, max_memory):
         except ImageError as error:
             raise ImageError(f"{name}: {error}") from None
         read = read_png(data, MAX_ICC_PROFILE_BYTES, MAX_PNG_CHUNK_BYTES)
+        del data  # where Pillow reads the file again, not beside this copy of it
         if read is not None:
             pixels, icc_profile = read
             return LoadedImage(pixels, mode_of(pixels.shape[2]), icc_profile)
@@ -89,22 +90,29 @@ def _decode(source, name, max_pixels, max_memory):
 
 
 def common_png_bytes(source):
-    """The bytes of ``source`` if it is a PNG of at most ``OWN_READER_MAX_PIXELS`` that can
-    be read twice (a regular file, or bytes in memory: Pillow reads it again where
-    :func:`._png_read.read_png` leaves it), else None."""
+    """The bytes of ``source`` if its header declares a PNG that
+    :func:`._png_read.read_png` reads (:func:`._png_read.readable_kind`) of at most
+    ``OWN_READER_MAX_PIXELS``, and it can be read twice (a regular file, or bytes in
+    memory: Pillow reads it again where ``read_png`` leaves it), else None."""
     if isinstance(source, io.BytesIO):
         data = source.getvalue()
-        return data if 0 < pixels_in_header(data[:HEADER_BYTES]) <= OWN_READER_MAX_PIXELS else None
+        return data if is_common_png(data[:HEADER_BYTES]) else None
     try:
         if not Path(source).is_file():
             return None
         with open(source, "rb") as file:
             header = file.read(HEADER_BYTES)
-            if not 0 < pixels_in_header(header) <= OWN_READER_MAX_PIXELS:
+            if not is_common_png(header):
                 return None
             return header + file.read()
     except OSError:  # Pillow says why
         return None
+
+
+def is_common_png(header):
+    """Whether ``header`` declares a PNG that our reader takes, of at most
+    ``OWN_READER_MAX_PIXELS``."""
+    return readable_kind(header) and pixels_in_header(header) <= OWN_READER_MAX_PIXELS
 
 
 def pixels_in_header(header):

@@ -56,25 +56,35 @@ def png_header(data):
     return width, height, MODES.get(color_type, "RGBA")
 
 
+def readable_kind(header):
+    """Whether the file whose first bytes are ``header`` (29 at least) is a PNG of the kind
+    :func:`read_png` reads, as its IHDR chunk declares: 8-bit gray, gray + alpha, RGB or
+    RGBA, not interlaced, with pixels.  Another file goes to Pillow without being read
+    here first."""
+    if len(header) < 29 or header[:8] != SIGNATURE or header[8:16] != b"\0\0\0\x0dIHDR":
+        return False
+    width, height, depth, color_type, method, filtering, interlace = struct.unpack(
+        ">IIBBBBB", header[16:29]
+    )
+    return (
+        width > 0
+        and height > 0
+        and depth == 8
+        and color_type in CHANNELS
+        and (method, filtering, interlace) == (0, 0, 0)
+    )
+
+
 def read_png(data, max_icc_bytes, max_chunk_bytes):
     """``(pixels, icc_profile)`` of the PNG file ``data`` (bytes): (H, W, C) uint8 and the
     ICC profile's bytes (or None), or None where Pillow should read it (see the module's
     docstring).  A profile over ``max_icc_bytes`` (which the reader converts through, with
     Pillow), or a compressed profile over ``max_chunk_bytes``, is left to Pillow too."""
     chunks = png_chunks(data)
-    if chunks is None or not chunks or chunks[0][0] != b"IHDR" or chunks[-1][0] != b"IEND":
-        return None
-    header = chunks[0][1]
-    if len(header) != 13:
-        return None
-    width, height, depth, color_type, method, filtering, interlace = struct.unpack(
-        ">IIBBBBB", header
-    )
-    channels = CHANNELS.get(color_type)
-    if depth != 8 or channels is None or (method, filtering, interlace) != (0, 0, 0):
-        return None
-    if width == 0 or height == 0:
-        return None
+    if chunks is None or chunks[-1][0] != b"IEND" or not readable_kind(data):
+        return None  # readable_kind: the first chunk is IHDR, checked by png_chunks
+    width, height, _, color_type = struct.unpack(">IIBB", data[16:26])
+    channels = CHANNELS[color_type]
     icc_profile, idat, idat_ended = None, [], False
     for kind, body in chunks[1:-1]:
         if kind == b"IDAT":
