@@ -12,7 +12,6 @@ Needs the ``[dask]`` extra (``dask.distributed``).
 import contextlib
 import signal
 import traceback
-import uuid
 
 from kmeans_scratch._engine import MissingExtra, require, worker_threads
 
@@ -122,6 +121,8 @@ def map_on_cluster(function, argument_lists, client, cost=None):
     file written.
     """
     distributed = import_distributed()
+    import uuid  # with Dask only: a command on this machine does not pay its import
+
     stop_event = distributed.Event(f"kmeans-compress-stop-{uuid.uuid4().hex}", client=client)
     argument_lists = [tuple(arguments) for arguments in argument_lists]
     sent = sent_once(client, argument_lists)
