@@ -275,6 +275,52 @@ def test_the_palettes_seeding_is_greedy_kmeans_plusplus_with_at_most_four_candid
         assert np.array_equal(got, expected)
 
 
+def test_one_start_of_many_entries_seeds_on_the_means_of_runs_of_eight_rows():
+    """From ``SEEDING_GROUPED_FROM`` entries on, one start draws its seeds on the
+    pixel-weighted means of runs of ``SEEDING_GROUP_ROWS`` consecutive rows (the last run
+    shorter), weighing their pixels (``seeding_rows``); on the rows themselves below that
+    k, or where that leaves fewer than ``SEEDING_GROUPS_PER_ENTRY`` runs per entry."""
+    runs, per_entry = _palette.SEEDING_GROUP_ROWS, _palette.SEEDING_GROUPS_PER_ENTRY
+    k = _palette.SEEDING_GROUPED_FROM
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0, 255, size=(runs * per_entry * k + 3, 3))
+    weights = rng.integers(1, 50, size=X.shape[0]).astype(np.float64)
+    rows, row_weights = _palette.seeding_rows(X, weights, k)
+    assert rows.shape == (per_entry * k + 1, 3) and row_weights.shape == (rows.shape[0],)
+    for run in (0, 17, per_entry * k):  # the last: the 3 rows left over
+        chunk = slice(runs * run, runs * run + runs)
+        assert row_weights[run] == pytest.approx(weights[chunk].sum())
+        np.testing.assert_allclose(rows[run], weights[chunk] @ X[chunk] / weights[chunk].sum())
+    for too_few in ((X, k - 1), (X[: runs * per_entry * k - 1], k)):
+        same, same_weights = _palette.seeding_rows(*too_few[:1], weights, too_few[1])
+        assert same is too_few[0] and same_weights is weights
+    # in the palette's fit: the seeds of the runs, not those of every color
+    histogram = color_histogram(image_array("china")[::4, ::4])
+    coords = histogram.colors.astype(np.float64)
+    color_weights = histogram.counts.astype(np.float64)
+    assert coords.shape[0] >= runs * per_entry * k
+
+    def seeded_on(grouped):
+        def seeding(X, n_clusters, random_state):
+            seeded, seeded_weights = X, color_weights
+            if grouped:
+                seeded, seeded_weights = _palette.seeding_rows(X, color_weights, n_clusters)
+            return _engine.greedy_kmeans_plusplus(
+                seeded, n_clusters, seeded_weights, random_state, _palette.SEEDING_TRIALS
+            )[0]
+
+        return seeding
+
+    def fitted(init):
+        state = np.random.RandomState(0)
+        return fit_colors(coords.copy(), color_weights, k, init, 1, state, max_iter=5)
+
+    palette_fit = fitted("k-means++")
+    for got, expected in zip(palette_fit, fitted(seeded_on(True)), strict=True):
+        assert np.array_equal(got, expected)
+    assert not np.array_equal(palette_fit[0], fitted(seeded_on(False))[0])
+
+
 @pytest.mark.parametrize("color_space", ["rgb", "lab", "oklab"])
 @pytest.mark.parametrize("k", [16, 256])
 def test_every_color_takes_the_nearest_8_bit_entry(color_space, k):
