@@ -291,9 +291,10 @@ def test_one_start_of_many_entries_seeds_on_the_means_of_runs_of_eight_rows():
         chunk = slice(runs * run, runs * run + runs)
         assert row_weights[run] == pytest.approx(weights[chunk].sum())
         np.testing.assert_allclose(rows[run], weights[chunk] @ X[chunk] / weights[chunk].sum())
-    for too_few in ((X, k - 1), (X[: runs * per_entry * k - 1], k)):
-        same, same_weights = _palette.seeding_rows(*too_few[:1], weights, too_few[1])
-        assert same is too_few[0] and same_weights is weights
+    for given, n_clusters in ((X, k - 1), (X[: runs * per_entry * k - 1], k)):
+        given_weights = weights[: given.shape[0]]
+        same, same_weights = _palette.seeding_rows(given, given_weights, n_clusters)
+        assert same is given and same_weights is given_weights
     # in the palette's fit: the seeds of the runs, not those of every color
     histogram = color_histogram(image_array("china")[::4, ::4])
     coords = histogram.colors.astype(np.float64)

@@ -486,8 +486,8 @@ def seeding_rows(X, weights, n_clusters):
     """The rows a single start's k-means++ seeds are drawn on, and their weights: the
     weighted means of runs of ``SEEDING_GROUP_ROWS`` consecutive rows of ``X`` (the last
     run shorter) where that pays (see there), else ``X`` itself."""
-    runs = SEEDING_GROUPS_PER_ENTRY * SEEDING_GROUP_ROWS * n_clusters
-    if n_clusters < SEEDING_GROUPED_FROM or X.shape[0] < runs:
+    fewest_rows = SEEDING_GROUPS_PER_ENTRY * SEEDING_GROUP_ROWS * n_clusters
+    if n_clusters < SEEDING_GROUPED_FROM or X.shape[0] < fewest_rows:
         return X, weights
     return weighted_cell_means(X, weights, np.arange(0, X.shape[0], SEEDING_GROUP_ROWS))
 
